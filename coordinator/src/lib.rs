@@ -1,0 +1,2 @@
+//! onsale coordinator.
+pub mod store;

@@ -1,0 +1,316 @@
+//! Every key the coordinator writes, built in one place.
+//!
+//! A key is a one-byte prefix naming the record kind followed by an order-preserving tuple
+//! (FoundationDB's tuple layer, reduced to the types used here): unsigned integers as
+//! fixed-width big-endian, signed integers with the sign bit flipped, byte strings escaped
+//! (`0x00` → `0x00 0xFF`) and terminated by `0x00`. Range scans therefore follow the order
+//! of the values. Keys never hold personal data: users are found by a keyed hash of their
+//! username, email or phone, computed by the caller.
+
+use std::fmt;
+
+use super::RangeRead;
+
+/// Store-wide settings and counters, by name.
+const META: u8 = 0x01;
+/// `event(id)` → the event document.
+const EVENT: u8 = 0x10;
+/// `(starts_at, id)` → nothing; the listing order of events.
+const EVENT_ORDER: u8 = 0x11;
+/// `event id` → the seat map (immutable once created).
+const SEAT_MAP: u8 = 0x12;
+/// `(event id, seat number)` → the seat's state; absent means available.
+const SEAT: u8 = 0x13;
+/// `hold id` → the hold.
+const HOLD: u8 = 0x20;
+/// `(expires_at, hold id)` → nothing; what the sweeper releases.
+const HOLD_EXPIRY: u8 = 0x21;
+/// `(user id, idempotency key)` → the stored answer.
+const IDEMPOTENCY: u8 = 0x22;
+/// `user id` → the user.
+const USER: u8 = 0x30;
+/// `(field, keyed hash)` → user id; unique usernames, emails and phones.
+const USER_INDEX: u8 = 0x31;
+/// `position` → one change-log entry.
+const LOG: u8 = 0x7f;
+
+/// Appends tuple elements to a key after its prefix.
+#[derive(Debug, Clone)]
+pub struct KeyBuilder(Vec<u8>);
+
+impl KeyBuilder {
+    /// Starts a key under a record-kind prefix.
+    fn new(prefix: u8) -> Self {
+        let mut bytes = Vec::with_capacity(32);
+        bytes.push(prefix);
+        KeyBuilder(bytes)
+    }
+
+    /// Appends an unsigned integer.
+    pub fn u64(mut self, value: u64) -> Self {
+        self.0.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
+    /// Appends a 32-bit unsigned integer.
+    pub fn u32(mut self, value: u32) -> Self {
+        self.0.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
+    /// Appends a signed integer, ordered like the numbers.
+    pub fn i64(mut self, value: i64) -> Self {
+        self.0
+            .extend_from_slice(&((value as u64) ^ (1 << 63)).to_be_bytes());
+        self
+    }
+
+    /// Appends a byte string (escaped and terminated, so prefixes sort first).
+    pub fn bytes(mut self, value: &[u8]) -> Self {
+        for &b in value {
+            self.0.push(b);
+            if b == 0 {
+                self.0.push(0xff);
+            }
+        }
+        self.0.push(0);
+        self
+    }
+
+    /// Appends a text string.
+    pub fn str(self, value: &str) -> Self {
+        self.bytes(value.as_bytes())
+    }
+
+    /// The finished key.
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Every key that extends this one.
+    pub fn range(self) -> RangeRead {
+        RangeRead::prefix(self.0)
+    }
+}
+
+/// The first key after every key that starts with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+/// A named setting or counter.
+pub fn meta(name: &str) -> Vec<u8> {
+    KeyBuilder::new(META).str(name).build()
+}
+
+/// An event's document.
+pub fn event(id: u64) -> Vec<u8> {
+    KeyBuilder::new(EVENT).u64(id).build()
+}
+
+/// An event's place in the listing order.
+pub fn event_order(starts_at: i64, id: u64) -> Vec<u8> {
+    KeyBuilder::new(EVENT_ORDER).i64(starts_at).u64(id).build()
+}
+
+/// All events in listing order (start time, then id).
+pub fn event_order_all() -> RangeRead {
+    KeyBuilder::new(EVENT_ORDER).range()
+}
+
+/// The event id inside an [`event_order`] key.
+pub fn event_order_id(key: &[u8]) -> Option<u64> {
+    tail_u64(key)
+}
+
+/// An event's seat map.
+pub fn seat_map(event_id: u64) -> Vec<u8> {
+    KeyBuilder::new(SEAT_MAP).u64(event_id).build()
+}
+
+/// One seat's state.
+pub fn seat(event_id: u64, seat_no: u32) -> Vec<u8> {
+    KeyBuilder::new(SEAT).u64(event_id).u32(seat_no).build()
+}
+
+/// Every seat state of an event.
+pub fn seats_of(event_id: u64) -> RangeRead {
+    KeyBuilder::new(SEAT).u64(event_id).range()
+}
+
+/// The seat number inside a [`seat`] key.
+pub fn seat_no(key: &[u8]) -> Option<u32> {
+    let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
+    Some(u32::from_be_bytes(tail))
+}
+
+/// A hold.
+pub fn hold(hold_id: &str) -> Vec<u8> {
+    KeyBuilder::new(HOLD).str(hold_id).build()
+}
+
+/// A hold's entry in the expiry index.
+pub fn hold_expiry(expires_at: i64, hold_id: &str) -> Vec<u8> {
+    KeyBuilder::new(HOLD_EXPIRY)
+        .i64(expires_at)
+        .str(hold_id)
+        .build()
+}
+
+/// Holds that expire before `now` (exclusive), soonest first.
+pub fn holds_expired_before(now: i64) -> RangeRead {
+    RangeRead::new(
+        KeyBuilder::new(HOLD_EXPIRY).build(),
+        KeyBuilder::new(HOLD_EXPIRY).i64(now).build(),
+    )
+}
+
+/// A stored answer to an idempotent request.
+pub fn idempotency(user_id: &str, scope: &str, key: &str) -> Vec<u8> {
+    KeyBuilder::new(IDEMPOTENCY)
+        .str(user_id)
+        .str(scope)
+        .str(key)
+        .build()
+}
+
+/// A user.
+pub fn user(user_id: &str) -> Vec<u8> {
+    KeyBuilder::new(USER).str(user_id).build()
+}
+
+/// A unique-field index entry: `field` is `username`, `email` or `phone`, `digest` the
+/// keyed hash of its normalised value.
+pub fn user_index(field: &str, digest: &[u8]) -> Vec<u8> {
+    KeyBuilder::new(USER_INDEX).str(field).bytes(digest).build()
+}
+
+/// The key of the change-log entry at `position`.
+pub fn log(position: LogPosition) -> Vec<u8> {
+    let mut key = log_prefix();
+    key.extend_from_slice(&position.0);
+    key
+}
+
+/// The prefix of every change-log key; backends that stamp positions at commit use it.
+pub fn log_prefix() -> Vec<u8> {
+    vec![LOG]
+}
+
+/// Change-log entries after `position` (exclusive).
+pub fn log_after(position: Option<LogPosition>) -> RangeRead {
+    let begin = match position {
+        Some(p) => {
+            let mut key = log(p);
+            key.push(0);
+            key
+        }
+        None => log_prefix(),
+    };
+    RangeRead::new(begin, prefix_end(&log_prefix()))
+}
+
+/// The position inside a [`log`] key.
+pub fn log_position(key: &[u8]) -> Option<LogPosition> {
+    let tail: [u8; 12] = key.get(1..)?.try_into().ok()?;
+    (key.first() == Some(&LOG)).then_some(LogPosition(tail))
+}
+
+fn tail_u64(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+/// Where an entry sits in the change log: FoundationDB's layout of a 10-byte commit
+/// versionstamp (8-byte commit version, 2-byte order within the commit batch) and a 2-byte
+/// index of the entry within its transaction. Other backends use a per-commit sequence as
+/// the version. Positions order like the commits that wrote them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogPosition(pub [u8; 12]);
+
+impl LogPosition {
+    /// The position of entry `index` of the transaction committed as `version`.
+    pub fn new(version: u64, index: u16) -> Self {
+        let mut bytes = [0u8; 12];
+        bytes[..8].copy_from_slice(&version.to_be_bytes());
+        bytes[10..].copy_from_slice(&index.to_be_bytes());
+        LogPosition(bytes)
+    }
+
+    /// The commit version part.
+    pub fn version(&self) -> u64 {
+        let mut be = [0u8; 8];
+        be.copy_from_slice(&self.0[..8]);
+        u64::from_be_bytes(be)
+    }
+
+    /// Parses the 24-hex-digit form written by `Display`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 24 {
+            return None;
+        }
+        let mut bytes = [0u8; 12];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(LogPosition(bytes))
+    }
+}
+
+impl fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_sort_like_numbers() {
+        let mut keys: Vec<_> = [-5i64, 3, -1, 0, i64::MAX, i64::MIN]
+            .iter()
+            .map(|&n| event_order(n, 1))
+            .collect();
+        keys.sort();
+        let ids: Vec<i64> = [i64::MIN, -5, -1, 0, 3, i64::MAX].to_vec();
+        let expected: Vec<_> = ids.iter().map(|&n| event_order(n, 1)).collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn strings_are_prefix_free() {
+        let a = hold("ab");
+        let b = hold("a");
+        let with_nul = hold("a\0b");
+        assert!(b < with_nul && with_nul < a);
+        assert!(!a.starts_with(&b));
+    }
+
+    #[test]
+    fn log_positions_round_trip_and_order() {
+        let p = LogPosition::new(42, 3);
+        assert_eq!(LogPosition::parse(&p.to_string()), Some(p));
+        assert_eq!(log_position(&log(p)), Some(p));
+        assert!(LogPosition::new(42, 3) < LogPosition::new(43, 0));
+        let after = log_after(Some(p));
+        assert!(after.begin > log(p) && after.begin < log(LogPosition::new(42, 4)));
+    }
+
+    #[test]
+    fn prefix_end_skips_ff() {
+        assert_eq!(prefix_end(&[1, 0xff]), vec![2]);
+        assert_eq!(prefix_end(&[1, 2]), vec![1, 3]);
+    }
+}

@@ -1,0 +1,123 @@
+//! The retry loop: one attempt, then a policy that alone decides whether to retry.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::{Store, StoreError};
+
+/// How the retry loop backs off and when it gives up.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts before giving up with [`StoreError::RetriesExhausted`].
+    pub max_attempts: u32,
+    /// Wall-clock budget for all attempts together.
+    pub deadline: Duration,
+    /// Backoff before the second attempt; doubles up to `max_backoff`, with jitter.
+    pub base_backoff: Duration,
+    /// Longest single backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 200,
+            deadline: Duration::from_secs(10),
+            base_backoff: Duration::from_micros(200),
+            max_backoff: Duration::from_millis(50),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_backoff);
+        let jitter = rand::rng().random_range(0.5..1.0);
+        exp.mul_f64(jitter)
+    }
+}
+
+/// Which run of a transaction closure this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// 0 for the first run.
+    pub number: u32,
+    /// The previous attempt's commit may have succeeded (its outcome is unknown), so the
+    /// closure must find and return what it wrote rather than write it again.
+    pub maybe_committed: bool,
+}
+
+/// An error a transaction closure may return: it can carry a [`StoreError`], which the
+/// retry loop inspects to decide whether to run the closure again.
+pub trait TxError: From<StoreError> {
+    /// The store error inside, if this error is one.
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl TxError for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
+
+pub(super) async fn run<S, T, E, F, Fut>(store: &S, mut f: F) -> Result<T, E>
+where
+    S: Store + ?Sized,
+    E: TxError,
+    F: FnMut(super::Txn, Attempt) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let policy = store.retry_policy().clone();
+    let started = Instant::now();
+    let mut attempt = Attempt {
+        number: 0,
+        maybe_committed: false,
+    };
+    loop {
+        let tx = store.begin().await?;
+        let outcome = match f(tx.clone(), attempt).await {
+            Ok(value) => tx.commit().await.map(|()| value).map_err(E::from),
+            Err(err) => {
+                tx.rollback().await;
+                Err(err)
+            }
+        };
+        let err = match outcome {
+            Ok(value) => {
+                if attempt.number > 0 {
+                    metrics::histogram!("onsale_tx_attempts", "backend" => store.backend())
+                        .record(f64::from(attempt.number + 1));
+                }
+                return Ok(value);
+            }
+            Err(err) => err,
+        };
+        let retryable = err.store_error().is_some_and(StoreError::is_retryable);
+        if !retryable {
+            return Err(err);
+        }
+        metrics::counter!("onsale_tx_conflicts_total", "backend" => store.backend()).increment(1);
+        let maybe_committed = matches!(err.store_error(), Some(StoreError::MaybeCommitted));
+        attempt = Attempt {
+            number: attempt.number + 1,
+            maybe_committed: attempt.maybe_committed || maybe_committed,
+        };
+        if attempt.number >= policy.max_attempts || started.elapsed() >= policy.deadline {
+            tracing::warn!(
+                backend = store.backend(),
+                attempts = attempt.number,
+                "transaction gave up"
+            );
+            return Err(StoreError::RetriesExhausted {
+                attempts: attempt.number,
+            }
+            .into());
+        }
+        tokio::time::sleep(policy.backoff(attempt.number)).await;
+    }
+}

@@ -1,0 +1,322 @@
+//! One conformance suite, run against every store backend available here: fjall always,
+//! PostgreSQL always (CI starts it), FoundationDB with the `fdb` feature where
+//! `ONSALE_TEST_FDB_CLUSTER` names a cluster file.
+
+mod common;
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use onsale_coordinator::store::keys::{self, LogPosition};
+use onsale_coordinator::store::{RangeRead, Store, StoreError, StoreExt, decode_counter};
+
+fn k(s: &str) -> Vec<u8> {
+    let mut key = b"\x05test/".to_vec();
+    key.extend_from_slice(s.as_bytes());
+    key
+}
+
+fn test_range() -> RangeRead {
+    RangeRead::prefix(b"\x05test/".to_vec())
+}
+
+async fn put(store: &dyn Store, pairs: &[(&str, &str)]) {
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .map(|(key, value)| (k(key), value.as_bytes().to_vec()))
+        .collect();
+    store
+        .transact(|tx, _| {
+            let pairs = pairs.clone();
+            async move {
+                for (key, value) in &pairs {
+                    tx.set(key, value);
+                }
+                Ok::<_, StoreError>(())
+            }
+        })
+        .await
+        .expect("put");
+}
+
+async fn read_range(store: &dyn Store, range: RangeRead) -> Vec<(String, String)> {
+    let pairs = store
+        .transact(|tx, _| {
+            let range = range.clone();
+            async move { tx.get_range(range).await }
+        })
+        .await
+        .expect("range");
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            (
+                String::from_utf8(key[6..].to_vec()).unwrap(),
+                String::from_utf8(value).unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub async fn ordering_and_range_scans(store: Arc<dyn Store>) {
+    put(
+        &*store,
+        &[("b", "2"), ("a", "1"), ("d", "4"), ("c", "3"), ("ab", "x")],
+    )
+    .await;
+    let all = read_range(&*store, test_range()).await;
+    let keys: Vec<_> = all.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, ["a", "ab", "b", "c", "d"]);
+
+    let limited = read_range(&*store, test_range().limit(2)).await;
+    assert_eq!(limited.len(), 2);
+    assert_eq!(limited[1].0, "ab");
+
+    let reversed = read_range(&*store, test_range().reverse().limit(2)).await;
+    let keys: Vec<_> = reversed.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, ["d", "c"]);
+
+    let window = read_range(&*store, RangeRead::new(k("ab"), k("c"))).await;
+    let keys: Vec<_> = window.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, ["ab", "b"], "begin is inclusive, end exclusive");
+
+    store
+        .transact(|tx, _| async move { tx.clear_range(&k("ab"), &k("d")).await })
+        .await
+        .expect("clear_range");
+    let rest = read_range(&*store, test_range()).await;
+    let keys: Vec<_> = rest.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, ["a", "d"]);
+}
+
+pub async fn read_your_writes(store: Arc<dyn Store>) {
+    put(&*store, &[("x", "old"), ("gone", "1")]).await;
+    store
+        .transact(|tx, _| async move {
+            tx.set(&k("x"), b"new");
+            tx.set(&k("y"), b"fresh");
+            tx.clear(&k("gone"));
+            assert_eq!(tx.get(&k("x")).await?.as_deref(), Some(&b"new"[..]));
+            assert_eq!(tx.get(&k("gone")).await?, None);
+            let seen: Vec<_> = tx
+                .get_range(test_range())
+                .await?
+                .into_iter()
+                .map(|(key, value)| (key[6..].to_vec(), value))
+                .collect();
+            assert_eq!(
+                seen,
+                vec![
+                    (b"x".to_vec(), b"new".to_vec()),
+                    (b"y".to_vec(), b"fresh".to_vec())
+                ]
+            );
+            tx.add(&k("n"), 5).await?;
+            tx.add(&k("n"), -2).await?;
+            assert_eq!(decode_counter(tx.get(&k("n")).await?.as_deref()), 3);
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .expect("transaction");
+    let after = read_range(&*store, test_range().limit(3)).await;
+    assert_eq!(after[1], ("x".to_string(), "new".to_string()));
+}
+
+/// Two transactions each read both keys and write one: under snapshot isolation both
+/// commit (write skew); under serializable isolation one must be refused.
+pub async fn write_skew_is_refused(store: Arc<dyn Store>) {
+    put(&*store, &[("on_call_a", "1"), ("on_call_b", "1")]).await;
+    let first = store.begin().await.expect("begin");
+    let second = store.begin().await.expect("begin");
+    let mut outcomes = Vec::new();
+    for (tx, mine) in [(&first, "on_call_a"), (&second, "on_call_b")] {
+        let a = tx.get(&k("on_call_a")).await;
+        let b = tx.get(&k("on_call_b")).await;
+        outcomes.push((a, b));
+        tx.set(&k(mine), b"0");
+    }
+    let first_commit = first.commit().await;
+    // PostgreSQL may refuse the second transaction at its next statement or at commit.
+    let second_commit = second.commit().await;
+    let committed = [first_commit.is_ok(), second_commit.is_ok()];
+    assert_eq!(
+        committed.iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one of two write-skewed transactions commits: {first_commit:?} {second_commit:?}"
+    );
+    let refused = if first_commit.is_err() {
+        first_commit
+    } else {
+        second_commit
+    };
+    assert!(
+        matches!(refused, Err(StoreError::Conflict)),
+        "refusal is a retryable conflict: {refused:?}"
+    );
+    let values = read_range(&*store, test_range()).await;
+    let on_call = values.iter().filter(|(_, value)| value == "1").count();
+    assert_eq!(
+        on_call, 1,
+        "the invariant (someone on call) holds: {values:?}"
+    );
+}
+
+/// Read-modify-write increments from many tasks conflict; the retry loop makes every
+/// one of them count exactly once.
+pub async fn conflicts_retry_to_correct_result(store: Arc<dyn Store>) {
+    let tasks = 64;
+    let results = join_all((0..tasks).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .transact(|tx, _| async move {
+                    let current = tx.get(&k("counter")).await?;
+                    let n: u64 = current
+                        .map(|v| String::from_utf8(v).unwrap().parse().unwrap())
+                        .unwrap_or(0);
+                    tx.set(&k("counter"), (n + 1).to_string().as_bytes());
+                    Ok::<_, StoreError>(())
+                })
+                .await
+        })
+    }))
+    .await;
+    for result in results {
+        result
+            .expect("task")
+            .expect("transaction eventually commits");
+    }
+    let value = read_range(&*store, test_range()).await;
+    assert_eq!(value, vec![("counter".to_string(), tasks.to_string())]);
+}
+
+pub async fn atomic_add_under_contention(store: Arc<dyn Store>) {
+    let tasks = 64;
+    let per_task = 5;
+    let results = join_all((0..tasks).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..per_task {
+                store
+                    .transact(|tx, _| async move { tx.add(&k("hits"), 1).await })
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    }))
+    .await;
+    for result in results {
+        result.expect("task").expect("adds commit");
+    }
+    let value = store
+        .transact(|tx, _| async move { tx.get(&k("hits")).await })
+        .await
+        .expect("read");
+    assert_eq!(decode_counter(value.as_deref()), tasks * per_task);
+}
+
+/// Entries appended by concurrent transactions get distinct positions in commit order,
+/// and a rolled-back transaction leaves no entry.
+pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
+    let results = join_all((0..32u32).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .transact(|tx, _| async move {
+                    tx.append_log(format!("{i}:first").as_bytes());
+                    tx.append_log(format!("{i}:second").as_bytes());
+                    Ok::<_, StoreError>(())
+                })
+                .await
+        })
+    }))
+    .await;
+    for result in results {
+        result.expect("task").expect("append");
+    }
+    let aborted: Result<(), StoreError> = store
+        .transact(|tx, _| async move {
+            tx.append_log(b"never");
+            Err(StoreError::backend("test", "abandoned on purpose"))
+        })
+        .await;
+    assert!(aborted.is_err());
+
+    let entries = store
+        .transact(|tx, _| async move { tx.get_range(keys::log_after(None)).await })
+        .await
+        .expect("read log");
+    assert_eq!(entries.len(), 64);
+    let positions: Vec<LogPosition> = entries
+        .iter()
+        .map(|(key, _)| keys::log_position(key).expect("log key"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+    for pair in entries.chunks(2) {
+        let first = String::from_utf8(pair[0].1.clone()).unwrap();
+        let second = String::from_utf8(pair[1].1.clone()).unwrap();
+        let (who, what) = first.split_once(':').unwrap();
+        assert_eq!(what, "first");
+        assert_eq!(
+            second,
+            format!("{who}:second"),
+            "a transaction's entries are adjacent"
+        );
+    }
+    let after_tenth = keys::log_after(Some(positions[9]));
+    let rest = store
+        .transact(|tx, _| {
+            let range = after_tenth.clone();
+            async move { tx.get_range(range).await }
+        })
+        .await
+        .expect("read log tail");
+    assert_eq!(rest.len(), 54);
+}
+
+macro_rules! conformance {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn ordering_and_range_scans() {
+                let t = $make.await;
+                super::ordering_and_range_scans(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn read_your_writes() {
+                let t = $make.await;
+                super::read_your_writes(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn write_skew_is_refused() {
+                let t = $make.await;
+                super::write_skew_is_refused(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn conflicts_retry_to_correct_result() {
+                let t = $make.await;
+                super::conflicts_retry_to_correct_result(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn atomic_add_under_contention() {
+                let t = $make.await;
+                super::atomic_add_under_contention(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn change_log_follows_commits() {
+                let t = $make.await;
+                super::change_log_follows_commits(t.store.clone()).await;
+            }
+        }
+    };
+}
+
+conformance!(fjall, common::fjall_store());
+conformance!(postgres, common::pg_store());
