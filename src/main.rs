@@ -1,1 +1,26 @@
-fn main() {}
+//! `onsale`: the command line that starts any part of the platform.
+//!
+//! - `onsale dev`: the coordinator on an embedded store with the demo catalogue.
+//! - `onsale coordinator --store ADDR`: the coordinator for real.
+//! - `onsale import FILE.json`: load events into a store or a running coordinator.
+//! - `onsale loadgen holds`: a hold storm against a running coordinator, as a table.
+
+mod cli;
+mod loadgen;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let args = cli::Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cli::run(args))
+}

@@ -1,2 +1,27 @@
-//! onsale coordinator.
+//! The onsale coordinator: the one source of truth for holds, bookings and users.
+//!
+//! Layout:
+//! - [`store`]: the `Store` trait in FoundationDB's model, its retry loop, key layout and
+//!   backends (fjall, PostgreSQL, FoundationDB behind feature `fdb`).
+//! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
+//! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
+//! - [`sweeper`]: releases expired holds in the background.
+//! - [`demo`]: the demo catalogue that `onsale dev` loads.
+//! - [`auth`], [`clock`], [`error`]: secrets and tokens, injected time, the error type.
+//!
+//! Decisions: all booking logic runs inside `store.transact` closures that only touch the
+//! transaction, so every backend gives the same guarantees; side effects are change-log
+//! entries written in the same transaction (an outbox) for consumers to act on after
+//! commit.
+
+pub mod api;
+pub mod auth;
+pub mod booking;
+pub mod clock;
+pub mod demo;
+pub mod error;
 pub mod store;
+pub mod sweeper;
+
+pub use booking::{Coordinator, Settings};
+pub use error::{Error, Result};

@@ -1,1 +1,31 @@
+//! onsale's domain and API types: what the coordinator, the indexer and the edge agree
+//! on. No I/O, so it builds for wasm32 as well as natively.
+//!
+//! Layout:
+//! - [`error`]: the table of error codes and the JSON error body.
+//! - [`event`]: events, seat maps, seat states.
+//! - [`user`]: sign-up, log-in, sessions.
+//! - [`hold`]: seat holds.
+//! - [`change`]: change-log entries.
+//! - [`page`]: paged lists.
+//!
+//! Prices are integers in minor units (cents) of the event's currency; times are RFC 3339.
 
+#![deny(missing_docs)]
+
+pub mod change;
+pub mod error;
+pub mod event;
+pub mod hold;
+pub mod page;
+pub mod user;
+
+pub use change::{Change, LogEntry, ReleaseReason};
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use event::{
+    Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView,
+    SeatsResponse, SectionSpec,
+};
+pub use hold::{Hold, HoldRequest};
+pub use page::{Page, PageQuery};
+pub use user::{Login, Session, SignUp, UserCreated, ValidSignUp};

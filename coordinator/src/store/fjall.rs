@@ -163,9 +163,8 @@ impl Tx for FjallTx {
 
     async fn get_range(&self, range: RangeRead) -> Result<Vec<KeyValue>> {
         self.with(|s| {
-            let iter = s
-                .tx
-                .range(&self.data, range.begin.as_slice()..range.end.as_slice());
+            let iter =
+                s.tx.range(&self.data, range.begin.as_slice()..range.end.as_slice());
             let limit = if range.limit == 0 {
                 usize::MAX
             } else {
@@ -201,11 +200,10 @@ impl Tx for FjallTx {
 
     async fn clear_range(&self, begin: &[u8], end: &[u8]) -> Result<()> {
         self.with(|s| {
-            let doomed: Vec<_> = s
-                .tx
-                .range(&self.data, begin..end)
-                .map(|guard| guard.key().map_err(fjall_err))
-                .collect::<Result<_>>()?;
+            let doomed: Vec<_> =
+                s.tx.range(&self.data, begin..end)
+                    .map(|guard| guard.key().map_err(fjall_err))
+                    .collect::<Result<_>>()?;
             for key in doomed {
                 s.tx.remove(&self.data, key);
             }

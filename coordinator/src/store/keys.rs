@@ -172,6 +172,29 @@ pub fn holds_expired_before(now: i64) -> RangeRead {
     )
 }
 
+/// The hold id inside a [`hold_expiry`] key.
+pub fn hold_expiry_id(key: &[u8]) -> Option<String> {
+    let rest = key.strip_prefix(&[HOLD_EXPIRY])?.get(8..)?;
+    String::from_utf8(unescape_last(rest)?).ok()
+}
+
+/// Decodes a byte-string element that ends the key.
+fn unescape_last(element: &[u8]) -> Option<Vec<u8>> {
+    let (body, terminator) = element.split_at(element.len().checked_sub(1)?);
+    if terminator != [0] {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut bytes = body.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(b);
+        if b == 0 && bytes.next() != Some(&0xff) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// A stored answer to an idempotent request.
 pub fn idempotency(user_id: &str, scope: &str, key: &str) -> Vec<u8> {
     KeyBuilder::new(IDEMPOTENCY)
@@ -306,6 +329,14 @@ mod tests {
         assert!(LogPosition::new(42, 3) < LogPosition::new(43, 0));
         let after = log_after(Some(p));
         assert!(after.begin > log(p) && after.begin < log(LogPosition::new(42, 4)));
+    }
+
+    #[test]
+    fn hold_expiry_keys_decode() {
+        let key = hold_expiry(-3, "h\0ld");
+        assert_eq!(hold_expiry_id(&key).as_deref(), Some("h\0ld"));
+        assert!(holds_expired_before(-2).end > key);
+        assert!(holds_expired_before(-3).end <= key);
     }
 
     #[test]

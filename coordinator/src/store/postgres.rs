@@ -52,9 +52,8 @@ impl PgStore {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(16);
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::backend(BACKEND, e))?;
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::backend(BACKEND, e))?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -188,8 +187,8 @@ impl PgTx {
                 .query_one(&stmt, &[&LOG_LOCK])
                 .await
                 .map_err(pg_err)?;
-            let version = u64::try_from(row.get::<_, i64>(1))
-                .map_err(|e| StoreError::backend(BACKEND, e))?;
+            let version =
+                u64::try_from(row.get::<_, i64>(1)).map_err(|e| StoreError::backend(BACKEND, e))?;
             let mut log_keys = Vec::with_capacity(log.len());
             for index in 0..log.len() {
                 let index = u16::try_from(index).map_err(|e| StoreError::backend(BACKEND, e))?;

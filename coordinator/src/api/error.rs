@@ -1,0 +1,26 @@
+//! The one mapping from errors to responses: `{"error": {"code", "message"}}` with the
+//! code's status. Internal failures are logged in full and answered with a generic
+//! message.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use onsale_model::ApiError;
+
+use crate::error::Error;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let api = self.to_api();
+        if api.status() >= 500 {
+            tracing::error!(error = %self, source = ?std::error::Error::source(&self), "request failed");
+        }
+        api_error_response(&api)
+    }
+}
+
+/// The response for an [`ApiError`].
+pub fn api_error_response(api: &ApiError) -> Response {
+    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(api.body())).into_response()
+}

@@ -1,0 +1,145 @@
+//! Extractors whose rejections answer in the API's error shape: JSON bodies, paths,
+//! queries, bearer tokens and the `Idempotency-Key` header.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use onsale_model::{ApiError, ErrorCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::booking::Coordinator;
+use crate::error::Error;
+
+/// A JSON body; malformed bodies are `400 invalid_json`, a wrong content type `415`,
+/// an oversized body `413`.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(Error::Api(json_rejection(rejection))),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::code(ErrorCode::UnsupportedMediaType),
+        JsonRejection::BytesRejection(ref bytes) if bytes.status().as_u16() == 413 => {
+            ApiError::code(ErrorCode::PayloadTooLarge)
+        }
+        other => ApiError::new(ErrorCode::InvalidJson, other.body_text()),
+    }
+}
+
+/// Path parameters; a segment that does not parse (`/v1/events/abc`) is `404`.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection @ PathRejection::FailedToDeserializePathParams(_)) => Err(Error::Api(
+                ApiError::new(ErrorCode::NotFound, rejection.body_text()),
+            )),
+            Err(rejection) => Err(Error::Internal(rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters; malformed ones are `400 invalid_request`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection: QueryRejection| {
+                Error::Api(ApiError::invalid(rejection.body_text()))
+            })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The user of a valid bearer token, or `401 unauthorized`.
+pub struct AuthUser(pub Uuid);
+
+impl FromRequestParts<Coordinator> for AuthUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        coordinator: &Coordinator,
+    ) -> Result<Self, Self::Rejection> {
+        bearer(parts)
+            .and_then(|token| coordinator.authenticate(token))
+            .map(AuthUser)
+            .ok_or_else(|| Error::code(ErrorCode::Unauthorized))
+    }
+}
+
+/// A request carrying the operator token, or `401`/`403`.
+pub struct Operator;
+
+impl FromRequestParts<Coordinator> for Operator {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        coordinator: &Coordinator,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer(parts) {
+            None => Err(Error::code(ErrorCode::Unauthorized)),
+            Some(token) if coordinator.secrets().is_operator(token) => Ok(Operator),
+            Some(_) => Err(Error::Api(ApiError::new(
+                ErrorCode::Forbidden,
+                "this call needs the operator token",
+            ))),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, required on writes that must not happen twice.
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get("idempotency-key")
+            .ok_or_else(|| Error::code(ErrorCode::IdempotencyKeyRequired))?;
+        let key = value
+            .to_str()
+            .map_err(|_| Error::Api(ApiError::invalid("Idempotency-Key must be visible ASCII")))?;
+        Ok(IdempotencyKey(key.to_string()))
+    }
+}

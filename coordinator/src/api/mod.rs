@@ -1,0 +1,86 @@
+//! The coordinator's HTTP API: JSON under `/v1`, one file per resource, one error shape.
+
+mod error;
+mod events;
+mod extract;
+mod holds;
+pub mod metrics;
+mod operator;
+mod users;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use onsale_model::{ApiError, ErrorCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::api_error_response;
+
+use crate::booking::Coordinator;
+
+/// Largest request body accepted (an event with a large seat map fits).
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// The whole API as a router, ready to serve.
+pub fn router(coordinator: Coordinator) -> Router {
+    metrics::handle();
+    Router::new()
+        .route("/v1/users", post(users::users_create))
+        .route("/v1/sessions", post(users::sessions_create))
+        .route("/v1/events", get(events::events_index))
+        .route("/v1/events/{id}", get(events::events_show))
+        .route("/v1/events/{id}/seats", get(events::seats_index))
+        .route("/v1/events/{id}/holds", post(holds::holds_create))
+        .route(
+            "/v1/holds/{id}",
+            get(holds::holds_show).delete(holds::holds_delete),
+        )
+        .route(
+            "/v1/operator/events",
+            post(operator::operator_events_create),
+        )
+        .route("/v1/changes", get(operator::changes_index))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::metrics_show))
+        .fallback(|| async {
+            api_error_response(&ApiError::new(ErrorCode::NotFound, "no such path"))
+        })
+        .method_not_allowed_fallback(|| async {
+            api_error_response(&ApiError::code(ErrorCode::MethodNotAllowed))
+        })
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            api_error_response(&ApiError::code(ErrorCode::Internal))
+        }))
+        .with_state(coordinator)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains open requests
+/// for at most ten seconds.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    coordinator: Coordinator,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(coordinator)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = drained_tx.send(());
+    });
+    tokio::select! {
+        result = server => result,
+        () = async {
+            let _ = drained_rx.await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("open requests did not finish within 10 s of shutdown");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Secrets, bearer tokens, password hashes and the keyed hashes that index users.
+//!
+//! Tokens are stateless: `base64url(version ‖ user id ‖ expiry ‖ HMAC-SHA256)`, so every
+//! coordinator sharing a store (and so its secrets) verifies them without a read.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, PasswordHash};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+const TOKEN_VERSION: u8 = 1;
+const TOKEN_LEN: usize = 1 + 16 + 8 + 32;
+
+/// The keys of one deployment, kept in the store so that every coordinator shares them.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Secrets {
+    /// Signs bearer tokens.
+    pub token_key: [u8; 32],
+    /// Keys the hashes that index usernames, emails and phones.
+    pub index_key: [u8; 32],
+    /// The operator's bearer token.
+    pub operator_token: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { .. }")
+    }
+}
+
+impl Secrets {
+    /// Fresh random secrets.
+    pub fn generate() -> Self {
+        let mut rng = rand::rng();
+        let mut token_key = [0u8; 32];
+        let mut index_key = [0u8; 32];
+        let mut operator = [0u8; 24];
+        rng.fill_bytes(&mut token_key);
+        rng.fill_bytes(&mut index_key);
+        rng.fill_bytes(&mut operator);
+        Secrets {
+            token_key,
+            index_key,
+            operator_token: format!("op_{}", URL_SAFE_NO_PAD.encode(operator)),
+        }
+    }
+
+    /// The keyed hash under which a unique field is indexed.
+    pub fn index_digest(&self, field: &str, value: &str) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.index_key).expect("any key length");
+        mac.update(field.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// A bearer token for `user_id`, valid until `expires_at`.
+    pub fn issue_token(&self, user_id: Uuid, expires_at: Millis) -> String {
+        let mut payload = Vec::with_capacity(TOKEN_LEN);
+        payload.push(TOKEN_VERSION);
+        payload.extend_from_slice(user_id.as_bytes());
+        payload.extend_from_slice(&expires_at.to_be_bytes());
+        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
+        mac.update(&payload);
+        payload.extend_from_slice(&mac.finalize().into_bytes());
+        URL_SAFE_NO_PAD.encode(payload)
+    }
+
+    /// The user a token was issued to, if its signature is ours and it has not expired.
+    pub fn verify_token(&self, token: &str, now: Millis) -> Option<Uuid> {
+        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        if bytes.len() != TOKEN_LEN || bytes[0] != TOKEN_VERSION {
+            return None;
+        }
+        let (payload, tag) = bytes.split_at(1 + 16 + 8);
+        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
+        mac.update(payload);
+        mac.verify_slice(tag).ok()?;
+        let user_id = Uuid::from_slice(&payload[1..17]).ok()?;
+        let expires_at = Millis::from_be_bytes(payload[17..25].try_into().ok()?);
+        (now < expires_at).then_some(user_id)
+    }
+
+    /// Whether `token` is the operator token (compared in constant time).
+    pub fn is_operator(&self, token: &str) -> bool {
+        let a = self.operator_token.as_bytes();
+        let b = token.as_bytes();
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+/// Hashes a password with argon2id (OWASP's parameters: 19 MiB, 2 passes). Slow on
+/// purpose: call it from a blocking thread.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut random = [0u8; 16];
+    rand::rng().fill_bytes(&mut random);
+    let salt = SaltString::encode_b64(&random)
+        .map_err(|e| Error::Internal(format!("encoding a salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+}
+
+/// Checks a password against its stored hash. Slow on purpose, like [`hash_password`].
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_until_expiry_and_only_with_our_key() {
+        let secrets = Secrets::generate();
+        let user = Uuid::new_v4();
+        let token = secrets.issue_token(user, 1_000);
+        assert_eq!(secrets.verify_token(&token, 999), Some(user));
+        assert_eq!(secrets.verify_token(&token, 1_000), None, "expired");
+        assert_eq!(
+            Secrets::generate().verify_token(&token, 0),
+            None,
+            "other key"
+        );
+        let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        forged[20] ^= 1;
+        assert_eq!(
+            secrets.verify_token(&URL_SAFE_NO_PAD.encode(forged), 0),
+            None
+        );
+        assert_eq!(secrets.verify_token("garbage", 0), None);
+    }
+
+    #[test]
+    fn passwords_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+    }
+
+    #[test]
+    fn operator_token_comparison() {
+        let secrets = Secrets::generate();
+        assert!(secrets.is_operator(&secrets.operator_token.clone()));
+        assert!(!secrets.is_operator("op_nope"));
+    }
+}

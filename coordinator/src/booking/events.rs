@@ -1,0 +1,180 @@
+//! Events: creation by the operator, listing, details and seat states.
+
+use std::sync::Arc;
+
+use onsale_model::{
+    ApiError, Change, ErrorCode, Event, NewEvent, Page, PageQuery, SeatMap, SeatMapSpec,
+    SeatStatus, SeatView, SeatsResponse,
+};
+
+use super::records::SeatRecord;
+use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
+use crate::clock::{Millis, to_millis};
+use crate::error::{Error, Result};
+use crate::store::{StoreExt, Tx, decode_counter, keys};
+
+impl Coordinator {
+    /// Creates an event with its seat map; every seat starts available.
+    pub async fn create_event(&self, new: NewEvent) -> Result<Event> {
+        let seat_map = new.validate()?;
+        let (price_min, price_max) = seat_map.price_range();
+        let seat_count = seat_map.seats().len() as u32;
+        let spec = serde_json::to_vec(&new.seat_map)?;
+        let event = self
+            .store
+            .transact(|tx, _| {
+                let details = new.details.clone();
+                let spec = spec.clone();
+                async move {
+                    let id = decode_counter(tx.get(&keys::meta("event_seq")).await?.as_deref())
+                        as u64
+                        + 1;
+                    tx.set(&keys::meta("event_seq"), &(id as i64).to_le_bytes());
+                    let event = Event {
+                        id,
+                        name: details.name,
+                        category: details.category,
+                        description: details.description,
+                        performers: details.performers,
+                        venue: details.venue,
+                        city: details.city,
+                        starts_at: details.starts_at,
+                        image_url: details.image_url,
+                        currency: details.currency,
+                        price_min,
+                        price_max,
+                        seat_count,
+                    };
+                    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
+                    tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
+                    tx.set(&keys::seat_map(id), &spec);
+                    tx.add(&keys::meta("event_count"), 1).await?;
+                    log(&*tx, &Change::EventCreated { event_id: id })?;
+                    Ok::<_, Error>(event)
+                }
+            })
+            .await?;
+        self.cache_seat_map(event.id, Arc::new(seat_map));
+        tracing::info!(event_id = event.id, seats = seat_count, "event created");
+        Ok(event)
+    }
+
+    /// One event.
+    pub async fn event(&self, id: u64) -> Result<Event> {
+        self.store
+            .transact(|tx, _| async move { read_event(&*tx, id).await })
+            .await
+    }
+
+    /// A page of events in start-time order (then id), with the total count.
+    pub async fn list_events(&self, query: PageQuery) -> Result<Page<Event>> {
+        query.validate()?;
+        self.store
+            .transact(|tx, _| async move {
+                let total =
+                    decode_counter(tx.get(&keys::meta("event_count")).await?.as_deref()).max(0);
+                let order = tx
+                    .get_range(
+                        keys::event_order_all().limit(query.offset() + query.page_size as usize),
+                    )
+                    .await?;
+                let mut items = Vec::with_capacity(query.page_size as usize);
+                for (key, _) in order.into_iter().skip(query.offset()) {
+                    let id = keys::event_order_id(&key)
+                        .ok_or_else(|| Error::Internal("malformed event order key".into()))?;
+                    items.push(read_event(&*tx, id).await?);
+                }
+                Ok::<_, Error>(Page {
+                    items,
+                    page: query.page,
+                    page_size: query.page_size,
+                    total: total as u64,
+                })
+            })
+            .await
+    }
+
+    /// Every seat of an event with its state now; expired holds count as available.
+    pub async fn seats(&self, event_id: u64) -> Result<SeatsResponse> {
+        let now = self.clock.now();
+        let (seat_map, records) = self
+            .store
+            .transact(|tx, _| async move {
+                let seat_map = self.seat_map(&*tx, event_id).await?;
+                let records = tx.get_range(keys::seats_of(event_id)).await?;
+                Ok::<_, Error>((seat_map, records))
+            })
+            .await?;
+        let mut states = vec![SeatStatus::Available; seat_map.seats().len()];
+        for (key, value) in records {
+            let Some(ordinal) = keys::seat_no(&key) else {
+                continue;
+            };
+            let record: SeatRecord = serde_json::from_slice(&value)?;
+            if let Some(state) = states.get_mut(ordinal as usize) {
+                *state = seat_status(&record, now);
+            }
+        }
+        Ok(SeatsResponse {
+            event_id,
+            seats: seat_map
+                .seats()
+                .iter()
+                .zip(states)
+                .map(|(seat, state)| SeatView {
+                    seat: seat.clone(),
+                    state,
+                })
+                .collect(),
+        })
+    }
+
+    /// The compiled seat map of an event, from the cache or read through `tx`.
+    pub(super) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<SeatMap>> {
+        if let Some(map) = self
+            .seat_maps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&event_id)
+        {
+            return Ok(map.clone());
+        }
+        let bytes = tx
+            .get(&keys::seat_map(event_id))
+            .await?
+            .ok_or_else(|| event_not_found(event_id))?;
+        let spec: SeatMapSpec = serde_json::from_slice(&bytes)?;
+        let map = Arc::new(SeatMap::compile(&spec)?);
+        self.cache_seat_map(event_id, map.clone());
+        Ok(map)
+    }
+
+    fn cache_seat_map(&self, event_id: u64, map: Arc<SeatMap>) {
+        let mut cache = self.seat_maps.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= SEAT_MAP_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(event_id, map);
+    }
+}
+
+/// What a seat record means at `now`.
+pub(super) fn seat_status(record: &SeatRecord, now: Millis) -> SeatStatus {
+    match record {
+        SeatRecord::Held { expires_at, .. } if *expires_at > now => SeatStatus::Held,
+        SeatRecord::Held { .. } => SeatStatus::Available,
+        SeatRecord::Sold { .. } => SeatStatus::Sold,
+    }
+}
+
+pub(super) fn event_not_found(id: u64) -> Error {
+    Error::Api(ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
+}
+
+pub(super) async fn read_event(tx: &dyn Tx, id: u64) -> Result<Event> {
+    let bytes = tx
+        .get(&keys::event(id))
+        .await?
+        .ok_or_else(|| event_not_found(id))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}

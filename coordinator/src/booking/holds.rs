@@ -1,0 +1,338 @@
+//! Holds: all-or-nothing seat holds, their release, and the sweeper's expiry.
+//!
+//! One serializable transaction reads every requested seat and writes them all, so two
+//! overlapping holds can never both commit: the loser conflicts, is retried, and then sees
+//! the winner's seats as taken.
+
+use onsale_model::{ApiError, Change, ErrorCode, Hold, HoldRequest, ReleaseReason, SeatStatus};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::events::{read_event, seat_status};
+use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
+use super::{Coordinator, log};
+use crate::clock::{Millis, to_datetime};
+use crate::error::{Error, Result};
+use crate::store::{StoreExt, Tx, keys};
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Expired holds ended.
+    pub holds: usize,
+    /// Seats that went back on sale.
+    pub seats: usize,
+}
+
+/// A hold placed now or found again by its idempotency key.
+#[derive(Debug, Clone)]
+pub struct PlacedHold {
+    /// The hold.
+    pub hold: Hold,
+    /// True when the key was seen before and this is the original answer.
+    pub replayed: bool,
+}
+
+impl Coordinator {
+    /// Holds every requested seat for `user_id` until now + the hold lifetime, or none.
+    pub async fn place_hold(
+        &self,
+        user_id: Uuid,
+        event_id: u64,
+        request: HoldRequest,
+        idempotency_key: &str,
+    ) -> Result<PlacedHold> {
+        request.validate()?;
+        validate_idempotency_key(idempotency_key)?;
+        let user_id = user_id.to_string();
+        let fingerprint = hold_fingerprint(event_id, &request.seats);
+        let hold_id = Uuid::new_v4().to_string();
+        let idem_key = keys::idempotency(&user_id, "hold", idempotency_key);
+        let ttl = self.settings.hold_ttl.as_millis() as Millis;
+
+        let outcome = self
+            .store
+            .transact(|tx, _| {
+                let (user_id, hold_id, fingerprint, idem_key) =
+                    (&user_id, &hold_id, &fingerprint, &idem_key);
+                let request = &request;
+                async move {
+                    if let Some(bytes) = tx.get(idem_key).await? {
+                        let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
+                        if record.fingerprint != *fingerprint {
+                            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
+                        }
+                        let stored = tx
+                            .get(&keys::hold(&record.resource_id))
+                            .await?
+                            .ok_or_else(|| Error::code(ErrorCode::HoldExpired))?;
+                        let hold: HoldRecord = serde_json::from_slice(&stored)?;
+                        return Ok((hold, true));
+                    }
+                    let seat_map = self.seat_map(&*tx, event_id).await?;
+                    let currency = read_event(&*tx, event_id).await?.currency;
+                    let mut ordinals = Vec::with_capacity(request.seats.len());
+                    let mut unknown = Vec::new();
+                    for seat_id in &request.seats {
+                        match seat_map.ordinal(seat_id) {
+                            Some(ordinal) => ordinals.push(ordinal),
+                            None => unknown.push(seat_id.as_str()),
+                        }
+                    }
+                    if !unknown.is_empty() {
+                        return Err(Error::Api(ApiError::invalid(format!(
+                            "event {event_id} has no seat(s) {}",
+                            unknown.join(", ")
+                        ))));
+                    }
+                    let now = self.clock.now();
+                    let mut taken = Vec::new();
+                    for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
+                        if let Some(bytes) = tx.get(&keys::seat(event_id, ordinal)).await? {
+                            let record: SeatRecord = serde_json::from_slice(&bytes)?;
+                            if seat_status(&record, now) != SeatStatus::Available {
+                                taken.push(seat_id.clone());
+                            }
+                        }
+                    }
+                    if !taken.is_empty() {
+                        return Err(Error::Api(ApiError::seats_unavailable(taken)));
+                    }
+                    let expires_at = now + ttl;
+                    let total = ordinals
+                        .iter()
+                        .filter_map(|&o| seat_map.seat(o))
+                        .map(|seat| seat.price)
+                        .sum();
+                    let hold = HoldRecord {
+                        hold_id: hold_id.clone(),
+                        event_id,
+                        user_id: user_id.clone(),
+                        seats: request.seats.clone(),
+                        ordinals: ordinals.clone(),
+                        created_at: now,
+                        expires_at,
+                        total,
+                        currency,
+                    };
+                    let seat_record = serde_json::to_vec(&SeatRecord::Held {
+                        hold_id: hold_id.clone(),
+                        user_id: user_id.clone(),
+                        expires_at,
+                    })?;
+                    for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
+                        tx.set(&keys::seat(event_id, ordinal), &seat_record);
+                        log(
+                            &*tx,
+                            &Change::Seat {
+                                event_id,
+                                seat_id: seat_id.clone(),
+                                state: SeatStatus::Held,
+                            },
+                        )?;
+                    }
+                    tx.set(&keys::hold(hold_id), &serde_json::to_vec(&hold)?);
+                    tx.set(&keys::hold_expiry(expires_at, hold_id), &[]);
+                    tx.set(
+                        idem_key,
+                        &serde_json::to_vec(&IdempotencyRecord {
+                            fingerprint: fingerprint.clone(),
+                            resource_id: hold_id.clone(),
+                            created_at: now,
+                        })?,
+                    );
+                    log(
+                        &*tx,
+                        &Change::HoldPlaced {
+                            hold_id: hold_id.clone(),
+                            event_id,
+                            seats: request.seats.clone(),
+                        },
+                    )?;
+                    Ok::<_, Error>((hold, false))
+                }
+            })
+            .await;
+        match &outcome {
+            Ok((_, false)) => metrics::counter!("onsale_holds_total", "outcome" => "placed"),
+            Ok((_, true)) => metrics::counter!("onsale_holds_total", "outcome" => "replayed"),
+            Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => {
+                metrics::counter!("onsale_holds_total", "outcome" => "seat_unavailable")
+            }
+            Err(_) => metrics::counter!("onsale_holds_total", "outcome" => "error"),
+        }
+        .increment(1);
+        let (record, replayed) = outcome?;
+        Ok(PlacedHold {
+            hold: hold_view(&record),
+            replayed,
+        })
+    }
+
+    /// A live hold of `user_id`; someone else's hold is not found.
+    pub async fn hold(&self, user_id: Uuid, hold_id: &str) -> Result<Hold> {
+        let record = self
+            .store
+            .transact(|tx, _| async move { read_hold(&*tx, hold_id).await })
+            .await?;
+        match record {
+            Some(hold) if hold.user_id == user_id.to_string() => Ok(hold_view(&hold)),
+            _ => Err(hold_not_found(hold_id)),
+        }
+    }
+
+    /// Releases a hold of `user_id`: its seats go back on sale.
+    pub async fn release_hold(&self, user_id: Uuid, hold_id: &str) -> Result<()> {
+        let user_id = user_id.to_string();
+        self.store
+            .transact(|tx, _| {
+                let user_id = &user_id;
+                async move {
+                    match read_hold(&*tx, hold_id).await? {
+                        Some(hold) if hold.user_id == *user_id => {
+                            end_hold(&*tx, &hold, ReleaseReason::Released).await?;
+                            Ok(())
+                        }
+                        _ => Err(hold_not_found(hold_id)),
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Ends every hold that expired before now (at most `limit` of them), putting the
+    /// seats that are still theirs back on sale.
+    pub async fn sweep_expired_holds(&self, limit: usize) -> Result<SweepReport> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .transact(|tx, _| async move {
+                tx.get_range(keys::holds_expired_before(now + 1).limit(limit))
+                    .await
+            })
+            .await?;
+        let mut report = SweepReport::default();
+        for (expiry_key, _) in due {
+            let released = self
+                .store
+                .transact(|tx, _| {
+                    let expiry_key = &expiry_key;
+                    async move {
+                        if tx.get(expiry_key).await?.is_none() {
+                            return Ok(0);
+                        }
+                        tx.clear(expiry_key);
+                        let hold_id = keys::hold_expiry_id(expiry_key)
+                            .ok_or_else(|| Error::Internal("malformed hold expiry key".into()))?;
+                        match read_hold(&*tx, &hold_id).await? {
+                            Some(hold) => end_hold(&*tx, &hold, ReleaseReason::Expired).await,
+                            None => Ok(0),
+                        }
+                    }
+                })
+                .await?;
+            report.holds += 1;
+            report.seats += released;
+        }
+        if report.holds > 0 {
+            metrics::counter!("onsale_holds_expired_total").increment(report.holds as u64);
+            tracing::debug!(
+                holds = report.holds,
+                seats = report.seats,
+                "expired holds released"
+            );
+        }
+        Ok(report)
+    }
+}
+
+/// Deletes a hold and frees the seats still held by it; returns how many were freed.
+async fn end_hold(tx: &dyn Tx, hold: &HoldRecord, reason: ReleaseReason) -> Result<usize> {
+    let mut freed = 0;
+    for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
+        let key = keys::seat(hold.event_id, ordinal);
+        let Some(bytes) = tx.get(&key).await? else {
+            continue;
+        };
+        let record: SeatRecord = serde_json::from_slice(&bytes)?;
+        if matches!(&record, SeatRecord::Held { hold_id, .. } if *hold_id == hold.hold_id) {
+            tx.clear(&key);
+            freed += 1;
+            log(
+                tx,
+                &Change::Seat {
+                    event_id: hold.event_id,
+                    seat_id: seat_id.clone(),
+                    state: SeatStatus::Available,
+                },
+            )?;
+        }
+    }
+    tx.clear(&keys::hold(&hold.hold_id));
+    tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
+    log(
+        tx,
+        &Change::HoldReleased {
+            hold_id: hold.hold_id.clone(),
+            event_id: hold.event_id,
+            reason,
+        },
+    )?;
+    Ok(freed)
+}
+
+async fn read_hold(tx: &dyn Tx, hold_id: &str) -> Result<Option<HoldRecord>> {
+    match tx.get(&keys::hold(hold_id)).await? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+fn hold_view(record: &HoldRecord) -> Hold {
+    Hold {
+        hold_id: record.hold_id.clone(),
+        event_id: record.event_id,
+        seats: record.seats.clone(),
+        expires_at: to_datetime(record.expires_at),
+        total: record.total,
+        currency: record.currency.clone(),
+    }
+}
+
+fn hold_not_found(hold_id: &str) -> Error {
+    Error::Api(ApiError::new(
+        ErrorCode::NotFound,
+        format!("no live hold {hold_id} of yours"),
+    ))
+}
+
+fn validate_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(Error::Api(ApiError::invalid(format!(
+            "Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        ))));
+    }
+    Ok(())
+}
+
+fn hold_fingerprint(event_id: u64, seats: &[String]) -> String {
+    let mut sorted: Vec<&str> = seats.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut digest = Sha256::new();
+    digest.update(event_id.to_be_bytes());
+    for seat in sorted {
+        digest.update(seat.as_bytes());
+        digest.update([0]);
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

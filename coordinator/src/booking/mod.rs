@@ -1,0 +1,159 @@
+//! The booking logic, written once against [`crate::store::Store`]: events and seat maps,
+//! users and sessions, holds and their expiry. Every state change appends to the change
+//! log in the same transaction.
+//!
+//! [`Coordinator`] is cheap to clone (everything is behind `Arc`s) and is the state of the
+//! HTTP layer.
+
+mod events;
+mod holds;
+mod records;
+mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onsale_model::{Change, SeatMap};
+
+use crate::auth::Secrets;
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::store::{Store, StoreError, StoreExt, Tx, keys};
+
+pub use holds::{PlacedHold, SweepReport};
+
+/// Settings of the booking logic.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a hold keeps its seats.
+    pub hold_ttl: Duration,
+    /// How long a bearer token stays valid.
+    pub session_ttl: Duration,
+    /// The operator token; `None` keeps the one stored with the secrets.
+    pub operator_token: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hold_ttl: Duration::from_secs(10 * 60),
+            session_ttl: Duration::from_secs(24 * 60 * 60),
+            operator_token: None,
+        }
+    }
+}
+
+/// Seat maps never change after their event is created, so they are cached without
+/// invalidation. Bounded by a crude clear-all, which only costs a re-read.
+const SEAT_MAP_CACHE_LIMIT: usize = 256;
+
+/// The coordinator's state: the store, the clock, the secrets and the settings.
+#[derive(Clone)]
+pub struct Coordinator {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<Secrets>,
+    settings: Arc<Settings>,
+    /// Compiled seat maps by event id; a std mutex, never held across `.await`.
+    seat_maps: Arc<Mutex<HashMap<u64, Arc<SeatMap>>>>,
+}
+
+impl Coordinator {
+    /// Opens the coordinator on a store, loading the deployment's secrets from it (and
+    /// creating them on first start).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Self> {
+        let mut secrets = load_or_create_secrets(&*store).await?;
+        if let Some(token) = &settings.operator_token {
+            secrets.operator_token = token.clone();
+        }
+        Ok(Coordinator {
+            store,
+            clock,
+            secrets: Arc::new(secrets),
+            settings: Arc::new(settings),
+            seat_maps: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The deployment's secrets.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
+    store
+        .transact(|tx, _| async move {
+            let key = keys::meta("secrets");
+            if let Some(bytes) = tx.get(&key).await? {
+                return Ok(serde_json::from_slice(&bytes)?);
+            }
+            let secrets = Secrets::generate();
+            tx.set(&key, &serde_json::to_vec(&secrets)?);
+            Ok::<_, crate::error::Error>(secrets)
+        })
+        .await
+}
+
+/// Appends a change to the log of `tx`.
+fn log(tx: &dyn Tx, change: &Change) -> Result<(), StoreError> {
+    let entry = serde_json::to_vec(change).map_err(|e| StoreError::backend("encode", e))?;
+    tx.append_log(&entry);
+    Ok(())
+}
+
+impl Coordinator {
+    /// Change-log entries after `after` (a position from an earlier answer), oldest first.
+    pub async fn changes(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<onsale_model::LogEntry>> {
+        let after = match after {
+            Some(text) => Some(keys::LogPosition::parse(text).ok_or_else(|| {
+                crate::error::Error::Api(onsale_model::ApiError::invalid(
+                    "after must be a position returned by this call",
+                ))
+            })?),
+            None => None,
+        };
+        let limit = limit.clamp(1, 1000);
+        let entries = self
+            .store
+            .transact(
+                |tx, _| async move { tx.get_range(keys::log_after(after).limit(limit)).await },
+            )
+            .await?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let position = keys::log_position(&key)
+                    .ok_or_else(|| crate::error::Error::Internal("malformed log key".into()))?;
+                Ok(onsale_model::LogEntry {
+                    position: position.to_string(),
+                    change: serde_json::from_slice(&value)?,
+                })
+            })
+            .collect()
+    }
+}

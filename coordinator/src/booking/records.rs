@@ -1,0 +1,54 @@
+//! What the booking logic stores, as JSON values under the keys of [`crate::store::keys`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+
+/// A seat's state; an absent record means the seat is available.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub(crate) enum SeatRecord {
+    /// Held until `expires_at` (after which it counts as available).
+    Held {
+        hold_id: String,
+        user_id: String,
+        expires_at: Millis,
+    },
+    /// Sold through a booking.
+    Sold { booking_id: String },
+}
+
+/// A live hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HoldRecord {
+    pub hold_id: String,
+    pub event_id: u64,
+    pub user_id: String,
+    pub seats: Vec<String>,
+    pub ordinals: Vec<u32>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub total: u64,
+    pub currency: String,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub phone: String,
+    pub password_hash: String,
+    pub created_at: Millis,
+}
+
+/// The answer given to an idempotent request, returned again when its key is replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdempotencyRecord {
+    /// Digest of the request, so a key reused for another request is refused.
+    pub fingerprint: String,
+    /// The id of what the request created.
+    pub resource_id: String,
+    pub created_at: Millis,
+}

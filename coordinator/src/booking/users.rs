@@ -1,0 +1,135 @@
+//! Users: sign-up with unique username, email and phone; log-in to a bearer token.
+
+use onsale_model::{ApiError, Change, ErrorCode, Login, Session, SignUp, UserCreated};
+use uuid::Uuid;
+
+use super::records::UserRecord;
+use super::{Coordinator, log};
+use crate::auth::{hash_password, verify_password};
+use crate::clock::{Millis, to_datetime};
+use crate::error::{Error, Result};
+use crate::store::{StoreExt, keys};
+
+impl Coordinator {
+    /// Registers a user. Username (any case), email and phone must each be unused.
+    pub async fn sign_up(&self, request: SignUp) -> Result<UserCreated> {
+        let valid = request.validate()?;
+        let password = request.password;
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| Error::Internal(format!("password hashing task: {e}")))??;
+        let user = UserRecord {
+            id: Uuid::new_v4().to_string(),
+            username: valid.username.clone(),
+            email: valid.email.clone(),
+            phone: valid.phone.clone(),
+            password_hash,
+            created_at: self.clock.now(),
+        };
+        let unique = [
+            (
+                keys::user_index(
+                    "username",
+                    &self.secrets.index_digest("username", &valid.username_key),
+                ),
+                ErrorCode::UsernameTaken,
+            ),
+            (
+                keys::user_index("email", &self.secrets.index_digest("email", &valid.email)),
+                ErrorCode::EmailTaken,
+            ),
+            (
+                keys::user_index("phone", &self.secrets.index_digest("phone", &valid.phone)),
+                ErrorCode::PhoneTaken,
+            ),
+        ];
+        let record = serde_json::to_vec(&user)?;
+        self.store
+            .transact(|tx, _| {
+                let (unique, record, user) = (&unique, &record, &user);
+                async move {
+                    for (key, taken) in unique {
+                        if let Some(owner) = tx.get(key).await? {
+                            if owner == user.id.as_bytes() {
+                                // An earlier attempt committed; this is its retry.
+                                return Ok(());
+                            }
+                            return Err(Error::code(*taken));
+                        }
+                    }
+                    for (key, _) in unique {
+                        tx.set(key, user.id.as_bytes());
+                    }
+                    tx.set(&keys::user(&user.id), record);
+                    log(
+                        &*tx,
+                        &Change::UserCreated {
+                            user_id: user.id.clone(),
+                        },
+                    )?;
+                    Ok::<_, Error>(())
+                }
+            })
+            .await?;
+        metrics::counter!("onsale_users_created_total").increment(1);
+        Ok(UserCreated {
+            id: user.id,
+            username: user.username,
+        })
+    }
+
+    /// Checks a username and password and issues a bearer token.
+    pub async fn log_in(&self, request: Login) -> Result<Session> {
+        let username_key = request.username.trim().to_ascii_lowercase();
+        let index = keys::user_index(
+            "username",
+            &self.secrets.index_digest("username", &username_key),
+        );
+        let user = self
+            .store
+            .transact(|tx, _| {
+                let index = &index;
+                async move {
+                    let Some(id) = tx.get(index).await? else {
+                        return Ok(None);
+                    };
+                    let id = String::from_utf8(id)
+                        .map_err(|e| Error::Internal(format!("user index value: {e}")))?;
+                    match tx.get(&keys::user(&id)).await? {
+                        Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?)),
+                        None => Ok::<_, Error>(None),
+                    }
+                }
+            })
+            .await?;
+        let password = request.password;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let verified = tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                // Spend the same time as a real check, so timing does not reveal which
+                // usernames exist.
+                let _ = hash_password(&password);
+                false
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password check task: {e}")))?;
+        let user = match user {
+            Some(user) if verified => user,
+            _ => return Err(Error::Api(ApiError::code(ErrorCode::InvalidCredentials))),
+        };
+        let user_id = Uuid::parse_str(&user.id)
+            .map_err(|e| Error::Internal(format!("stored user id: {e}")))?;
+        let expires_at = self.clock.now() + self.settings.session_ttl.as_millis() as Millis;
+        Ok(Session {
+            token: self.secrets.issue_token(user_id, expires_at),
+            expires_at: to_datetime(expires_at),
+        })
+    }
+
+    /// The user a bearer token belongs to, if it is valid now.
+    pub fn authenticate(&self, token: &str) -> Option<Uuid> {
+        self.secrets.verify_token(token, self.clock.now())
+    }
+}

@@ -1,0 +1,55 @@
+//! The coordinator's error: either the client's fault (an [`ApiError`] with its code) or
+//! an internal failure, which clients see only as a generic `internal` error.
+
+use onsale_model::{ApiError, ErrorCode};
+
+use crate::store::{StoreError, TxError};
+
+/// Result alias of the coordinator.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the coordinator.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request cannot be served as asked; the client can act on the code.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The store failed (conflicts are retried before they get here).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored record could not be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    /// Any other internal failure.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for an [`ApiError`] with the code's default message.
+    pub fn code(code: ErrorCode) -> Self {
+        Error::Api(ApiError::code(code))
+    }
+
+    /// What the client is told.
+    pub fn to_api(&self) -> ApiError {
+        match self {
+            Error::Api(api) => api.clone(),
+            Error::Store(StoreError::RetriesExhausted { .. }) => {
+                ApiError::code(ErrorCode::StoreBusy)
+            }
+            Error::Store(_) | Error::Corrupt(_) | Error::Internal(_) => {
+                ApiError::code(ErrorCode::Internal)
+            }
+        }
+    }
+}
+
+impl TxError for Error {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            Error::Store(err) => Some(err),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The sweeper: releases expired holds in the background so that their seats come back
+//! to everyone's map even if nobody tries to hold them (holds are also released lazily
+//! when someone does). Every release is its own transaction, so stopping the sweeper at
+//! any point (aborting its task) loses nothing.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::booking::Coordinator;
+
+/// Holds ended per pass at most; a full batch is followed at once by another pass.
+const BATCH: usize = 256;
+
+/// Starts sweeping every `interval`. Several coordinators on one store may all sweep:
+/// transactions make each hold end once.
+pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match coordinator.sweep_expired_holds(BATCH).await {
+                Ok(report) if report.holds == BATCH => continue,
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "sweeping expired holds failed"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    })
+}

@@ -1,0 +1,69 @@
+//! Entries of the coordinator's change log: what consumers (live seat maps, the
+//! indexer, notifications) learn about every committed state change.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::SeatStatus;
+
+/// One committed state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// An event was created.
+    EventCreated {
+        /// The event.
+        event_id: u64,
+    },
+    /// A seat changed state.
+    Seat {
+        /// The event.
+        event_id: u64,
+        /// The seat.
+        seat_id: String,
+        /// Its new state.
+        state: SeatStatus,
+    },
+    /// A hold was placed.
+    HoldPlaced {
+        /// The hold.
+        hold_id: String,
+        /// The event.
+        event_id: u64,
+        /// Its seats.
+        seats: Vec<String>,
+    },
+    /// A hold ended without a sale.
+    HoldReleased {
+        /// The hold.
+        hold_id: String,
+        /// The event.
+        event_id: u64,
+        /// Why: `released` by its owner or `expired`.
+        reason: ReleaseReason,
+    },
+    /// A user signed up.
+    UserCreated {
+        /// The user.
+        user_id: String,
+    },
+}
+
+/// Why a hold ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseReason {
+    /// Its owner released it.
+    Released,
+    /// Its time ran out.
+    Expired,
+}
+
+/// One entry of `GET /v1/changes`: a change and its position in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Opaque, ordered position; pass it back as `after` to read on.
+    pub position: String,
+    /// The change.
+    #[serde(flatten)]
+    pub change: Change,
+}

@@ -1,0 +1,225 @@
+//! The one table of API error codes, and the JSON error body every part answers with.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Every error code a client can see, with its HTTP status and a default message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A field is missing, malformed or out of range.
+    InvalidRequest,
+    /// The body is not valid JSON of the expected shape.
+    InvalidJson,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// No credentials, or credentials that are not valid (any more).
+    Unauthorized,
+    /// Username or password wrong.
+    InvalidCredentials,
+    /// Valid credentials that do not allow this.
+    Forbidden,
+    /// No such resource (or not yours).
+    NotFound,
+    /// The path exists but not with this method.
+    MethodNotAllowed,
+    /// One or more requested seats are held or sold by someone else.
+    SeatUnavailable,
+    /// The hold has expired or been released.
+    HoldExpired,
+    /// The username is already registered.
+    UsernameTaken,
+    /// The email address is already registered.
+    EmailTaken,
+    /// The phone number is already registered.
+    PhoneTaken,
+    /// A write that must be idempotent came without an `Idempotency-Key` header.
+    IdempotencyKeyRequired,
+    /// The `Idempotency-Key` was used before for a different request.
+    IdempotencyKeyReused,
+    /// The store stayed too contended to commit in time; retrying later will work.
+    StoreBusy,
+    /// A dependency of the server is unavailable.
+    Unavailable,
+    /// Something failed inside the server; it is logged.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The snake_case code sent to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::SeatUnavailable => "seat_unavailable",
+            ErrorCode::HoldExpired => "hold_expired",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::PhoneTaken => "phone_taken",
+            ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::StoreBusy => "store_busy",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidJson
+            | ErrorCode::IdempotencyKeyRequired => 400,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::SeatUnavailable
+            | ErrorCode::UsernameTaken
+            | ErrorCode::EmailTaken
+            | ErrorCode::PhoneTaken => 409,
+            ErrorCode::HoldExpired => 410,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::IdempotencyKeyReused => 422,
+            ErrorCode::Internal => 500,
+            ErrorCode::StoreBusy | ErrorCode::Unavailable => 503,
+        }
+    }
+
+    /// A message for when the caller has nothing more specific to say.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "the request is not valid",
+            ErrorCode::InvalidJson => "the body is not valid JSON of the expected shape",
+            ErrorCode::UnsupportedMediaType => "send the body as application/json",
+            ErrorCode::PayloadTooLarge => "the body is too large",
+            ErrorCode::Unauthorized => "log in and send Authorization: Bearer TOKEN",
+            ErrorCode::InvalidCredentials => "wrong username or password",
+            ErrorCode::Forbidden => "you are not allowed to do this",
+            ErrorCode::NotFound => "not found",
+            ErrorCode::MethodNotAllowed => "this method is not allowed here",
+            ErrorCode::SeatUnavailable => "some seats are no longer available",
+            ErrorCode::HoldExpired => "the hold has expired or was released",
+            ErrorCode::UsernameTaken => "this username is taken",
+            ErrorCode::EmailTaken => "this email address is already registered",
+            ErrorCode::PhoneTaken => "this phone number is already registered",
+            ErrorCode::IdempotencyKeyRequired => "send an Idempotency-Key header",
+            ErrorCode::IdempotencyKeyReused => {
+                "this Idempotency-Key was already used for a different request"
+            }
+            ErrorCode::StoreBusy => "the service is busy; retry in a moment",
+            ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
+            ErrorCode::Internal => "internal error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as a client sees it: `{"error": {"code", "message", "seats"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// What went wrong, as a stable code.
+    pub code: ErrorCode,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The seats that were unavailable (`seat_unavailable` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<String>,
+}
+
+impl ApiError {
+    /// An error with a specific message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            seats: Vec::new(),
+        }
+    }
+
+    /// An error with the code's default message.
+    pub fn code(code: ErrorCode) -> Self {
+        ApiError::new(code, code.default_message())
+    }
+
+    /// `invalid_request` with a message naming the field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidRequest, message)
+    }
+
+    /// `seat_unavailable`, listing the seats that were taken.
+    pub fn seats_unavailable(seats: Vec<String>) -> Self {
+        ApiError {
+            code: ErrorCode::SeatUnavailable,
+            message: format!(
+                "{} seat(s) are held or sold: {}",
+                seats.len(),
+                seats.join(", ")
+            ),
+            seats,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.clone(),
+        }
+    }
+}
+
+/// The envelope of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_string() {
+        for code in [
+            ErrorCode::SeatUnavailable,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::InvalidJson,
+        ] {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, serde_json::Value::String(code.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn body_shape() {
+        let body = ApiError::seats_unavailable(vec!["A-1-1".into()]).body();
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["error"]["code"], "seat_unavailable");
+        assert_eq!(json["error"]["seats"][0], "A-1-1");
+        let plain = serde_json::to_value(ApiError::code(ErrorCode::NotFound).body()).unwrap();
+        assert!(plain["error"].get("seats").is_none());
+    }
+}

@@ -1,0 +1,394 @@
+//! Events and their seat maps.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+
+/// Most seats one event may have.
+pub const MAX_SEATS_PER_EVENT: usize = 200_000;
+
+/// An event as listed and shown. Prices are in minor units (cents) of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable numeric id.
+    pub id: u64,
+    /// Title, e.g. "Aurora Nights Tour".
+    pub name: String,
+    /// Kind of event: concert, theatre, sports, comedy, ...
+    pub category: String,
+    /// Free text shown on the event page.
+    pub description: String,
+    /// Who performs.
+    pub performers: Vec<String>,
+    /// Where: the venue's name.
+    pub venue: String,
+    /// Where: the city.
+    pub city: String,
+    /// When the event starts (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// A picture for the event page.
+    pub image_url: String,
+    /// ISO 4217 currency of every price of the event.
+    pub currency: String,
+    /// Cheapest seat, in minor units.
+    pub price_min: u64,
+    /// Dearest seat, in minor units.
+    pub price_max: u64,
+    /// How many seats the seat map has.
+    pub seat_count: u32,
+}
+
+/// The details of an event that an operator sets (everything but the id and the
+/// figures derived from the seat map).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetails {
+    /// Title.
+    pub name: String,
+    /// Kind of event.
+    pub category: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Who performs.
+    #[serde(default)]
+    pub performers: Vec<String>,
+    /// Venue name.
+    pub venue: String,
+    /// City.
+    pub city: String,
+    /// Start time (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// Picture URL.
+    #[serde(default)]
+    pub image_url: String,
+    /// ISO 4217 currency code, e.g. "EUR".
+    pub currency: String,
+}
+
+/// `POST /v1/operator/events`: an event and its seat map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// The event's details.
+    #[serde(flatten)]
+    pub details: EventDetails,
+    /// Sections, rows and seats with their prices.
+    pub seat_map: SeatMapSpec,
+}
+
+/// A seat map as an operator writes it: sections of rows of numbered seats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapSpec {
+    /// The sections, in display order.
+    pub sections: Vec<SectionSpec>,
+}
+
+/// One section: a price tier with rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionSpec {
+    /// Short code used in seat ids: letters and digits, e.g. "FLR".
+    pub id: String,
+    /// Display name, e.g. "Floor".
+    pub name: String,
+    /// Price of every seat in the section unless a row says otherwise, in minor units.
+    pub price: u64,
+    /// The rows, front to back.
+    pub rows: Vec<RowSpec>,
+}
+
+/// One row: seats numbered 1..=seats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSpec {
+    /// Row label used in seat ids: letters and digits, e.g. "A" or "12".
+    pub name: String,
+    /// Number of seats.
+    pub seats: u32,
+    /// Price override for this row, in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<u64>,
+}
+
+/// One seat of a seat map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    /// `SECTION-ROW-NUMBER`, e.g. "FLR-A-12".
+    pub seat_id: String,
+    /// Section display name.
+    pub section: String,
+    /// Row label.
+    pub row: String,
+    /// Seat number in the row.
+    pub number: u32,
+    /// Price in minor units.
+    pub price: u64,
+}
+
+/// A seat map compiled for lookups: every seat by ordinal and by id.
+#[derive(Debug, Clone)]
+pub struct SeatMap {
+    seats: Vec<Seat>,
+    by_id: HashMap<String, u32>,
+}
+
+impl SeatMap {
+    /// Compiles a validated spec.
+    pub fn compile(spec: &SeatMapSpec) -> Result<SeatMap, ApiError> {
+        validate_seat_map(spec)?;
+        let mut seats = Vec::new();
+        for section in &spec.sections {
+            for row in &section.rows {
+                let price = row.price.unwrap_or(section.price);
+                for number in 1..=row.seats {
+                    seats.push(Seat {
+                        seat_id: format!("{}-{}-{}", section.id, row.name, number),
+                        section: section.name.clone(),
+                        row: row.name.clone(),
+                        number,
+                        price,
+                    });
+                }
+            }
+        }
+        let by_id = seats
+            .iter()
+            .enumerate()
+            .map(|(i, seat)| (seat.seat_id.clone(), i as u32))
+            .collect();
+        Ok(SeatMap { seats, by_id })
+    }
+
+    /// Every seat, in display order; a seat's index is its ordinal.
+    pub fn seats(&self) -> &[Seat] {
+        &self.seats
+    }
+
+    /// The ordinal of a seat id.
+    pub fn ordinal(&self, seat_id: &str) -> Option<u32> {
+        self.by_id.get(seat_id).copied()
+    }
+
+    /// The seat at an ordinal.
+    pub fn seat(&self, ordinal: u32) -> Option<&Seat> {
+        self.seats.get(ordinal as usize)
+    }
+
+    /// Cheapest and dearest price (0, 0 for an empty map).
+    pub fn price_range(&self) -> (u64, u64) {
+        let min = self.seats.iter().map(|s| s.price).min().unwrap_or(0);
+        let max = self.seats.iter().map(|s| s.price).max().unwrap_or(0);
+        (min, max)
+    }
+}
+
+/// Whether a seat can be bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatStatus {
+    /// Free to hold.
+    Available,
+    /// Held by someone until their hold expires.
+    Held,
+    /// Sold.
+    Sold,
+}
+
+/// A seat with its current state, as `GET /v1/events/{id}/seats` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatView {
+    /// The seat.
+    #[serde(flatten)]
+    pub seat: Seat,
+    /// Its state now.
+    pub state: SeatStatus,
+}
+
+/// `GET /v1/events/{id}/seats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatsResponse {
+    /// The event.
+    pub event_id: u64,
+    /// Every seat, in display order.
+    pub seats: Vec<SeatView>,
+}
+
+fn is_code(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), ApiError> {
+    if required && value.trim().is_empty() {
+        return Err(ApiError::invalid(format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl EventDetails {
+    /// Checks lengths and formats; the message names the field at fault.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_text("name", &self.name, 200, true)?;
+        check_text("category", &self.category, 50, true)?;
+        check_text("description", &self.description, 10_000, false)?;
+        check_text("venue", &self.venue, 200, true)?;
+        check_text("city", &self.city, 100, true)?;
+        check_text("image_url", &self.image_url, 2_000, false)?;
+        if self.performers.len() > 50 {
+            return Err(ApiError::invalid("at most 50 performers"));
+        }
+        for performer in &self.performers {
+            check_text("performers[]", performer, 200, true)?;
+        }
+        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(ApiError::invalid(
+                "currency must be an ISO 4217 code such as EUR",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn validate_seat_map(spec: &SeatMapSpec) -> Result<(), ApiError> {
+    if spec.sections.is_empty() {
+        return Err(ApiError::invalid("seat_map needs at least one section"));
+    }
+    let mut section_ids = std::collections::HashSet::new();
+    let mut total: usize = 0;
+    for section in &spec.sections {
+        if !is_code(&section.id, 16) {
+            return Err(ApiError::invalid(format!(
+                "section id {:?} must be 1-16 letters or digits",
+                section.id
+            )));
+        }
+        if !section_ids.insert(section.id.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "section id {:?} is used twice",
+                section.id
+            )));
+        }
+        check_text("section name", &section.name, 100, true)?;
+        let mut row_names = std::collections::HashSet::new();
+        for row in &section.rows {
+            if !is_code(&row.name, 8) {
+                return Err(ApiError::invalid(format!(
+                    "row name {:?} in section {} must be 1-8 letters or digits",
+                    row.name, section.id
+                )));
+            }
+            if !row_names.insert(row.name.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "row {:?} is used twice in section {}",
+                    row.name, section.id
+                )));
+            }
+            if row.seats == 0 {
+                return Err(ApiError::invalid(format!(
+                    "row {} in section {} has no seats",
+                    row.name, section.id
+                )));
+            }
+            total = total.saturating_add(row.seats as usize);
+            if total > MAX_SEATS_PER_EVENT {
+                return Err(ApiError::invalid(format!(
+                    "an event has at most {MAX_SEATS_PER_EVENT} seats"
+                )));
+            }
+        }
+    }
+    if total == 0 {
+        return Err(ApiError::invalid("seat_map has no seats"));
+    }
+    Ok(())
+}
+
+impl NewEvent {
+    /// Validates the details and compiles the seat map.
+    pub fn validate(&self) -> Result<SeatMap, ApiError> {
+        self.details.validate()?;
+        SeatMap::compile(&self.seat_map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SeatMapSpec {
+        SeatMapSpec {
+            sections: vec![
+                SectionSpec {
+                    id: "FLR".into(),
+                    name: "Floor".into(),
+                    price: 9000,
+                    rows: vec![
+                        RowSpec {
+                            name: "A".into(),
+                            seats: 3,
+                            price: Some(12000),
+                        },
+                        RowSpec {
+                            name: "B".into(),
+                            seats: 2,
+                            price: None,
+                        },
+                    ],
+                },
+                SectionSpec {
+                    id: "BAL".into(),
+                    name: "Balcony".into(),
+                    price: 4000,
+                    rows: vec![RowSpec {
+                        name: "1".into(),
+                        seats: 2,
+                        price: None,
+                    }],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn compiles_ids_ordinals_and_prices() {
+        let map = SeatMap::compile(&spec()).unwrap();
+        assert_eq!(map.seats().len(), 7);
+        assert_eq!(map.ordinal("FLR-B-2"), Some(4));
+        assert_eq!(map.seat(5).unwrap().seat_id, "BAL-1-1");
+        assert_eq!(map.seat(0).unwrap().price, 12000);
+        assert_eq!(map.price_range(), (4000, 12000));
+        assert_eq!(map.ordinal("FLR-C-1"), None);
+    }
+
+    #[test]
+    fn rejects_bad_maps() {
+        let mut dup = spec();
+        dup.sections[1].id = "FLR".into();
+        assert!(SeatMap::compile(&dup).is_err());
+        let mut bad_id = spec();
+        bad_id.sections[0].id = "F-L".into();
+        assert!(SeatMap::compile(&bad_id).is_err());
+        let mut empty_row = spec();
+        empty_row.sections[0].rows[0].seats = 0;
+        assert!(SeatMap::compile(&empty_row).is_err());
+        let huge = SeatMapSpec {
+            sections: vec![SectionSpec {
+                id: "X".into(),
+                name: "X".into(),
+                price: 1,
+                rows: vec![RowSpec {
+                    name: "A".into(),
+                    seats: u32::MAX,
+                    price: None,
+                }],
+            }],
+        };
+        assert!(SeatMap::compile(&huge).is_err());
+    }
+}

@@ -1,0 +1,278 @@
+//! Commands, flags and the code that starts each part.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use onsale_coordinator::clock::SystemClock;
+use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, keys};
+use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper};
+use onsale_model::NewEvent;
+
+use crate::loadgen;
+
+/// onsale: ticket booking that never sells a seat twice.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the platform on an embedded store with demo data.
+    Dev {
+        /// Address to serve on.
+        #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Folder for the embedded store and its secrets.
+        #[arg(long, env = "ONSALE_DATA", default_value = "onsale-data")]
+        data: PathBuf,
+        #[command(flatten)]
+        booking: BookingFlags,
+    },
+    /// Run the coordinator on a store.
+    Coordinator {
+        /// Store address: fjall:PATH, postgres://USER@HOST:PORT/DB, or (feature fdb)
+        /// fdb:CLUSTER_FILE.
+        #[arg(long, env = "ONSALE_STORE")]
+        store: String,
+        /// Address to serve on (port 0 picks a free port; the URL is printed).
+        #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        booking: BookingFlags,
+    },
+    /// Import events (a JSON array of events with seat maps) into a store or through a
+    /// running coordinator's operator API.
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        /// Store address to write to directly (the coordinator must not be running on
+        /// an embedded store).
+        #[arg(long, env = "ONSALE_STORE", conflicts_with = "url")]
+        store: Option<String>,
+        /// A running coordinator to post the events to.
+        #[arg(long)]
+        url: Option<String>,
+        /// Operator token for `--url`.
+        #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
+        operator_token: Option<String>,
+    },
+    /// Load generators that print a table.
+    Loadgen {
+        #[command(subcommand)]
+        scenario: loadgen::Scenario,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct BookingFlags {
+    /// How long a hold keeps its seats (e.g. 10m, 30s, 500ms).
+    #[arg(long, env = "ONSALE_HOLD_TTL", default_value = "10m", value_parser = parse_duration)]
+    hold_ttl: Duration,
+    /// How often expired holds are swept.
+    #[arg(long, env = "ONSALE_SWEEP_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    sweep_interval: Duration,
+    /// Operator token (default: the one generated and kept in the store).
+    #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
+    operator_token: Option<String>,
+}
+
+/// Parses `10m`, `30s`, `500ms`, `2h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10m or 500ms"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("unknown unit {unit:?}: use ms, s, m or h")),
+    }
+}
+
+/// Runs a command to completion.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Dev {
+            listen,
+            data,
+            booking,
+        } => {
+            std::fs::create_dir_all(&data)
+                .with_context(|| format!("creating {}", data.display()))?;
+            let address = format!("fjall:{}", data.join("store").display());
+            let coordinator = start_coordinator(&address, &booking).await?;
+            seed_demo(&coordinator).await?;
+            serve(coordinator, listen, &booking, true).await
+        }
+        Command::Coordinator {
+            store,
+            listen,
+            booking,
+        } => {
+            let coordinator = start_coordinator(&store, &booking).await?;
+            serve(coordinator, listen, &booking, false).await
+        }
+        Command::Import {
+            file,
+            store,
+            url,
+            operator_token,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let events: Vec<NewEvent> = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a JSON array of events", file.display()))?;
+            match (store, url) {
+                (Some(store), None) => import_into_store(&store, events).await,
+                (None, Some(url)) => {
+                    let token = operator_token
+                        .context("--url needs --operator-token (or ONSALE_OPERATOR_TOKEN)")?;
+                    import_over_http(&url, &token, events).await
+                }
+                _ => bail!("say where to import: --store ADDRESS or --url URL"),
+            }
+        }
+        Command::Loadgen { scenario } => loadgen::run(scenario).await,
+    }
+}
+
+async fn start_coordinator(address: &str, flags: &BookingFlags) -> anyhow::Result<Coordinator> {
+    let store = store::open(address, RetryPolicy::default())
+        .await
+        .with_context(|| format!("opening store {address}"))?;
+    let settings = Settings {
+        hold_ttl: flags.hold_ttl,
+        operator_token: flags.operator_token.clone(),
+        ..Settings::default()
+    };
+    Ok(Coordinator::new(store, Arc::new(SystemClock), settings).await?)
+}
+
+async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
+    let existing = coordinator
+        .store()
+        .transact(|tx, _| async move { tx.get(&keys::meta("event_count")).await })
+        .await?;
+    if decode_counter(existing.as_deref()) > 0 {
+        return Ok(());
+    }
+    let events = demo::catalogue(300);
+    let count = events.len();
+    for event in events {
+        coordinator.create_event(event).await?;
+    }
+    tracing::info!(events = count, "demo catalogue loaded");
+    Ok(())
+}
+
+async fn serve(
+    coordinator: Coordinator,
+    listen: SocketAddr,
+    flags: &BookingFlags,
+    dev: bool,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("onsale coordinator listening on {url}");
+    if dev {
+        println!("operator token: {}", coordinator.secrets().operator_token);
+        println!("try: curl {url}/v1/events?page_size=3");
+    }
+    let sweeper = sweeper::spawn(coordinator.clone(), flags.sweep_interval);
+    let result = api::serve(listener, coordinator, shutdown_signal()).await;
+    sweeper.abort();
+    result.context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+async fn import_into_store(address: &str, events: Vec<NewEvent>) -> anyhow::Result<()> {
+    let coordinator = start_coordinator(
+        address,
+        &BookingFlags {
+            hold_ttl: Duration::from_secs(600),
+            sweep_interval: Duration::from_secs(1),
+            operator_token: None,
+        },
+    )
+    .await?;
+    let count = events.len();
+    for (i, event) in events.into_iter().enumerate() {
+        let created = coordinator
+            .create_event(event)
+            .await
+            .with_context(|| format!("event #{i}"))?;
+        println!("{}\t{}", created.id, created.name);
+    }
+    println!("imported {count} events");
+    Ok(())
+}
+
+async fn import_over_http(url: &str, token: &str, events: Vec<NewEvent>) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let count = events.len();
+    for (i, event) in events.iter().enumerate() {
+        let response = client
+            .post(format!("{}/v1/operator/events", url.trim_end_matches('/')))
+            .bearer_auth(token)
+            .json(event)
+            .send()
+            .await
+            .with_context(|| format!("posting event #{i}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("event #{i} refused ({status}): {body}");
+        }
+        println!(
+            "{}\t{}",
+            body["id"],
+            body["name"].as_str().unwrap_or_default()
+        );
+    }
+    println!("imported {count} events");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}

@@ -1,0 +1,403 @@
+//! `onsale loadgen`: load generators against a running coordinator, each printing a table.
+//!
+//! `holds`: many buyers hold random runs of adjacent seats in one large event, releasing
+//! some of their holds again, then the seat map is checked against what the API said:
+//! no seat may be in two live holds, every live hold's seats must show as held, and no
+//! seat may be held without a live hold.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use clap::Subcommand;
+use futures::future::join_all;
+use hdrhistogram::Histogram;
+use onsale_model::{
+    EventDetails, Hold, NewEvent, RowSpec, SeatMapSpec, SeatStatus, SeatsResponse, SectionSpec,
+    Session,
+};
+use rand::Rng;
+use tokio::sync::Semaphore;
+
+/// A load scenario.
+#[derive(Debug, Subcommand)]
+pub enum Scenario {
+    /// Concurrent seat holds on one large event; checks that no seat is held twice.
+    Holds(HoldsArgs),
+}
+
+/// Flags of `onsale loadgen holds`.
+#[derive(Debug, clap::Args)]
+pub struct HoldsArgs {
+    /// The coordinator; repeat to spread buyers over several coordinators sharing a
+    /// store (buyer i talks to URL i mod n).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    urls: Vec<String>,
+    /// Operator token, to create the event.
+    #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
+    operator_token: String,
+    /// Concurrent buyers (each its own user and connection).
+    #[arg(long, default_value_t = 1000)]
+    buyers: usize,
+    /// Seats in the event (rows of 100).
+    #[arg(long, default_value_t = 50_000)]
+    seats: u32,
+    /// Hold attempts per buyer.
+    #[arg(long, default_value_t = 20)]
+    holds_per_buyer: usize,
+    /// Most seats per hold (each hold takes 1 to this many adjacent seats).
+    #[arg(long, default_value_t = 4)]
+    max_seats: u32,
+    /// Share of placed holds released again at once (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.5)]
+    release: f64,
+}
+
+/// Runs a scenario.
+pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
+    match scenario {
+        Scenario::Holds(args) => holds(args).await,
+    }
+}
+
+const ROW_SEATS: u32 = 100;
+
+struct BuyerReport {
+    latencies: Histogram<u64>,
+    placed: u64,
+    conflicts: u64,
+    errors: u64,
+    kept: Vec<(String, Hold)>,
+}
+
+async fn holds(args: HoldsArgs) -> anyhow::Result<()> {
+    ensure!(
+        args.seats >= ROW_SEATS,
+        "--seats must be at least {ROW_SEATS}"
+    );
+    ensure!(
+        (0.0..=1.0).contains(&args.release),
+        "--release is a share, 0.0 to 1.0"
+    );
+    let bases: Vec<String> = args
+        .urls
+        .iter()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .collect();
+    let base = bases[0].clone();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.buyers)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+
+    let setup = Instant::now();
+    let event_id = create_event(&client, &base, &args).await?;
+    let sessions = sign_up_buyers(&client, &bases, args.buyers).await?;
+    let setup_time = setup.elapsed();
+
+    let rows = args.seats / ROW_SEATS;
+    let started = Instant::now();
+    let reports = join_all(sessions.into_iter().enumerate().map(|(i, session)| {
+        let client = client.clone();
+        let base = bases[i % bases.len()].clone();
+        let args = (args.holds_per_buyer, args.max_seats, args.release);
+        tokio::spawn(async move { buyer(client, base, event_id, rows, session, args).await })
+    }))
+    .await;
+    let elapsed = started.elapsed();
+
+    let mut latencies = Histogram::<u64>::new(3)?;
+    let (mut placed, mut conflicts, mut errors) = (0, 0, 0);
+    let mut kept = Vec::new();
+    for report in reports {
+        let report = report.context("buyer task")??;
+        latencies.add(&report.latencies)?;
+        placed += report.placed;
+        conflicts += report.conflicts;
+        errors += report.errors;
+        kept.extend(report.kept);
+    }
+
+    let seats: SeatsResponse = client
+        .get(format!("{base}/v1/events/{event_id}/seats"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for (_, hold) in &kept {
+        for seat in &hold.seats {
+            *holders.entry(seat.as_str()).or_default() += 1;
+        }
+    }
+    let double_held = holders.values().filter(|&&n| n > 1).count();
+    let state: HashMap<&str, SeatStatus> = seats
+        .seats
+        .iter()
+        .map(|s| (s.seat.seat_id.as_str(), s.state))
+        .collect();
+    let missing = holders
+        .keys()
+        .filter(|seat| state.get(*seat) != Some(&SeatStatus::Held))
+        .count();
+    let orphaned = state
+        .iter()
+        .filter(|(seat, s)| **s == SeatStatus::Held && !holders.contains_key(*seat))
+        .count();
+
+    let not_found = verify_kept_holds(&client, &bases, &kept).await?;
+
+    let attempts = latencies.len();
+    let secs = elapsed.as_secs_f64();
+    let ms = |q: f64| latencies.value_at_quantile(q) as f64 / 1000.0;
+    println!();
+    println!(
+        "onsale loadgen holds: {} buyers, {} seats, {} attempts of 1-{} seats, {:.0}% released",
+        args.buyers,
+        args.seats,
+        attempts,
+        args.max_seats,
+        args.release * 100.0
+    );
+    println!(
+        "setup (event + {} sign-ups and log-ins): {:.1} s",
+        args.buyers,
+        setup_time.as_secs_f64()
+    );
+    println!();
+    println!("| metric | value |");
+    println!("|---|---|");
+    println!("| run time | {secs:.2} s |");
+    println!(
+        "| hold attempts per second | {:.0} |",
+        attempts as f64 / secs
+    );
+    println!(
+        "| holds placed (committed) per second | {:.0} |",
+        placed as f64 / secs
+    );
+    println!("| holds placed | {placed} |");
+    println!("| refused: seat unavailable (409) | {conflicts} |");
+    println!("| other errors | {errors} |");
+    println!("| latency p50 | {:.2} ms |", ms(0.50));
+    println!("| latency p99 | {:.2} ms |", ms(0.99));
+    println!(
+        "| latency max | {:.2} ms |",
+        latencies.max() as f64 / 1000.0
+    );
+    println!("| seats in live holds | {} |", holders.len());
+    println!("| live holds not found by their owner | {not_found} |");
+    println!("| seats double-held | {double_held} |");
+    println!("| live-hold seats not shown held | {missing} |");
+    println!("| seats held without a live hold | {orphaned} |");
+    if double_held + missing + orphaned + not_found > 0 {
+        bail!("invariant broken: see the table");
+    }
+    Ok(())
+}
+
+async fn create_event(
+    client: &reqwest::Client,
+    base: &str,
+    args: &HoldsArgs,
+) -> anyhow::Result<u64> {
+    let rows = args.seats / ROW_SEATS;
+    let sections = rows.div_ceil(50);
+    let spec = SeatMapSpec {
+        sections: (0..sections)
+            .map(|s| SectionSpec {
+                id: format!("S{s}"),
+                name: format!("Section {s}"),
+                price: 5_000 + 1_000 * u64::from(s),
+                rows: (0..(rows - s * 50).min(50))
+                    .map(|r| RowSpec {
+                        name: format!("R{r}"),
+                        seats: ROW_SEATS,
+                        price: None,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let event = NewEvent {
+        details: EventDetails {
+            name: "Loadgen Stadium Night".into(),
+            category: "concert".into(),
+            description: "Created by onsale loadgen holds.".into(),
+            performers: vec!["The Load Generators".into()],
+            venue: "Benchmark Stadium".into(),
+            city: "Localhost".into(),
+            starts_at: time::OffsetDateTime::now_utc() + time::Duration::days(30),
+            image_url: String::new(),
+            currency: "EUR".into(),
+        },
+        seat_map: spec,
+    };
+    let response = client
+        .post(format!("{base}/v1/operator/events"))
+        .bearer_auth(&args.operator_token)
+        .json(&event)
+        .send()
+        .await
+        .context("is the coordinator running?")?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await?;
+    ensure!(
+        status.is_success(),
+        "creating the event failed ({status}): {body}"
+    );
+    body["id"].as_u64().context("event id")
+}
+
+async fn sign_up_buyers(
+    client: &reqwest::Client,
+    bases: &[String],
+    buyers: usize,
+) -> anyhow::Result<Vec<String>> {
+    let run: u32 = rand::rng().random();
+    let gate = Arc::new(Semaphore::new(8));
+    let sessions = join_all((0..buyers).map(|i| {
+        let (client, base, gate) = (client.clone(), bases[i % bases.len()].clone(), gate.clone());
+        async move {
+            let _permit = gate.acquire().await?;
+            let username = format!("lg{run:08x}_{i}");
+            let password = "loadgen-password";
+            client
+                .post(format!("{base}/v1/users"))
+                .json(&serde_json::json!({
+                    "username": username,
+                    "email": format!("{username}@loadgen.invalid"),
+                    "phone": format!("+1{:010}", u64::from(run) * 10_000 + i as u64 % 10_000_000_000),
+                    "password": password,
+                }))
+                .send()
+                .await?
+                .error_for_status()
+                .context("sign-up")?;
+            let session: Session = client
+                .post(format!("{base}/v1/sessions"))
+                .json(&serde_json::json!({"username": username, "password": password}))
+                .send()
+                .await?
+                .error_for_status()
+                .context("log-in")?
+                .json()
+                .await?;
+            anyhow::Ok(session.token)
+        }
+    }))
+    .await;
+    sessions.into_iter().collect()
+}
+
+async fn buyer(
+    client: reqwest::Client,
+    base: String,
+    event_id: u64,
+    rows: u32,
+    token: String,
+    (attempts, max_seats, release): (usize, u32, f64),
+) -> anyhow::Result<BuyerReport> {
+    let mut report = BuyerReport {
+        latencies: Histogram::new(3)?,
+        placed: 0,
+        conflicts: 0,
+        errors: 0,
+        kept: Vec::new(),
+    };
+    for _ in 0..attempts {
+        let (seats, let_go) = {
+            let mut rng = rand::rng();
+            let row = rng.random_range(0..rows);
+            let count = rng.random_range(1..=max_seats.min(ROW_SEATS));
+            let first = rng.random_range(1..=ROW_SEATS - count + 1);
+            let seats: Vec<String> = (first..first + count)
+                .map(|n| format!("S{}-R{}-{n}", row / 50, row % 50))
+                .collect();
+            (seats, rng.random_bool(release))
+        };
+        let sent = Instant::now();
+        let response = client
+            .post(format!("{base}/v1/events/{event_id}/holds"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", uuid_like())
+            .json(&serde_json::json!({ "seats": seats }))
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(_) => {
+                report.errors += 1;
+                continue;
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response.bytes().await;
+        report.latencies.record(sent.elapsed().as_micros() as u64)?;
+        match (status, body) {
+            (201, Ok(body)) => {
+                report.placed += 1;
+                let hold: Hold = serde_json::from_slice(&body)?;
+                if let_go {
+                    let released = client
+                        .delete(format!("{base}/v1/holds/{}", hold.hold_id))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?;
+                    ensure!(
+                        released.status().as_u16() == 204,
+                        "release failed: {}",
+                        released.status()
+                    );
+                } else {
+                    report.kept.push((token.clone(), hold));
+                }
+            }
+            (409, _) => report.conflicts += 1,
+            _ => report.errors += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Asks for every kept hold as its owner, through every coordinator in turn; returns how
+/// many were not found with the seats the API first reported.
+async fn verify_kept_holds(
+    client: &reqwest::Client,
+    bases: &[String],
+    kept: &[(String, Hold)],
+) -> anyhow::Result<usize> {
+    let gate = Arc::new(Semaphore::new(64));
+    let found = join_all(kept.iter().enumerate().map(|(i, (token, hold))| {
+        let (client, gate) = (client.clone(), gate.clone());
+        let base = bases[i % bases.len()].clone();
+        async move {
+            let _permit = gate.acquire().await?;
+            let response = client
+                .get(format!("{base}/v1/holds/{}", hold.hold_id))
+                .bearer_auth(token)
+                .send()
+                .await?;
+            if response.status().as_u16() != 200 {
+                return anyhow::Ok(false);
+            }
+            let stored: Hold = response.json().await?;
+            anyhow::Ok(stored.seats == hold.seats)
+        }
+    }))
+    .await;
+    let mut missing = 0;
+    for ok in found {
+        if !ok? {
+            missing += 1;
+        }
+    }
+    Ok(missing)
+}
+
+fn uuid_like() -> String {
+    let bits: u128 = rand::rng().random();
+    format!("{bits:032x}")
+}
