@@ -106,3 +106,124 @@ pub async fn pg_store() -> TestStore {
         _db: Some(db),
     }
 }
+
+/// A FoundationDB store on the cluster named by `ONSALE_TEST_FDB_CLUSTER`, or `None`
+/// where there is none. The cluster is emptied first: point this at a test cluster only.
+#[cfg(feature = "fdb")]
+pub async fn fdb_store() -> Option<TestStore> {
+    use onsale_coordinator::store::StoreExt;
+    let cluster = std::env::var("ONSALE_TEST_FDB_CLUSTER").ok()?;
+    let address = format!("fdb:{cluster}");
+    let store = store::open(&address, RetryPolicy::default())
+        .await
+        .expect("open fdb");
+    store
+        .transact(|tx, _| async move { tx.clear_range(&[0x00], &[0xff]).await })
+        .await
+        .expect("clear the test cluster");
+    Some(TestStore {
+        store,
+        address,
+        _dir: None,
+        _db: None,
+    })
+}
+
+/// A coordinator serving on a free port of 127.0.0.1, stopped when dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The coordinator behind the server.
+    pub coordinator: onsale_coordinator::Coordinator,
+    /// The clock the coordinator reads (tests move it).
+    pub clock: onsale_coordinator::clock::ManualClock,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    /// The store the coordinator runs on, to read it behind the server's back.
+    pub store: TestStore,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts a coordinator on `store` with a manual clock and a 10-minute hold lifetime.
+pub async fn serve(store: TestStore) -> TestServer {
+    let clock = onsale_coordinator::clock::ManualClock::new(1_800_000_000_000);
+    let coordinator = onsale_coordinator::Coordinator::new(
+        store.store.clone(),
+        Arc::new(clock.clone()),
+        onsale_coordinator::Settings::default(),
+    )
+    .await
+    .expect("coordinator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let api = coordinator.clone();
+    let server = tokio::spawn(async move {
+        onsale_coordinator::api::serve(listener, api, std::future::pending())
+            .await
+            .expect("serve");
+    });
+    TestServer {
+        url,
+        coordinator,
+        clock,
+        http: reqwest::Client::new(),
+        server,
+        store,
+    }
+}
+
+impl TestServer {
+    /// The operator token.
+    pub fn operator(&self) -> String {
+        self.coordinator.secrets().operator_token.clone()
+    }
+
+    /// A bearer token for a made-up user (no sign-up needed to hold seats).
+    pub fn token_for(&self, user: uuid::Uuid) -> String {
+        self.coordinator
+            .secrets()
+            .issue_token(user, 4_000_000_000_000)
+    }
+
+    /// Creates an event with `sections` sections of `rows` rows of `seats` seats.
+    pub async fn create_event(&self, name: &str, sections: u32, rows: u32, seats: u32) -> u64 {
+        let seat_map = serde_json::json!({
+            "sections": (0..sections).map(|s| serde_json::json!({
+                "id": format!("S{s}"),
+                "name": format!("Section {s}"),
+                "price": 1000 * (s + 1),
+                "rows": (0..rows).map(|r| serde_json::json!({"name": format!("R{r}"), "seats": seats})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        let response = self
+            .http
+            .post(format!("{}/v1/operator/events", self.url))
+            .bearer_auth(self.operator())
+            .json(&serde_json::json!({
+                "name": name,
+                "category": "concert",
+                "description": "A test event",
+                "performers": ["The Testers"],
+                "venue": "Test Hall",
+                "city": "Testville",
+                "starts_at": "2027-03-01T20:00:00Z",
+                "image_url": "",
+                "currency": "EUR",
+                "seat_map": seat_map,
+            }))
+            .send()
+            .await
+            .expect("create event");
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["id"].as_u64().expect("id")
+    }
+}

@@ -1,0 +1,141 @@
+//! Whole processes: `onsale coordinator` started as an operator would, driven by
+//! `onsale loadgen holds`, which checks the seat map against every answer it got.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const ONSALE: &str = env!("CARGO_BIN_EXE_onsale");
+const OPERATOR_TOKEN: &str = "op_test_two_coordinators";
+
+/// A coordinator process, killed when dropped.
+struct Coordinator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_coordinator(store: &str) -> Coordinator {
+    let mut child = Command::new(ONSALE)
+        .args(["coordinator", "--store", store, "--listen", "127.0.0.1:0"])
+        .env("ONSALE_OPERATOR_TOKEN", OPERATOR_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start onsale coordinator");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    Coordinator { child, url }
+}
+
+fn loadgen(urls: &[&str], buyers: usize) -> Output {
+    let mut command = Command::new(ONSALE);
+    command.args(["loadgen", "holds", "--operator-token", OPERATOR_TOKEN]);
+    for url in urls {
+        command.args(["--url", url]);
+    }
+    command
+        .args(["--buyers", &buyers.to_string()])
+        .args([
+            "--seats",
+            "300",
+            "--holds-per-buyer",
+            "20",
+            "--release",
+            "0.3",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run onsale loadgen")
+}
+
+/// The value of a `| metric | value |` row of the loadgen table.
+fn metric(table: &str, name: &str) -> u64 {
+    table
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("| {name} | ")))
+        .and_then(|rest| rest.trim_end_matches(" |").split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name:?} in:\n{table}"))
+}
+
+fn assert_storm_was_safe(output: &Output) {
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "loadgen failed:\n{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(metric(&table, "holds placed") > 50, "{table}");
+    assert!(
+        metric(&table, "refused: seat unavailable (409)") > 50,
+        "{table}"
+    );
+    assert_eq!(metric(&table, "other errors"), 0, "{table}");
+    assert_eq!(metric(&table, "seats double-held"), 0, "{table}");
+    assert_eq!(
+        metric(&table, "live-hold seats not shown held"),
+        0,
+        "{table}"
+    );
+    assert_eq!(
+        metric(&table, "seats held without a live hold"),
+        0,
+        "{table}"
+    );
+    assert_eq!(
+        metric(&table, "live holds not found by their owner"),
+        0,
+        "{table}"
+    );
+}
+
+#[test]
+fn one_coordinator_on_fjall() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let coordinator = start_coordinator(&format!("fjall:{}", dir.path().display()));
+    assert_storm_was_safe(&loadgen(&[&coordinator.url], 100));
+}
+
+#[test]
+fn two_coordinators_share_postgres() {
+    let admin = std::env::var("ONSALE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let name = format!("onsale_test_{}", uuid::Uuid::new_v4().simple());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let admin_sql = |sql: String| {
+        runtime.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL must be running at {admin}: {e}"));
+            tokio::spawn(conn);
+            client.batch_execute(&sql).await.expect(&sql);
+        })
+    };
+    admin_sql(format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    let store = format!("{base}/{name}");
+    {
+        let first = start_coordinator(&store);
+        let second = start_coordinator(&store);
+        // Buyers alternate between the coordinators for sign-up, holds and checks.
+        assert_storm_was_safe(&loadgen(&[&first.url, &second.url], 100));
+    }
+    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
