@@ -97,14 +97,37 @@ async fn holds(args: HoldsArgs) -> anyhow::Result<()> {
     let setup_time = setup.elapsed();
 
     let rows = args.seats / ROW_SEATS;
+    // Every buyer first opens the event page (its own connection, untimed), then all
+    // start holding at once.
+    let start_line = Arc::new(tokio::sync::Barrier::new(args.buyers + 1));
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, session)| {
+            // One client (and so one connection pool) per buyer, like separate browsers;
+            // a shared pool's lock would be contended by a thousand tasks.
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client");
+            let base = bases[i % bases.len()].clone();
+            let args = (args.holds_per_buyer, args.max_seats, args.release);
+            let start_line = start_line.clone();
+            tokio::spawn(async move {
+                let viewed = client
+                    .get(format!("{base}/v1/events/{event_id}"))
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status());
+                start_line.wait().await;
+                viewed.context("viewing the event")?;
+                buyer(client, base, event_id, rows, session, args).await
+            })
+        })
+        .collect();
+    start_line.wait().await;
     let started = Instant::now();
-    let reports = join_all(sessions.into_iter().enumerate().map(|(i, session)| {
-        let client = client.clone();
-        let base = bases[i % bases.len()].clone();
-        let args = (args.holds_per_buyer, args.max_seats, args.release);
-        tokio::spawn(async move { buyer(client, base, event_id, rows, session, args).await })
-    }))
-    .await;
+    let reports = join_all(tasks).await;
     let elapsed = started.elapsed();
 
     let mut latencies = Histogram::<u64>::new(3)?;

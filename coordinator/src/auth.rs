@@ -123,6 +123,78 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A password job for the [`PasswordPool`].
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// A few threads that do all password hashing. Argon2id takes 19 MiB per hash; run on
+/// arbitrary blocking threads, every thread's allocator arena would keep such a block
+/// (gigabytes after a burst of sign-ups). Here at most one block per core exists, and a
+/// burst of sign-ups waits in the queue instead of taking every core's memory.
+pub struct PasswordPool {
+    jobs: std::sync::mpsc::Sender<PasswordJob>,
+}
+
+impl PasswordPool {
+    /// Starts one hashing thread per core.
+    pub fn new() -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<PasswordJob>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawning a password thread");
+        }
+        PasswordPool { jobs }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| Error::Internal("password threads stopped".into()))?;
+        result
+            .await
+            .map_err(|_| Error::Internal("password job dropped".into()))
+    }
+
+    /// [`hash_password`] on the pool.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.run(move || hash_password(&password)).await?
+    }
+
+    /// [`verify_password`] on the pool; `None` as the hash spends the same time and
+    /// fails, so timing does not reveal whether a user exists.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool> {
+        self.run(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                let _ = hash_password(&password);
+                false
+            }
+        })
+        .await
+    }
+}
+
+impl Default for PasswordPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use onsale_model::{
-    ApiError, Change, ErrorCode, Event, NewEvent, Page, PageQuery, SeatMap, SeatMapSpec,
-    SeatStatus, SeatView, SeatsResponse,
+    ApiError, Change, ErrorCode, Event, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView,
+    SeatsResponse,
 };
 
-use super::records::SeatRecord;
+use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
@@ -19,7 +19,10 @@ impl Coordinator {
         let seat_map = new.validate()?;
         let (price_min, price_max) = seat_map.price_range();
         let seat_count = seat_map.seats().len() as u32;
-        let spec = serde_json::to_vec(&new.seat_map)?;
+        let spec = serde_json::to_vec(&StoredSeatMap {
+            currency: new.details.currency.clone(),
+            spec: new.seat_map.clone(),
+        })?;
         let event = self
             .store
             .transact(|tx, _| {
@@ -54,7 +57,14 @@ impl Coordinator {
                 }
             })
             .await?;
-        self.cache_seat_map(event.id, Arc::new(seat_map));
+        let currency = event.currency.clone();
+        self.cache_seat_map(
+            event.id,
+            Arc::new(PricedSeatMap {
+                map: seat_map,
+                currency,
+            }),
+        );
         tracing::info!(event_id = event.id, seats = seat_count, "event created");
         Ok(event)
     }
@@ -105,7 +115,7 @@ impl Coordinator {
                 Ok::<_, Error>((seat_map, records))
             })
             .await?;
-        let mut states = vec![SeatStatus::Available; seat_map.seats().len()];
+        let mut states = vec![SeatStatus::Available; seat_map.map.seats().len()];
         for (key, value) in records {
             let Some(ordinal) = keys::seat_no(&key) else {
                 continue;
@@ -118,6 +128,7 @@ impl Coordinator {
         Ok(SeatsResponse {
             event_id,
             seats: seat_map
+                .map
                 .seats()
                 .iter()
                 .zip(states)
@@ -130,7 +141,7 @@ impl Coordinator {
     }
 
     /// The compiled seat map of an event, from the cache or read through `tx`.
-    pub(super) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<SeatMap>> {
+    pub(super) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<PricedSeatMap>> {
         if let Some(map) = self
             .seat_maps
             .lock()
@@ -143,13 +154,16 @@ impl Coordinator {
             .get(&keys::seat_map(event_id))
             .await?
             .ok_or_else(|| event_not_found(event_id))?;
-        let spec: SeatMapSpec = serde_json::from_slice(&bytes)?;
-        let map = Arc::new(SeatMap::compile(&spec)?);
+        let stored: StoredSeatMap = serde_json::from_slice(&bytes)?;
+        let map = Arc::new(PricedSeatMap {
+            map: SeatMap::compile(&stored.spec)?,
+            currency: stored.currency,
+        });
         self.cache_seat_map(event_id, map.clone());
         Ok(map)
     }
 
-    fn cache_seat_map(&self, event_id: u64, map: Arc<SeatMap>) {
+    fn cache_seat_map(&self, event_id: u64, map: Arc<PricedSeatMap>) {
         let mut cache = self.seat_maps.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= SEAT_MAP_CACHE_LIMIT {
             cache.clear();

@@ -8,7 +8,7 @@ use onsale_model::{ApiError, Change, ErrorCode, Hold, HoldRequest, ReleaseReason
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::events::{read_event, seat_status};
+use super::events::seat_status;
 use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use super::{Coordinator, log};
 use crate::clock::{Millis, to_datetime};
@@ -73,11 +73,10 @@ impl Coordinator {
                         return Ok((hold, true));
                     }
                     let seat_map = self.seat_map(&*tx, event_id).await?;
-                    let currency = read_event(&*tx, event_id).await?.currency;
                     let mut ordinals = Vec::with_capacity(request.seats.len());
                     let mut unknown = Vec::new();
                     for seat_id in &request.seats {
-                        match seat_map.ordinal(seat_id) {
+                        match seat_map.map.ordinal(seat_id) {
                             Some(ordinal) => ordinals.push(ordinal),
                             None => unknown.push(seat_id.as_str()),
                         }
@@ -104,7 +103,7 @@ impl Coordinator {
                     let expires_at = now + ttl;
                     let total = ordinals
                         .iter()
-                        .filter_map(|&o| seat_map.seat(o))
+                        .filter_map(|&o| seat_map.map.seat(o))
                         .map(|seat| seat.price)
                         .sum();
                     let hold = HoldRecord {
@@ -116,7 +115,7 @@ impl Coordinator {
                         created_at: now,
                         expires_at,
                         total,
-                        currency,
+                        currency: seat_map.currency.clone(),
                     };
                     let seat_record = serde_json::to_vec(&SeatRecord::Held {
                         hold_id: hold_id.clone(),

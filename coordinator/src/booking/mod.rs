@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onsale_model::{Change, SeatMap};
+use onsale_model::Change;
 
-use crate::auth::Secrets;
+use crate::auth::{PasswordPool, Secrets};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::store::{Store, StoreError, StoreExt, Tx, keys};
@@ -54,9 +54,10 @@ pub struct Coordinator {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     secrets: Arc<Secrets>,
+    passwords: Arc<PasswordPool>,
     settings: Arc<Settings>,
     /// Compiled seat maps by event id; a std mutex, never held across `.await`.
-    seat_maps: Arc<Mutex<HashMap<u64, Arc<SeatMap>>>>,
+    seat_maps: Arc<Mutex<HashMap<u64, Arc<records::PricedSeatMap>>>>,
 }
 
 impl Coordinator {
@@ -75,6 +76,7 @@ impl Coordinator {
             store,
             clock,
             secrets: Arc::new(secrets),
+            passwords: Arc::new(PasswordPool::new()),
             settings: Arc::new(settings),
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
         })

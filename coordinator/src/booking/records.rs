@@ -2,7 +2,25 @@
 
 use serde::{Deserialize, Serialize};
 
+use onsale_model::{SeatMap, SeatMapSpec};
+
 use crate::clock::Millis;
+
+/// An event's seat map with the currency of its prices; both fixed once the event is
+/// created, so it is cached without invalidation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredSeatMap {
+    pub currency: String,
+    #[serde(flatten)]
+    pub spec: SeatMapSpec,
+}
+
+/// A [`StoredSeatMap`] compiled for lookups.
+#[derive(Debug)]
+pub(crate) struct PricedSeatMap {
+    pub map: SeatMap,
+    pub currency: String,
+}
 
 /// A seat's state; an absent record means the seat is available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use super::records::UserRecord;
 use super::{Coordinator, log};
-use crate::auth::{hash_password, verify_password};
 use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
 use crate::store::{StoreExt, keys};
@@ -14,10 +13,7 @@ impl Coordinator {
     /// Registers a user. Username (any case), email and phone must each be unused.
     pub async fn sign_up(&self, request: SignUp) -> Result<UserCreated> {
         let valid = request.validate()?;
-        let password = request.password;
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| Error::Internal(format!("password hashing task: {e}")))??;
+        let password_hash = self.passwords.hash(request.password).await?;
         let user = UserRecord {
             id: Uuid::new_v4().to_string(),
             username: valid.username.clone(),
@@ -102,19 +98,8 @@ impl Coordinator {
                 }
             })
             .await?;
-        let password = request.password;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => verify_password(&password, &hash),
-            None => {
-                // Spend the same time as a real check, so timing does not reveal which
-                // usernames exist.
-                let _ = hash_password(&password);
-                false
-            }
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("password check task: {e}")))?;
+        let verified = self.passwords.verify(request.password, hash).await?;
         let user = match user {
             Some(user) if verified => user,
             _ => return Err(Error::Api(ApiError::code(ErrorCode::InvalidCredentials))),

@@ -1,14 +1,15 @@
 //! The embedded backend: fjall's optimistic serializable transactions.
 //!
-//! Durability: a transaction's writes reach fjall's journal (the OS page cache) when it
-//! commits; [`Tx::commit`] then waits for a group-commit thread that calls `fdatasync` on
-//! the journal once for every batch of commits that queued up while the previous sync
-//! ran. A commit is acknowledged only after the sync that covers it, so an acknowledged
-//! hold survives a power loss, and a busy store pays one fsync per batch, not per hold.
+//! Commits go through one committer thread (group commit): it takes every transaction
+//! that queued up, commits each in memory and to fjall's journal, then calls `fdatasync`
+//! on the journal once for the whole batch and only then answers them. So an
+//! acknowledged hold survives a power loss, a busy store pays one fsync per batch rather
+//! than per hold, and no async worker thread ever waits on the journal's lock (fjall holds
+//! it during the sync).
 //!
-//! Change-log positions: commits that append to the log take `log_seq` (a mutex held
-//! only while fjall commits in memory) so that positions are handed out in commit order;
-//! a conflicted commit leaves a gap, never an out-of-order entry.
+//! Change-log positions: the committer thread hands out one version per committing
+//! transaction in the order it commits them; a conflicted commit leaves a gap, never an
+//! out-of-order entry.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -33,11 +34,8 @@ fn fjall_err(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreE
 pub struct FjallStore {
     db: OptimisticTxDatabase,
     data: OptimisticTxKeyspace,
-    /// The next change-log version; locked across the in-memory commit of every
-    /// transaction that appends to the log, so versions follow commit order.
-    log_seq: Arc<Mutex<u64>>,
-    /// Queue of the group-commit thread; `None` when commits are not synced.
-    syncer: Option<mpsc::Sender<oneshot::Sender<Result<()>>>>,
+    /// Queue of the committer thread.
+    committer: mpsc::Sender<CommitRequest>,
     policy: RetryPolicy,
 }
 
@@ -67,40 +65,82 @@ impl FjallStore {
                 None => 0,
             }
         };
-        let syncer = durable.then(|| spawn_syncer(db.clone()));
+        let committer = spawn_committer(db.clone(), data.clone(), last + 1, durable);
         Ok(FjallStore {
             db,
             data,
-            log_seq: Arc::new(Mutex::new(last + 1)),
-            syncer,
+            committer,
             policy,
         })
     }
 }
 
-/// Runs the group-commit loop on its own thread: take every waiting commit, sync once,
+/// A finished transaction waiting to be committed, and where to send the outcome.
+struct CommitRequest {
+    state: TxState,
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// Runs the committer thread: take every queued transaction, commit each in order
+/// (stamping its change-log entries with the next version), sync the journal once, then
 /// answer them all.
-fn spawn_syncer(db: OptimisticTxDatabase) -> mpsc::Sender<oneshot::Sender<Result<()>>> {
-    let (tx, rx) = mpsc::channel::<oneshot::Sender<Result<()>>>();
+fn spawn_committer(
+    db: OptimisticTxDatabase,
+    data: OptimisticTxKeyspace,
+    first_version: u64,
+    durable: bool,
+) -> mpsc::Sender<CommitRequest> {
+    let (queue, requests) = mpsc::channel::<CommitRequest>();
     std::thread::Builder::new()
-        .name("fjall-sync".into())
+        .name("fjall-commit".into())
         .spawn(move || {
-            while let Ok(first) = rx.recv() {
-                let mut waiters = vec![first];
-                waiters.extend(rx.try_iter());
-                let outcome = db.persist(PersistMode::SyncData);
-                metrics::histogram!("onsale_fjall_sync_batch").record(waiters.len() as f64);
-                for waiter in waiters {
-                    let answer = match &outcome {
-                        Ok(()) => Ok(()),
-                        Err(err) => Err(fjall_err(err.to_string())),
-                    };
-                    let _ = waiter.send(answer);
+            let mut next_version = first_version;
+            while let Ok(first) = requests.recv() {
+                let mut committed = Vec::new();
+                for request in std::iter::once(first).chain(requests.try_iter()) {
+                    match commit_one(&data, request.state, &mut next_version) {
+                        Ok(()) => committed.push(request.done),
+                        Err(err) => {
+                            let _ = request.done.send(Err(err));
+                        }
+                    }
+                }
+                if committed.is_empty() {
+                    continue;
+                }
+                metrics::histogram!("onsale_fjall_commit_batch").record(committed.len() as f64);
+                let synced = if durable {
+                    db.persist(PersistMode::SyncData).map_err(|e| e.to_string())
+                } else {
+                    Ok(())
+                };
+                for done in committed {
+                    let _ = done.send(synced.clone().map_err(fjall_err));
                 }
             }
         })
-        .expect("spawning the fjall sync thread");
-    tx
+        .expect("spawning the fjall committer thread");
+    queue
+}
+
+fn commit_one(data: &OptimisticTxKeyspace, state: TxState, next_version: &mut u64) -> Result<()> {
+    let TxState { mut tx, log, .. } = state;
+    if !log.is_empty() {
+        let version = *next_version;
+        *next_version += 1;
+        for (index, entry) in log.iter().enumerate() {
+            let index = u16::try_from(index).map_err(fjall_err)?;
+            tx.insert(
+                data,
+                keys::log(LogPosition::new(version, index)),
+                entry.as_slice(),
+            );
+        }
+    }
+    match tx.commit().map_err(fjall_err)? {
+        Ok(()) => Ok(()),
+        Err(fjall::Conflict) => Err(StoreError::Conflict),
+    }
 }
 
 #[async_trait]
@@ -111,10 +151,10 @@ impl Store for FjallStore {
             state: Mutex::new(Some(TxState {
                 tx,
                 log: Vec::new(),
+                wrote: false,
             })),
             data: self.data.clone(),
-            log_seq: self.log_seq.clone(),
-            syncer: self.syncer.clone(),
+            committer: self.committer.clone(),
         }))
     }
 
@@ -130,14 +170,16 @@ impl Store for FjallStore {
 struct TxState {
     tx: fjall::OptimisticWriteTx,
     log: Vec<Vec<u8>>,
+    /// Whether anything was written; a read-only transaction ends without a commit
+    /// (its reads came from one snapshot, which is serializable on its own).
+    wrote: bool,
 }
 
 /// One fjall transaction. The std mutex is never held across an `.await`.
 struct FjallTx {
     state: Mutex<Option<TxState>>,
     data: OptimisticTxKeyspace,
-    log_seq: Arc<Mutex<u64>>,
-    syncer: Option<mpsc::Sender<oneshot::Sender<Result<()>>>>,
+    committer: mpsc::Sender<CommitRequest>,
 }
 
 impl FjallTx {
@@ -186,6 +228,7 @@ impl Tx for FjallTx {
 
     fn set(&self, key: &[u8], value: &[u8]) {
         let _ = self.with(|s| {
+            s.wrote = true;
             s.tx.insert(&self.data, key, value);
             Ok(())
         });
@@ -193,6 +236,7 @@ impl Tx for FjallTx {
 
     fn clear(&self, key: &[u8]) {
         let _ = self.with(|s| {
+            s.wrote = true;
             s.tx.remove(&self.data, key);
             Ok(())
         });
@@ -205,6 +249,7 @@ impl Tx for FjallTx {
                     .map(|guard| guard.key().map_err(fjall_err))
                     .collect::<Result<_>>()?;
             for key in doomed {
+                s.wrote = true;
                 s.tx.remove(&self.data, key);
             }
             Ok(())
@@ -215,6 +260,7 @@ impl Tx for FjallTx {
         self.with(|s| {
             let current = s.tx.get(&self.data, key).map_err(fjall_err)?;
             let next = super::decode_counter(current.as_deref()).wrapping_add(delta);
+            s.wrote = true;
             s.tx.insert(&self.data, key, next.to_le_bytes());
             Ok(())
         })
@@ -222,6 +268,7 @@ impl Tx for FjallTx {
 
     fn append_log(&self, entry: &[u8]) {
         let _ = self.with(|s| {
+            s.wrote = true;
             s.log.push(entry.to_vec());
             Ok(())
         });
@@ -234,37 +281,17 @@ impl Tx for FjallTx {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or(StoreError::Finished)?;
-        let TxState { mut tx, log } = state;
-        let outcome = if log.is_empty() {
-            tx.commit()
-        } else {
-            let mut seq = self.log_seq.lock().unwrap_or_else(|p| p.into_inner());
-            let version = *seq;
-            *seq += 1;
-            for (index, entry) in log.iter().enumerate() {
-                let index = u16::try_from(index).map_err(fjall_err)?;
-                tx.insert(
-                    &self.data,
-                    keys::log(LogPosition::new(version, index)),
-                    entry.as_slice(),
-                );
-            }
-            tx.commit()
-        };
-        match outcome.map_err(fjall_err)? {
-            Ok(()) => {}
-            Err(fjall::Conflict) => return Err(StoreError::Conflict),
+        if !state.wrote {
+            state.tx.rollback();
+            return Ok(());
         }
-        if let Some(syncer) = &self.syncer {
-            let (done, synced) = oneshot::channel();
-            syncer
-                .send(done)
-                .map_err(|_| fjall_err("the sync thread has stopped"))?;
-            synced
-                .await
-                .map_err(|_| fjall_err("the sync thread has stopped"))??;
-        }
-        Ok(())
+        let (done, outcome) = oneshot::channel();
+        self.committer
+            .send(CommitRequest { state, done })
+            .map_err(|_| fjall_err("the committer thread has stopped"))?;
+        outcome
+            .await
+            .map_err(|_| fjall_err("the committer thread has stopped"))?
     }
 
     async fn rollback(&self) {

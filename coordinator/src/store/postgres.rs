@@ -177,24 +177,29 @@ impl PgTx {
         self.flush(client).await?;
         let log = std::mem::take(&mut self.pending().log);
         if !log.is_empty() {
+            // One statement takes the ordering lock, draws the version and writes the
+            // entries, so the lock is held for that statement and the COMMIT only.
+            let mut suffixes = Vec::with_capacity(log.len());
+            for index in 0..log.len() {
+                let index = u16::try_from(index).map_err(|e| StoreError::backend(BACKEND, e))?;
+                let position = LogPosition::new(0, index).0;
+                suffixes.push(position[8..].to_vec());
+            }
             let stmt = client
                 .prepare_cached(
-                    "SELECT pg_advisory_xact_lock($1), nextval('onsale_log_seq')::bigint",
+                    "WITH stamp AS MATERIALIZED (\
+                         SELECT pg_advisory_xact_lock($4) AS locked, \
+                                nextval('onsale_log_seq') AS version) \
+                     INSERT INTO onsale_kv (k, v) \
+                     SELECT $1::bytea || int8send(stamp.version) || entry.suffix, entry.value \
+                     FROM stamp, unnest($2::bytea[], $3::bytea[]) AS entry(suffix, value)",
                 )
                 .await
                 .map_err(pg_err)?;
-            let row = client
-                .query_one(&stmt, &[&LOG_LOCK])
+            client
+                .execute(&stmt, &[&keys::log_prefix(), &suffixes, &log, &LOG_LOCK])
                 .await
                 .map_err(pg_err)?;
-            let version =
-                u64::try_from(row.get::<_, i64>(1)).map_err(|e| StoreError::backend(BACKEND, e))?;
-            let mut log_keys = Vec::with_capacity(log.len());
-            for index in 0..log.len() {
-                let index = u16::try_from(index).map_err(|e| StoreError::backend(BACKEND, e))?;
-                log_keys.push(keys::log(LogPosition::new(version, index)));
-            }
-            upsert(client, &log_keys, &log).await?;
         }
         match client.batch_execute("COMMIT").await {
             Ok(()) => Ok(()),
