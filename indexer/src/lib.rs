@@ -1,0 +1,1 @@
+//! onsale indexer (being written).
