@@ -139,3 +139,67 @@ fn two_coordinators_share_postgres() {
     }
     admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
+
+#[test]
+fn import_into_a_store_and_through_a_running_coordinator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("events.json");
+    let event = |name: &str| {
+        serde_json::json!({
+            "name": name, "category": "theatre", "venue": "Old Vic", "city": "London",
+            "starts_at": "2027-05-01T19:30:00Z", "currency": "GBP",
+            "performers": ["The Company"],
+            "seat_map": {"sections": [{"id": "STL", "name": "Stalls", "price": 4500,
+                "rows": [{"name": "A", "seats": 10}, {"name": "B", "seats": 12, "price": 3500}]}]}
+        })
+    };
+    std::fs::write(
+        &file,
+        serde_json::to_string(&[event("Hamlet"), event("Macbeth")]).unwrap(),
+    )
+    .unwrap();
+    let store = format!("fjall:{}", dir.path().join("store").display());
+    let imported = Command::new(ONSALE)
+        .args(["import", file.to_str().unwrap(), "--store", &store])
+        .output()
+        .expect("run import");
+    let out = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        imported.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(out.contains("imported 2 events"), "{out}");
+
+    let coordinator = start_coordinator(&store);
+    let via_http = Command::new(ONSALE)
+        .args(["import", file.to_str().unwrap(), "--url", &coordinator.url])
+        .args(["--operator-token", OPERATOR_TOKEN])
+        .output()
+        .expect("run import --url");
+    assert!(
+        via_http.status.success(),
+        "{}",
+        String::from_utf8_lossy(&via_http.stderr)
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let page: serde_json::Value = runtime.block_on(async {
+        reqwest::get(format!("{}/v1/events?page_size=10", coordinator.url))
+            .await
+            .expect("list events")
+            .json()
+            .await
+            .expect("json")
+    });
+    assert_eq!(page["total"], 4);
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Hamlet", "Macbeth", "Hamlet", "Macbeth"]);
+    assert_eq!(page["items"][0]["price_min"], 3500);
+    assert_eq!(page["items"][0]["seat_count"], 22);
+}

@@ -1,7 +1,8 @@
 //! The sweeper: releases expired holds in the background so that their seats come back
 //! to everyone's map even if nobody tries to hold them (holds are also released lazily
-//! when someone does). Every release is its own transaction, so stopping the sweeper at
-//! any point (aborting its task) loses nothing.
+//! when someone does), and forgets idempotency keys past their retention. Every step is
+//! its own transaction, so stopping the sweeper at any point (aborting its task) loses
+//! nothing.
 
 use std::time::Duration;
 
@@ -17,12 +18,19 @@ const BATCH: usize = 256;
 pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match coordinator.sweep_expired_holds(BATCH).await {
-                Ok(report) if report.holds == BATCH => continue,
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "sweeping expired holds failed"),
+            let holds = coordinator.sweep_expired_holds(BATCH).await;
+            if let Err(err) = &holds {
+                tracing::warn!(error = %err, "sweeping expired holds failed");
             }
-            tokio::time::sleep(interval).await;
+            let keys = coordinator.sweep_idempotency_keys(BATCH).await;
+            if let Err(err) = &keys {
+                tracing::warn!(error = %err, "forgetting old idempotency keys failed");
+            }
+            let more = matches!(holds, Ok(report) if report.holds == BATCH)
+                || matches!(keys, Ok(n) if n == BATCH);
+            if !more {
+                tokio::time::sleep(interval).await;
+            }
         }
     })
 }

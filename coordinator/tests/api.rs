@@ -647,3 +647,110 @@ async fn malformed_requests_get_json_errors_never_500() {
         "no request ended in a 500"
     );
 }
+
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let s = server().await;
+    let (status, doc) = send(&s, Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/v1/users", "post"),
+        ("/v1/sessions", "post"),
+        ("/v1/events", "get"),
+        ("/v1/events/{id}", "get"),
+        ("/v1/events/{id}/seats", "get"),
+        ("/v1/events/{id}/holds", "post"),
+        ("/v1/holds/{id}", "delete"),
+        ("/v1/operator/events", "post"),
+        ("/v1/changes", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    for schema in [
+        "Hold",
+        "HoldRequest",
+        "Event",
+        "NewEvent",
+        "ErrorBody",
+        "SeatsResponse",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn seed_book_event_alias_holds_one_seat() {
+    let s = server().await;
+    let event = s.create_event("Seed Show", 1, 2, 3).await;
+    let (ada, bob) = (s.token_for(Uuid::new_v4()), s.token_for(Uuid::new_v4()));
+    let book = |token: &str, seat: &str| {
+        s.http
+            .post(format!(
+                "{}/bookEvent?eventId={event}&seatNumber={seat}",
+                s.url
+            ))
+            .bearer_auth(token)
+            .send()
+    };
+    let first = book(&ada, "4").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(
+        first["seats"],
+        json!(["S0-R1-1"]),
+        "seat 4 is the first of the second row"
+    );
+    let again: Value = book(&ada, "4").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        again["hold_id"], first["hold_id"],
+        "a retried call is the same hold"
+    );
+    assert_eq!(book(&bob, "S0-R1-1").await.unwrap().status(), 409);
+    assert_eq!(book(&bob, "7").await.unwrap().status(), 400);
+    let anonymous = s
+        .http
+        .post(format!("{}/bookEvent?eventId={event}&seatNumber=1", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_their_retention() {
+    let s = server().await;
+    let event = s.create_event("Retention Show", 1, 1, 3).await;
+    let ada = s.token_for(Uuid::new_v4());
+    assert_eq!(
+        hold(&s, &ada, event, &["S0-R0-1"], "once").await.status(),
+        201
+    );
+    assert_eq!(
+        s.coordinator.sweep_idempotency_keys(100).await.unwrap(),
+        0,
+        "still retained"
+    );
+    assert_eq!(
+        hold(&s, &ada, event, &["S0-R0-2"], "once").await.status(),
+        422
+    );
+    s.clock
+        .advance(s.coordinator.settings().idempotency_ttl.as_millis() as i64 + 1);
+    assert_eq!(s.coordinator.sweep_idempotency_keys(100).await.unwrap(), 1);
+    assert_eq!(
+        hold(&s, &ada, event, &["S0-R0-2"], "once").await.status(),
+        201,
+        "a forgotten key is a new request"
+    );
+}

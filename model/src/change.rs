@@ -7,6 +7,7 @@ use crate::event::SeatStatus;
 
 /// One committed state change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// An event was created.
@@ -50,6 +51,7 @@ pub enum Change {
 
 /// Why a hold ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     /// Its owner released it.
@@ -60,6 +62,7 @@ pub enum ReleaseReason {
 
 /// One entry of `GET /v1/changes`: a change and its position in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     /// Opaque, ordered position; pass it back as `after` to read on.
     pub position: String,

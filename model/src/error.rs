@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every error code a client can see, with its HTTP status and a default message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A field is missing, malformed or out of range.
@@ -133,6 +134,7 @@ impl fmt::Display for ErrorCode {
 
 /// An error as a client sees it: `{"error": {"code", "message", "seats"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{code}: {message}")]
 pub struct ApiError {
     /// What went wrong, as a stable code.
@@ -192,6 +194,7 @@ impl ApiError {
 
 /// The envelope of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,

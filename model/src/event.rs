@@ -12,6 +12,7 @@ pub const MAX_SEATS_PER_EVENT: usize = 200_000;
 
 /// An event as listed and shown. Prices are in minor units (cents) of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Stable numeric id.
     pub id: u64,
@@ -45,6 +46,7 @@ pub struct Event {
 /// The details of an event that an operator sets (everything but the id and the
 /// figures derived from the seat map).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDetails {
     /// Title.
     pub name: String,
@@ -72,6 +74,7 @@ pub struct EventDetails {
 
 /// `POST /v1/operator/events`: an event and its seat map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewEvent {
     /// The event's details.
     #[serde(flatten)]
@@ -82,6 +85,7 @@ pub struct NewEvent {
 
 /// A seat map as an operator writes it: sections of rows of numbered seats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatMapSpec {
     /// The sections, in display order.
     pub sections: Vec<SectionSpec>,
@@ -89,6 +93,7 @@ pub struct SeatMapSpec {
 
 /// One section: a price tier with rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionSpec {
     /// Short code used in seat ids: letters and digits, e.g. "FLR".
     pub id: String,
@@ -102,6 +107,7 @@ pub struct SectionSpec {
 
 /// One row: seats numbered 1..=seats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSpec {
     /// Row label used in seat ids: letters and digits, e.g. "A" or "12".
     pub name: String,
@@ -114,6 +120,7 @@ pub struct RowSpec {
 
 /// One seat of a seat map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Seat {
     /// `SECTION-ROW-NUMBER`, e.g. "FLR-A-12".
     pub seat_id: String,
@@ -186,6 +193,7 @@ impl SeatMap {
 
 /// Whether a seat can be bought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SeatStatus {
     /// Free to hold.
@@ -198,6 +206,7 @@ pub enum SeatStatus {
 
 /// A seat with its current state, as `GET /v1/events/{id}/seats` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatView {
     /// The seat.
     #[serde(flatten)]
@@ -208,6 +217,7 @@ pub struct SeatView {
 
 /// `GET /v1/events/{id}/seats`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatsResponse {
     /// The event.
     pub event_id: u64,

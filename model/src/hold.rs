@@ -10,6 +10,7 @@ pub const MAX_SEATS_PER_HOLD: usize = 10;
 
 /// `POST /v1/events/{id}/holds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldRequest {
     /// Seat ids to hold, all or none.
     pub seats: Vec<String>,
@@ -38,6 +39,7 @@ impl HoldRequest {
 
 /// A hold: seats kept for one user until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hold {
     /// The hold's id.
     pub hold_id: String,

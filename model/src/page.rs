@@ -9,6 +9,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
@@ -22,6 +23,8 @@ pub struct Page<T> {
 
 /// `?page=&page_size=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PageQuery {
     /// 1-based page number (default 1).
     #[serde(default = "first_page")]

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 
 /// `POST /v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignUp {
     /// 3-32 letters, digits, `_`, `.` or `-`; unique regardless of case.
     pub username: String,
@@ -97,6 +98,7 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
 
 /// `201` answer to a sign-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserCreated {
     /// The new user's id.
     pub id: String,
@@ -106,6 +108,7 @@ pub struct UserCreated {
 
 /// `POST /v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Login {
     /// Username (any case).
     pub username: String,
@@ -115,6 +118,7 @@ pub struct Login {
 
 /// A bearer token and when it stops working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Send as `Authorization: Bearer TOKEN`.
     pub token: String,

@@ -2,13 +2,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use onsale_model::{Event, Page, PageQuery, SeatsResponse};
+use onsale_model::{ErrorBody, Event, Page, PageQuery, SeatsResponse};
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
 use crate::error::Result;
 
 /// A page of events in start-time order.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of events", body = Page<Event>),
+        (status = 400, description = "Bad paging", body = ErrorBody),
+    ))]
 pub async fn events_index(
     State(coordinator): State<Coordinator>,
     ApiQuery(query): ApiQuery<PageQuery>,
@@ -17,6 +22,12 @@ pub async fn events_index(
 }
 
 /// One event.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
 pub async fn events_show(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
@@ -25,6 +36,12 @@ pub async fn events_show(
 }
 
 /// Every seat of an event with its state.
+#[utoipa::path(get, path = "/v1/events/{id}/seats", tag = "events",
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "Every seat and its state", body = SeatsResponse),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
 pub async fn seats_index(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,

@@ -129,6 +129,20 @@ impl FromRequestParts<Coordinator> for Operator {
 /// The `Idempotency-Key` header, required on writes that must not happen twice.
 pub struct IdempotencyKey(pub String);
 
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
+        if parts.headers.contains_key("idempotency-key") {
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = Error;
 

@@ -4,14 +4,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onsale_model::{Hold, HoldRequest};
+use onsale_model::{ErrorBody, Hold, HoldRequest};
 
-use super::extract::{ApiJson, ApiPath, AuthUser, IdempotencyKey};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey};
 use crate::booking::Coordinator;
 use crate::error::Result;
 
 /// Holds seats for the caller; a replayed `Idempotency-Key` returns the original hold
 /// with `Idempotent-Replayed: true`.
+#[utoipa::path(post, path = "/v1/events/{id}/holds", tag = "holds", request_body = HoldRequest,
+    security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Event id"),
+        ("Idempotency-Key" = String, Header, description = "Makes retries safe: the same key returns the same hold"),
+    ),
+    responses(
+        (status = 201, description = "Every seat held", body = Hold),
+        (status = 400, description = "Bad seat list or missing Idempotency-Key", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 409, description = "Some seats are taken (listed); nothing was held", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for other seats", body = ErrorBody),
+    ))]
 pub async fn holds_create(
     State(coordinator): State<Coordinator>,
     AuthUser(user): AuthUser,
@@ -33,6 +47,12 @@ pub async fn holds_create(
 }
 
 /// One of the caller's live holds.
+#[utoipa::path(get, path = "/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hold id")),
+    responses(
+        (status = 200, description = "The hold", body = Hold),
+        (status = 404, description = "No live hold of yours", body = ErrorBody),
+    ))]
 pub async fn holds_show(
     State(coordinator): State<Coordinator>,
     AuthUser(user): AuthUser,
@@ -42,6 +62,12 @@ pub async fn holds_show(
 }
 
 /// Releases one of the caller's holds.
+#[utoipa::path(delete, path = "/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hold id")),
+    responses(
+        (status = 204, description = "Released; the seats are on sale again"),
+        (status = 404, description = "No live hold of yours", body = ErrorBody),
+    ))]
 pub async fn holds_delete(
     State(coordinator): State<Coordinator>,
     AuthUser(user): AuthUser,
@@ -49,4 +75,45 @@ pub async fn holds_delete(
 ) -> Result<StatusCode> {
     coordinator.release_hold(user, &hold_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?eventId=&seatNumber=` of the seed API's `bookEvent`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct BookEventQuery {
+    /// The event.
+    pub event_id: u64,
+    /// A seat id, or the seat's 1-based position in the seat map.
+    pub seat_number: String,
+}
+
+/// The seed API's `POST /bookEvent`: holds one seat, exactly like
+/// `POST /v1/events/{id}/holds`; without an `Idempotency-Key` the key is derived from the
+/// event and seat, so a retried call returns the same hold.
+#[utoipa::path(post, path = "/bookEvent", tag = "seed aliases", params(BookEventQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The seat is held", body = Hold),
+        (status = 409, description = "The seat is taken", body = ErrorBody),
+    ))]
+pub async fn book_event(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<BookEventQuery>,
+    key: Option<IdempotencyKey>,
+) -> Result<Response> {
+    let seat = coordinator
+        .resolve_seat(query.event_id, &query.seat_number)
+        .await?;
+    let key = key.map_or_else(|| format!("bookEvent:{}:{seat}", query.event_id), |k| k.0);
+    let placed = coordinator
+        .place_hold(
+            user,
+            query.event_id,
+            HoldRequest { seats: vec![seat] },
+            &key,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(placed.hold)).into_response())
 }

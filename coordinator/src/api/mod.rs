@@ -5,6 +5,7 @@ mod events;
 mod extract;
 mod holds;
 pub mod metrics;
+mod openapi;
 mod operator;
 mod users;
 
@@ -19,6 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::api_error_response;
+pub use openapi::ApiDoc;
 
 use crate::booking::Coordinator;
 
@@ -44,6 +46,8 @@ pub fn router(coordinator: Coordinator) -> Router {
             post(operator::operator_events_create),
         )
         .route("/v1/changes", get(operator::changes_index))
+        .route("/bookEvent", post(holds::book_event))
+        .route("/v1/openapi.json", get(openapi::openapi_show))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics_show))
         .fallback(|| async {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onsale_model::{Event, LogEntry, NewEvent};
+use onsale_model::{ErrorBody, Event, LogEntry, NewEvent};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Operator};
@@ -11,6 +11,14 @@ use crate::booking::Coordinator;
 use crate::error::Result;
 
 /// Creates an event with its seat map.
+#[utoipa::path(post, path = "/v1/operator/events", tag = "operator", request_body = NewEvent,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; every seat is available", body = Event),
+        (status = 400, description = "Invalid details or seat map", body = ErrorBody),
+        (status = 401, description = "No token", body = ErrorBody),
+        (status = 403, description = "Not the operator token", body = ErrorBody),
+    ))]
 pub async fn operator_events_create(
     State(coordinator): State<Coordinator>,
     _: Operator,
@@ -23,7 +31,8 @@ pub async fn operator_events_create(
 }
 
 /// `?after=POSITION&limit=N` on the change log.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Read entries after this position (exclusive); from the start when absent.
     pub after: Option<String>,
@@ -32,6 +41,12 @@ pub struct ChangesQuery {
 }
 
 /// Reads the change log in commit order.
+#[utoipa::path(get, path = "/v1/changes", tag = "operator", params(ChangesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Entries after the position, oldest first", body = Vec<LogEntry>),
+        (status = 400, description = "Malformed position", body = ErrorBody),
+    ))]
 pub async fn changes_index(
     State(coordinator): State<Coordinator>,
     _: Operator,

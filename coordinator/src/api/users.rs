@@ -3,13 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onsale_model::{Login, Session, SignUp, UserCreated};
+use onsale_model::{ErrorBody, Login, Session, SignUp, UserCreated};
 
 use super::extract::ApiJson;
 use crate::booking::Coordinator;
 use crate::error::Result;
 
 /// Signs a user up.
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = SignUp,
+    responses(
+        (status = 201, description = "Signed up", body = UserCreated),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 409, description = "Username, email or phone taken", body = ErrorBody),
+    ))]
 pub async fn users_create(
     State(coordinator): State<Coordinator>,
     ApiJson(request): ApiJson<SignUp>,
@@ -19,6 +25,11 @@ pub async fn users_create(
 }
 
 /// Logs a user in.
+#[utoipa::path(post, path = "/v1/sessions", tag = "users", request_body = Login,
+    responses(
+        (status = 200, description = "A bearer token", body = Session),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+    ))]
 pub async fn sessions_create(
     State(coordinator): State<Coordinator>,
     ApiJson(request): ApiJson<Login>,

@@ -140,6 +140,28 @@ impl Coordinator {
         })
     }
 
+    /// The seat id that a seed-API `seatNumber` names: a seat id as is, or a 1-based
+    /// position in the seat map's order.
+    pub async fn resolve_seat(&self, event_id: u64, seat_number: &str) -> Result<String> {
+        let Ok(position) = seat_number.parse::<u32>() else {
+            return Ok(seat_number.to_string());
+        };
+        let seat_map = self
+            .store
+            .transact(|tx, _| async move { self.seat_map(&*tx, event_id).await })
+            .await?;
+        position
+            .checked_sub(1)
+            .and_then(|ordinal| seat_map.map.seat(ordinal))
+            .map(|seat| seat.seat_id.clone())
+            .ok_or_else(|| {
+                Error::Api(ApiError::invalid(format!(
+                    "event {event_id} has seats 1 to {}",
+                    seat_map.map.seats().len()
+                )))
+            })
+    }
+
     /// The compiled seat map of an event, from the cache or read through `tx`.
     pub(super) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<PricedSeatMap>> {
         if let Some(map) = self

@@ -135,6 +135,7 @@ impl Coordinator {
                     }
                     tx.set(&keys::hold(hold_id), &serde_json::to_vec(&hold)?);
                     tx.set(&keys::hold_expiry(expires_at, hold_id), &[]);
+                    tx.set(&keys::idempotency_expiry(now, idem_key), idem_key);
                     tx.set(
                         idem_key,
                         &serde_json::to_vec(&IdempotencyRecord {
@@ -245,6 +246,27 @@ impl Coordinator {
             );
         }
         Ok(report)
+    }
+}
+
+impl Coordinator {
+    /// Forgets idempotency records older than the retention setting (at most `limit`),
+    /// so that the store does not grow with every request ever made. A key replayed after
+    /// that is treated as new.
+    pub async fn sweep_idempotency_keys(&self, limit: usize) -> Result<usize> {
+        let before = self.clock.now() - self.settings.idempotency_ttl.as_millis() as Millis;
+        self.store
+            .transact(|tx, _| async move {
+                let due = tx
+                    .get_range(keys::idempotency_created_before(before).limit(limit))
+                    .await?;
+                for (index_key, record_key) in &due {
+                    tx.clear(record_key);
+                    tx.clear(index_key);
+                }
+                Ok::<_, Error>(due.len())
+            })
+            .await
     }
 }
 

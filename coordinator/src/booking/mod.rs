@@ -30,6 +30,8 @@ pub struct Settings {
     pub hold_ttl: Duration,
     /// How long a bearer token stays valid.
     pub session_ttl: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
     /// The operator token; `None` keeps the one stored with the secrets.
     pub operator_token: Option<String>,
 }
@@ -39,6 +41,7 @@ impl Default for Settings {
         Settings {
             hold_ttl: Duration::from_secs(10 * 60),
             session_ttl: Duration::from_secs(24 * 60 * 60),
+            idempotency_ttl: Duration::from_secs(24 * 60 * 60),
             operator_token: None,
         }
     }

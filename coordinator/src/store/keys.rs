@@ -27,6 +27,8 @@ const HOLD: u8 = 0x20;
 const HOLD_EXPIRY: u8 = 0x21;
 /// `(user id, idempotency key)` → the stored answer.
 const IDEMPOTENCY: u8 = 0x22;
+/// `(created_at, idempotency key)` → the idempotency key; what the sweeper forgets.
+const IDEMPOTENCY_EXPIRY: u8 = 0x23;
 /// `user id` → the user.
 const USER: u8 = 0x30;
 /// `(field, keyed hash)` → user id; unique usernames, emails and phones.
@@ -202,6 +204,22 @@ pub fn idempotency(user_id: &str, scope: &str, key: &str) -> Vec<u8> {
         .str(scope)
         .str(key)
         .build()
+}
+
+/// An idempotency record's entry in the retention index.
+pub fn idempotency_expiry(created_at: i64, idempotency_key: &[u8]) -> Vec<u8> {
+    KeyBuilder::new(IDEMPOTENCY_EXPIRY)
+        .i64(created_at)
+        .bytes(idempotency_key)
+        .build()
+}
+
+/// Idempotency records created before `at` (exclusive), oldest first.
+pub fn idempotency_created_before(at: i64) -> RangeRead {
+    RangeRead::new(
+        KeyBuilder::new(IDEMPOTENCY_EXPIRY).build(),
+        KeyBuilder::new(IDEMPOTENCY_EXPIRY).i64(at).build(),
+    )
 }
 
 /// A user.

@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations and the model's types,
+//! served at `GET /v1/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{events, holds, operator, users};
+
+/// The coordinator's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "onsale coordinator", description = "Seat holds that never double-book, users, events and the change log."),
+    paths(
+        users::users_create,
+        users::sessions_create,
+        events::events_index,
+        events::events_show,
+        events::seats_index,
+        holds::holds_create,
+        holds::holds_show,
+        holds::holds_delete,
+        holds::book_event,
+        operator::operator_events_create,
+        operator::changes_index,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /v1/openapi.json`.
+pub async fn openapi_show() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
