@@ -754,3 +754,64 @@ async fn idempotency_keys_are_forgotten_after_their_retention() {
         "a forgotten key is a new request"
     );
 }
+
+#[tokio::test]
+async fn operator_updates_events_and_reads_the_catalogue() {
+    let s = server().await;
+    let first = s.create_event("First", 1, 1, 2).await;
+    let second = s.create_event("Second", 1, 1, 2).await;
+    let op = s.operator();
+    let (_, before) = send(&s, Method::GET, "/v1/operator/catalogue", Some(&op), None).await;
+    assert_eq!(before["events"].as_array().unwrap().len(), 2);
+
+    let mut details = json!({"name": "First, moved", "category": "concert", "venue": "Big Hall",
+        "city": "Testville", "starts_at": "2028-01-01T20:00:00Z", "currency": "EUR",
+        "performers": ["The Testers"]});
+    let path = format!("/v1/operator/events/{first}");
+    let (status, updated) = send(&s, Method::PUT, &path, Some(&op), Some(details.clone())).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["venue"], "Big Hall");
+    assert_eq!(updated["seat_count"], 2, "the seat map stays");
+    let (_, listed) = send(&s, Method::GET, "/v1/events", None, None).await;
+    let order: Vec<u64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [second, first],
+        "a later start time moves it down the list"
+    );
+    assert_eq!(listed["total"], 2);
+
+    details["currency"] = json!("USD");
+    let (status, _) = send(&s, Method::PUT, &path, Some(&op), Some(details.clone())).await;
+    assert_eq!(status, 400);
+    let (status, _) = send(
+        &s,
+        Method::PUT,
+        "/v1/operator/events/99",
+        Some(&op),
+        Some(details),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let (_, after) = send(&s, Method::GET, "/v1/operator/catalogue", Some(&op), None).await;
+    assert_eq!(after["events"][0]["name"], "First, moved");
+    assert!(after["position"].as_str().unwrap() > before["position"].as_str().unwrap());
+    let (_, changes) = send(
+        &s,
+        Method::GET,
+        &format!("/v1/changes?after={}", before["position"].as_str().unwrap()),
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!(
+        changes,
+        json!([{"position": after["position"], "type": "event_updated", "event_id": first}])
+    );
+}

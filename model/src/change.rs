@@ -15,6 +15,11 @@ pub enum Change {
         /// The event.
         event_id: u64,
     },
+    /// An event's details changed.
+    EventUpdated {
+        /// The event.
+        event_id: u64,
+    },
     /// A seat changed state.
     Seat {
         /// The event.
@@ -58,6 +63,17 @@ pub enum ReleaseReason {
     Released,
     /// Its time ran out.
     Expired,
+}
+
+/// `GET /v1/operator/catalogue`: every event, and the change-log position they are
+/// current at; reading the log after that position gives every later change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Catalogue {
+    /// Position of the newest change-log entry included (absent for an empty log).
+    pub position: Option<String>,
+    /// Every event, in id order.
+    pub events: Vec<crate::event::Event>,
 }
 
 /// One entry of `GET /v1/changes`: a change and its position in the log.

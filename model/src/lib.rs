@@ -20,7 +20,7 @@ pub mod hold;
 pub mod page;
 pub mod user;
 
-pub use change::{Change, LogEntry, ReleaseReason};
+pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{
     Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView,

@@ -45,6 +45,11 @@ pub fn router(coordinator: Coordinator) -> Router {
             "/v1/operator/events",
             post(operator::operator_events_create),
         )
+        .route(
+            "/v1/operator/events/{id}",
+            axum::routing::put(operator::operator_events_update),
+        )
+        .route("/v1/operator/catalogue", get(operator::catalogue_show))
         .route("/v1/changes", get(operator::changes_index))
         .route("/bookEvent", post(holds::book_event))
         .route("/v1/openapi.json", get(openapi::openapi_show))

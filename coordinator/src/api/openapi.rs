@@ -22,6 +22,8 @@ use super::{events, holds, operator, users};
         holds::holds_delete,
         holds::book_event,
         operator::operator_events_create,
+        operator::operator_events_update,
+        operator::catalogue_show,
         operator::changes_index,
     ),
     modifiers(&BearerAuth)

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onsale_model::{ErrorBody, Event, LogEntry, NewEvent};
+use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, NewEvent};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ApiQuery, Operator};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
 use crate::booking::Coordinator;
 use crate::error::Result;
 
@@ -28,6 +28,35 @@ pub async fn operator_events_create(
         StatusCode::CREATED,
         Json(coordinator.create_event(event).await?),
     ))
+}
+
+/// Changes an event's details.
+#[utoipa::path(put, path = "/v1/operator/events/{id}", tag = "operator", request_body = EventDetails,
+    security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "Updated", body = Event),
+        (status = 400, description = "Invalid details, or a currency change", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn operator_events_update(
+    State(coordinator): State<Coordinator>,
+    _: Operator,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(details): ApiJson<EventDetails>,
+) -> Result<Json<Event>> {
+    Ok(Json(coordinator.update_event(id, details).await?))
+}
+
+/// Every event and the change-log position they are current at.
+#[utoipa::path(get, path = "/v1/operator/catalogue", tag = "operator",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The whole catalogue", body = Catalogue)))]
+pub async fn catalogue_show(
+    State(coordinator): State<Coordinator>,
+    _: Operator,
+) -> Result<Json<Catalogue>> {
+    Ok(Json(coordinator.catalogue().await?))
 }
 
 /// `?after=POSITION&limit=N` on the change log.

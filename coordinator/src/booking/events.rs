@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use onsale_model::{
-    ApiError, Change, ErrorCode, Event, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView,
-    SeatsResponse,
+    ApiError, Catalogue, Change, ErrorCode, Event, EventDetails, NewEvent, Page, PageQuery,
+    SeatMap, SeatStatus, SeatView, SeatsResponse,
 };
 
 use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
@@ -67,6 +67,66 @@ impl Coordinator {
         );
         tracing::info!(event_id = event.id, seats = seat_count, "event created");
         Ok(event)
+    }
+
+    /// Changes an event's details (not its seat map, and not its currency, which prices
+    /// are in).
+    pub async fn update_event(&self, id: u64, details: EventDetails) -> Result<Event> {
+        details.validate()?;
+        let event = self
+            .store
+            .transact(|tx, _| {
+                let details = details.clone();
+                async move {
+                    let old = read_event(&*tx, id).await?;
+                    if old.currency != details.currency {
+                        return Err(Error::Api(ApiError::invalid(format!(
+                            "currency is {} for good: seat prices are in it",
+                            old.currency
+                        ))));
+                    }
+                    let event = Event {
+                        name: details.name,
+                        category: details.category,
+                        description: details.description,
+                        performers: details.performers,
+                        venue: details.venue,
+                        city: details.city,
+                        starts_at: details.starts_at,
+                        image_url: details.image_url,
+                        ..old.clone()
+                    };
+                    tx.clear(&keys::event_order(to_millis(old.starts_at), id));
+                    tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
+                    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
+                    log(&*tx, &Change::EventUpdated { event_id: id })?;
+                    Ok::<_, Error>(event)
+                }
+            })
+            .await?;
+        tracing::info!(event_id = id, "event updated");
+        Ok(event)
+    }
+
+    /// Every event and the change-log position they are current at, read in one
+    /// transaction, for the indexer to build a snapshot from.
+    pub async fn catalogue(&self) -> Result<Catalogue> {
+        self.store
+            .transact(|tx, _| async move {
+                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
+                let position = last
+                    .first()
+                    .and_then(|(key, _)| keys::log_position(key))
+                    .map(|p| p.to_string());
+                let events = tx
+                    .get_range(keys::events_all())
+                    .await?
+                    .into_iter()
+                    .map(|(_, value)| serde_json::from_slice(&value))
+                    .collect::<Result<Vec<Event>, _>>()?;
+                Ok::<_, Error>(Catalogue { position, events })
+            })
+            .await
     }
 
     /// One event.

@@ -117,6 +117,11 @@ pub fn event(id: u64) -> Vec<u8> {
     KeyBuilder::new(EVENT).u64(id).build()
 }
 
+/// Every event document, in id order.
+pub fn events_all() -> RangeRead {
+    KeyBuilder::new(EVENT).range()
+}
+
 /// An event's place in the listing order.
 pub fn event_order(starts_at: i64, id: u64) -> Vec<u8> {
     KeyBuilder::new(EVENT_ORDER).i64(starts_at).u64(id).build()
@@ -243,6 +248,11 @@ pub fn log(position: LogPosition) -> Vec<u8> {
 /// The prefix of every change-log key; backends that stamp positions at commit use it.
 pub fn log_prefix() -> Vec<u8> {
     vec![LOG]
+}
+
+/// The newest change-log entry (read it reversed with limit 1).
+pub fn log_all() -> RangeRead {
+    RangeRead::prefix(log_prefix())
 }
 
 /// Change-log entries after `position` (exclusive).
