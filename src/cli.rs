@@ -12,7 +12,9 @@ use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, key
 use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper};
 use onsale_model::NewEvent;
 
-use crate::loadgen;
+use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh};
+
+use crate::{index, loadgen};
 
 /// onsale: ticket booking that never sells a seat twice.
 #[derive(Debug, Parser)]
@@ -24,11 +26,15 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the platform on an embedded store with demo data.
+    /// Start the platform (coordinator, indexer and edge in one process) on an embedded
+    /// store with demo data; the site is the edge's URL.
     Dev {
-        /// Address to serve on.
+        /// Address of the edge: the site a person opens.
         #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Address of the coordinator (port 0 picks a free one).
+        #[arg(long, env = "ONSALE_COORDINATOR_LISTEN", default_value = "127.0.0.1:0")]
+        coordinator_listen: SocketAddr,
         /// Folder for the embedded store and its secrets.
         #[arg(long, env = "ONSALE_DATA", default_value = "onsale-data")]
         data: PathBuf,
@@ -46,6 +52,47 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         booking: BookingFlags,
+    },
+    /// Follow a coordinator's change log and publish catalogue snapshots to a folder.
+    Index {
+        /// The coordinator.
+        #[arg(
+            long,
+            env = "ONSALE_COORDINATOR",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        coordinator: String,
+        /// Operator token of the coordinator.
+        #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
+        operator_token: String,
+        /// Folder to publish into (`snapshots/{version}.snap` and `latest`).
+        #[arg(long, env = "ONSALE_SNAPSHOTS_DIR", default_value = "onsale-snapshots")]
+        out: PathBuf,
+        /// Also serve the folder over HTTP on this address, for edges that fetch by URL.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// How often to poll the change log.
+        #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+        poll: Duration,
+    },
+    /// Run the edge: pages, search and the API's reads from the newest snapshot, writes
+    /// forwarded to the coordinator.
+    Edge {
+        /// The coordinator writes are forwarded to.
+        #[arg(long, env = "ONSALE_COORDINATOR")]
+        coordinator: String,
+        /// Where snapshots are published: a folder or an http(s) base URL.
+        #[arg(long, env = "ONSALE_SNAPSHOTS")]
+        snapshots: String,
+        /// Address to serve on.
+        #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Responses kept in the cache.
+        #[arg(long, default_value_t = 100_000)]
+        cache_entries: usize,
+        /// How often to look for a new snapshot.
+        #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+        refresh: Duration,
     },
     /// Import events (a JSON array of events with seat maps) into a store or through a
     /// running coordinator's operator API.
@@ -107,15 +154,56 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Dev {
             listen,
+            coordinator_listen,
             data,
             booking,
+        } => dev(listen, coordinator_listen, &data, &booking).await,
+        Command::Index {
+            coordinator,
+            operator_token,
+            out,
+            listen,
+            poll,
         } => {
-            std::fs::create_dir_all(&data)
-                .with_context(|| format!("creating {}", data.display()))?;
-            let address = format!("fjall:{}", data.join("store").display());
-            let coordinator = start_coordinator(&address, &booking).await?;
-            seed_demo(&coordinator).await?;
-            serve(coordinator, listen, &booking, true).await
+            if let Some(listen) = listen {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                println!(
+                    "onsale index serving snapshots on http://{}",
+                    listener.local_addr()?
+                );
+                let router = index::snapshot_router(out.clone());
+                tokio::spawn(async move { axum::serve(listener, router).await });
+            }
+            index::run(index::IndexerConfig {
+                coordinator,
+                operator_token,
+                out,
+                poll,
+            })
+            .await
+        }
+        Command::Edge {
+            coordinator,
+            snapshots,
+            listen,
+            cache_entries,
+            refresh,
+        } => {
+            let edge = Arc::new(NativeEdge::new(
+                MemoryCache::new(cache_entries),
+                HttpUpstream::new(&coordinator),
+            ));
+            let source = SnapshotSource::parse(&snapshots);
+            let refresher = spawn_refresh(edge.clone(), source, refresh);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            println!("onsale edge listening on http://{}", listener.local_addr()?);
+            let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+            refresher.abort();
+            result.context("serving HTTP")
         }
         Command::Coordinator {
             store,
@@ -123,7 +211,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             booking,
         } => {
             let coordinator = start_coordinator(&store, &booking).await?;
-            serve(coordinator, listen, &booking, false).await
+            serve(coordinator, listen, &booking).await
         }
         Command::Import {
             file,
@@ -147,6 +235,62 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Loadgen { scenario } => loadgen::run(scenario).await,
     }
+}
+
+/// Coordinator, indexer and edge in one process; the edge's URL is the site.
+async fn dev(
+    listen: SocketAddr,
+    coordinator_listen: SocketAddr,
+    data: &std::path::Path,
+    booking: &BookingFlags,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let address = format!("fjall:{}", data.join("store").display());
+    let coordinator = start_coordinator(&address, booking).await?;
+    seed_demo(&coordinator).await?;
+    let operator_token = coordinator.secrets().operator_token.clone();
+
+    let coordinator_listener = tokio::net::TcpListener::bind(coordinator_listen)
+        .await
+        .with_context(|| format!("binding {coordinator_listen}"))?;
+    let coordinator_url = format!("http://{}", coordinator_listener.local_addr()?);
+    let sweeper = sweeper::spawn(coordinator.clone(), booking.sweep_interval);
+    let api = tokio::spawn(api::serve(
+        coordinator_listener,
+        coordinator,
+        std::future::pending(),
+    ));
+
+    let snapshots = data.join("snapshots");
+    let indexer = tokio::spawn(index::run(index::IndexerConfig {
+        coordinator: coordinator_url.clone(),
+        operator_token: operator_token.clone(),
+        out: snapshots.clone(),
+        poll: Duration::from_millis(200),
+    }));
+
+    let edge = Arc::new(NativeEdge::new(
+        MemoryCache::new(100_000),
+        HttpUpstream::new(&coordinator_url),
+    ));
+    let refresher = spawn_refresh(
+        edge.clone(),
+        SnapshotSource::Dir(snapshots),
+        Duration::from_millis(200),
+    );
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("onsale dev: open http://{}", listener.local_addr()?);
+    println!("coordinator (API, writes): {coordinator_url}");
+    println!("operator token: {operator_token}");
+    let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+    for task in [refresher, sweeper] {
+        task.abort();
+    }
+    indexer.abort();
+    api.abort();
+    result.context("serving HTTP")
 }
 
 async fn start_coordinator(address: &str, flags: &BookingFlags) -> anyhow::Result<Coordinator> {
@@ -182,17 +326,12 @@ async fn serve(
     coordinator: Coordinator,
     listen: SocketAddr,
     flags: &BookingFlags,
-    dev: bool,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("onsale coordinator listening on {url}");
-    if dev {
-        println!("operator token: {}", coordinator.secrets().operator_token);
-        println!("try: curl {url}/v1/events?page_size=3");
-    }
     let sweeper = sweeper::spawn(coordinator.clone(), flags.sweep_interval);
     let result = api::serve(listener, coordinator, shutdown_signal()).await;
     sweeper.abort();

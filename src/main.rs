@@ -1,11 +1,14 @@
 //! `onsale`: the command line that starts any part of the platform.
 //!
-//! - `onsale dev`: the coordinator on an embedded store with the demo catalogue.
+//! - `onsale dev`: coordinator, indexer and edge in one process, with the demo catalogue.
 //! - `onsale coordinator --store ADDR`: the coordinator for real.
+//! - `onsale index`: publishes catalogue snapshots from the coordinator's change log.
+//! - `onsale edge`: serves pages and search from snapshots, forwards writes.
 //! - `onsale import FILE.json`: load events into a store or a running coordinator.
 //! - `onsale loadgen holds`: a hold storm against a running coordinator, as a table.
 
 mod cli;
+mod index;
 mod loadgen;
 
 use clap::Parser;

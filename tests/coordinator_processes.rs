@@ -1,48 +1,11 @@
 //! Whole processes: `onsale coordinator` started as an operator would, driven by
 //! `onsale loadgen holds`, which checks the seat map against every answer it got.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const ONSALE: &str = env!("CARGO_BIN_EXE_onsale");
-const OPERATOR_TOKEN: &str = "op_test_two_coordinators";
+use std::process::{Command, Output};
 
-/// A coordinator process, killed when dropped.
-struct Coordinator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Coordinator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_coordinator(store: &str) -> Coordinator {
-    let mut child = Command::new(ONSALE)
-        .args(["coordinator", "--store", store, "--listen", "127.0.0.1:0"])
-        .env("ONSALE_OPERATOR_TOKEN", OPERATOR_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start onsale coordinator");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    Coordinator { child, url }
-}
+use common::{ONSALE, OPERATOR_TOKEN, start_coordinator};
 
 fn loadgen(urls: &[&str], buyers: usize) -> Output {
     let mut command = Command::new(ONSALE);

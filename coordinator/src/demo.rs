@@ -104,7 +104,8 @@ fn demo_event(i: usize, start: OffsetDateTime, rng: &mut StdRng) -> NewEvent {
         + Duration::days(rng.random_range(0..365))
         + Duration::minutes(30 * rng.random_range(0..6));
     let arena = i.is_multiple_of(60);
-    let base_price: u64 = if currency == "JPY" { 800_000 } else { 2_500 };
+    // Yen have no minor unit: 4,000 yen is about what 25 euros are in cents.
+    let base_price: u64 = if currency == "JPY" { 4_000 } else { 2_500 };
     NewEvent {
         details: EventDetails {
             name: format!("{performer}: {suffix}"),

@@ -290,6 +290,18 @@ async fn holds_are_all_or_nothing_idempotent_and_owned() {
     let states = seat_states(&s, event).await;
     assert_eq!(state_of(&states, "S0-R0-1"), "held");
     assert_eq!(state_of(&states, "S0-R0-3"), "available");
+    let (_, counts) = send(
+        &s,
+        Method::GET,
+        &format!("/v1/events/{event}/availability"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        counts,
+        json!({"event_id": event, "total": 5, "available": 3, "held": 2, "sold": 0})
+    );
 
     // Bob overlaps one seat: nothing is held for him, and the free seat stays free.
     let response = hold(&s, &bob, event, &["S0-R0-3", "S0-R0-2"], "bob-1").await;

@@ -225,6 +225,22 @@ pub struct SeatsResponse {
     pub seats: Vec<SeatView>,
 }
 
+/// `GET /v1/events/{id}/availability`: how many seats are in each state now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Availability {
+    /// The event.
+    pub event_id: u64,
+    /// Seats in the seat map.
+    pub total: u32,
+    /// Seats free to hold.
+    pub available: u32,
+    /// Seats held by buyers now.
+    pub held: u32,
+    /// Seats sold.
+    pub sold: u32,
+}
+
 fn is_code(text: &str, max: usize) -> bool {
     !text.is_empty() && text.len() <= max && text.chars().all(|c| c.is_ascii_alphanumeric())
 }

@@ -23,8 +23,8 @@ pub mod user;
 pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{
-    Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView,
-    SeatsResponse, SectionSpec,
+    Availability, Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus,
+    SeatView, SeatsResponse, SectionSpec,
 };
 pub use hold::{Hold, HoldRequest};
 pub use page::{Page, PageQuery};

@@ -65,8 +65,9 @@ impl PageQuery {
         Ok(())
     }
 
-    /// How many items come before this page.
+    /// How many items come before this page (saturating, so no page number overflows,
+    /// even where `usize` is 32 bits).
     pub fn offset(&self) -> usize {
-        (self.page as usize - 1) * self.page_size as usize
+        (self.page.saturating_sub(1) as usize).saturating_mul(self.page_size as usize)
     }
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use onsale_model::{ErrorBody, Event, Page, PageQuery, SeatsResponse};
+use onsale_model::{Availability, ErrorBody, Event, Page, PageQuery, SeatsResponse};
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
@@ -47,4 +47,18 @@ pub async fn seats_index(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<SeatsResponse>> {
     Ok(Json(coordinator.seats(id).await?))
+}
+
+/// How many seats are available, held and sold now.
+#[utoipa::path(get, path = "/v1/events/{id}/availability", tag = "events",
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "Seat counts by state", body = Availability),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn availability_show(
+    State(coordinator): State<Coordinator>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Availability>> {
+    Ok(Json(coordinator.availability(id).await?))
 }

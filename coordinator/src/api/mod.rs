@@ -36,6 +36,10 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/events", get(events::events_index))
         .route("/v1/events/{id}", get(events::events_show))
         .route("/v1/events/{id}/seats", get(events::seats_index))
+        .route(
+            "/v1/events/{id}/availability",
+            get(events::availability_show),
+        )
         .route("/v1/events/{id}/holds", post(holds::holds_create))
         .route(
             "/v1/holds/{id}",

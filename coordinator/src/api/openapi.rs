@@ -17,6 +17,7 @@ use super::{events, holds, operator, users};
         events::events_index,
         events::events_show,
         events::seats_index,
+        events::availability_show,
         holds::holds_create,
         holds::holds_show,
         holds::holds_delete,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use onsale_model::{
-    ApiError, Catalogue, Change, ErrorCode, Event, EventDetails, NewEvent, Page, PageQuery,
-    SeatMap, SeatStatus, SeatView, SeatsResponse,
+    ApiError, Availability, Catalogue, Change, ErrorCode, Event, EventDetails, NewEvent, Page,
+    PageQuery, SeatMap, SeatStatus, SeatView, SeatsResponse,
 };
 
 use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
@@ -65,7 +65,7 @@ impl Coordinator {
                 currency,
             }),
         );
-        tracing::info!(event_id = event.id, seats = seat_count, "event created");
+        tracing::debug!(event_id = event.id, seats = seat_count, "event created");
         Ok(event)
     }
 
@@ -162,6 +162,34 @@ impl Coordinator {
                 })
             })
             .await
+    }
+
+    /// How many seats of an event are available, held and sold now.
+    pub async fn availability(&self, event_id: u64) -> Result<Availability> {
+        let now = self.clock.now();
+        let (total, records) = self
+            .store
+            .transact(|tx, _| async move {
+                let seat_map = self.seat_map(&*tx, event_id).await?;
+                let records = tx.get_range(keys::seats_of(event_id)).await?;
+                Ok::<_, Error>((seat_map.map.seats().len() as u32, records))
+            })
+            .await?;
+        let (mut held, mut sold) = (0, 0);
+        for (_, value) in records {
+            match seat_status(&serde_json::from_slice(&value)?, now) {
+                SeatStatus::Held => held += 1,
+                SeatStatus::Sold => sold += 1,
+                SeatStatus::Available => {}
+            }
+        }
+        Ok(Availability {
+            event_id,
+            total,
+            available: total - held - sold,
+            held,
+            sold,
+        })
     }
 
     /// Every seat of an event with its state now; expired holds count as available.

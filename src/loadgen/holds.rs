@@ -1,6 +1,4 @@
-//! `onsale loadgen`: load generators against a running coordinator, each printing a table.
-//!
-//! `holds`: many buyers hold random runs of adjacent seats in one large event, releasing
+//! `onsale loadgen holds`: many buyers hold random runs of adjacent seats in one large event, releasing
 //! some of their holds again, then the seat map is checked against what the API said:
 //! no seat may be in two live holds, every live hold's seats must show as held, and no
 //! seat may be held without a live hold.
@@ -10,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use clap::Subcommand;
 use futures::future::join_all;
 use hdrhistogram::Histogram;
 use onsale_model::{
@@ -19,13 +16,6 @@ use onsale_model::{
 };
 use rand::Rng;
 use tokio::sync::Semaphore;
-
-/// A load scenario.
-#[derive(Debug, Subcommand)]
-pub enum Scenario {
-    /// Concurrent seat holds on one large event; checks that no seat is held twice.
-    Holds(HoldsArgs),
-}
 
 /// Flags of `onsale loadgen holds`.
 #[derive(Debug, clap::Args)]
@@ -54,13 +44,6 @@ pub struct HoldsArgs {
     release: f64,
 }
 
-/// Runs a scenario.
-pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
-    match scenario {
-        Scenario::Holds(args) => holds(args).await,
-    }
-}
-
 const ROW_SEATS: u32 = 100;
 
 struct BuyerReport {
@@ -71,7 +54,8 @@ struct BuyerReport {
     kept: Vec<(String, Hold)>,
 }
 
-async fn holds(args: HoldsArgs) -> anyhow::Result<()> {
+/// Runs the hold storm and prints its table; fails if an invariant broke.
+pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     ensure!(
         args.seats >= ROW_SEATS,
         "--seats must be at least {ROW_SEATS}"

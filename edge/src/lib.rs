@@ -1,0 +1,154 @@
+//! The onsale edge: serves the read-heavy path (event lists, event pages, search) from
+//! the newest catalogue snapshot it holds, and forwards every write to the coordinator.
+//!
+//! This crate is the platform-free core: a request comes in as an [`EdgeRequest`], an
+//! [`EdgeResponse`] goes out, and the platform gives the core a [`Cache`] and an
+//! [`Upstream`]. Adapters (native, Cloudflare Workers, Spin) only convert their platform's
+//! request and response types and supply those two, so every adapter behaves the same.
+//!
+//! Layout:
+//! - [`http`]: the request and response types.
+//! - [`Edge`]: routing, caching, conditional requests, forwarding.
+//! - `reads`: the JSON API and the seed aliases served from the snapshot.
+//! - `pages`: the HTML pages.
+//!
+//! Decisions:
+//! - Cache keys carry the snapshot version, so a new snapshot is served as soon as it is
+//!   installed and never mixed with an old one; old entries simply stop being asked for.
+//! - Snapshot reads answer `Cache-Control: public, no-cache` with a strong `ETag`:
+//!   browsers and CDNs keep the bytes but revalidate, which costs a `304`.
+//! - Nothing here blocks or spawns: the core builds for wasm32.
+
+pub mod http;
+mod pages;
+mod reads;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use onsale_indexer::Snapshot;
+use onsale_model::{ApiError, ErrorCode};
+
+pub use http::{EdgeRequest, EdgeResponse};
+
+/// A response cache the platform provides (memory, the Workers Cache API, ...).
+pub trait Cache {
+    /// The cached response for `key`, if any.
+    fn get(&self, key: &str) -> impl Future<Output = Option<EdgeResponse>>;
+    /// Keeps `response` under `key`.
+    fn put(&self, key: &str, response: &EdgeResponse) -> impl Future<Output = ()>;
+}
+
+/// Why the coordinator could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError(pub String);
+
+/// The coordinator, as the platform reaches it.
+pub trait Upstream {
+    /// Sends `request` on unchanged and returns the coordinator's answer.
+    fn forward(
+        &self,
+        request: EdgeRequest,
+    ) -> impl Future<Output = Result<EdgeResponse, UpstreamError>>;
+}
+
+/// The edge: the snapshot it serves from, a cache and the way to the coordinator.
+pub struct Edge<C, U> {
+    /// The newest snapshot installed; swapped whole, never changed in place.
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    cache: C,
+    upstream: U,
+}
+
+impl<C: Cache, U: Upstream> Edge<C, U> {
+    /// An edge with no snapshot yet (reads answer 503 until one is installed).
+    pub fn new(cache: C, upstream: U) -> Self {
+        Edge {
+            snapshot: RwLock::new(None),
+            cache,
+            upstream,
+        }
+    }
+
+    /// Serves from `snapshot` from now on, unless a newer one is already installed.
+    /// Returns whether it was installed.
+    pub fn install(&self, snapshot: Snapshot) -> bool {
+        let mut current = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        if current
+            .as_ref()
+            .is_some_and(|old| old.version() >= snapshot.version())
+        {
+            return false;
+        }
+        *current = Some(Arc::new(snapshot));
+        true
+    }
+
+    /// The version of the snapshot being served.
+    pub fn snapshot_version(&self) -> Option<u64> {
+        self.current().map(|s| s.version())
+    }
+
+    /// The cache given at construction.
+    pub fn cache(&self) -> &C {
+        &self.cache
+    }
+
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: EdgeRequest) -> EdgeResponse {
+        let read = matches!(request.method.as_str(), "GET" | "HEAD");
+        if read && request.path == "/healthz" {
+            let version = self
+                .snapshot_version()
+                .map_or_else(|| "none".to_string(), |v| v.to_string());
+            return EdgeResponse::text(200, format!("ok snapshot={version}\n"));
+        }
+        let kind = if read {
+            reads::classify(&request.path)
+        } else {
+            None
+        };
+        let Some(kind) = kind else {
+            return self.forward(request).await;
+        };
+        let Some(snapshot) = self.current() else {
+            return kind.error(&ApiError::new(
+                ErrorCode::Unavailable,
+                "the catalogue is not loaded yet; retry in a moment",
+            ));
+        };
+        let key = format!("v{}:{}?{}", snapshot.version(), request.path, request.query);
+        let response = match self.cache.get(&key).await {
+            Some(hit) => hit,
+            None => {
+                let fresh = reads::render(&kind, &request, &snapshot);
+                if fresh.status == 200 {
+                    self.cache.put(&key, &fresh).await;
+                }
+                fresh
+            }
+        };
+        let mut response = response.conditional(request.header("if-none-match"));
+        if request.method == "HEAD" {
+            response.body = bytes::Bytes::new();
+        }
+        response
+    }
+
+    async fn forward(&self, request: EdgeRequest) -> EdgeResponse {
+        match self.upstream.forward(request).await {
+            Ok(response) => response,
+            Err(UpstreamError(why)) => EdgeResponse::json_error(&ApiError::new(
+                ErrorCode::Unavailable,
+                format!("the booking service is unreachable ({why}); retry in a moment"),
+            )),
+        }
+    }
+}

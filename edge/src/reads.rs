@@ -1,0 +1,198 @@
+//! Everything the edge answers from the snapshot: the JSON API, the seed API's aliases and
+//! the HTML pages.
+
+use onsale_indexer::{SearchQuery, Snapshot};
+use onsale_model::{ApiError, ErrorCode, Event, Page, PageQuery};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::http::{EdgeRequest, EdgeResponse};
+use crate::pages;
+
+/// A read the snapshot can answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadKind {
+    /// `GET /v1/events`.
+    ApiList,
+    /// `GET /v1/events/{id}`.
+    ApiEvent(String),
+    /// `GET /v1/search`.
+    ApiSearch,
+    /// `GET /viewEvent?pageNumber=&maxResultSize=` (pageNumber counts from 0).
+    SeedView,
+    /// `GET /getEvent?eventId=`.
+    SeedGet,
+    /// `GET /searchEvent?type=&location=&performerName=&eventName=` (the search query
+    /// takes the seed's names as aliases).
+    SeedSearch,
+    /// `GET /`: the event list with a search box.
+    HomePage,
+    /// `GET /search`: search results.
+    SearchPage,
+    /// `GET /events/{id}`: one event.
+    EventPage(String),
+    /// `GET /static/demo/{category}.svg`: the demo catalogue's pictures.
+    DemoImage(String),
+}
+
+impl ReadKind {
+    fn is_html(&self) -> bool {
+        matches!(
+            self,
+            ReadKind::HomePage | ReadKind::SearchPage | ReadKind::EventPage(_)
+        )
+    }
+
+    /// An error in the form this read answers in: an HTML page or JSON.
+    pub(crate) fn error(&self, error: &ApiError) -> EdgeResponse {
+        if self.is_html() {
+            EdgeResponse::html(error.status(), pages::error_page(error))
+        } else {
+            EdgeResponse::json_error(error)
+        }
+    }
+}
+
+/// Which read a path is, or `None` for a request to forward.
+pub(crate) fn classify(path: &str) -> Option<ReadKind> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v1", "events"] => Some(ReadKind::ApiList),
+        ["v1", "events", id] => Some(ReadKind::ApiEvent((*id).to_string())),
+        ["v1", "search"] => Some(ReadKind::ApiSearch),
+        ["viewEvent"] => Some(ReadKind::SeedView),
+        ["getEvent"] => Some(ReadKind::SeedGet),
+        ["searchEvent"] => Some(ReadKind::SeedSearch),
+        [""] => Some(ReadKind::HomePage),
+        ["search"] => Some(ReadKind::SearchPage),
+        ["events", id] => Some(ReadKind::EventPage((*id).to_string())),
+        ["static", "demo", file] => file
+            .strip_suffix(".svg")
+            .map(|category| ReadKind::DemoImage(category.to_string())),
+        _ => None,
+    }
+}
+
+/// Renders a read; successful answers carry the snapshot's caching headers.
+pub(crate) fn render(kind: &ReadKind, request: &EdgeRequest, snapshot: &Snapshot) -> EdgeResponse {
+    match answer(kind, request, snapshot) {
+        Ok(response) => response.from_snapshot(snapshot.version()),
+        Err(error) => kind.error(&error),
+    }
+}
+
+fn answer(
+    kind: &ReadKind,
+    request: &EdgeRequest,
+    snapshot: &Snapshot,
+) -> Result<EdgeResponse, ApiError> {
+    let query = request.query.as_str();
+    Ok(match kind {
+        ReadKind::ApiList => EdgeResponse::json(200, &list(snapshot, parse(query)?)?),
+        ReadKind::ApiEvent(id) => EdgeResponse::json(200, event(snapshot, id)?),
+        ReadKind::ApiSearch | ReadKind::SeedSearch => {
+            let search_query: SearchQuery = parse(query)?;
+            EdgeResponse::json(200, &search(snapshot, &search_query)?)
+        }
+        ReadKind::SeedView => {
+            let seed: SeedView = parse(query)?;
+            let page = PageQuery {
+                page: seed.page_number.unwrap_or(0).saturating_add(1),
+                page_size: seed.max_result_size.unwrap_or(20),
+            };
+            EdgeResponse::json(200, &list(snapshot, page)?)
+        }
+        ReadKind::SeedGet => {
+            let seed: SeedGet = parse(query)?;
+            EdgeResponse::json(200, event(snapshot, &seed.event_id)?)
+        }
+        ReadKind::HomePage => {
+            let page: PageQuery = parse(query)?;
+            let events = list(snapshot, page)?;
+            EdgeResponse::html(200, pages::home(snapshot, &events))
+        }
+        ReadKind::SearchPage => {
+            let search_query: SearchQuery = parse(query)?;
+            let results = search(snapshot, &search_query)?;
+            EdgeResponse::html(200, pages::search(&search_query, &results))
+        }
+        ReadKind::EventPage(id) => EdgeResponse::html(200, pages::event(event(snapshot, id)?)),
+        ReadKind::DemoImage(category) => {
+            EdgeResponse::new(200, "image/svg+xml", pages::demo_image(category))
+        }
+    })
+}
+
+fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::invalid(format!("bad query string: {e}")))
+}
+
+fn list(snapshot: &Snapshot, page: PageQuery) -> Result<Page<Event>, ApiError> {
+    page.validate()?;
+    Ok(snapshot.list(page))
+}
+
+fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Event, ApiError> {
+    id.parse::<u64>()
+        .ok()
+        .and_then(|id| snapshot.get(id))
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
+}
+
+fn search(snapshot: &Snapshot, query: &SearchQuery) -> Result<Page<Event>, ApiError> {
+    snapshot.search(query).map_err(ApiError::from)
+}
+
+/// The query string that asks for `page` of the same search.
+pub(crate) fn search_link(query: &SearchQuery, page: u32) -> String {
+    let mut next = query.clone();
+    next.page = page;
+    serde_urlencoded::to_string(&next).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeedView {
+    page_number: Option<u32>,
+    max_result_size: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeedGet {
+    event_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_reads_and_leaves_the_rest_to_forward() {
+        assert_eq!(classify("/v1/events"), Some(ReadKind::ApiList));
+        assert_eq!(
+            classify("/v1/events/7"),
+            Some(ReadKind::ApiEvent("7".into()))
+        );
+        assert_eq!(classify("/"), Some(ReadKind::HomePage));
+        assert_eq!(classify("/events/3"), Some(ReadKind::EventPage("3".into())));
+        assert_eq!(
+            classify("/static/demo/opera.svg"),
+            Some(ReadKind::DemoImage("opera".into()))
+        );
+        assert_eq!(classify("/v1/events/7/seats"), None);
+        assert_eq!(classify("/v1/holds/abc"), None);
+        assert_eq!(classify("/bookEvent"), None);
+    }
+
+    #[test]
+    fn search_links_keep_the_search_and_change_the_page() {
+        let query = SearchQuery {
+            q: Some("jazz night".into()),
+            page: 3,
+            ..SearchQuery::default()
+        };
+        assert_eq!(search_link(&query, 4), "q=jazz+night&page=4&page_size=20");
+    }
+}

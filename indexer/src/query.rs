@@ -1,0 +1,220 @@
+//! How a validated search becomes a tantivy query (the rules are in [`crate::search`]).
+
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, Searcher, Term};
+
+use crate::doc_range::DocRangeQuery;
+use crate::error::Result;
+use crate::schema::{Fields, fuzzy_distance};
+use crate::search::Criteria;
+use crate::snapshot::Snapshot;
+
+/// Weight of an exact word in the performers.
+const PERFORMERS_BOOST: f32 = 5.0;
+/// Weight of an exact word in the event's name.
+const NAME_BOOST: f32 = 3.0;
+/// Weight of an exact word in the venue, the city or the category.
+const PLACE_BOOST: f32 = 2.0;
+/// Weight of an exact word in the description or the date words.
+const DETAIL_BOOST: f32 = 1.0;
+/// Weight of a query that is a performer's whole name: far above what its words score, so
+/// that performer's events come first. (A weighted term rather than a constant, so that a
+/// one-word query stays a union of terms, which tantivy can prune block by block.)
+const WHOLE_PERFORMER_BOOST: f32 = 200.0;
+/// Constant score of a word a typo away from a performer's.
+const NEAR_PERFORMER_SCORE: f32 = 1.0;
+/// Constant score of a word a typo away from one in the event's name.
+const NEAR_NAME_SCORE: f32 = 0.6;
+
+/// How the words of `q` combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Words {
+    /// Every word must match.
+    All,
+    /// At least one word must match.
+    Any,
+}
+
+/// Builds tantivy queries against one snapshot.
+pub(crate) struct Plan<'a> {
+    snapshot: &'a Snapshot,
+    searcher: &'a Searcher,
+    fields: &'a Fields,
+}
+
+impl<'a> Plan<'a> {
+    /// Plans queries against `snapshot`.
+    pub fn new(snapshot: &'a Snapshot) -> Self {
+        Plan {
+            snapshot,
+            searcher: &snapshot.searcher,
+            fields: &snapshot.fields,
+        }
+    }
+
+    /// The whole query: the words (scored), and every filter (scoring nothing).
+    pub fn query(&self, criteria: &Criteria, words: Words) -> Result<Box<dyn Query>> {
+        let fields = self.fields;
+        let whole_performer: Option<Box<dyn Query>> = (!criteria.words.is_empty()).then(|| {
+            let term = term(
+                fields.performer_key,
+                &criteria.phrase,
+                IndexRecordOption::WithFreqs,
+            );
+            Box::new(BoostQuery::new(term, WHOLE_PERFORMER_BOOST)) as Box<dyn Query>
+        });
+        let filters = self.filters(criteria)?;
+
+        // One word and nothing else: a flat union, so that its top hits can be found without
+        // scoring every match.
+        if let ([word], true) = (criteria.words.as_slice(), filters.is_empty()) {
+            let mut any = self.word(word)?;
+            any.extend(whole_performer);
+            return Ok(Box::new(BooleanQuery::union(any)));
+        }
+
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match words {
+            Words::All => {
+                for word in &criteria.words {
+                    let any = self.word(word)?;
+                    clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
+                }
+            }
+            Words::Any => {
+                let mut any = Vec::new();
+                for word in &criteria.words {
+                    any.extend(self.word(word)?);
+                }
+                clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
+            }
+        }
+        if let Some(whole_performer) = whole_performer {
+            clauses.push((Occur::Should, whole_performer));
+        }
+        for filter in filters {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// The filters of a search, one query each.
+    fn filters(&self, criteria: &Criteria) -> Result<Vec<Box<dyn Query>>> {
+        let fields = self.fields;
+        let mut filters: Vec<Box<dyn Query>> = Vec::new();
+        if let Some(category) = &criteria.category {
+            filters.push(term(
+                fields.category_key,
+                category,
+                IndexRecordOption::Basic,
+            ));
+        }
+        if let Some(words) = &criteria.location {
+            filters.push(self.every_word_in(&[fields.city, fields.venue], words)?);
+        }
+        if let Some(words) = &criteria.performer {
+            filters.push(self.every_word_in(&[fields.performers], words)?);
+        }
+        if let Some(words) = &criteria.name {
+            filters.push(self.every_word_in(&[fields.name], words)?);
+        }
+        if criteria.from.is_some() || criteria.to.is_some() {
+            // Events are in start order: the ones in the window are a range of doc ids.
+            let events = self.snapshot.events();
+            let start = criteria.from.map_or(0, |from| {
+                events.partition_point(|event| event.starts_at < from)
+            });
+            let end = criteria.to.map_or(events.len(), |to| {
+                events.partition_point(|event| event.starts_at <= to)
+            });
+            filters.push(Box::new(DocRangeQuery::new(
+                start as DocId..end.max(start) as DocId,
+            )));
+        }
+        Ok(filters)
+    }
+
+    /// One word of free text, as alternatives: exact in any field (weighted per field); or,
+    /// if no event has it anywhere, a typo away in the performers or the name.
+    fn word(&self, word: &str) -> Result<Vec<Box<dyn Query>>> {
+        let f = self.fields;
+        let weighted = [
+            (f.performers, PERFORMERS_BOOST),
+            (f.name, NAME_BOOST),
+            (f.venue, PLACE_BOOST),
+            (f.city, PLACE_BOOST),
+            (f.category, PLACE_BOOST),
+            (f.description, DETAIL_BOOST),
+            (f.date, DETAIL_BOOST),
+        ];
+        let fields: Vec<Field> = weighted.iter().map(|&(field, _)| field).collect();
+        let distance = fuzzy_distance(word);
+        if distance == 0 || self.known(&fields, word)? {
+            return Ok(weighted
+                .into_iter()
+                .map(|(field, boost)| -> Box<dyn Query> {
+                    let exact = term(field, word, IndexRecordOption::WithFreqs);
+                    Box::new(BoostQuery::new(exact, boost))
+                })
+                .collect());
+        }
+        Ok([
+            (f.performers, NEAR_PERFORMER_SCORE),
+            (f.name, NEAR_NAME_SCORE),
+        ]
+        .into_iter()
+        .map(|(field, score)| -> Box<dyn Query> {
+            let near = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
+            Box::new(BoostQuery::new(Box::new(near), score))
+        })
+        .collect())
+    }
+
+    /// Every word in at least one of `fields`. A word that no event has exactly in any of
+    /// them matches a typo away instead (if it is long enough to allow one).
+    fn every_word_in(&self, fields: &[Field], words: &[String]) -> Result<Box<dyn Query>> {
+        let mut every: Vec<Box<dyn Query>> = Vec::with_capacity(words.len());
+        for word in words {
+            let distance = if self.known(fields, word)? {
+                0
+            } else {
+                fuzzy_distance(word)
+            };
+            let any: Vec<Box<dyn Query>> = fields
+                .iter()
+                .map(|&field| -> Box<dyn Query> {
+                    if distance == 0 {
+                        term(field, word, IndexRecordOption::Basic)
+                    } else {
+                        let word = Term::from_field_text(field, word);
+                        Box::new(FuzzyTermQuery::new(word, distance, true))
+                    }
+                })
+                .collect();
+            every.push(Box::new(BooleanQuery::union(any)));
+        }
+        Ok(Box::new(BooleanQuery::intersection(every)))
+    }
+
+    /// Whether some event has `word` in one of `fields`.
+    fn known(&self, fields: &[Field], word: &str) -> Result<bool> {
+        for &field in fields {
+            if self
+                .searcher
+                .doc_freq(&Term::from_field_text(field, word))?
+                > 0
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// An exact term query.
+fn term(field: Field, text: &str, option: IndexRecordOption) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), option))
+}

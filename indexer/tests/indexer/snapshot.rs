@@ -1,0 +1,316 @@
+//! Building, opening, listing and looking up; damaged blobs.
+
+use onsale_indexer::{Error, Snapshot, build_snapshot};
+use onsale_model::{Event, PageQuery};
+
+use crate::catalogue;
+use crate::common::{day, event, in_list_order, open};
+
+#[test]
+fn build_then_open_round_trips_every_event() {
+    let events = catalogue::generate(2_000);
+    let blob = build_snapshot(42, &events).unwrap();
+    let snapshot = Snapshot::from_bytes(blob).unwrap();
+    assert_eq!(snapshot.version(), 42);
+    assert_eq!(snapshot.len(), events.len());
+    for event in &events {
+        assert_eq!(snapshot.get(event.id), Some(event));
+    }
+    assert_eq!(snapshot.get(0), None);
+    assert_eq!(snapshot.get(2_001), None);
+    let listed: Vec<u64> = snapshot.events().iter().map(|event| event.id).collect();
+    assert_eq!(listed, in_list_order(&events));
+}
+
+#[test]
+fn list_pages_in_start_time_then_id_order() {
+    // Ties on the start time are broken by id, whatever order the events came in.
+    let mut events: Vec<Event> = (1..=50)
+        .map(|id| Event {
+            starts_at: day((id % 7) as i64),
+            ..event(id, "Show")
+        })
+        .collect();
+    events.reverse();
+    let snapshot = open(&events);
+    let expected = in_list_order(&events);
+
+    let mut listed = Vec::new();
+    for page in 1..=8 {
+        let found = snapshot.list(PageQuery { page, page_size: 7 });
+        assert_eq!((found.page, found.page_size, found.total), (page, 7, 50));
+        listed.extend(found.items.iter().map(|event| event.id));
+    }
+    assert_eq!(listed, expected);
+    assert_eq!(listed[..3], [7, 14, 21], "day 0 holds ids 7, 14, ..., 49");
+    // The same page twice is the same page.
+    assert_eq!(
+        snapshot.list(PageQuery {
+            page: 3,
+            page_size: 7
+        }),
+        snapshot.list(PageQuery {
+            page: 3,
+            page_size: 7
+        })
+    );
+}
+
+#[test]
+fn list_clamps_paging_it_cannot_serve() {
+    let snapshot = open(&catalogue::generate(150));
+    let past_the_end = snapshot.list(PageQuery {
+        page: u32::MAX,
+        page_size: 100,
+    });
+    assert!(past_the_end.items.is_empty());
+    assert_eq!(past_the_end.total, 150);
+    let clamped = snapshot.list(PageQuery {
+        page: 0,
+        page_size: 1_000,
+    });
+    assert_eq!((clamped.page, clamped.page_size), (1, 100));
+    assert_eq!(clamped.items.len(), 100);
+    assert_eq!(
+        snapshot
+            .list(PageQuery {
+                page: 2,
+                page_size: 100
+            })
+            .items
+            .len(),
+        50
+    );
+}
+
+#[test]
+fn truncated_or_damaged_blobs_are_errors() {
+    let blob = build_snapshot(1, &catalogue::generate(200)).unwrap();
+    let mut lengths: Vec<usize> = (0..64).collect();
+    lengths.extend((64..blob.len()).step_by(97));
+    lengths.extend(blob.len() - 64..blob.len());
+    for len in lengths {
+        assert!(
+            Snapshot::from_bytes(&blob[..len]).is_err(),
+            "truncated to {len}"
+        );
+    }
+    for at in (0..blob.len()).step_by(89) {
+        let mut damaged = blob.clone();
+        damaged[at] ^= 0x01;
+        assert!(
+            Snapshot::from_bytes(damaged).is_err(),
+            "flipped a bit at {at}"
+        );
+    }
+    assert!(matches!(
+        Snapshot::from_bytes(b"<html>not found</html>".as_slice()),
+        Err(Error::NotASnapshot)
+    ));
+}
+
+/// The container, taken apart as `format.rs` documents it, so that tests can change the
+/// parts and seal it again with a valid checksum.
+struct Container {
+    header: Vec<u8>,
+    files: Vec<(String, Vec<u8>)>,
+    documents: Vec<u8>,
+}
+
+impl Container {
+    fn parse(blob: &[u8]) -> Container {
+        let u64_at = |at: usize| u64::from_le_bytes(blob[at..at + 8].try_into().unwrap());
+        let header = blob[..32].to_vec();
+        let count = u32::from_le_bytes(blob[28..32].try_into().unwrap());
+        let mut at = 32;
+        let mut files = Vec::new();
+        for _ in 0..count {
+            let name_len = u16::from_le_bytes(blob[at..at + 2].try_into().unwrap()) as usize;
+            let name = String::from_utf8(blob[at + 2..at + 2 + name_len].to_vec()).unwrap();
+            at += 2 + name_len;
+            let len = u64_at(at) as usize;
+            files.push((name, blob[at + 8..at + 8 + len].to_vec()));
+            at += 8 + len;
+        }
+        let len = u64_at(at) as usize;
+        let documents = blob[at + 8..at + 8 + len].to_vec();
+        Container {
+            header,
+            files,
+            documents,
+        }
+    }
+
+    fn seal(&self) -> Vec<u8> {
+        let mut blob = self.header.clone();
+        blob[28..32].copy_from_slice(&(self.files.len() as u32).to_le_bytes());
+        for (name, data) in &self.files {
+            blob.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            blob.extend_from_slice(name.as_bytes());
+            blob.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            blob.extend_from_slice(data);
+        }
+        blob.extend_from_slice(&(self.documents.len() as u64).to_le_bytes());
+        blob.extend_from_slice(&self.documents);
+        let checksum = crc32fast::hash(&blob);
+        blob.extend_from_slice(&checksum.to_le_bytes());
+        blob
+    }
+
+    fn set_documents(&mut self, events: &[Event]) {
+        self.documents = serde_json::to_vec(events).unwrap();
+        self.header[20..28].copy_from_slice(&(events.len() as u64).to_le_bytes());
+    }
+}
+
+#[test]
+fn the_container_test_helper_reads_what_the_builder_writes() {
+    let blob = build_snapshot(1, &catalogue::generate(20)).unwrap();
+    assert_eq!(Container::parse(&blob).seal(), blob);
+}
+
+#[test]
+fn inconsistent_contents_are_errors_even_with_a_valid_checksum() {
+    let events = catalogue::generate(30);
+    let blob = build_snapshot(1, &events).unwrap();
+    let sorted: Vec<Event> = Snapshot::from_bytes(blob.clone())
+        .unwrap()
+        .events()
+        .to_vec();
+
+    let mut reordered = Container::parse(&blob);
+    let mut backwards = sorted.clone();
+    backwards.reverse();
+    reordered.set_documents(&backwards);
+    assert!(matches!(
+        Snapshot::from_bytes(reordered.seal()),
+        Err(Error::Corrupt(_))
+    ));
+
+    let mut fewer = Container::parse(&blob);
+    fewer.set_documents(&sorted[1..]);
+    assert!(matches!(
+        Snapshot::from_bytes(fewer.seal()),
+        Err(Error::Corrupt(_))
+    ));
+
+    let mut twice = Container::parse(&blob);
+    let mut duplicated = sorted.clone();
+    duplicated[1].id = duplicated[0].id;
+    duplicated[1].starts_at = duplicated[0].starts_at;
+    twice.set_documents(&duplicated);
+    assert!(Snapshot::from_bytes(twice.seal()).is_err());
+
+    let mut not_json = Container::parse(&blob);
+    not_json.documents = b"[{\"id\": 1".to_vec();
+    assert!(matches!(
+        Snapshot::from_bytes(not_json.seal()),
+        Err(Error::Documents(_))
+    ));
+
+    let mut no_meta = Container::parse(&blob);
+    no_meta.files.retain(|(name, _)| name != "meta.json");
+    assert!(matches!(
+        Snapshot::from_bytes(no_meta.seal()),
+        Err(Error::Index(_))
+    ));
+
+    let mut other_schema = Container::parse(&blob);
+    for (name, data) in &mut other_schema.files {
+        if name == "meta.json" {
+            let text = String::from_utf8(data.clone()).unwrap();
+            *data = text
+                .replace("\"performer_key\"", "\"performer_id\"")
+                .into_bytes();
+        }
+    }
+    assert!(matches!(
+        Snapshot::from_bytes(other_schema.seal()),
+        Err(Error::Corrupt(_))
+    ));
+}
+
+/// Opens a blob and, if it opens, lists and searches it: an error anywhere is fine, a panic
+/// is not. Returns whether it opened.
+fn opens_without_panicking(blob: Vec<u8>) -> bool {
+    let Ok(snapshot) = Snapshot::from_bytes(blob) else {
+        return false;
+    };
+    snapshot.list(PageQuery::default());
+    for pairs in [
+        "q=golden+nights",
+        "q=gallager",
+        "category=concert&location=berlin",
+    ] {
+        let _ = snapshot.search(&crate::common::query(pairs));
+    }
+    true
+}
+
+#[test]
+fn missing_or_garbled_index_files_never_panic() {
+    let blob = build_snapshot(1, &catalogue::generate(300)).unwrap();
+    let names: Vec<String> = Container::parse(&blob)
+        .files
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for name in &names {
+        let mut without = Container::parse(&blob);
+        without.files.retain(|(other, _)| other != name);
+        let opened = opens_without_panicking(without.seal());
+        // Only the positions file may go: no field is indexed with positions.
+        assert_eq!(opened, name.ends_with(".pos"), "without {name}");
+
+        for garble in [0x00, 0xff, 0x5a] {
+            let mut garbled = Container::parse(&blob);
+            for (other, data) in &mut garbled.files {
+                if other == name {
+                    data.iter_mut().for_each(|byte| *byte = garble);
+                }
+            }
+            opens_without_panicking(garbled.seal());
+        }
+        if name == "meta.json" {
+            continue;
+        }
+        for step in [3usize, 7, 31] {
+            let mut garbled = Container::parse(&blob);
+            for (other, data) in &mut garbled.files {
+                if other == name {
+                    // Garble the body, keep tantivy's footer (JSON, its length, a magic
+                    // number): only the file's own checksum can tell.
+                    let len = data.len();
+                    let footer = u32::from_le_bytes(data[len - 8..len - 4].try_into().unwrap());
+                    for at in (0..len - 8 - footer as usize).step_by(step) {
+                        data[at] ^= 0xa5;
+                    }
+                }
+            }
+            let opened = opens_without_panicking(garbled.seal());
+            assert!(!opened, "{name} garbled every {step} bytes");
+        }
+    }
+}
+
+#[test]
+fn one_snapshot_serves_many_threads_at_once() {
+    let snapshot = open(&catalogue::generate(500));
+    let first = snapshot.events()[0].clone();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    assert_eq!(snapshot.get(first.id), Some(&first));
+                    let found = snapshot
+                        .search(&onsale_indexer::SearchQuery {
+                            q: Some(first.performers[0].clone()),
+                            ..Default::default()
+                        })
+                        .unwrap();
+                    assert!(found.items.iter().any(|event| event.id == first.id));
+                }
+            });
+        }
+    });
+}
