@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
+use onsale_coordinator::payments::{self, stripe::StripeProvider};
 use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, keys};
-use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper};
+use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper, tasks};
 use onsale_model::NewEvent;
 
 use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh};
@@ -94,6 +95,20 @@ enum Command {
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
     },
+    /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
+    /// for a coordinator started with `--stripe-api-base` pointing here.
+    SandboxPay {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// The coordinator's webhook URL, e.g. http://127.0.0.1:8081/v1/payments/webhook.
+        #[arg(long)]
+        webhook: String,
+        /// The secret webhooks are signed with (the coordinator's
+        /// `--stripe-webhook-secret`).
+        #[arg(long, env = "ONSALE_STRIPE_WEBHOOK_SECRET")]
+        webhook_secret: String,
+    },
     /// Import events (a JSON array of events with seat maps) into a store or through a
     /// running coordinator's operator API.
     Import {
@@ -128,6 +143,27 @@ struct BookingFlags {
     /// Operator token (default: the one generated and kept in the store).
     #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
     operator_token: Option<String>,
+    /// Payment provider API (Stripe's, or a sandbox's started with `onsale sandbox-pay`).
+    #[arg(
+        long,
+        env = "ONSALE_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com"
+    )]
+    stripe_api_base: String,
+    /// The provider's secret API key; with the webhook secret, turns payments on.
+    #[arg(long, env = "ONSALE_STRIPE_SECRET_KEY")]
+    stripe_secret_key: Option<String>,
+    /// The secret webhooks are signed with (`Stripe-Signature`).
+    #[arg(long, env = "ONSALE_STRIPE_WEBHOOK_SECRET")]
+    stripe_webhook_secret: Option<String>,
+    /// Run the sandbox payment provider on this address and take payments through it
+    /// (`onsale dev` always does).
+    #[arg(long, env = "ONSALE_PAYMENTS_SANDBOX")]
+    payments_sandbox: Option<SocketAddr>,
+    /// Run the task worker (payment outcomes, refunds); `false` leaves queued tasks for
+    /// another coordinator or a later start.
+    #[arg(long, env = "ONSALE_TASK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    task_worker: bool,
 }
 
 /// Parses `10m`, `30s`, `500ms`, `2h`.
@@ -210,8 +246,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             listen,
             booking,
         } => {
-            let coordinator = start_coordinator(&store, &booking).await?;
-            serve(coordinator, listen, &booking).await
+            let launched = launch(&store, listen, &booking, None).await?;
+            println!("onsale coordinator listening on {}", launched.url);
+            if let Some(sandbox) = &launched.sandbox_url {
+                println!("sandbox payments on {sandbox}");
+            }
+            launched.serve(shutdown_signal()).await
+        }
+        Command::SandboxPay {
+            listen,
+            webhook,
+            webhook_secret,
+        } => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let url = format!("http://{}", listener.local_addr()?);
+            println!("onsale sandbox payments on {url}");
+            let sandbox = payments::sandbox::Sandbox::new(&url, &webhook, &webhook_secret);
+            axum::serve(listener, payments::sandbox::router(sandbox))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving HTTP")
         }
         Command::Import {
             file,
@@ -246,20 +302,18 @@ async fn dev(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let address = format!("fjall:{}", data.join("store").display());
-    let coordinator = start_coordinator(&address, booking).await?;
-    seed_demo(&coordinator).await?;
-    let operator_token = coordinator.secrets().operator_token.clone();
-
-    let coordinator_listener = tokio::net::TcpListener::bind(coordinator_listen)
-        .await
-        .with_context(|| format!("binding {coordinator_listen}"))?;
-    let coordinator_url = format!("http://{}", coordinator_listener.local_addr()?);
-    let sweeper = sweeper::spawn(coordinator.clone(), booking.sweep_interval);
-    let api = tokio::spawn(api::serve(
-        coordinator_listener,
-        coordinator,
-        std::future::pending(),
-    ));
+    let launched = launch(
+        &address,
+        coordinator_listen,
+        booking,
+        Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+    )
+    .await?;
+    seed_demo(&launched.coordinator).await?;
+    let operator_token = launched.coordinator.secrets().operator_token.clone();
+    let coordinator_url = launched.url.clone();
+    let sandbox_url = launched.sandbox_url.clone().unwrap_or_default();
+    let api = tokio::spawn(launched.serve(std::future::pending()));
 
     let snapshots = data.join("snapshots");
     let indexer = tokio::spawn(index::run(index::IndexerConfig {
@@ -283,11 +337,10 @@ async fn dev(
         .with_context(|| format!("binding {listen}"))?;
     println!("onsale dev: open http://{}", listener.local_addr()?);
     println!("coordinator (API, writes): {coordinator_url}");
+    println!("sandbox payments: {sandbox_url}");
     println!("operator token: {operator_token}");
     let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
-    for task in [refresher, sweeper] {
-        task.abort();
-    }
+    refresher.abort();
     indexer.abort();
     api.abort();
     result.context("serving HTTP")
@@ -322,20 +375,89 @@ async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(
+/// A coordinator bound to its port, with its payment provider and background work
+/// (sweeper, task worker, sandbox) running.
+struct Launched {
     coordinator: Coordinator,
+    listener: tokio::net::TcpListener,
+    url: String,
+    sandbox_url: Option<String>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Launched {
+    /// Serves the API until `shutdown`, then stops the background work.
+    async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let result = api::serve(self.listener, self.coordinator, shutdown).await;
+        for task in self.background {
+            task.abort();
+        }
+        result.context("serving HTTP")
+    }
+}
+
+async fn launch(
+    address: &str,
     listen: SocketAddr,
     flags: &BookingFlags,
-) -> anyhow::Result<()> {
+    sandbox: Option<SocketAddr>,
+) -> anyhow::Result<Launched> {
+    let mut coordinator = start_coordinator(address, flags).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("onsale coordinator listening on {url}");
-    let sweeper = sweeper::spawn(coordinator.clone(), flags.sweep_interval);
-    let result = api::serve(listener, coordinator, shutdown_signal()).await;
-    sweeper.abort();
-    result.context("serving HTTP")
+    let mut background = Vec::new();
+    let mut sandbox_url = None;
+    if let Some(sandbox_listen) = sandbox.or(flags.payments_sandbox) {
+        let sandbox_listener = tokio::net::TcpListener::bind(sandbox_listen)
+            .await
+            .with_context(|| format!("binding {sandbox_listen}"))?;
+        let base = format!("http://{}", sandbox_listener.local_addr()?);
+        let secret = format!("whsec_sandbox_{}", uuid_hex());
+        let sandbox =
+            payments::sandbox::Sandbox::new(&base, &format!("{url}/v1/payments/webhook"), &secret);
+        background.push(tokio::spawn(async move {
+            if let Err(err) =
+                axum::serve(sandbox_listener, payments::sandbox::router(sandbox)).await
+            {
+                tracing::error!(error = %err, "sandbox payments stopped");
+            }
+        }));
+        coordinator =
+            coordinator.with_payments(Arc::new(StripeProvider::new(&base, "sk_sandbox", &secret)));
+        sandbox_url = Some(base);
+    } else if let (Some(key), Some(secret)) =
+        (&flags.stripe_secret_key, &flags.stripe_webhook_secret)
+    {
+        coordinator = coordinator.with_payments(Arc::new(StripeProvider::new(
+            &flags.stripe_api_base,
+            key,
+            secret,
+        )));
+    }
+    background.push(sweeper::spawn(coordinator.clone(), flags.sweep_interval));
+    if flags.task_worker {
+        background.push(tasks::spawn(
+            coordinator.clone(),
+            Duration::from_millis(500),
+        ));
+    }
+    Ok(Launched {
+        coordinator,
+        listener,
+        url,
+        sandbox_url,
+        background,
+    })
+}
+
+fn uuid_hex() -> String {
+    use rand::Rng;
+    format!("{:032x}", rand::rng().random::<u128>())
 }
 
 async fn shutdown_signal() {
@@ -361,6 +483,11 @@ async fn import_into_store(address: &str, events: Vec<NewEvent>) -> anyhow::Resu
             hold_ttl: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(1),
             operator_token: None,
+            stripe_api_base: String::new(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            payments_sandbox: None,
+            task_worker: false,
         },
     )
     .await?;

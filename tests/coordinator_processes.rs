@@ -166,3 +166,81 @@ fn import_into_a_store_and_through_a_running_coordinator() {
     assert_eq!(page["items"][0]["price_min"], 3500);
     assert_eq!(page["items"][0]["seat_count"], 22);
 }
+
+/// A payment's webhook is recorded and queued, the coordinator dies before settling it,
+/// and the next start finishes the booking from the durable queue.
+#[test]
+fn a_queued_payment_outcome_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = format!("fjall:{}", dir.path().display());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let http = reqwest::Client::new();
+    let mut first = common::start(
+        &[
+            "coordinator",
+            "--store",
+            &store,
+            "--listen",
+            "127.0.0.1:0",
+            "--payments-sandbox",
+            "127.0.0.1:0",
+            "--task-worker",
+            "false",
+        ],
+        true,
+    );
+    let (token, booking_id) = runtime.block_on(async {
+        let url = &first.url;
+        let event: serde_json::Value = http
+            .post(format!("{url}/v1/operator/events"))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&serde_json::json!({"name": "Restart Show", "category": "concert", "venue": "V",
+                "city": "C", "starts_at": "2027-01-01T20:00:00Z", "currency": "EUR",
+                "seat_map": {"sections": [{"id": "A", "name": "A", "price": 5000, "rows": [{"name": "1", "seats": 2}]}]}}))
+            .send().await.unwrap().json().await.unwrap();
+        http.post(format!("{url}/v1/users"))
+            .json(&serde_json::json!({"username": "restarter", "email": "r@example.com", "phone": "+15550002222", "password": "correct horse"}))
+            .send().await.unwrap().error_for_status().unwrap();
+        let session: serde_json::Value = http.post(format!("{url}/v1/sessions"))
+            .json(&serde_json::json!({"username": "restarter", "password": "correct horse"}))
+            .send().await.unwrap().json().await.unwrap();
+        let token = session["token"].as_str().unwrap().to_string();
+        let hold: serde_json::Value = http.post(format!("{url}/v1/events/{}/holds", event["id"]))
+            .bearer_auth(&token).header("Idempotency-Key", "h")
+            .json(&serde_json::json!({"seats": ["A-1-1"]}))
+            .send().await.unwrap().json().await.unwrap();
+        let checkout: serde_json::Value = http.post(format!("{url}/v1/holds/{}/checkout", hold["hold_id"].as_str().unwrap()))
+            .bearer_auth(&token).header("Idempotency-Key", "c")
+            .send().await.unwrap().json().await.unwrap();
+        let paid = http.post(format!("{}/succeed", checkout["payment_url"].as_str().unwrap()))
+            .send().await.unwrap();
+        assert_eq!(paid.status(), 200, "the webhook was accepted");
+        let booking: serde_json::Value = http.get(format!("{url}/v1/bookings/{}", checkout["booking_id"].as_str().unwrap()))
+            .bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(booking["status"], "pending", "no worker ran: the outcome waits in the queue");
+        (token, checkout["booking_id"].as_str().unwrap().to_string())
+    });
+    first.kill();
+
+    let second = start_coordinator(&store);
+    let booking = runtime.block_on(async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let booking: serde_json::Value = http
+                .get(format!("{}/v1/bookings/{booking_id}", second.url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if booking["status"] == "completed" || std::time::Instant::now() > deadline {
+                return booking;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    assert_eq!(booking["status"], "completed", "{booking}");
+    assert_eq!(booking["tickets"].as_array().unwrap().len(), 1);
+}

@@ -30,6 +30,9 @@ pub struct Secrets {
     pub index_key: [u8; 32],
     /// The operator's bearer token.
     pub operator_token: String,
+    /// Ed25519 seed that signs tickets (all zeros in secrets stored before tickets).
+    #[serde(default)]
+    pub ticket_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -48,11 +51,45 @@ impl Secrets {
         rng.fill_bytes(&mut token_key);
         rng.fill_bytes(&mut index_key);
         rng.fill_bytes(&mut operator);
+        let mut ticket_key = [0u8; 32];
+        rng.fill_bytes(&mut ticket_key);
         Secrets {
             token_key,
             index_key,
             operator_token: format!("op_{}", URL_SAFE_NO_PAD.encode(operator)),
+            ticket_key,
         }
+    }
+
+    /// Fills in keys that secrets stored by an older version lack; returns whether
+    /// anything changed (and so must be stored).
+    pub fn complete(&mut self) -> bool {
+        if self.ticket_key != [0u8; 32] {
+            return false;
+        }
+        rand::rng().fill_bytes(&mut self.ticket_key);
+        true
+    }
+
+    /// A ticket code: `base64url(payload) "." base64url(Ed25519 signature)` over
+    /// `onsale-ticket:v1:{event_id}:{booking_id}:{seat_id}`.
+    pub fn sign_ticket(&self, event_id: u64, booking_id: &str, seat_id: &str) -> String {
+        use ed25519_dalek::Signer;
+        let payload = format!("onsale-ticket:v1:{event_id}:{booking_id}:{seat_id}");
+        let signature =
+            ed25519_dalek::SigningKey::from_bytes(&self.ticket_key).sign(payload.as_bytes());
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
+    }
+
+    /// The public key gate scanners verify ticket codes with.
+    pub fn ticket_public_key(&self) -> [u8; 32] {
+        ed25519_dalek::SigningKey::from_bytes(&self.ticket_key)
+            .verifying_key()
+            .to_bytes()
     }
 
     /// The keyed hash under which a unique field is indexed.
@@ -218,6 +255,23 @@ mod tests {
             None
         );
         assert_eq!(secrets.verify_token("garbage", 0), None);
+    }
+
+    #[test]
+    fn ticket_codes_verify_with_the_public_key_only() {
+        use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+        let secrets = Secrets::generate();
+        let code = secrets.sign_ticket(7, "b-1", "FLR-A-1");
+        let (payload, signature) = code.split_once('.').unwrap();
+        let payload = URL_SAFE_NO_PAD.decode(payload).unwrap();
+        assert_eq!(payload, b"onsale-ticket:v1:7:b-1:FLR-A-1");
+        let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+        let key = VerifyingKey::from_bytes(&secrets.ticket_public_key()).unwrap();
+        assert!(key.verify(&payload, &signature).is_ok());
+        assert!(
+            key.verify(b"onsale-ticket:v1:7:b-1:FLR-A-2", &signature)
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   backends (fjall, PostgreSQL, FoundationDB behind feature `fdb`).
 //! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
+//! - [`payments`]: the payment provider trait, a Stripe-shaped adapter, the sandbox.
 //! - [`sweeper`]: releases expired holds in the background.
+//! - [`tasks`]: the worker that runs the durable task queue (payment outcomes, refunds).
 //! - [`demo`]: the demo catalogue that `onsale dev` loads.
 //! - [`auth`], [`clock`], [`error`]: secrets and tokens, injected time, the error type.
 //!
@@ -20,8 +22,10 @@ pub mod booking;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod payments;
 pub mod store;
 pub mod sweeper;
+pub mod tasks;
 
 pub use booking::{Coordinator, Settings};
 pub use error::{Error, Result};

@@ -47,6 +47,40 @@ pub enum Change {
         /// Why: `released` by its owner or `expired`.
         reason: ReleaseReason,
     },
+    /// A hold was checked out into a pending booking.
+    BookingCreated {
+        /// The booking.
+        booking_id: String,
+        /// Its buyer.
+        user_id: String,
+        /// The event.
+        event_id: u64,
+    },
+    /// A booking was paid; its seats are sold.
+    BookingCompleted {
+        /// The booking.
+        booking_id: String,
+        /// Its buyer.
+        user_id: String,
+        /// The event.
+        event_id: u64,
+    },
+    /// A booking ended without a sale.
+    BookingCancelled {
+        /// The booking.
+        booking_id: String,
+        /// Its buyer.
+        user_id: String,
+        /// Why, for a person.
+        reason: String,
+    },
+    /// The provider confirmed the refund of a cancelled booking's charge.
+    BookingRefunded {
+        /// The booking.
+        booking_id: String,
+        /// Its buyer.
+        user_id: String,
+    },
     /// A user signed up.
     UserCreated {
         /// The user.

@@ -41,6 +41,12 @@ pub enum ErrorCode {
     IdempotencyKeyRequired,
     /// The `Idempotency-Key` was used before for a different request.
     IdempotencyKeyReused,
+    /// The hold is being paid for; it ends with the payment's outcome.
+    CheckoutInProgress,
+    /// The payment provider could not be reached or refused the request.
+    PaymentUnavailable,
+    /// A webhook's signature is missing, wrong or too old.
+    InvalidSignature,
     /// The store stayed too contended to commit in time; retrying later will work.
     StoreBusy,
     /// A dependency of the server is unavailable.
@@ -69,6 +75,9 @@ impl ErrorCode {
             ErrorCode::PhoneTaken => "phone_taken",
             ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::CheckoutInProgress => "checkout_in_progress",
+            ErrorCode::PaymentUnavailable => "payment_unavailable",
+            ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::StoreBusy => "store_busy",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -80,7 +89,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidJson
-            | ErrorCode::IdempotencyKeyRequired => 400,
+            | ErrorCode::IdempotencyKeyRequired
+            | ErrorCode::InvalidSignature => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
@@ -88,13 +98,14 @@ impl ErrorCode {
             ErrorCode::SeatUnavailable
             | ErrorCode::UsernameTaken
             | ErrorCode::EmailTaken
-            | ErrorCode::PhoneTaken => 409,
+            | ErrorCode::PhoneTaken
+            | ErrorCode::CheckoutInProgress => 409,
             ErrorCode::HoldExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::IdempotencyKeyReused => 422,
             ErrorCode::Internal => 500,
-            ErrorCode::StoreBusy | ErrorCode::Unavailable => 503,
+            ErrorCode::StoreBusy | ErrorCode::Unavailable | ErrorCode::PaymentUnavailable => 503,
         }
     }
 
@@ -119,6 +130,13 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyReused => {
                 "this Idempotency-Key was already used for a different request"
             }
+            ErrorCode::CheckoutInProgress => {
+                "this hold is being paid for; it ends with the payment's outcome"
+            }
+            ErrorCode::PaymentUnavailable => {
+                "the payment provider is unavailable; retry with the same Idempotency-Key"
+            }
+            ErrorCode::InvalidSignature => "the webhook signature is missing, wrong or too old",
             ErrorCode::StoreBusy => "the service is busy; retry in a moment",
             ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
             ErrorCode::Internal => "internal error",

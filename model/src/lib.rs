@@ -6,6 +6,7 @@
 //! - [`event`]: events, seat maps, seat states.
 //! - [`user`]: sign-up, log-in, sessions.
 //! - [`hold`]: seat holds.
+//! - [`booking`]: bookings, tickets, notifications.
 //! - [`change`]: change-log entries.
 //! - [`page`]: paged lists.
 //!
@@ -13,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod booking;
 pub mod change;
 pub mod error;
 pub mod event;
@@ -20,6 +22,9 @@ pub mod hold;
 pub mod page;
 pub mod user;
 
+pub use booking::{
+    Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus, Ticket, TicketKey,
+};
 pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{

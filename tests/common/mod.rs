@@ -46,10 +46,11 @@ pub fn start(args: &[&str], prints_url: bool) -> Process {
     let mut url = String::new();
     if prints_url {
         let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the first line");
+        reader.read_line(&mut line).expect("read the first line");
+        // Keep reading, so that later lines never meet a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         url = line
             .trim()
             .rsplit(' ')

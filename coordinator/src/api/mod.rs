@@ -1,5 +1,6 @@
 //! The coordinator's HTTP API: JSON under `/v1`, one file per resource, one error shape.
 
+mod bookings;
 mod error;
 mod events;
 mod extract;
@@ -55,6 +56,10 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route("/v1/operator/catalogue", get(operator::catalogue_show))
         .route("/v1/changes", get(operator::changes_index))
+        .route("/v1/holds/{id}/checkout", post(bookings::checkout_create))
+        .route("/v1/bookings/{id}", get(bookings::bookings_show))
+        .route("/v1/payments/webhook", post(bookings::webhook_create))
+        .route("/v1/tickets/public-key", get(bookings::ticket_key_show))
         .route("/bookEvent", post(holds::book_event))
         .route("/v1/openapi.json", get(openapi::openapi_show))
         .route("/healthz", get(|| async { "ok" }))

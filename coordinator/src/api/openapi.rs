@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, holds, operator, users};
+use super::{bookings, events, holds, operator, users};
 
 /// The coordinator's API.
 #[derive(OpenApi)]
@@ -22,6 +22,10 @@ use super::{events, holds, operator, users};
         holds::holds_show,
         holds::holds_delete,
         holds::book_event,
+        bookings::checkout_create,
+        bookings::bookings_show,
+        bookings::webhook_create,
+        bookings::ticket_key_show,
         operator::operator_events_create,
         operator::operator_events_update,
         operator::catalogue_show,

@@ -116,6 +116,7 @@ impl Coordinator {
                         expires_at,
                         total,
                         currency: seat_map.currency.clone(),
+                        booking_id: None,
                     };
                     let seat_record = serde_json::to_vec(&SeatRecord::Held {
                         hold_id: hold_id.clone(),
@@ -193,6 +194,9 @@ impl Coordinator {
                 async move {
                     match read_hold(&*tx, hold_id).await? {
                         Some(hold) if hold.user_id == *user_id => {
+                            if hold.booking_id.is_some() {
+                                return Err(Error::code(ErrorCode::CheckoutInProgress));
+                            }
                             end_hold(&*tx, &hold, ReleaseReason::Released).await?;
                             Ok(())
                         }
@@ -222,15 +226,24 @@ impl Coordinator {
                     let expiry_key = &expiry_key;
                     async move {
                         if tx.get(expiry_key).await?.is_none() {
-                            return Ok(0);
+                            return Ok::<_, Error>(0);
                         }
                         tx.clear(expiry_key);
                         let hold_id = keys::hold_expiry_id(expiry_key)
                             .ok_or_else(|| Error::Internal("malformed hold expiry key".into()))?;
-                        match read_hold(&*tx, &hold_id).await? {
-                            Some(hold) => end_hold(&*tx, &hold, ReleaseReason::Expired).await,
-                            None => Ok(0),
+                        let Some(hold) = read_hold(&*tx, &hold_id).await? else {
+                            return Ok(0);
+                        };
+                        let freed = end_hold(&*tx, &hold, ReleaseReason::Expired).await?;
+                        if let Some(booking_id) = &hold.booking_id {
+                            super::checkout::cancel_pending(
+                                &*tx,
+                                booking_id,
+                                "payment was not confirmed before the hold expired",
+                            )
+                            .await?;
                         }
+                        Ok(freed)
                     }
                 })
                 .await?;
@@ -271,7 +284,11 @@ impl Coordinator {
 }
 
 /// Deletes a hold and frees the seats still held by it; returns how many were freed.
-async fn end_hold(tx: &dyn Tx, hold: &HoldRecord, reason: ReleaseReason) -> Result<usize> {
+pub(super) async fn end_hold(
+    tx: &dyn Tx,
+    hold: &HoldRecord,
+    reason: ReleaseReason,
+) -> Result<usize> {
     let mut freed = 0;
     for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
         let key = keys::seat(hold.event_id, ordinal);
@@ -305,7 +322,7 @@ async fn end_hold(tx: &dyn Tx, hold: &HoldRecord, reason: ReleaseReason) -> Resu
     Ok(freed)
 }
 
-async fn read_hold(tx: &dyn Tx, hold_id: &str) -> Result<Option<HoldRecord>> {
+pub(super) async fn read_hold(tx: &dyn Tx, hold_id: &str) -> Result<Option<HoldRecord>> {
     match tx.get(&keys::hold(hold_id)).await? {
         Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
         None => Ok(None),
@@ -323,14 +340,14 @@ fn hold_view(record: &HoldRecord) -> Hold {
     }
 }
 
-fn hold_not_found(hold_id: &str) -> Error {
+pub(super) fn hold_not_found(hold_id: &str) -> Error {
     Error::Api(ApiError::new(
         ErrorCode::NotFound,
         format!("no live hold {hold_id} of yours"),
     ))
 }
 
-fn validate_idempotency_key(key: &str) -> Result<()> {
+pub(super) fn validate_idempotency_key(key: &str) -> Result<()> {
     if key.is_empty()
         || key.len() > MAX_IDEMPOTENCY_KEY
         || !key.bytes().all(|b| b.is_ascii_graphic())

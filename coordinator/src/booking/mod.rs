@@ -5,6 +5,7 @@
 //! [`Coordinator`] is cheap to clone (everything is behind `Arc`s) and is the state of the
 //! HTTP layer.
 
+mod checkout;
 mod events;
 mod holds;
 mod records;
@@ -19,6 +20,7 @@ use onsale_model::Change;
 use crate::auth::{PasswordPool, Secrets};
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::payments::PaymentProvider;
 use crate::store::{Store, StoreError, StoreExt, Tx, keys};
 
 pub use holds::{PlacedHold, SweepReport};
@@ -61,6 +63,10 @@ pub struct Coordinator {
     settings: Arc<Settings>,
     /// Compiled seat maps by event id; a std mutex, never held across `.await`.
     seat_maps: Arc<Mutex<HashMap<u64, Arc<records::PricedSeatMap>>>>,
+    /// The payment provider; without one, checkout answers `payment_unavailable`.
+    payments: Option<Arc<dyn PaymentProvider>>,
+    /// Wakes the task worker when a task is queued, so outcomes apply at once.
+    task_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Coordinator {
@@ -82,7 +88,20 @@ impl Coordinator {
             passwords: Arc::new(PasswordPool::new()),
             settings: Arc::new(settings),
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
+            payments: None,
+            task_ready: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Takes payments through `provider`.
+    pub fn with_payments(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
+        self.payments = Some(provider);
+        self
+    }
+
+    /// Completes when a task may have been queued (the task worker waits on it).
+    pub async fn task_queued(&self) {
+        self.task_ready.notified().await;
     }
 
     /// The store.
@@ -111,7 +130,11 @@ async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
         .transact(|tx, _| async move {
             let key = keys::meta("secrets");
             if let Some(bytes) = tx.get(&key).await? {
-                return Ok(serde_json::from_slice(&bytes)?);
+                let mut secrets: Secrets = serde_json::from_slice(&bytes)?;
+                if secrets.complete() {
+                    tx.set(&key, &serde_json::to_vec(&secrets)?);
+                }
+                return Ok(secrets);
             }
             let secrets = Secrets::generate();
             tx.set(&key, &serde_json::to_vec(&secrets)?);

@@ -48,6 +48,51 @@ pub(crate) struct HoldRecord {
     pub expires_at: Millis,
     pub total: u64,
     pub currency: String,
+    /// The booking this hold was checked out into, if any.
+    #[serde(default)]
+    pub booking_id: Option<String>,
+}
+
+/// A booking and its payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BookingRecord {
+    pub booking_id: String,
+    pub user_id: String,
+    pub event_id: u64,
+    pub hold_id: String,
+    pub seats: Vec<String>,
+    pub ordinals: Vec<u32>,
+    pub total: u64,
+    pub currency: String,
+    pub status: onsale_model::BookingStatus,
+    pub created_at: Millis,
+    pub payment_id: Option<String>,
+    pub payment_url: Option<String>,
+    pub client_secret: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub refund: Option<onsale_model::RefundStatus>,
+}
+
+/// A unit of work in the durable task queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Task {
+    /// Apply a payment's outcome to its booking.
+    PaymentOutcome {
+        booking_id: String,
+        payment_id: String,
+        succeeded: bool,
+    },
+    /// Ask the provider to refund a cancelled booking's charge.
+    Refund { booking_id: String },
+}
+
+/// A task as queued: what to do and how often it was tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TaskRecord {
+    pub task_id: String,
+    pub task: Task,
+    pub attempts: u32,
 }
 
 /// A user.

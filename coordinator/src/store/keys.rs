@@ -33,6 +33,14 @@ const IDEMPOTENCY_EXPIRY: u8 = 0x23;
 const USER: u8 = 0x30;
 /// `(field, keyed hash)` → user id; unique usernames, emails and phones.
 const USER_INDEX: u8 = 0x31;
+/// `booking id` → the booking.
+const BOOKING: u8 = 0x40;
+/// `(due_at, task id)` → a task of the durable queue.
+const TASK: u8 = 0x50;
+/// `(provider, provider event id)` → when the webhook was first received.
+const WEBHOOK: u8 = 0x51;
+/// `(user id, created_at, notification id)` → a notification.
+const NOTIFICATION: u8 = 0x60;
 /// `position` → one change-log entry.
 const LOG: u8 = 0x7f;
 
@@ -236,6 +244,43 @@ pub fn user(user_id: &str) -> Vec<u8> {
 /// keyed hash of its normalised value.
 pub fn user_index(field: &str, digest: &[u8]) -> Vec<u8> {
     KeyBuilder::new(USER_INDEX).str(field).bytes(digest).build()
+}
+
+/// A booking.
+pub fn booking(booking_id: &str) -> Vec<u8> {
+    KeyBuilder::new(BOOKING).str(booking_id).build()
+}
+
+/// A task, due at `due_at`.
+pub fn task(due_at: i64, task_id: &str) -> Vec<u8> {
+    KeyBuilder::new(TASK).i64(due_at).str(task_id).build()
+}
+
+/// Tasks due before `now` (exclusive), soonest first.
+pub fn tasks_due_before(now: i64) -> RangeRead {
+    RangeRead::new(
+        KeyBuilder::new(TASK).build(),
+        KeyBuilder::new(TASK).i64(now).build(),
+    )
+}
+
+/// A provider's webhook event, recorded once.
+pub fn webhook(provider: &str, event_id: &str) -> Vec<u8> {
+    KeyBuilder::new(WEBHOOK).str(provider).str(event_id).build()
+}
+
+/// A user's notification.
+pub fn notification(user_id: &str, created_at: i64, id: &str) -> Vec<u8> {
+    KeyBuilder::new(NOTIFICATION)
+        .str(user_id)
+        .i64(created_at)
+        .str(id)
+        .build()
+}
+
+/// Every notification of a user, oldest first.
+pub fn notifications_of(user_id: &str) -> RangeRead {
+    KeyBuilder::new(NOTIFICATION).str(user_id).range()
 }
 
 /// The key of the change-log entry at `position`.

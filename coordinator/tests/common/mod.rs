@@ -152,6 +152,14 @@ impl Drop for TestServer {
 
 /// Starts a coordinator on `store` with a manual clock and a 10-minute hold lifetime.
 pub async fn serve(store: TestStore) -> TestServer {
+    serve_with(store, |coordinator, _| coordinator).await
+}
+
+/// Like [`serve`], letting `configure` change the coordinator once its URL is known.
+pub async fn serve_with(
+    store: TestStore,
+    configure: impl FnOnce(onsale_coordinator::Coordinator, &str) -> onsale_coordinator::Coordinator,
+) -> TestServer {
     let clock = onsale_coordinator::clock::ManualClock::new(1_800_000_000_000);
     let coordinator = onsale_coordinator::Coordinator::new(
         store.store.clone(),
@@ -164,6 +172,7 @@ pub async fn serve(store: TestStore) -> TestServer {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let coordinator = configure(coordinator, &url);
     let api = coordinator.clone();
     let server = tokio::spawn(async move {
         onsale_coordinator::api::serve(listener, api, std::future::pending())

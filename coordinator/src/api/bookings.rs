@@ -1,0 +1,81 @@
+//! `POST /v1/holds/{id}/checkout`, `GET /v1/bookings/{id}`, `POST /v1/payments/webhook`,
+//! `GET /v1/tickets/public-key`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use onsale_model::{Booking, CheckoutResponse, ErrorBody, TicketKey};
+use serde_json::{Value, json};
+
+use super::extract::{ApiPath, AuthUser, IdempotencyKey};
+use crate::booking::Coordinator;
+use crate::error::Result;
+
+/// Turns a hold into a pending booking and creates its payment.
+#[utoipa::path(post, path = "/v1/holds/{id}/checkout", tag = "bookings", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Hold id"),
+        ("Idempotency-Key" = String, Header, description = "The same key returns the same booking"),
+    ),
+    responses(
+        (status = 201, description = "A pending booking and where to pay", body = CheckoutResponse),
+        (status = 404, description = "No live hold of yours", body = ErrorBody),
+        (status = 410, description = "The hold expired", body = ErrorBody),
+        (status = 503, description = "The payment provider is unavailable; retry with the same key", body = ErrorBody),
+    ))]
+pub async fn checkout_create(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiPath(hold_id): ApiPath<String>,
+    IdempotencyKey(key): IdempotencyKey,
+) -> Result<(StatusCode, Json<CheckoutResponse>)> {
+    let booking = coordinator.checkout(user, &hold_id, &key).await?;
+    Ok((StatusCode::CREATED, Json(booking)))
+}
+
+/// One of the caller's bookings, with its tickets once paid.
+#[utoipa::path(get, path = "/v1/bookings/{id}", tag = "bookings", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Booking id")),
+    responses(
+        (status = 200, description = "The booking", body = Booking),
+        (status = 404, description = "No booking of yours", body = ErrorBody),
+    ))]
+pub async fn bookings_show(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiPath(booking_id): ApiPath<String>,
+) -> Result<Json<Booking>> {
+    Ok(Json(coordinator.booking(user, &booking_id).await?))
+}
+
+/// The payment provider's webhook: verified, recorded once, queued, answered at once.
+#[utoipa::path(post, path = "/v1/payments/webhook", tag = "bookings",
+    params(("Stripe-Signature" = String, Header, description = "t=TIMESTAMP,v1=HMAC-SHA256")),
+    responses(
+        (status = 200, description = "Recorded (or a replay, already recorded)"),
+        (status = 400, description = "Bad signature, old timestamp or not an event", body = ErrorBody),
+    ))]
+pub async fn webhook_create(
+    State(coordinator): State<Coordinator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let fresh = coordinator.receive_webhook(signature, &body).await?;
+    Ok(Json(json!({"received": true, "duplicate": !fresh})))
+}
+
+/// The public key that ticket codes verify against.
+#[utoipa::path(get, path = "/v1/tickets/public-key", tag = "bookings",
+    responses((status = 200, description = "The Ed25519 public key", body = TicketKey)))]
+pub async fn ticket_key_show(State(coordinator): State<Coordinator>) -> Json<TicketKey> {
+    Json(TicketKey {
+        algorithm: "ed25519".into(),
+        public_key: URL_SAFE_NO_PAD.encode(coordinator.secrets().ticket_public_key()),
+    })
+}

@@ -1,0 +1,589 @@
+//! Checkout and payment outcomes: a hold becomes a pending booking, the provider's signed
+//! webhook is recorded once and queued, and a task worker settles the booking in one
+//! transaction: seats sold, or booking cancelled (seats released, any charge refunded).
+//!
+//! Every step is idempotent: checkout by its `Idempotency-Key` (and one booking per hold),
+//! webhooks by the provider's event id, outcomes by the booking's status, refunds by the
+//! booking's refund state and the provider's idempotency key.
+
+use onsale_model::{
+    ApiError, Booking, BookingStatus, Change, CheckoutResponse, ErrorCode, RefundStatus,
+    SeatStatus, Ticket,
+};
+use uuid::Uuid;
+
+use super::holds::{end_hold, hold_not_found, read_hold, validate_idempotency_key};
+use super::records::{BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord};
+use super::{Coordinator, log};
+use crate::clock::{Clock, Millis, to_datetime};
+use crate::error::{Error, Result};
+use crate::payments::{PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
+use crate::store::{StoreExt, Tx, keys};
+
+/// How long a claimed task is hidden from other workers before it is tried again (a
+/// worker that died mid-task is replaced after this).
+const TASK_LEASE_MS: Millis = 30_000;
+
+impl Coordinator {
+    /// Turns a live hold of `user_id` into a pending booking and creates its payment.
+    pub async fn checkout(
+        &self,
+        user_id: Uuid,
+        hold_id: &str,
+        idempotency_key: &str,
+    ) -> Result<CheckoutResponse> {
+        validate_idempotency_key(idempotency_key)?;
+        let provider = self.payments.clone().ok_or_else(|| {
+            Error::Api(ApiError::new(
+                ErrorCode::PaymentUnavailable,
+                "this deployment has no payment provider configured",
+            ))
+        })?;
+        let user_id = user_id.to_string();
+        let idem_key = keys::idempotency(&user_id, "checkout", idempotency_key);
+        let new_booking_id = Uuid::new_v4().to_string();
+        let booking = self
+            .store
+            .transact(|tx, _| {
+                let (user_id, idem_key, new_booking_id) = (&user_id, &idem_key, &new_booking_id);
+                async move {
+                    if let Some(bytes) = tx.get(idem_key).await? {
+                        let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
+                        if record.fingerprint != hold_id {
+                            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
+                        }
+                        return read_booking(&*tx, &record.resource_id)
+                            .await?
+                            .ok_or_else(|| Error::Internal("idempotent booking vanished".into()));
+                    }
+                    let now = self.clock.now();
+                    let mut hold = match read_hold(&*tx, hold_id).await? {
+                        Some(hold) if hold.user_id == *user_id => hold,
+                        _ => return Err(hold_not_found(hold_id)),
+                    };
+                    if let Some(existing) = &hold.booking_id {
+                        return read_booking(&*tx, existing)
+                            .await?
+                            .ok_or_else(|| Error::Internal("checked-out booking vanished".into()));
+                    }
+                    if hold.expires_at <= now {
+                        return Err(Error::code(ErrorCode::HoldExpired));
+                    }
+                    let booking = BookingRecord {
+                        booking_id: new_booking_id.clone(),
+                        user_id: user_id.clone(),
+                        event_id: hold.event_id,
+                        hold_id: hold.hold_id.clone(),
+                        seats: hold.seats.clone(),
+                        ordinals: hold.ordinals.clone(),
+                        total: hold.total,
+                        currency: hold.currency.clone(),
+                        status: BookingStatus::Pending,
+                        created_at: now,
+                        payment_id: None,
+                        payment_url: None,
+                        client_secret: None,
+                        cancel_reason: None,
+                        refund: None,
+                    };
+                    hold.booking_id = Some(booking.booking_id.clone());
+                    tx.set(&keys::hold(&hold.hold_id), &serde_json::to_vec(&hold)?);
+                    write_booking(&*tx, &booking)?;
+                    tx.set(&keys::idempotency_expiry(now, idem_key), idem_key);
+                    tx.set(
+                        idem_key,
+                        &serde_json::to_vec(&IdempotencyRecord {
+                            fingerprint: hold_id.to_string(),
+                            resource_id: booking.booking_id.clone(),
+                            created_at: now,
+                        })?,
+                    );
+                    log(
+                        &*tx,
+                        &Change::BookingCreated {
+                            booking_id: booking.booking_id.clone(),
+                            user_id: user_id.clone(),
+                            event_id: booking.event_id,
+                        },
+                    )?;
+                    Ok::<_, Error>(booking)
+                }
+            })
+            .await?;
+        if booking.status != BookingStatus::Pending || booking.payment_id.is_some() {
+            return Ok(checkout_view(&booking));
+        }
+        let request = PaymentRequest {
+            booking_id: booking.booking_id.clone(),
+            amount: booking.total,
+            currency: booking.currency.clone(),
+            description: format!(
+                "onsale booking {} ({} seats)",
+                booking.booking_id,
+                booking.seats.len()
+            ),
+        };
+        let payment = provider.create_payment(&request).await.map_err(|err| {
+            tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
+            metrics::counter!("onsale_payment_errors_total", "call" => "create").increment(1);
+            Error::Api(ApiError::new(
+                ErrorCode::PaymentUnavailable,
+                match err {
+                    PaymentError::Unavailable(_) => {
+                        "the payment provider is unreachable; retry checkout with the same Idempotency-Key"
+                    }
+                    PaymentError::Refused(_) => "the payment provider refused this payment",
+                },
+            ))
+        })?;
+        let booking_id = booking.booking_id.clone();
+        let updated = self
+            .store
+            .transact(|tx, _| {
+                let (booking_id, payment) = (&booking_id, &payment);
+                async move {
+                    let mut booking = read_booking(&*tx, booking_id)
+                        .await?
+                        .ok_or_else(|| Error::Internal("booking vanished".into()))?;
+                    if booking.payment_id.is_none() {
+                        booking.payment_id = Some(payment.id.clone());
+                        booking.payment_url = payment.url.clone();
+                        booking.client_secret = payment.client_secret.clone();
+                        write_booking(&*tx, &booking)?;
+                    }
+                    Ok::<_, Error>(booking)
+                }
+            })
+            .await?;
+        metrics::counter!("onsale_checkouts_total").increment(1);
+        Ok(checkout_view(&updated))
+    }
+
+    /// Verifies a provider webhook, records its event once and queues its outcome;
+    /// returns `false` for a replay that was already recorded.
+    pub async fn receive_webhook(&self, signature: Option<&str>, body: &[u8]) -> Result<bool> {
+        let provider = self
+            .payments
+            .clone()
+            .ok_or_else(|| Error::code(ErrorCode::NotFound))?;
+        // Transport time, not business time: the tolerance window is about when the
+        // provider sent this delivery, whatever clock the booking logic runs on.
+        let now_secs = crate::clock::SystemClock.now() / 1000;
+        let event = provider
+            .verify_webhook(signature, body, now_secs)
+            .map_err(|err| {
+                metrics::counter!("onsale_webhooks_total", "outcome" => "refused").increment(1);
+                let message = match err {
+                    WebhookError::Body(_) => "the webhook body is not a payment event".to_string(),
+                    other => format!("webhook refused: {other}"),
+                };
+                Error::Api(ApiError::new(ErrorCode::InvalidSignature, message))
+            })?;
+        let provider_name = provider.name();
+        let task_id = Uuid::new_v4().to_string();
+        let fresh = self
+            .store
+            .transact(|tx, _| {
+                let (event, task_id) = (&event, &task_id);
+                async move {
+                    let key = keys::webhook(provider_name, &event.id);
+                    if tx.get(&key).await?.is_some() {
+                        return Ok(false);
+                    }
+                    let now = self.clock.now();
+                    tx.set(&key, &now.to_le_bytes());
+                    let task = match &event.outcome {
+                        PaymentOutcome::Succeeded {
+                            payment_id,
+                            booking_id,
+                        } => Some(Task::PaymentOutcome {
+                            booking_id: booking_id.clone(),
+                            payment_id: payment_id.clone(),
+                            succeeded: true,
+                        }),
+                        PaymentOutcome::Failed {
+                            payment_id,
+                            booking_id,
+                        } => Some(Task::PaymentOutcome {
+                            booking_id: booking_id.clone(),
+                            payment_id: payment_id.clone(),
+                            succeeded: false,
+                        }),
+                        PaymentOutcome::Ignored => None,
+                    };
+                    if let Some(task) = task {
+                        enqueue(&*tx, task_id, task, now)?;
+                    }
+                    Ok::<_, Error>(true)
+                }
+            })
+            .await?;
+        let outcome = if fresh { "recorded" } else { "replayed" };
+        metrics::counter!("onsale_webhooks_total", "outcome" => outcome).increment(1);
+        if fresh {
+            self.task_ready.notify_one();
+        }
+        Ok(fresh)
+    }
+
+    /// Claims up to `limit` due tasks and runs them; returns how many ran to completion.
+    /// A task that fails is put back with a backoff; one whose worker dies reappears when
+    /// its lease ends.
+    pub async fn run_due_tasks(&self, limit: usize) -> Result<usize> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .transact(|tx, _| async move {
+                let due = tx
+                    .get_range(keys::tasks_due_before(now + 1).limit(limit))
+                    .await?;
+                let mut claimed = Vec::with_capacity(due.len());
+                for (key, value) in due {
+                    let mut record: TaskRecord = serde_json::from_slice(&value)?;
+                    record.attempts += 1;
+                    tx.clear(&key);
+                    let leased = keys::task(now + TASK_LEASE_MS, &record.task_id);
+                    tx.set(&leased, &serde_json::to_vec(&record)?);
+                    claimed.push((leased, record));
+                }
+                Ok::<_, Error>(claimed)
+            })
+            .await?;
+        let mut done = 0;
+        for (leased_key, record) in claimed {
+            match self.run_task(&leased_key, &record).await {
+                Ok(()) => done += 1,
+                Err(err) => {
+                    let delay = 1_000 * (1i64 << record.attempts.min(8));
+                    tracing::warn!(task = %record.task_id, attempts = record.attempts, error = %err, "task failed; retrying later");
+                    metrics::counter!("onsale_task_failures_total").increment(1);
+                    let retry_at = self.clock.now() + delay;
+                    self.store
+                        .transact(|tx, _| {
+                            let (leased_key, record) = (&leased_key, &record);
+                            async move {
+                                if tx.get(leased_key).await?.is_some() {
+                                    tx.clear(leased_key);
+                                    tx.set(
+                                        &keys::task(retry_at, &record.task_id),
+                                        &serde_json::to_vec(record)?,
+                                    );
+                                }
+                                Ok::<_, Error>(())
+                            }
+                        })
+                        .await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn run_task(&self, leased_key: &[u8], record: &TaskRecord) -> Result<()> {
+        match &record.task {
+            Task::PaymentOutcome {
+                booking_id,
+                payment_id,
+                succeeded,
+            } => {
+                self.apply_payment_outcome(leased_key, booking_id, payment_id, *succeeded)
+                    .await
+            }
+            Task::Refund { booking_id } => self.refund(leased_key, booking_id).await,
+        }
+    }
+
+    /// Settles a booking with its payment's outcome, and removes the task, in one
+    /// transaction.
+    async fn apply_payment_outcome(
+        &self,
+        leased_key: &[u8],
+        booking_id: &str,
+        payment_id: &str,
+        succeeded: bool,
+    ) -> Result<()> {
+        let refund_task = Uuid::new_v4().to_string();
+        self.store
+            .transact(|tx, _| {
+                let refund_task = &refund_task;
+                async move {
+                    if tx.get(leased_key).await?.is_none() {
+                        return Ok(());
+                    }
+                    tx.clear(leased_key);
+                    let now = self.clock.now();
+                    let Some(mut booking) = read_booking(&*tx, booking_id).await? else {
+                        tracing::warn!(booking_id, "payment outcome for an unknown booking ignored");
+                        return Ok(());
+                    };
+                    let ours = booking.payment_id.as_deref().is_none_or(|p| p == payment_id);
+                    match (booking.status, succeeded) {
+                        (BookingStatus::Pending, true) if ours => {
+                            let hold = read_hold(&*tx, &booking.hold_id).await?;
+                            if let Some(hold) = hold.filter(|h| h.expires_at > now)
+                                && seats_still_held(&*tx, &hold).await?
+                            {
+                                sell(&*tx, &hold, &booking)?;
+                                booking.status = BookingStatus::Completed;
+                                booking.payment_id = Some(payment_id.to_string());
+                                write_booking(&*tx, &booking)?;
+                                log(&*tx, &Change::BookingCompleted {
+                                    booking_id: booking.booking_id.clone(),
+                                    user_id: booking.user_id.clone(),
+                                    event_id: booking.event_id,
+                                })?;
+                                metrics::counter!("onsale_bookings_total", "outcome" => "completed").increment(1);
+                            } else {
+                                booking.payment_id = Some(payment_id.to_string());
+                                cancel(&*tx, &mut booking, "the hold expired before the payment arrived; the charge is refunded")
+                                    .await?;
+                                request_refund(&*tx, &mut booking, refund_task, now)?;
+                            }
+                        }
+                        (BookingStatus::Pending, false) if ours => {
+                            cancel(&*tx, &mut booking, "the payment failed").await?;
+                        }
+                        (BookingStatus::Cancelled, true) if booking.refund.is_none() => {
+                            // Paid after the booking had ended: give the money back.
+                            booking.payment_id = Some(payment_id.to_string());
+                            request_refund(&*tx, &mut booking, refund_task, now)?;
+                            write_booking(&*tx, &booking)?;
+                        }
+                        _ => {}
+                    }
+                    Ok::<_, Error>(())
+                }
+            })
+            .await?;
+        self.task_ready.notify_one();
+        Ok(())
+    }
+
+    /// Asks the provider for a refund (idempotent there by booking), then records it and
+    /// removes the task.
+    async fn refund(&self, leased_key: &[u8], booking_id: &str) -> Result<()> {
+        let booking = self
+            .store
+            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .await?
+            .ok_or_else(|| Error::Internal(format!("refund of unknown booking {booking_id}")))?;
+        let provider = self
+            .payments
+            .clone()
+            .ok_or_else(|| Error::Internal("refund without a payment provider".into()))?;
+        if booking.refund == Some(RefundStatus::Requested)
+            && let Some(payment_id) = &booking.payment_id
+        {
+            provider
+                .refund(payment_id, booking_id)
+                .await
+                .map_err(|e| Error::Internal(format!("refund: {e}")))?;
+        }
+        self.store
+            .transact(|tx, _| async move {
+                if tx.get(leased_key).await?.is_none() {
+                    return Ok(());
+                }
+                tx.clear(leased_key);
+                if let Some(mut booking) = read_booking(&*tx, booking_id).await?
+                    && booking.refund == Some(RefundStatus::Requested)
+                {
+                    booking.refund = Some(RefundStatus::Refunded);
+                    write_booking(&*tx, &booking)?;
+                    log(
+                        &*tx,
+                        &Change::BookingRefunded {
+                            booking_id: booking.booking_id.clone(),
+                            user_id: booking.user_id.clone(),
+                        },
+                    )?;
+                    metrics::counter!("onsale_refunds_total").increment(1);
+                }
+                Ok::<_, Error>(())
+            })
+            .await
+    }
+
+    /// A booking of `user_id`, with a signed ticket per seat once completed; someone
+    /// else's booking is not found.
+    pub async fn booking(&self, user_id: Uuid, booking_id: &str) -> Result<Booking> {
+        let record = self
+            .store
+            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .await?
+            .filter(|b| b.user_id == user_id.to_string())
+            .ok_or_else(|| {
+                Error::Api(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("no booking {booking_id} of yours"),
+                ))
+            })?;
+        let tickets = if record.status == BookingStatus::Completed {
+            record
+                .seats
+                .iter()
+                .map(|seat| self.ticket(&record, seat))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Booking {
+            booking_id: record.booking_id,
+            status: record.status,
+            event_id: record.event_id,
+            seats: record.seats,
+            total: record.total,
+            currency: record.currency,
+            created_at: to_datetime(record.created_at),
+            cancel_reason: record.cancel_reason,
+            refund: record.refund,
+            tickets,
+        })
+    }
+
+    fn ticket(&self, booking: &BookingRecord, seat_id: &str) -> Result<Ticket> {
+        let code = self
+            .secrets
+            .sign_ticket(booking.event_id, &booking.booking_id, seat_id);
+        let qr = qrcode::QrCode::new(code.as_bytes())
+            .map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+        let qr_svg = qr
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build();
+        Ok(Ticket {
+            seat_id: seat_id.to_string(),
+            code,
+            qr_svg,
+        })
+    }
+}
+
+/// Cancels a pending booking whose hold ended (called in the sweeper's transaction).
+pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) -> Result<()> {
+    if let Some(mut booking) = read_booking(tx, booking_id).await?
+        && booking.status == BookingStatus::Pending
+    {
+        booking.status = BookingStatus::Cancelled;
+        booking.cancel_reason = Some(reason.to_string());
+        write_booking(tx, &booking)?;
+        log(
+            tx,
+            &Change::BookingCancelled {
+                booking_id: booking.booking_id.clone(),
+                user_id: booking.user_id.clone(),
+                reason: reason.to_string(),
+            },
+        )?;
+        metrics::counter!("onsale_bookings_total", "outcome" => "timed_out").increment(1);
+    }
+    Ok(())
+}
+
+/// Ends a pending booking: its hold's seats go back on sale.
+async fn cancel(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Result<()> {
+    if let Some(hold) = read_hold(tx, &booking.hold_id).await? {
+        end_hold(tx, &hold, onsale_model::ReleaseReason::Released).await?;
+    }
+    booking.status = BookingStatus::Cancelled;
+    booking.cancel_reason = Some(reason.to_string());
+    write_booking(tx, booking)?;
+    log(
+        tx,
+        &Change::BookingCancelled {
+            booking_id: booking.booking_id.clone(),
+            user_id: booking.user_id.clone(),
+            reason: reason.to_string(),
+        },
+    )?;
+    metrics::counter!("onsale_bookings_total", "outcome" => "cancelled").increment(1);
+    Ok(())
+}
+
+fn request_refund(
+    tx: &dyn Tx,
+    booking: &mut BookingRecord,
+    task_id: &str,
+    now: Millis,
+) -> Result<()> {
+    booking.refund = Some(RefundStatus::Requested);
+    write_booking(tx, booking)?;
+    enqueue(
+        tx,
+        task_id,
+        Task::Refund {
+            booking_id: booking.booking_id.clone(),
+        },
+        now,
+    )
+}
+
+async fn seats_still_held(tx: &dyn Tx, hold: &HoldRecord) -> Result<bool> {
+    for &ordinal in &hold.ordinals {
+        let Some(bytes) = tx.get(&keys::seat(hold.event_id, ordinal)).await? else {
+            return Ok(false);
+        };
+        match serde_json::from_slice(&bytes)? {
+            SeatRecord::Held { hold_id, .. } if hold_id == hold.hold_id => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Marks the hold's seats sold to the booking and removes the hold.
+fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result<()> {
+    let sold = serde_json::to_vec(&SeatRecord::Sold {
+        booking_id: booking.booking_id.clone(),
+    })?;
+    for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
+        tx.set(&keys::seat(hold.event_id, ordinal), &sold);
+        log(
+            tx,
+            &Change::Seat {
+                event_id: hold.event_id,
+                seat_id: seat_id.clone(),
+                state: SeatStatus::Sold,
+            },
+        )?;
+    }
+    tx.clear(&keys::hold(&hold.hold_id));
+    tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
+    Ok(())
+}
+
+fn enqueue(tx: &dyn Tx, task_id: &str, task: Task, due_at: Millis) -> Result<()> {
+    let record = TaskRecord {
+        task_id: task_id.to_string(),
+        task,
+        attempts: 0,
+    };
+    tx.set(&keys::task(due_at, task_id), &serde_json::to_vec(&record)?);
+    Ok(())
+}
+
+async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
+    match tx.get(&keys::booking(booking_id)).await? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+fn write_booking(tx: &dyn Tx, booking: &BookingRecord) -> Result<()> {
+    tx.set(
+        &keys::booking(&booking.booking_id),
+        &serde_json::to_vec(booking)?,
+    );
+    Ok(())
+}
+
+fn checkout_view(booking: &BookingRecord) -> CheckoutResponse {
+    CheckoutResponse {
+        booking_id: booking.booking_id.clone(),
+        status: booking.status,
+        total: booking.total,
+        currency: booking.currency.clone(),
+        payment_url: booking.payment_url.clone(),
+        client_secret: booking.client_secret.clone(),
+    }
+}

@@ -1,0 +1,112 @@
+//! Payments: one [`PaymentProvider`] trait, a Stripe-shaped adapter ([`stripe`]) and a
+//! sandbox provider that speaks the same API ([`sandbox`]) so that a purchase can be
+//! completed locally with no account anywhere.
+//!
+//! Provider calls are side effects: they never run inside a store transaction. Checkout
+//! records the booking first and then creates the payment with the booking id as the
+//! provider's idempotency key, so a retried checkout never charges twice.
+
+pub mod sandbox;
+pub mod stripe;
+
+use async_trait::async_trait;
+
+/// What the coordinator asks a provider to charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRequest {
+    /// The booking being paid; also the idempotency key.
+    pub booking_id: String,
+    /// Amount in minor units.
+    pub amount: u64,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Shown to the buyer.
+    pub description: String,
+}
+
+/// A payment created at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The provider's id for it.
+    pub id: String,
+    /// A page where the buyer pays, when the provider hosts one.
+    pub url: Option<String>,
+    /// The secret a payment page script confirms the payment with.
+    pub client_secret: Option<String>,
+}
+
+/// What a verified webhook says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// The provider's event id: a replay has the same one.
+    pub id: String,
+    /// What happened.
+    pub outcome: PaymentOutcome,
+}
+
+/// The part of a webhook the booking logic acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The payment succeeded.
+    Succeeded {
+        /// The provider's payment id.
+        payment_id: String,
+        /// The booking it pays.
+        booking_id: String,
+    },
+    /// The payment failed or was cancelled.
+    Failed {
+        /// The provider's payment id.
+        payment_id: String,
+        /// The booking it was for.
+        booking_id: String,
+    },
+    /// An event the coordinator does not act on.
+    Ignored,
+}
+
+/// Why a provider call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// The provider could not be reached or answered with a server error: try again.
+    #[error("payment provider unreachable: {0}")]
+    Unavailable(String),
+    /// The provider refused the request.
+    #[error("payment provider refused the request: {0}")]
+    Refused(String),
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No signature header, or one that does not parse.
+    #[error("missing or malformed signature header")]
+    Malformed,
+    /// The signature does not match the body.
+    #[error("signature does not match")]
+    Mismatch,
+    /// The timestamp is outside the tolerance window (a replay of an old delivery).
+    #[error("timestamp outside the tolerance window")]
+    Expired,
+    /// The body is not an event of the expected shape.
+    #[error("body is not a provider event: {0}")]
+    Body(String),
+}
+
+/// A payment provider.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// Creates a payment; calling it again for the same booking returns the same payment.
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, PaymentError>;
+    /// Refunds a payment in full; calling it again for the same booking refunds once.
+    async fn refund(&self, payment_id: &str, booking_id: &str) -> Result<(), PaymentError>;
+    /// Checks a webhook's signature (`now` in Unix seconds) and reads its event.
+    fn verify_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<WebhookEvent, WebhookError>;
+    /// The provider's name, for records and logs.
+    fn name(&self) -> &'static str;
+}

@@ -1,0 +1,338 @@
+//! The sandbox payment provider: the subset of Stripe's API that [`super::stripe`] uses
+//! (PaymentIntents, Refunds) plus a payment page where the buyer succeeds, fails or
+//! abandons. Succeeding or failing sends the coordinator a webhook over real HTTP, signed
+//! like Stripe's. `onsale dev` runs it; `onsale sandbox-pay` runs it alone.
+//!
+//! State is in memory: the sandbox is for trying the purchase flow, not for money.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::stripe;
+
+#[derive(Debug, Clone)]
+struct Intent {
+    id: String,
+    amount: u64,
+    currency: String,
+    description: String,
+    booking_id: String,
+    client_secret: String,
+    status: &'static str,
+}
+
+#[derive(Default)]
+struct Ledger {
+    intents: HashMap<String, Intent>,
+    /// Idempotency-Key → the object first created with it.
+    keys: HashMap<String, String>,
+    /// Refunded payment ids, in order.
+    refunds: Vec<String>,
+}
+
+/// A running sandbox provider.
+pub struct Sandbox {
+    public_url: String,
+    webhook_url: String,
+    webhook_secret: String,
+    ledger: Mutex<Ledger>,
+    client: reqwest::Client,
+}
+
+impl Sandbox {
+    /// A sandbox reachable at `public_url` that reports to `webhook_url`, signing with
+    /// `webhook_secret`.
+    pub fn new(public_url: &str, webhook_url: &str, webhook_secret: &str) -> Arc<Self> {
+        Arc::new(Sandbox {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            webhook_url: webhook_url.to_string(),
+            webhook_secret: webhook_secret.to_string(),
+            ledger: Mutex::new(Ledger::default()),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        })
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn intent_json(&self, intent: &Intent) -> Value {
+        json!({
+            "id": intent.id,
+            "object": "payment_intent",
+            "amount": intent.amount,
+            "currency": intent.currency,
+            "description": intent.description,
+            "status": intent.status,
+            "client_secret": intent.client_secret,
+            "metadata": {"booking_id": intent.booking_id},
+            "url": format!("{}/pay/{}", self.public_url, intent.id),
+        })
+    }
+
+    /// Sends the signed webhook for an intent's outcome; returns the coordinator's status.
+    async fn report(&self, intent: &Intent, kind: &str) -> Result<u16, String> {
+        let body = serde_json::to_vec(&json!({
+            "id": format!("evt_{}", Uuid::new_v4().simple()),
+            "object": "event",
+            "type": kind,
+            "data": {"object": self.intent_json(intent)},
+        }))
+        .map_err(|e| e.to_string())?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let response = self
+            .client
+            .post(&self.webhook_url)
+            .header("content-type", "application/json")
+            .header(
+                "Stripe-Signature",
+                stripe::sign(&self.webhook_secret, now, &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(response.status().as_u16())
+    }
+}
+
+/// The sandbox's routes.
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/v1/payment_intents", post(intents_create))
+        .route("/v1/refunds", post(refunds_create).get(refunds_index))
+        .route("/pay/{id}", get(pay_show))
+        .route("/pay/{id}/{outcome}", post(pay_decide))
+        .with_state(sandbox)
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn stripe_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"type": "invalid_request_error", "message": message}})),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct IntentForm {
+    amount: u64,
+    currency: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "metadata[booking_id]")]
+    booking_id: String,
+}
+
+async fn intents_create(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Form(form): Form<IntentForm>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    let key = idempotency_key(&headers);
+    let mut ledger = sandbox.ledger();
+    if let Some(existing) = key
+        .as_ref()
+        .and_then(|k| ledger.keys.get(k))
+        .and_then(|id| ledger.intents.get(id))
+    {
+        return Json(sandbox.intent_json(existing)).into_response();
+    }
+    let id = format!("pi_sandbox_{}", Uuid::new_v4().simple());
+    let intent = Intent {
+        client_secret: format!("{id}_secret_{}", Uuid::new_v4().simple()),
+        id: id.clone(),
+        amount: form.amount,
+        currency: form.currency,
+        description: form.description,
+        booking_id: form.booking_id,
+        status: "requires_payment_method",
+    };
+    let answer = sandbox.intent_json(&intent);
+    ledger.intents.insert(id.clone(), intent);
+    if let Some(key) = key {
+        ledger.keys.insert(key, id);
+    }
+    Json(answer).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundForm {
+    payment_intent: String,
+}
+
+async fn refunds_create(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Form(form): Form<RefundForm>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    let key = idempotency_key(&headers);
+    let mut ledger = sandbox.ledger();
+    let Some(intent) = ledger.intents.get(&form.payment_intent).cloned() else {
+        return stripe_error(StatusCode::NOT_FOUND, "no such payment_intent");
+    };
+    let replay = key.as_ref().is_some_and(|k| ledger.keys.contains_key(k));
+    if !replay {
+        ledger.refunds.push(intent.id.clone());
+        if let Some(key) = key {
+            ledger.keys.insert(key, intent.id.clone());
+        }
+    }
+    Json(
+        json!({"id": format!("re_{}", intent.id), "object": "refund", "status": "succeeded",
+        "payment_intent": intent.id, "amount": intent.amount}),
+    )
+    .into_response()
+}
+
+/// `GET /v1/refunds`: every refund made (a sandbox extra, for checking the flow).
+async fn refunds_index(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
+    Json(json!({"data": sandbox.ledger().refunds.clone()}))
+}
+
+fn money(amount: u64, currency: &str) -> String {
+    if currency.eq_ignore_ascii_case("jpy") {
+        format!("{amount} {}", currency.to_uppercase())
+    } else {
+        format!(
+            "{}.{:02} {}",
+            amount / 100,
+            amount % 100,
+            currency.to_uppercase()
+        )
+    }
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:40px auto;padding:0 16px}}\
+         button{{font-size:1em;padding:10px 16px;margin:4px;border-radius:6px;border:1px solid #888}}</style>\
+         </head><body><p><strong>onsale sandbox payments</strong> · no real money moves</p>{body}</body></html>"
+    ))
+}
+
+async fn pay_show(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>) -> Response {
+    let Some(intent) = sandbox.ledger().intents.get(&id).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<h1>No such payment</h1>"),
+        )
+            .into_response();
+    };
+    let buttons = if intent.status == "requires_payment_method" {
+        format!(
+            "<form method=\"post\" action=\"/pay/{id}/succeed\"><button>Pay {amount}</button></form>\
+             <form method=\"post\" action=\"/pay/{id}/fail\"><button>Decline the card</button></form>\
+             <form method=\"post\" action=\"/pay/{id}/abandon\"><button>Abandon</button></form>",
+            amount = money(intent.amount, &intent.currency),
+        )
+    } else {
+        format!("<p>This payment is {}.</p>", intent.status)
+    };
+    page(
+        "Pay",
+        &format!(
+            "<h1>Pay {}</h1><p>Booking <code>{}</code></p>{buttons}",
+            money(intent.amount, &intent.currency),
+            intent.booking_id
+        ),
+    )
+    .into_response()
+}
+
+async fn pay_decide(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path((id, outcome)): Path<(String, String)>,
+) -> Response {
+    let (status, kind) = match outcome.as_str() {
+        "succeed" => ("succeeded", Some("payment_intent.succeeded")),
+        "fail" => (
+            "requires_payment_method",
+            Some("payment_intent.payment_failed"),
+        ),
+        "abandon" => ("canceled", None),
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("Not found", "<h1>No such action</h1>"),
+            )
+                .into_response();
+        }
+    };
+    let intent = {
+        let mut ledger = sandbox.ledger();
+        let Some(intent) = ledger.intents.get_mut(&id) else {
+            return (
+                StatusCode::NOT_FOUND,
+                page("Not found", "<h1>No such payment</h1>"),
+            )
+                .into_response();
+        };
+        if intent.status != "requires_payment_method" {
+            return (
+                StatusCode::CONFLICT,
+                page("Done", "<h1>This payment is already decided</h1>"),
+            )
+                .into_response();
+        }
+        if kind != Some("payment_intent.payment_failed") {
+            intent.status = status;
+        }
+        intent.clone()
+    };
+    let Some(kind) = kind else {
+        return page(
+            "Abandoned",
+            "<h1>Payment abandoned</h1><p>The seats go back on sale when the hold expires.</p>",
+        )
+        .into_response();
+    };
+    match sandbox.report(&intent, kind).await {
+        Ok(code) if (200..300).contains(&code) => page(
+            "Done",
+            if kind == "payment_intent.succeeded" {
+                "<h1>Payment received</h1><p>Your booking is being confirmed; you will be told when it is.</p>"
+            } else {
+                "<h1>Payment declined</h1><p>No money was taken.</p>"
+            },
+        )
+        .into_response(),
+        Ok(code) => (StatusCode::BAD_GATEWAY, page("Error", &format!("<h1>The shop answered {code}</h1>"))).into_response(),
+        Err(why) => (StatusCode::BAD_GATEWAY, page("Error", &format!("<h1>The shop is unreachable</h1><p>{why}</p>"))).into_response(),
+    }
+}

@@ -1,0 +1,563 @@
+//! Checkout and payments over real HTTP: the sandbox provider's payment page sends signed
+//! webhooks to the coordinator, the task worker settles bookings.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use onsale_coordinator::payments::sandbox::{self, Sandbox};
+use onsale_coordinator::payments::stripe::{self, StripeProvider};
+use onsale_coordinator::tasks;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use common::{TestServer, fjall_store, serve_with};
+
+const SECRET: &str = "whsec_payments_test";
+
+struct Shop {
+    s: TestServer,
+    sandbox_url: String,
+    _sandbox: tokio::task::JoinHandle<()>,
+    _worker: tokio::task::JoinHandle<()>,
+}
+
+/// A coordinator taking payments through a sandbox, with a task worker running.
+async fn shop() -> Shop {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    let provider_base = sandbox_url.clone();
+    let mut webhook = String::new();
+    let s = serve_with(fjall_store().await, |coordinator, url| {
+        webhook = format!("{url}/v1/payments/webhook");
+        coordinator.with_payments(Arc::new(StripeProvider::new(
+            &provider_base,
+            "sk_test",
+            SECRET,
+        )))
+    })
+    .await;
+    let sandbox = Sandbox::new(&sandbox_url, &webhook, SECRET);
+    let sandbox_task = tokio::spawn(async move {
+        axum::serve(listener, sandbox::router(sandbox))
+            .await
+            .unwrap();
+    });
+    let worker = tasks::spawn(s.coordinator.clone(), Duration::from_millis(50));
+    Shop {
+        s,
+        sandbox_url,
+        _sandbox: sandbox_task,
+        _worker: worker,
+    }
+}
+
+impl Shop {
+    async fn hold(&self, token: &str, event: u64, seats: &[&str]) -> String {
+        let response = self
+            .s
+            .http
+            .post(format!("{}/v1/events/{event}/holds", self.s.url))
+            .bearer_auth(token)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({ "seats": seats }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["hold_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn checkout(&self, token: &str, hold_id: &str, key: &str) -> (u16, Value) {
+        let response = self
+            .s
+            .http
+            .post(format!("{}/v1/holds/{hold_id}/checkout", self.s.url))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn booking(&self, token: &str, id: &str) -> (u16, Value) {
+        let response = self
+            .s
+            .http
+            .get(format!("{}/v1/bookings/{id}", self.s.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn eventually_booking(
+        &self,
+        token: &str,
+        id: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, booking) = self.booking(token, id).await;
+            if check(&booking) {
+                return booking;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "booking never got there: {booking}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Presses a button on the sandbox's payment page.
+    async fn pay(&self, payment_url: &str, outcome: &str) -> u16 {
+        let page = self.s.http.get(payment_url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains(&format!("/{outcome}\""))
+        );
+        self.s
+            .http
+            .post(format!("{payment_url}/{outcome}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn availability(&self, event: u64) -> Value {
+        self.s
+            .http
+            .get(format!("{}/v1/events/{event}/availability", self.s.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn webhook(&self, body: &[u8], signature: Option<String>) -> (u16, Value) {
+        let mut request = self
+            .s
+            .http
+            .post(format!("{}/v1/payments/webhook", self.s.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("Stripe-Signature", signature);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn log_types(&self) -> Vec<String> {
+        let changes: Vec<Value> = self
+            .s
+            .http
+            .get(format!("{}/v1/changes?limit=1000", self.s.url))
+            .bearer_auth(self.s.operator())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        changes
+            .iter()
+            .map(|c| c["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn event_body(event_id: &str, kind: &str, payment_id: &str, booking_id: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": event_id, "type": kind,
+        "data": {"object": {"id": payment_id, "metadata": {"booking_id": booking_id}}}
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_through_the_sandbox_sells_the_seats_with_signed_tickets() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Paid Show", 2, 1, 4).await;
+    let token = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&token, event, &["S0-R0-1", "S1-R0-2"]).await;
+
+    let (status, checkout) = shop.checkout(&token, &hold, "buy-1").await;
+    assert_eq!(status, 201, "{checkout}");
+    assert_eq!(checkout["status"], "pending");
+    assert_eq!(
+        checkout["total"],
+        1000 + 2000,
+        "computed from the seat prices"
+    );
+    assert_eq!(checkout["currency"], "EUR");
+    let payment_url = checkout["payment_url"].as_str().unwrap();
+    assert!(payment_url.starts_with(&shop.sandbox_url));
+    let booking_id = checkout["booking_id"].as_str().unwrap();
+    let (_, pending) = shop.booking(&token, booking_id).await;
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["tickets"], json!([]));
+
+    assert_eq!(shop.pay(payment_url, "succeed").await, 200);
+    let done = shop
+        .eventually_booking(&token, booking_id, |b| b["status"] == "completed")
+        .await;
+    assert_eq!(done["seats"], json!(["S0-R0-1", "S1-R0-2"]));
+    assert_eq!(shop.availability(event).await["sold"], 2);
+
+    let key: Value = shop
+        .s
+        .http
+        .get(format!("{}/v1/tickets/public-key", shop.s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = URL_SAFE_NO_PAD
+        .decode(key["public_key"].as_str().unwrap())
+        .unwrap();
+    let verifying = VerifyingKey::from_bytes(&public.try_into().unwrap()).unwrap();
+    let tickets = done["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 2);
+    for ticket in tickets {
+        let (payload, signature) = ticket["code"].as_str().unwrap().split_once('.').unwrap();
+        let payload = URL_SAFE_NO_PAD.decode(payload).unwrap();
+        let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+        assert!(
+            verifying.verify(&payload, &signature).is_ok(),
+            "verifies offline"
+        );
+        let text = String::from_utf8(payload).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "onsale-ticket:v1:{event}:{booking_id}:{}",
+                ticket["seat_id"].as_str().unwrap()
+            )
+        );
+        assert!(ticket["qr_svg"].as_str().unwrap().starts_with("<?xml"));
+    }
+    let other = shop.s.token_for(Uuid::new_v4());
+    assert_eq!(
+        shop.booking(&other, booking_id).await.0,
+        404,
+        "only its owner sees it"
+    );
+    let types = shop.log_types().await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "booking_completed").count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_is_idempotent_and_guards_the_hold() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Careful Show", 1, 1, 4).await;
+    let (ada, bob) = (
+        shop.s.token_for(Uuid::new_v4()),
+        shop.s.token_for(Uuid::new_v4()),
+    );
+    let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
+    let (_, first) = shop.checkout(&ada, &hold, "k1").await;
+    let (status, again) = shop.checkout(&ada, &hold, "k1").await;
+    assert_eq!((status, &again["booking_id"]), (201, &first["booking_id"]));
+    let (_, other_key) = shop.checkout(&ada, &hold, "k2").await;
+    assert_eq!(
+        other_key["booking_id"], first["booking_id"],
+        "one booking per hold"
+    );
+    assert_eq!(
+        again["payment_url"], first["payment_url"],
+        "one payment per booking"
+    );
+    assert_eq!(shop.checkout(&bob, &hold, "k3").await.0, 404);
+    let release = shop
+        .s
+        .http
+        .delete(format!("{}/v1/holds/{hold}", shop.s.url))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(release.status(), 409);
+    let body: Value = release.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "checkout_in_progress");
+
+    let late = shop.hold(&ada, event, &["S0-R0-2"]).await;
+    shop.s
+        .clock
+        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64);
+    let (status, body) = shop.checkout(&ada, &late, "k4").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("hold_expired"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payment_cancels_and_releases_the_seats() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Declined Show", 1, 1, 2).await;
+    let token = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&token, event, &["S0-R0-1", "S0-R0-2"]).await;
+    let (_, checkout) = shop.checkout(&token, &hold, "k").await;
+    assert_eq!(
+        shop.pay(checkout["payment_url"].as_str().unwrap(), "fail")
+            .await,
+        200
+    );
+    let booking = shop
+        .eventually_booking(&token, checkout["booking_id"].as_str().unwrap(), |b| {
+            b["status"] == "cancelled"
+        })
+        .await;
+    assert_eq!(booking["cancel_reason"], "the payment failed");
+    assert_eq!(booking["refund"], Value::Null, "nothing was charged");
+    assert_eq!(shop.availability(event).await["available"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_stale_webhooks_are_refused_and_change_nothing() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Guarded Show", 1, 1, 2).await;
+    let token = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&token, event, &["S0-R0-1"]).await;
+    let (_, checkout) = shop.checkout(&token, &hold, "k").await;
+    let booking_id = checkout["booking_id"].as_str().unwrap();
+    let (_, pending) = shop.booking(&token, booking_id).await;
+    let payment_id = shop
+        .s
+        .http
+        .get(checkout["payment_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .url()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = event_body(
+        "evt_forged",
+        "payment_intent.succeeded",
+        &payment_id,
+        booking_id,
+    );
+    for signature in [
+        None,
+        Some(stripe::sign("whsec_wrong", now(), &body)),
+        Some(stripe::sign(SECRET, now() - 3600, &body)),
+        Some("t=1,v1=zz".to_string()),
+    ] {
+        let (status, answer) = shop.webhook(&body, signature).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some("invalid_signature"))
+        );
+    }
+    let signed_other_body = stripe::sign(SECRET, now(), b"{}");
+    assert_eq!(shop.webhook(&body, Some(signed_other_body)).await.0, 400);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, after) = shop.booking(&token, booking_id).await;
+    assert_eq!(after, pending, "nothing changed");
+    assert_eq!(shop.availability(event).await["held"], 1);
+    assert!(
+        !shop
+            .log_types()
+            .await
+            .contains(&"booking_completed".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_success_delivered_five_times_sells_once() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Replayed Show", 1, 1, 2).await;
+    let token = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&token, event, &["S0-R0-1", "S0-R0-2"]).await;
+    let (_, checkout) = shop.checkout(&token, &hold, "k").await;
+    let booking_id = checkout["booking_id"].as_str().unwrap().to_string();
+    let payment_url = checkout["payment_url"].as_str().unwrap();
+    let payment_id = payment_url.rsplit('/').next().unwrap();
+    let body = event_body(
+        "evt_once",
+        "payment_intent.succeeded",
+        payment_id,
+        &booking_id,
+    );
+    let signature = stripe::sign(SECRET, now(), &body);
+    let deliveries =
+        futures::future::join_all((0..5).map(|_| shop.webhook(&body, Some(signature.clone()))))
+            .await;
+    let fresh = deliveries
+        .iter()
+        .filter(|(status, answer)| *status == 200 && answer["duplicate"] == false)
+        .count();
+    assert_eq!(fresh, 1, "{deliveries:?}");
+    assert!(deliveries.iter().all(|(status, _)| *status == 200));
+    shop.eventually_booking(&token, &booking_id, |b| b["status"] == "completed")
+        .await;
+    // A late failure for the same payment changes nothing either.
+    let failed = event_body(
+        "evt_late_failure",
+        "payment_intent.payment_failed",
+        payment_id,
+        &booking_id,
+    );
+    assert_eq!(
+        shop.webhook(&failed, Some(stripe::sign(SECRET, now(), &failed)))
+            .await
+            .0,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, booking) = shop.booking(&token, &booking_id).await;
+    assert_eq!(booking["status"], "completed");
+    assert_eq!(booking["refund"], Value::Null);
+    let types = shop.log_types().await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "booking_completed").count(),
+        1
+    );
+    let sold = types.iter().filter(|t| *t == "seat").count();
+    assert_eq!(sold, 2 + 2, "two seats held, then two sold, once");
+    assert_eq!(shop.availability(event).await["sold"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Late Show", 1, 1, 1).await;
+    let (ada, bob) = (
+        shop.s.token_for(Uuid::new_v4()),
+        shop.s.token_for(Uuid::new_v4()),
+    );
+    let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
+    let (_, checkout) = shop.checkout(&ada, &hold, "k").await;
+    let booking_id = checkout["booking_id"].as_str().unwrap().to_string();
+    shop.s
+        .clock
+        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+    let swept = shop.s.coordinator.sweep_expired_holds(10).await.unwrap();
+    assert_eq!(swept.seats, 1);
+    let (_, timed_out) = shop.booking(&ada, &booking_id).await;
+    assert_eq!(
+        timed_out["status"], "cancelled",
+        "not paid within the hold's lifetime"
+    );
+    shop.hold(&bob, event, &["S0-R0-1"]).await;
+
+    // The buyer pays anyway: the charge is refunded, the seat stays Bob's.
+    assert_eq!(
+        shop.pay(checkout["payment_url"].as_str().unwrap(), "succeed")
+            .await,
+        200
+    );
+    let refunded = shop
+        .eventually_booking(&ada, &booking_id, |b| b["refund"] == "refunded")
+        .await;
+    assert_eq!(refunded["status"], "cancelled");
+    let refunds: Value = shop
+        .s
+        .http
+        .get(format!("{}/v1/refunds", shop.sandbox_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        refunds["data"].as_array().unwrap().len(),
+        1,
+        "refunded exactly once: {refunds}"
+    );
+    let availability = shop.availability(event).await;
+    assert_eq!(
+        (availability["held"].as_u64(), availability["sold"].as_u64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_is_down_gives_a_clear_error_and_no_stuck_booking() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_provider = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let s = serve_with(fjall_store().await, |coordinator, _| {
+        coordinator.with_payments(Arc::new(StripeProvider::new(&dead_provider, "sk", SECRET)))
+    })
+    .await;
+    let event = s.create_event("Offline Show", 1, 1, 1).await;
+    let token = s.token_for(Uuid::new_v4());
+    let hold: Value = s
+        .http
+        .post(format!("{}/v1/events/{event}/holds", s.url))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "h")
+        .json(&json!({"seats": ["S0-R0-1"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = s
+        .http
+        .post(format!(
+            "{}/v1/holds/{}/checkout",
+            s.url,
+            hold["hold_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payment_unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("retry"));
+    s.clock
+        .advance(s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+    s.coordinator.sweep_expired_holds(10).await.unwrap();
+    let availability: Value = s
+        .http
+        .get(format!("{}/v1/events/{event}/availability", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        availability["available"], 1,
+        "the seat is back on sale, nothing sold"
+    );
+}
