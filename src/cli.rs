@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
+use onsale_coordinator::notify::{self, Mailer};
 use onsale_coordinator::payments::{self, stripe::StripeProvider};
 use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, keys};
 use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper, tasks};
@@ -160,6 +161,18 @@ struct BookingFlags {
     /// (`onsale dev` always does).
     #[arg(long, env = "ONSALE_PAYMENTS_SANDBOX")]
     payments_sandbox: Option<SocketAddr>,
+    /// SMTP server for notification emails: `smtp://host:port` (no TLS),
+    /// `smtp://user:pass@host?tls=required` (STARTTLS) or `smtps://user:pass@host`.
+    /// Without it, notifications are in-app only.
+    #[arg(long, env = "ONSALE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of notification emails.
+    #[arg(
+        long,
+        env = "ONSALE_MAIL_FROM",
+        default_value = "onsale <tickets@onsale.invalid>"
+    )]
+    mail_from: String,
     /// Run the task worker (payment outcomes, refunds); `false` leaves queued tasks for
     /// another coordinator or a later start.
     #[arg(long, env = "ONSALE_TASK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
@@ -446,6 +459,15 @@ async fn launch(
             Duration::from_millis(500),
         ));
     }
+    let mailer = match &flags.smtp_url {
+        Some(smtp) => Some(Mailer::new(smtp, &flags.mail_from)?),
+        None => None,
+    };
+    background.push(notify::spawn(
+        coordinator.clone(),
+        mailer,
+        Duration::from_millis(500),
+    ));
     Ok(Launched {
         coordinator,
         listener,
@@ -487,6 +509,8 @@ async fn import_into_store(address: &str, events: Vec<NewEvent>) -> anyhow::Resu
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             payments_sandbox: None,
+            smtp_url: None,
+            mail_from: String::new(),
             task_worker: false,
         },
     )

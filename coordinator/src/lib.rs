@@ -6,6 +6,7 @@
 //! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
 //! - [`payments`]: the payment provider trait, a Stripe-shaped adapter, the sandbox.
+//! - [`notify`]: emails and in-app notifications from the change log.
 //! - [`sweeper`]: releases expired holds in the background.
 //! - [`tasks`]: the worker that runs the durable task queue (payment outcomes, refunds).
 //! - [`demo`]: the demo catalogue that `onsale dev` loads.
@@ -22,6 +23,7 @@ pub mod booking;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod notify;
 pub mod payments;
 pub mod store;
 pub mod sweeper;

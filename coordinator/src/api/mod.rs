@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod extract;
 mod holds;
+mod me;
 pub mod metrics;
 mod openapi;
 mod operator;
@@ -60,6 +61,8 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/bookings/{id}", get(bookings::bookings_show))
         .route("/v1/payments/webhook", post(bookings::webhook_create))
         .route("/v1/tickets/public-key", get(bookings::ticket_key_show))
+        .route("/v1/me/notifications", get(me::notifications_index))
+        .route("/v1/me/notifications/live", get(me::notifications_live))
         .route("/bookEvent", post(holds::book_event))
         .route("/v1/openapi.json", get(openapi::openapi_show))
         .route("/healthz", get(|| async { "ok" }))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, events, holds, operator, users};
+use super::{bookings, events, holds, me, operator, users};
 
 /// The coordinator's API.
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use super::{bookings, events, holds, operator, users};
         bookings::bookings_show,
         bookings::webhook_create,
         bookings::ticket_key_show,
+        me::notifications_index,
         operator::operator_events_create,
         operator::operator_events_update,
         operator::catalogue_show,

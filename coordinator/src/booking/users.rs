@@ -113,6 +113,18 @@ impl Coordinator {
         })
     }
 
+    /// The email address of a user, if the user exists.
+    pub async fn user_email(&self, user_id: &str) -> Result<Option<String>> {
+        let record = self
+            .store
+            .transact(|tx, _| async move { tx.get(&keys::user(user_id)).await })
+            .await?;
+        match record {
+            Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?.email)),
+            None => Ok(None),
+        }
+    }
+
     /// The user a bearer token belongs to, if it is valid now.
     pub fn authenticate(&self, token: &str) -> Option<Uuid> {
         self.secrets.verify_token(token, self.clock.now())

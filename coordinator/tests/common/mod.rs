@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod shop;
+
 use std::sync::Arc;
 
 use onsale_coordinator::store::{self, RetryPolicy, Store};

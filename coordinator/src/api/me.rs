@@ -1,0 +1,103 @@
+//! `GET /v1/me/notifications` and its live twin `GET /v1/me/notifications/live` (SSE).
+
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use onsale_model::{ErrorBody, ErrorCode, Notification};
+use serde::Deserialize;
+
+use super::extract::{ApiQuery, AuthUser};
+use crate::booking::Coordinator;
+use crate::error::{Error, Result};
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/v1/me/notifications", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first, at most 50", body = Vec<Notification>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn notifications_index(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Vec<Notification>>> {
+    Ok(Json(
+        coordinator.notifications(&user.to_string(), 50).await?,
+    ))
+}
+
+/// `?token=` for clients that cannot set headers (a browser's `EventSource`).
+#[derive(Debug, Deserialize)]
+pub struct LiveQuery {
+    token: Option<String>,
+}
+
+/// New notifications as server-sent events (`event: notification`, JSON data), from the
+/// moment of connecting.
+pub async fn notifications_live(
+    State(coordinator): State<Coordinator>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LiveQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let header_token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let user = header_token
+        .or(query.token)
+        .and_then(|token| coordinator.authenticate(&token))
+        .ok_or_else(|| Error::code(ErrorCode::Unauthorized))?
+        .to_string();
+    let seen = coordinator
+        .notifications(&user, 50)
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    let live = Live {
+        coordinator,
+        user,
+        seen,
+        pending: VecDeque::new(),
+    };
+    Ok(Sse::new(futures::stream::unfold(live, Live::next)).keep_alive(KeepAlive::default()))
+}
+
+/// One subscriber: what it has been sent and what waits to be sent.
+struct Live {
+    coordinator: Coordinator,
+    user: String,
+    seen: HashSet<String>,
+    pending: VecDeque<Notification>,
+}
+
+impl Live {
+    /// Waits for the next new notification, polling the store twice a second.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
+        loop {
+            if let Some(notification) = self.pending.pop_front() {
+                let event = Event::default()
+                    .event("notification")
+                    .json_data(&notification)
+                    .unwrap_or_default();
+                return Some((Ok(event), self));
+            }
+            if let Ok(latest) = self.coordinator.notifications(&self.user, 50).await {
+                for notification in latest.into_iter().rev() {
+                    if self.seen.insert(notification.id.clone()) {
+                        self.pending.push_back(notification);
+                    }
+                }
+            }
+            if self.pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}

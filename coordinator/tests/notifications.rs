@@ -1,0 +1,211 @@
+//! Notifications from the change log: an email through a real SMTP server (Python's
+//! aiosmtpd, started by the test, writing every message to a maildir) and in-app
+//! notifications, listed and live.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use onsale_coordinator::notify::{self, Mailer};
+use serde_json::{Value, json};
+
+use common::shop::shop;
+
+/// An SMTP server on 127.0.0.1 that keeps what it receives in a maildir.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpServer {
+    fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        for folder in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(folder)).unwrap();
+        }
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args([
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                maildir.path().to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; .ci/run does)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// Every delivered message, as text with quoted-printable soft line breaks undone.
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.path().join("new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .map(|raw| raw.replace("=\r\n", "").replace("=\n", ""))
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} emails arrived",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_hear_of_completed_and_failed_bookings_by_email_and_in_app() {
+    let smtp = SmtpServer::start();
+    let shop = shop().await;
+    let mailer = Mailer::new(
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+        "onsale <tickets@onsale.test>",
+    )
+    .unwrap();
+    let _notifier = notify::spawn(
+        shop.s.coordinator.clone(),
+        Some(mailer),
+        Duration::from_millis(50),
+    );
+
+    let http = &shop.s.http;
+    let url = &shop.s.url;
+    let signed_up = http
+        .post(format!("{url}/v1/users"))
+        .json(&json!({"username": "mailme", "email": "mailme@example.com", "phone": "+15550003333", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let session: Value = http
+        .post(format!("{url}/v1/sessions"))
+        .json(&json!({"username": "mailme", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+
+    // Open the live feed before anything happens.
+    let mut live = http
+        .get(format!("{url}/v1/me/notifications/live?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+
+    let event = shop.s.create_event("Mailed Show", 1, 1, 4).await;
+    let hold = shop.hold(&token, event, &["S0-R0-1"]).await;
+    let (_, paid) = shop.checkout(&token, &hold, "k1").await;
+    assert_eq!(
+        shop.pay(paid["payment_url"].as_str().unwrap(), "succeed")
+            .await,
+        200
+    );
+
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut text = String::new();
+        while !text.contains("\n\n") {
+            let chunk = live.chunk().await.unwrap().expect("stream open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("a live notification within 10 s");
+    assert!(first.contains("event: notification"), "{first}");
+    assert!(first.contains("booking_completed"), "{first}");
+
+    let hold = shop.hold(&token, event, &["S0-R0-2"]).await;
+    let (_, declined) = shop.checkout(&token, &hold, "k2").await;
+    assert_eq!(
+        shop.pay(declined["payment_url"].as_str().unwrap(), "fail")
+            .await,
+        200
+    );
+
+    let messages = smtp.wait_for(2).await;
+    let confirmed = messages
+        .iter()
+        .find(|m| m.contains("Subject: Your tickets are confirmed"))
+        .expect("a confirmation email");
+    assert!(confirmed.contains("To: mailme@example.com"), "{confirmed}");
+    assert!(
+        confirmed.contains(paid["booking_id"].as_str().unwrap()),
+        "{confirmed}"
+    );
+    let failed = messages
+        .iter()
+        .find(|m| m.contains("Subject: Your booking did not go through"))
+        .expect("a failure email");
+    assert!(failed.contains("the payment failed"), "{failed}");
+
+    let listed: Vec<Value> = http
+        .get(format!("{url}/v1/me/notifications"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = listed.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["booking_cancelled", "booking_completed"],
+        "newest first"
+    );
+    let stranger = shop.s.token_for(uuid::Uuid::new_v4());
+    let theirs: Vec<Value> = http
+        .get(format!("{url}/v1/me/notifications"))
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.is_empty(), "nobody sees another's notifications");
+
+    // The notifier keeps its place: running it again sends nothing twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 2);
+}
