@@ -11,10 +11,13 @@ use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::notify::{self, Mailer};
 use onsale_coordinator::payments::{self, stripe::StripeProvider};
 use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, keys};
-use onsale_coordinator::{Coordinator, Settings, api, demo, sweeper, tasks};
+use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, waiting_room};
 use onsale_model::NewEvent;
 
-use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh};
+use onsale_edge_native::{
+    HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh, unix_millis,
+};
+use onsale_pass::QueueKey;
 
 use crate::{index, loadgen};
 
@@ -95,6 +98,10 @@ enum Command {
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
+        /// The coordinators' queue key (`GET /v1/operator/queue-key`): with it, the edge
+        /// checks waiting-room passes on holds itself. Without it, the coordinator does.
+        #[arg(long, env = "ONSALE_QUEUE_KEY", value_parser = parse_queue_key)]
+        queue_key: Option<QueueKey>,
     },
     /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
     /// for a coordinator started with `--stripe-api-base` pointing here.
@@ -179,6 +186,11 @@ struct BookingFlags {
     task_worker: bool,
 }
 
+/// Parses a queue key: 64 hex digits or 43 base64url characters.
+fn parse_queue_key(text: &str) -> Result<QueueKey, String> {
+    QueueKey::parse(text).map_err(|e| e.to_string())
+}
+
 /// Parses `10m`, `30s`, `500ms`, `2h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -239,11 +251,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             listen,
             cache_entries,
             refresh,
+            queue_key,
         } => {
-            let edge = Arc::new(NativeEdge::new(
+            let mut edge = NativeEdge::new(
                 MemoryCache::new(cache_entries),
                 HttpUpstream::new(&coordinator),
-            ));
+            );
+            if let Some(key) = queue_key {
+                edge = edge.with_queue_key(key, unix_millis);
+            }
+            let edge = Arc::new(edge);
             let source = SnapshotSource::parse(&snapshots);
             let refresher = spawn_refresh(edge.clone(), source, refresh);
             let listener = tokio::net::TcpListener::bind(listen)
@@ -324,6 +341,7 @@ async fn dev(
     .await?;
     seed_demo(&launched.coordinator).await?;
     let operator_token = launched.coordinator.secrets().operator_token.clone();
+    let queue_key = launched.coordinator.secrets().queue_key();
     let coordinator_url = launched.url.clone();
     let sandbox_url = launched.sandbox_url.clone().unwrap_or_default();
     let api = tokio::spawn(launched.serve(std::future::pending()));
@@ -336,10 +354,13 @@ async fn dev(
         poll: Duration::from_millis(200),
     }));
 
-    let edge = Arc::new(NativeEdge::new(
-        MemoryCache::new(100_000),
-        HttpUpstream::new(&coordinator_url),
-    ));
+    let edge = Arc::new(
+        NativeEdge::new(
+            MemoryCache::new(100_000),
+            HttpUpstream::new(&coordinator_url),
+        )
+        .with_queue_key(queue_key, unix_millis),
+    );
     let refresher = spawn_refresh(
         edge.clone(),
         SnapshotSource::Dir(snapshots),
@@ -453,6 +474,14 @@ async fn launch(
         )));
     }
     background.push(sweeper::spawn(coordinator.clone(), flags.sweep_interval));
+    background.push(waiting_room::spawn(
+        coordinator.clone(),
+        Duration::from_secs(1),
+    ));
+    background.push(hub::spawn_follower(
+        coordinator.clone(),
+        Duration::from_millis(20),
+    ));
     if flags.task_worker {
         background.push(tasks::spawn(
             coordinator.clone(),

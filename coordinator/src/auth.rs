@@ -33,6 +33,10 @@ pub struct Secrets {
     /// Ed25519 seed that signs tickets (all zeros in secrets stored before tickets).
     #[serde(default)]
     pub ticket_key: [u8; 32],
+    /// Signs waiting-room passes and queue tickets; edges are given it to check passes
+    /// (all zeros in secrets stored before the waiting room).
+    #[serde(default)]
+    pub queue_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -53,22 +57,33 @@ impl Secrets {
         rng.fill_bytes(&mut operator);
         let mut ticket_key = [0u8; 32];
         rng.fill_bytes(&mut ticket_key);
+        let mut queue_key = [0u8; 32];
+        rng.fill_bytes(&mut queue_key);
         Secrets {
             token_key,
             index_key,
             operator_token: format!("op_{}", URL_SAFE_NO_PAD.encode(operator)),
             ticket_key,
+            queue_key,
         }
     }
 
     /// Fills in keys that secrets stored by an older version lack; returns whether
     /// anything changed (and so must be stored).
     pub fn complete(&mut self) -> bool {
-        if self.ticket_key != [0u8; 32] {
-            return false;
+        let mut changed = false;
+        for key in [&mut self.ticket_key, &mut self.queue_key] {
+            if *key == [0u8; 32] {
+                rand::rng().fill_bytes(key);
+                changed = true;
+            }
         }
-        rand::rng().fill_bytes(&mut self.ticket_key);
-        true
+        changed
+    }
+
+    /// The key that signs waiting-room passes and queue tickets.
+    pub fn queue_key(&self) -> onsale_pass::QueueKey {
+        onsale_pass::QueueKey::new(self.queue_key)
     }
 
     /// A ticket code: `base64url(payload) "." base64url(Ed25519 signature)` over
@@ -272,6 +287,21 @@ mod tests {
             key.verify(b"onsale-ticket:v1:7:b-1:FLR-A-2", &signature)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn older_secrets_are_completed_with_the_keys_they_lack() {
+        let mut old: Secrets = serde_json::from_value(serde_json::json!({
+            "token_key": vec![1u8; 32],
+            "index_key": vec![2u8; 32],
+            "operator_token": "op_old",
+        }))
+        .unwrap();
+        assert!(old.complete());
+        assert_ne!(old.ticket_key, [0u8; 32]);
+        assert_ne!(old.queue_key, [0u8; 32]);
+        assert_eq!(old.token_key, [1u8; 32], "existing keys are kept");
+        assert!(!old.complete(), "nothing left to fill in");
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
 //! - [`payments`]: the payment provider trait, a Stripe-shaped adapter, the sandbox.
+//! - [`hub`]: the live seat feed, fed from the change log.
 //! - [`notify`]: emails and in-app notifications from the change log.
 //! - [`sweeper`]: releases expired holds in the background.
 //! - [`tasks`]: the worker that runs the durable task queue (payment outcomes, refunds).
+//! - [`waiting_room`]: per-event virtual waiting rooms: queues, admission, passes.
 //! - [`demo`]: the demo catalogue that `onsale dev` loads.
 //! - [`auth`], [`clock`], [`error`]: secrets and tokens, injected time, the error type.
 //!
@@ -23,11 +25,13 @@ pub mod booking;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod hub;
 pub mod notify;
 pub mod payments;
 pub mod store;
 pub mod sweeper;
 pub mod tasks;
+pub mod waiting_room;
 
 pub use booking::{Coordinator, Settings};
 pub use error::{Error, Result};

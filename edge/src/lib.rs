@@ -9,6 +9,7 @@
 //! Layout:
 //! - [`http`]: the request and response types.
 //! - [`Edge`]: routing, caching, conditional requests, forwarding.
+//! - `gate`: the waiting room's pass check on forwarded holds.
 //! - `reads`: the JSON API and the seed aliases served from the snapshot.
 //! - `pages`: the HTML pages.
 //!
@@ -19,6 +20,7 @@
 //!   browsers and CDNs keep the bytes but revalidate, which costs a `304`.
 //! - Nothing here blocks or spawns: the core builds for wasm32.
 
+mod gate;
 pub mod http;
 mod pages;
 mod reads;
@@ -30,6 +32,7 @@ use onsale_indexer::Snapshot;
 use onsale_model::{ApiError, ErrorCode};
 
 pub use http::{EdgeRequest, EdgeResponse};
+pub use onsale_pass::QueueKey;
 
 /// A response cache the platform provides (memory, the Workers Cache API, ...).
 pub trait Cache {
@@ -58,6 +61,8 @@ pub struct Edge<C, U> {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     cache: C,
     upstream: U,
+    /// Checks waiting-room passes on holds; without it, the coordinator alone does.
+    gate: Option<gate::Gate>,
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
@@ -67,7 +72,20 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             snapshot: RwLock::new(None),
             cache,
             upstream,
+            gate: None,
         }
+    }
+
+    /// Checks the waiting room's passes on hold requests with `key` (the coordinators'
+    /// queue key) before forwarding them; `now` is the platform's clock in milliseconds
+    /// since the Unix epoch.
+    pub fn with_queue_key(
+        mut self,
+        key: QueueKey,
+        now: impl Fn() -> i64 + Send + Sync + 'static,
+    ) -> Self {
+        self.gate = Some(gate::Gate::new(key, now));
+        self
     }
 
     /// Serves from `snapshot` from now on, unless a newer one is already installed.
@@ -116,6 +134,13 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             None
         };
         let Some(kind) = kind else {
+            let refusal = self
+                .gate
+                .as_ref()
+                .and_then(|gate| gate.refusal(&request, self.current().as_deref()));
+            if let Some(refusal) = refusal {
+                return EdgeResponse::json_error(&refusal);
+            }
             return self.forward(request).await;
         };
         let Some(snapshot) = self.current() else {

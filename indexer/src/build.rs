@@ -100,6 +100,7 @@ mod tests {
             price_min: 1000,
             price_max: 2000,
             seat_count: 10,
+            waiting_room: false,
         }
     }
 

@@ -47,6 +47,14 @@ pub enum ErrorCode {
     PaymentUnavailable,
     /// A webhook's signature is missing, wrong or too old.
     InvalidSignature,
+    /// The event's waiting room is on and the request carries no `X-Queue-Pass`.
+    QueuePassRequired,
+    /// The `X-Queue-Pass` is forged, expired, or for another event or user.
+    QueuePassInvalid,
+    /// The queue ticket is not one this site issued for this event.
+    QueueTicketInvalid,
+    /// The event's waiting room is off: there is no queue to join.
+    WaitingRoomOff,
     /// The store stayed too contended to commit in time; retrying later will work.
     StoreBusy,
     /// A dependency of the server is unavailable.
@@ -78,6 +86,10 @@ impl ErrorCode {
             ErrorCode::CheckoutInProgress => "checkout_in_progress",
             ErrorCode::PaymentUnavailable => "payment_unavailable",
             ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::QueuePassRequired => "queue_pass_required",
+            ErrorCode::QueuePassInvalid => "queue_pass_invalid",
+            ErrorCode::QueueTicketInvalid => "queue_ticket_invalid",
+            ErrorCode::WaitingRoomOff => "waiting_room_off",
             ErrorCode::StoreBusy => "store_busy",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -90,16 +102,20 @@ impl ErrorCode {
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidJson
             | ErrorCode::IdempotencyKeyRequired
-            | ErrorCode::InvalidSignature => 400,
+            | ErrorCode::InvalidSignature
+            | ErrorCode::QueueTicketInvalid => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::QueuePassRequired | ErrorCode::QueuePassInvalid => {
+                403
+            }
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::SeatUnavailable
             | ErrorCode::UsernameTaken
             | ErrorCode::EmailTaken
             | ErrorCode::PhoneTaken
-            | ErrorCode::CheckoutInProgress => 409,
+            | ErrorCode::CheckoutInProgress
+            | ErrorCode::WaitingRoomOff => 409,
             ErrorCode::HoldExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -137,6 +153,17 @@ impl ErrorCode {
                 "the payment provider is unavailable; retry with the same Idempotency-Key"
             }
             ErrorCode::InvalidSignature => "the webhook signature is missing, wrong or too old",
+            ErrorCode::QueuePassRequired => {
+                "this event's waiting room is on: join the queue (POST /v1/events/{id}/queue) \
+                 and, once admitted, send the pass as the X-Queue-Pass header"
+            }
+            ErrorCode::QueuePassInvalid => {
+                "the X-Queue-Pass is not valid for this event; join the queue again"
+            }
+            ErrorCode::QueueTicketInvalid => {
+                "the queue ticket is not valid for this event; join the queue again"
+            }
+            ErrorCode::WaitingRoomOff => "this event has no waiting room on; hold seats directly",
             ErrorCode::StoreBusy => "the service is busy; retry in a moment",
             ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
             ErrorCode::Internal => "internal error",

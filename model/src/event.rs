@@ -41,6 +41,11 @@ pub struct Event {
     pub price_max: u64,
     /// How many seats the seat map has.
     pub seat_count: u32,
+    /// Whether the event's waiting room is on: holds then need a queue pass
+    /// (`X-Queue-Pass`), which the edge checks from this flag without asking the
+    /// coordinator.
+    #[serde(default)]
+    pub waiting_room: bool,
 }
 
 /// The details of an event that an operator sets (everything but the id and the

@@ -8,6 +8,7 @@
 //! - [`hold`]: seat holds.
 //! - [`booking`]: bookings, tickets, notifications.
 //! - [`change`]: change-log entries.
+//! - [`queue`]: the waiting room: its settings, queue places and passes.
 //! - [`page`]: paged lists.
 //!
 //! Prices are integers in minor units (cents) of the event's currency; times are RFC 3339.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod hold;
 pub mod page;
+pub mod queue;
 pub mod user;
 
 pub use booking::{
@@ -33,4 +35,5 @@ pub use event::{
 };
 pub use hold::{Hold, HoldRequest};
 pub use page::{Page, PageQuery};
+pub use queue::{QueueKeyView, QueueState, QueueStatus, WaitingRoom, WaitingRoomSettings};
 pub use user::{Login, Session, SignUp, UserCreated, ValidSignUp};

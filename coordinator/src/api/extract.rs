@@ -1,5 +1,6 @@
 //! Extractors whose rejections answer in the API's error shape: JSON bodies, paths,
-//! queries, bearer tokens and the `Idempotency-Key` header.
+//! queries, bearer tokens, the `Idempotency-Key` header and the waiting room's
+//! `X-Queue-Pass`.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -123,6 +124,21 @@ impl FromRequestParts<Coordinator> for Operator {
                 "this call needs the operator token",
             ))),
         }
+    }
+}
+
+/// The `X-Queue-Pass` header, if sent; whether it is needed and valid is the waiting
+/// room's call ([`Coordinator::check_queue_pass`]). A value that is not text is kept
+/// as an empty pass, which is refused as malformed.
+pub struct QueuePass(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueuePass {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueuePass(parts.headers.get(onsale_pass::PASS_HEADER).map(
+            |value| value.to_str().unwrap_or_default().to_string(),
+        )))
     }
 }
 

@@ -6,22 +6,25 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onsale_model::{ErrorBody, Hold, HoldRequest};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey, QueuePass};
 use crate::booking::Coordinator;
 use crate::error::Result;
 
 /// Holds seats for the caller; a replayed `Idempotency-Key` returns the original hold
-/// with `Idempotent-Replayed: true`.
+/// with `Idempotent-Replayed: true`. While the event's waiting room is on, the caller's
+/// pass must come in `X-Queue-Pass`.
 #[utoipa::path(post, path = "/v1/events/{id}/holds", tag = "holds", request_body = HoldRequest,
     security(("bearer" = [])),
     params(
         ("id" = u64, Path, description = "Event id"),
         ("Idempotency-Key" = String, Header, description = "Makes retries safe: the same key returns the same hold"),
+        ("X-Queue-Pass" = Option<String>, Header, description = "The waiting room's pass, needed while the event's room is on"),
     ),
     responses(
         (status = 201, description = "Every seat held", body = Hold),
         (status = 400, description = "Bad seat list or missing Idempotency-Key", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The waiting room is on: no pass (queue_pass_required) or a bad one (queue_pass_invalid)", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "Some seats are taken (listed); nothing was held", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for other seats", body = ErrorBody),
@@ -31,8 +34,12 @@ pub async fn holds_create(
     AuthUser(user): AuthUser,
     ApiPath(event_id): ApiPath<u64>,
     IdempotencyKey(key): IdempotencyKey,
+    QueuePass(pass): QueuePass,
     ApiJson(request): ApiJson<HoldRequest>,
 ) -> Result<Response> {
+    coordinator
+        .check_queue_pass(user, event_id, pass.as_deref())
+        .await?;
     let placed = coordinator
         .place_hold(user, event_id, request, &key)
         .await?;
@@ -90,11 +97,13 @@ pub struct BookEventQuery {
 
 /// The seed API's `POST /bookEvent`: holds one seat, exactly like
 /// `POST /v1/events/{id}/holds`; without an `Idempotency-Key` the key is derived from the
-/// event and seat, so a retried call returns the same hold.
+/// event and seat, so a retried call returns the same hold. Like holds, it needs the
+/// waiting room's pass while the room is on.
 #[utoipa::path(post, path = "/bookEvent", tag = "seed aliases", params(BookEventQuery),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The seat is held", body = Hold),
+        (status = 403, description = "The waiting room is on: no pass or a bad one", body = ErrorBody),
         (status = 409, description = "The seat is taken", body = ErrorBody),
     ))]
 pub async fn book_event(
@@ -102,7 +111,11 @@ pub async fn book_event(
     AuthUser(user): AuthUser,
     ApiQuery(query): ApiQuery<BookEventQuery>,
     key: Option<IdempotencyKey>,
+    QueuePass(pass): QueuePass,
 ) -> Result<Response> {
+    coordinator
+        .check_queue_pass(user, query.event_id, pass.as_deref())
+        .await?;
     let seat = coordinator
         .resolve_seat(query.event_id, &query.seat_number)
         .await?;

@@ -5,10 +5,12 @@ mod error;
 mod events;
 mod extract;
 mod holds;
+mod live;
 mod me;
 pub mod metrics;
 mod openapi;
 mod operator;
+mod queue;
 mod users;
 
 use std::future::Future;
@@ -44,6 +46,13 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route("/v1/events/{id}/holds", post(holds::holds_create))
         .route(
+            "/v1/events/{id}/queue",
+            post(queue::queue_join).get(queue::queue_show),
+        )
+        .route("/v1/events/{id}/queue/live", get(queue::queue_live))
+        .route("/v1/events/{id}/live", get(live::live_ws))
+        .route("/v1/events/{id}/live.sse", get(live::live_sse))
+        .route(
             "/v1/holds/{id}",
             get(holds::holds_show).delete(holds::holds_delete),
         )
@@ -55,6 +64,11 @@ pub fn router(coordinator: Coordinator) -> Router {
             "/v1/operator/events/{id}",
             axum::routing::put(operator::operator_events_update),
         )
+        .route(
+            "/v1/operator/events/{id}/waiting-room",
+            get(queue::waiting_room_show).put(queue::waiting_room_update),
+        )
+        .route("/v1/operator/queue-key", get(queue::queue_key_show))
         .route("/v1/operator/catalogue", get(operator::catalogue_show))
         .route("/v1/changes", get(operator::changes_index))
         .route("/v1/holds/{id}/checkout", post(bookings::checkout_create))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, events, holds, me, operator, users};
+use super::{bookings, events, holds, me, operator, queue, users};
 
 /// The coordinator's API.
 #[derive(OpenApi)]
@@ -31,6 +31,11 @@ use super::{bookings, events, holds, me, operator, users};
         operator::operator_events_update,
         operator::catalogue_show,
         operator::changes_index,
+        queue::waiting_room_update,
+        queue::waiting_room_show,
+        queue::queue_key_show,
+        queue::queue_join,
+        queue::queue_show,
     ),
     modifiers(&BearerAuth)
 )]

@@ -11,6 +11,7 @@ use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
+use crate::store::keys::LogPosition;
 use crate::store::{StoreExt, Tx, decode_counter, keys};
 
 impl Coordinator {
@@ -47,6 +48,7 @@ impl Coordinator {
                         price_min,
                         price_max,
                         seat_count,
+                        waiting_room: false,
                     };
                     tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
                     tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
@@ -194,13 +196,24 @@ impl Coordinator {
 
     /// Every seat of an event with its state now; expired holds count as available.
     pub async fn seats(&self, event_id: u64) -> Result<SeatsResponse> {
+        Ok(self.seats_with_position(event_id).await?.0)
+    }
+
+    /// [`Coordinator::seats`], with the change-log position it is current at (read in the
+    /// same transaction): every later change of these seats is in the log after it.
+    pub async fn seats_with_position(
+        &self,
+        event_id: u64,
+    ) -> Result<(SeatsResponse, Option<LogPosition>)> {
         let now = self.clock.now();
-        let (seat_map, records) = self
+        let (seat_map, records, position) = self
             .store
             .transact(|tx, _| async move {
                 let seat_map = self.seat_map(&*tx, event_id).await?;
                 let records = tx.get_range(keys::seats_of(event_id)).await?;
-                Ok::<_, Error>((seat_map, records))
+                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
+                let position = last.first().and_then(|(key, _)| keys::log_position(key));
+                Ok::<_, Error>((seat_map, records, position))
             })
             .await?;
         let mut states = vec![SeatStatus::Available; seat_map.map.seats().len()];
@@ -213,7 +226,7 @@ impl Coordinator {
                 *state = seat_status(&record, now);
             }
         }
-        Ok(SeatsResponse {
+        let seats = SeatsResponse {
             event_id,
             seats: seat_map
                 .map
@@ -225,7 +238,8 @@ impl Coordinator {
                     state,
                 })
                 .collect(),
-        })
+        };
+        Ok((seats, position))
     }
 
     /// The seat id that a seed-API `seatNumber` names: a seat id as is, or a 1-based
@@ -289,6 +303,20 @@ pub(super) fn seat_status(record: &SeatRecord, now: Millis) -> SeatStatus {
         SeatRecord::Held { .. } => SeatStatus::Available,
         SeatRecord::Sold { .. } => SeatStatus::Sold,
     }
+}
+
+/// Records in an event's document whether its waiting room is on, so that the catalogue
+/// (and through it the edge) knows; logs `EventUpdated` when that changes, for the
+/// indexer to publish it.
+pub(crate) async fn set_waiting_room_flag(tx: &dyn Tx, id: u64, on: bool) -> Result<()> {
+    let mut event = read_event(tx, id).await?;
+    if event.waiting_room == on {
+        return Ok(());
+    }
+    event.waiting_room = on;
+    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
+    log(tx, &Change::EventUpdated { event_id: id })?;
+    Ok(())
 }
 
 pub(super) fn event_not_found(id: u64) -> Error {

@@ -23,6 +23,7 @@ use crate::error::Result;
 use crate::payments::PaymentProvider;
 use crate::store::{Store, StoreError, StoreExt, Tx, keys};
 
+pub(crate) use events::set_waiting_room_flag;
 pub use holds::{PlacedHold, SweepReport};
 
 /// Settings of the booking logic.
@@ -67,6 +68,11 @@ pub struct Coordinator {
     payments: Option<Arc<dyn PaymentProvider>>,
     /// Wakes the task worker when a task is queued, so outcomes apply at once.
     task_ready: Arc<tokio::sync::Notify>,
+    /// Subscribers of the live seat feed.
+    hub: Arc<crate::hub::Hub>,
+    /// What this coordinator keeps in memory about waiting rooms (the queues are in the
+    /// store).
+    rooms: Arc<crate::waiting_room::Rooms>,
 }
 
 impl Coordinator {
@@ -90,7 +96,23 @@ impl Coordinator {
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
             payments: None,
             task_ready: Arc::new(tokio::sync::Notify::new()),
+            hub: Arc::new(crate::hub::Hub::default()),
+            rooms: Arc::new(crate::waiting_room::Rooms::default()),
         })
+    }
+
+    /// The live seat feed's subscribers.
+    pub fn hub(&self) -> &crate::hub::Hub {
+        &self.hub
+    }
+
+    /// The position of the newest change-log entry (`None` for an empty log).
+    pub async fn log_end(&self) -> Result<Option<keys::LogPosition>> {
+        let last = self
+            .store
+            .transact(|tx, _| async move { tx.get_range(keys::log_all().reverse().limit(1)).await })
+            .await?;
+        Ok(last.first().and_then(|(key, _)| keys::log_position(key)))
     }
 
     /// Takes payments through `provider`.
@@ -122,6 +144,11 @@ impl Coordinator {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The waiting rooms' in-memory state.
+    pub(crate) fn rooms(&self) -> &crate::waiting_room::Rooms {
+        &self.rooms
     }
 }
 

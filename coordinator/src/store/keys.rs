@@ -41,6 +41,18 @@ const TASK: u8 = 0x50;
 const WEBHOOK: u8 = 0x51;
 /// `(user id, created_at, notification id)` → a notification.
 const NOTIFICATION: u8 = 0x60;
+/// `(event id, part)` → one part of an event's waiting room: its settings, its join
+/// counters, its admission state. Three keys, so that joins and admission, which both
+/// run all the time, never conflict with each other.
+const WAITING_ROOM: u8 = 0x70;
+/// `(event id, user id)` → the user's place in the event's queue.
+const QUEUE_ENTRY: u8 = 0x71;
+/// `(event id, sequence number)` → who holds that place, and their pass's expiry once
+/// admitted; admission reads it in order.
+const QUEUE_ORDER: u8 = 0x72;
+/// `(event id, random slot, user id)` → nothing; who joined before the on-sale shuffle,
+/// in the random order the shuffle places them in.
+const QUEUE_LOBBY: u8 = 0x73;
 /// `position` → one change-log entry.
 const LOG: u8 = 0x7f;
 
@@ -64,6 +76,12 @@ impl KeyBuilder {
 
     /// Appends a 32-bit unsigned integer.
     pub fn u32(mut self, value: u32) -> Self {
+        self.0.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
+    /// Appends a 128-bit unsigned integer (a UUID), fixed-width.
+    pub fn u128(mut self, value: u128) -> Self {
         self.0.extend_from_slice(&value.to_be_bytes());
         self
     }
@@ -283,6 +301,89 @@ pub fn notifications_of(user_id: &str) -> RangeRead {
     KeyBuilder::new(NOTIFICATION).str(user_id).range()
 }
 
+/// The parts of a waiting room, each under its own key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RoomPart {
+    /// The operator's settings; read by joins, holds and admission.
+    Settings = 0,
+    /// The join counters; written by every batch of joins.
+    Joins = 1,
+    /// The admission state; written by every admission round.
+    Admission = 2,
+}
+
+/// One part of an event's waiting room.
+pub fn waiting_room(event_id: u64, part: RoomPart) -> Vec<u8> {
+    let mut key = KeyBuilder::new(WAITING_ROOM).u64(event_id).build();
+    key.push(part as u8);
+    key
+}
+
+/// Every part of every waiting room, by event.
+pub fn waiting_rooms_all() -> RangeRead {
+    KeyBuilder::new(WAITING_ROOM).range()
+}
+
+/// The event of a [`waiting_room`] key, if it is the key of the room's settings.
+pub fn waiting_room_settings_event(key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(&[WAITING_ROOM])?;
+    let (id, part) = rest.split_at_checked(8)?;
+    if part != [RoomPart::Settings as u8] {
+        return None;
+    }
+    Some(u64::from_be_bytes(id.try_into().ok()?))
+}
+
+/// A user's place in an event's queue.
+pub fn queue_entry(event_id: u64, user_id: u128) -> Vec<u8> {
+    KeyBuilder::new(QUEUE_ENTRY)
+        .u64(event_id)
+        .u128(user_id)
+        .build()
+}
+
+/// The queue place with sequence number `seq`.
+pub fn queue_order(event_id: u64, seq: u64) -> Vec<u8> {
+    KeyBuilder::new(QUEUE_ORDER).u64(event_id).u64(seq).build()
+}
+
+/// Queue places from `seq` (inclusive) on, in order.
+pub fn queue_order_from(event_id: u64, seq: u64) -> RangeRead {
+    RangeRead::new(
+        queue_order(event_id, seq),
+        prefix_end(&KeyBuilder::new(QUEUE_ORDER).u64(event_id).build()),
+    )
+}
+
+/// The sequence number inside a [`queue_order`] key.
+pub fn queue_order_seq(key: &[u8]) -> Option<u64> {
+    if key.len() != 17 || key.first() != Some(&QUEUE_ORDER) {
+        return None;
+    }
+    tail_u64(key)
+}
+
+/// Someone waiting for the on-sale shuffle, in a random `slot`.
+pub fn queue_lobby(event_id: u64, slot: u64, user_id: u128) -> Vec<u8> {
+    KeyBuilder::new(QUEUE_LOBBY)
+        .u64(event_id)
+        .u64(slot)
+        .u128(user_id)
+        .build()
+}
+
+/// Everyone waiting for an event's shuffle, in slot order.
+pub fn queue_lobby_all(event_id: u64) -> RangeRead {
+    KeyBuilder::new(QUEUE_LOBBY).u64(event_id).range()
+}
+
+/// The user inside a [`queue_lobby`] key.
+pub fn queue_lobby_user(key: &[u8]) -> Option<u128> {
+    let tail: [u8; 16] = key.get(key.len().checked_sub(16)?..)?.try_into().ok()?;
+    (key.len() == 33 && key.first() == Some(&QUEUE_LOBBY)).then_some(u128::from_be_bytes(tail))
+}
+
 /// The key of the change-log entry at `position`.
 pub fn log(position: LogPosition) -> Vec<u8> {
     let mut key = log_prefix();
@@ -410,6 +511,27 @@ mod tests {
         assert_eq!(hold_expiry_id(&key).as_deref(), Some("h\0ld"));
         assert!(holds_expired_before(-2).end > key);
         assert!(holds_expired_before(-3).end <= key);
+    }
+
+    #[test]
+    fn queue_keys_decode_and_keep_their_order() {
+        let settings = waiting_room(7, RoomPart::Settings);
+        assert_eq!(waiting_room_settings_event(&settings), Some(7));
+        assert_eq!(
+            waiting_room_settings_event(&waiting_room(7, RoomPart::Joins)),
+            None
+        );
+        assert!(waiting_rooms_all().begin <= settings && settings < waiting_rooms_all().end);
+        assert_eq!(queue_order_seq(&queue_order(7, 300)), Some(300));
+        assert!(queue_order(7, 255) < queue_order(7, 256));
+        let from = queue_order_from(7, 10);
+        assert!(from.begin == queue_order(7, 10) && queue_order(7, u64::MAX) < from.end);
+        assert!(from.end <= queue_order(8, 0));
+        let lobby = queue_lobby(7, 5, u128::MAX - 1);
+        assert_eq!(queue_lobby_user(&lobby), Some(u128::MAX - 1));
+        assert!(queue_lobby(7, 5, 1) < queue_lobby(7, 6, 0));
+        assert!(queue_lobby_all(7).end <= queue_lobby(8, 0, 0));
+        assert_eq!(queue_entry(7, 1).len(), 25);
     }
 
     #[test]

@@ -94,6 +94,30 @@ pub async fn fjall_store() -> TestStore {
     }
 }
 
+/// The fjall store in `dir` (which the caller keeps), opened as a restarted coordinator
+/// would: fjall lets one opener at a time in, so this waits up to ten seconds for a
+/// previous coordinator on the folder to let go.
+pub async fn fjall_store_at(dir: &std::path::Path) -> TestStore {
+    let address = format!("fjall:{}", dir.display());
+    let mut attempts = 0;
+    let store = loop {
+        match store::open(&address, RetryPolicy::default()).await {
+            Ok(store) => break store,
+            Err(_) if attempts < 200 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("reopening {address}: {err}"),
+        }
+    };
+    TestStore {
+        store,
+        address,
+        _dir: None,
+        _db: None,
+    }
+}
+
 /// A fresh PostgreSQL store in its own database.
 pub async fn pg_store() -> TestStore {
     let db = TestDb::create().await;
@@ -107,6 +131,17 @@ pub async fn pg_store() -> TestStore {
         _dir: None,
         _db: Some(db),
     }
+}
+
+/// A second coordinator on a store another test server already uses.
+pub async fn serve_shared(store: Arc<dyn Store>) -> TestServer {
+    serve(TestStore {
+        store,
+        address: String::new(),
+        _dir: None,
+        _db: None,
+    })
+    .await
 }
 
 /// A FoundationDB store on the cluster named by `ONSALE_TEST_FDB_CLUSTER`, or `None`
@@ -129,6 +164,15 @@ pub async fn fdb_store() -> Option<TestStore> {
         _dir: None,
         _db: None,
     })
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A coordinator serving on a free port of 127.0.0.1, stopped when dropped.
@@ -175,8 +219,13 @@ pub async fn serve_with(
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let coordinator = configure(coordinator, &url);
+    let follower = onsale_coordinator::hub::spawn_follower(
+        coordinator.clone(),
+        std::time::Duration::from_millis(20),
+    );
     let api = coordinator.clone();
     let server = tokio::spawn(async move {
+        let _follower = AbortOnDrop(follower);
         onsale_coordinator::api::serve(listener, api, std::future::pending())
             .await
             .expect("serve");
@@ -202,6 +251,22 @@ impl TestServer {
         self.coordinator
             .secrets()
             .issue_token(user, 4_000_000_000_000)
+    }
+
+    /// Holds `seats` for the token's user (asserting `201`); returns the hold id.
+    pub async fn hold(&self, token: &str, event: u64, seats: &[&str]) -> String {
+        let response = self
+            .http
+            .post(format!("{}/v1/events/{event}/holds", self.url))
+            .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&serde_json::json!({ "seats": seats }))
+            .send()
+            .await
+            .expect("hold request");
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["hold_id"].as_str().expect("hold id").to_string()
     }
 
     /// Creates an event with `sections` sections of `rows` rows of `seats` seats.

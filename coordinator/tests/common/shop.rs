@@ -7,7 +7,6 @@ use onsale_coordinator::payments::sandbox::{self, Sandbox};
 use onsale_coordinator::payments::stripe::StripeProvider;
 use onsale_coordinator::tasks;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{TestServer, fjall_store, serve_with};
 
@@ -57,21 +56,7 @@ pub async fn shop() -> Shop {
 impl Shop {
     /// Holds `seats` for the token's user; returns the hold id.
     pub async fn hold(&self, token: &str, event: u64, seats: &[&str]) -> String {
-        let response = self
-            .s
-            .http
-            .post(format!("{}/v1/events/{event}/holds", self.s.url))
-            .bearer_auth(token)
-            .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .json(&json!({ "seats": seats }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        response.json::<Value>().await.unwrap()["hold_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.s.hold(token, event, seats).await
     }
 
     /// Checks a hold out; returns the status and the body.

@@ -201,6 +201,14 @@ impl SnapshotSource {
 /// The native edge: the core with a memory cache and the coordinator over HTTP.
 pub type NativeEdge = Edge<MemoryCache, HttpUpstream>;
 
+/// The machine's clock in milliseconds since the Unix epoch: the clock the waiting-room
+/// gate checks pass expiry with ([`Edge::with_queue_key`]).
+pub fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
+}
+
 /// Installs the newest snapshot if it is newer than the one served; returns the version
 /// installed, if any.
 pub async fn refresh(

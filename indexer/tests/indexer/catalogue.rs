@@ -339,6 +339,7 @@ pub fn generate(count: usize) -> Vec<Event> {
                 price_min,
                 price_max: price_min * 3,
                 seat_count: 500 + rng.below(20_000) as u32,
+                waiting_room: false,
             }
         })
         .collect()

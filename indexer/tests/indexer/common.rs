@@ -23,6 +23,7 @@ pub fn event(id: u64, name: &str) -> Event {
         price_min: 1000,
         price_max: 5000,
         seat_count: 100,
+        waiting_room: false,
     }
 }
 

@@ -1,0 +1,171 @@
+//! The live seat feed: one follower per coordinator reads the change log in order and
+//! fans each seat change out to the subscribers of its event.
+//!
+//! Reading the log (not the local commits) is what makes the feed complete: every
+//! coordinator on a store sees every change, in commit order, whoever committed it. A
+//! subscriber that falls behind the broadcast buffer, or reconnects with the last position
+//! it saw, is caught up from the log itself, so nothing is missed or sent out of order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onsale_model::Change;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::booking::Coordinator;
+use crate::error::Result;
+use crate::store::keys::LogPosition;
+
+/// Changes kept for a slow subscriber before it must catch up from the log.
+const BUFFER: usize = 4096;
+
+/// One seat change, ready to send.
+#[derive(Debug)]
+pub struct SeatChange {
+    /// Where it is in the change log.
+    pub position: LogPosition,
+    /// `{"type":"seat","seq":...,"seat_id":...,"state":...}`, serialized once for every
+    /// subscriber.
+    pub json: String,
+}
+
+#[derive(Serialize)]
+struct SeatMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: String,
+    seat_id: &'a str,
+    state: onsale_model::SeatStatus,
+}
+
+impl SeatChange {
+    fn new(position: LogPosition, seat_id: &str, state: onsale_model::SeatStatus) -> Self {
+        let json = serde_json::to_string(&SeatMessage {
+            kind: "seat",
+            seq: position.to_string(),
+            seat_id,
+            state,
+        })
+        .unwrap_or_default();
+        SeatChange { position, json }
+    }
+}
+
+/// Subscribers by event.
+#[derive(Default)]
+pub struct Hub {
+    /// A std mutex: held only to find or create a channel, never across `.await`.
+    channels: Mutex<HashMap<u64, broadcast::Sender<Arc<SeatChange>>>>,
+}
+
+impl Hub {
+    /// Receives every seat change of `event_id` published from now on.
+    pub fn subscribe(&self, event_id: u64) -> broadcast::Receiver<Arc<SeatChange>> {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .entry(event_id)
+            .or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe()
+    }
+
+    fn publish(&self, event_id: u64, change: SeatChange) {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = channels.get(&event_id)
+            && sender.send(Arc::new(change)).is_err()
+        {
+            channels.remove(&event_id);
+        }
+    }
+
+    /// Number of open subscriptions, for metrics.
+    pub fn subscribers(&self) -> usize {
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels.values().map(|s| s.receiver_count()).sum()
+    }
+}
+
+impl Coordinator {
+    /// Seat changes of `event_id` in the log after `after`, oldest first (at most
+    /// `limit` entries of the log are read).
+    pub async fn seat_changes_after(
+        &self,
+        event_id: u64,
+        after: Option<LogPosition>,
+        limit: usize,
+    ) -> Result<(Vec<SeatChange>, Option<LogPosition>)> {
+        let entries = self
+            .changes(after.map(|p| p.to_string()).as_deref(), limit)
+            .await?;
+        let last = entries
+            .last()
+            .and_then(|e| LogPosition::parse(&e.position))
+            .or(after);
+        let changes = entries
+            .into_iter()
+            .filter_map(|entry| match entry.change {
+                Change::Seat {
+                    event_id: e,
+                    seat_id,
+                    state,
+                } if e == event_id => {
+                    let position = LogPosition::parse(&entry.position)?;
+                    Some(SeatChange::new(position, &seat_id, state))
+                }
+                _ => None,
+            })
+            .collect();
+        Ok((changes, last))
+    }
+}
+
+/// Follows the change log from its current end, publishing seat changes to the hub;
+/// polls every `interval` when there is nothing new.
+pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut position = loop {
+            match coordinator.log_end().await {
+                Ok(position) => break position,
+                Err(err) => {
+                    tracing::warn!(error = %err, "live feed: reading the log end");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        loop {
+            let read = coordinator
+                .changes(position.map(|p| p.to_string()).as_deref(), 1000)
+                .await;
+            let entries = match read {
+                Ok(entries) => entries,
+                Err(err) => {
+                    tracing::warn!(error = %err, "live feed: reading the log");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let full = entries.len() == 1000;
+            for entry in entries {
+                let Some(at) = LogPosition::parse(&entry.position) else {
+                    continue;
+                };
+                position = Some(at);
+                if let Change::Seat {
+                    event_id,
+                    seat_id,
+                    state,
+                } = entry.change
+                {
+                    coordinator
+                        .hub()
+                        .publish(event_id, SeatChange::new(at, &seat_id, state));
+                }
+            }
+            if !full {
+                tokio::time::sleep(interval).await;
+            }
+        }
+    })
+}

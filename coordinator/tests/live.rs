@@ -1,0 +1,180 @@
+//! The live seat feed over real WebSockets and SSE: state first, then every change in
+//! commit order; a reconnect with the last seq misses nothing; several coordinators on
+//! one store each see every change.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+use common::{TestServer, fjall_store, pg_store, serve};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(s: &TestServer, event: u64, after: Option<&str>) -> Socket {
+    let base = s.url.replace("http://", "ws://");
+    let url = match after {
+        Some(seq) => format!("{base}/v1/events/{event}/live?after={seq}"),
+        None => format!("{base}/v1/events/{event}/live"),
+    };
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket")
+        .0
+}
+
+/// The next JSON message, within a second.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(1), socket.next())
+            .await
+            .expect("a message within a second")
+            .expect("socket open")
+            .expect("message");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+fn seat_change(message: &Value) -> (String, String) {
+    assert_eq!(message["type"], "seat", "{message}");
+    (
+        message["seat_id"].as_str().unwrap().to_string(),
+        message["state"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_see_each_others_holds_within_a_second() {
+    let s = serve(fjall_store().await).await;
+    let event = s.create_event("Live Show", 1, 1, 3).await;
+    let (ada, bob) = (s.token_for(Uuid::new_v4()), s.token_for(Uuid::new_v4()));
+    s.hold(&ada, event, &["S0-R0-3"]).await;
+    let mut a = connect(&s, event, None).await;
+    let mut b = connect(&s, event, None).await;
+    for socket in [&mut a, &mut b] {
+        let state = next(socket).await;
+        assert_eq!(state["type"], "snapshot");
+        let seats = state["seats"].as_array().unwrap();
+        assert_eq!(seats.len(), 3);
+        assert_eq!(seats[2], json!({"seat_id": "S0-R0-3", "state": "held"}));
+    }
+    s.hold(&ada, event, &["S0-R0-1"]).await;
+    assert_eq!(
+        seat_change(&next(&mut b).await),
+        ("S0-R0-1".into(), "held".into())
+    );
+    assert_eq!(
+        seat_change(&next(&mut a).await),
+        ("S0-R0-1".into(), "held".into())
+    );
+    let bobs = s.hold(&bob, event, &["S0-R0-2"]).await;
+    assert_eq!(
+        seat_change(&next(&mut a).await),
+        ("S0-R0-2".into(), "held".into())
+    );
+    assert_eq!(
+        seat_change(&next(&mut b).await),
+        ("S0-R0-2".into(), "held".into())
+    );
+    let released = s
+        .http
+        .delete(format!("{}/v1/holds/{bobs}", s.url))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 204);
+    assert_eq!(
+        seat_change(&next(&mut a).await),
+        ("S0-R0-2".into(), "available".into())
+    );
+    a.close(None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_with_the_last_seq_misses_nothing() {
+    let s = serve(fjall_store().await).await;
+    let event = s.create_event("Resume Show", 1, 1, 4).await;
+    let other = s.create_event("Other Show", 1, 1, 4).await;
+    let token = s.token_for(Uuid::new_v4());
+    let mut socket = connect(&s, event, None).await;
+    let state = next(&mut socket).await;
+    s.hold(&token, event, &["S0-R0-1"]).await;
+    let first = next(&mut socket).await;
+    let last_seen = first["seq"].as_str().unwrap().to_string();
+    assert!(last_seen.as_str() > state["seq"].as_str().unwrap());
+    drop(socket);
+
+    // While disconnected: three changes here, and noise on another event.
+    s.hold(&token, event, &["S0-R0-2", "S0-R0-3"]).await;
+    s.hold(&token, other, &["S0-R0-1"]).await;
+    s.hold(&token, event, &["S0-R0-4"]).await;
+
+    let mut socket = connect(&s, event, Some(&last_seen)).await;
+    let mut missed = Vec::new();
+    let mut seqs = vec![last_seen.clone()];
+    for _ in 0..3 {
+        let message = next(&mut socket).await;
+        seqs.push(message["seq"].as_str().unwrap().to_string());
+        missed.push(seat_change(&message).0);
+    }
+    assert_eq!(
+        missed,
+        ["S0-R0-2", "S0-R0-3", "S0-R0-4"],
+        "in commit order, nothing else"
+    );
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sse_twin_sends_the_same_feed() {
+    let s = serve(fjall_store().await).await;
+    let event = s.create_event("Streamed Show", 1, 1, 2).await;
+    let token = s.token_for(Uuid::new_v4());
+    let mut response = s
+        .http
+        .get(format!("{}/v1/events/{event}/live.sse", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut text = String::new();
+    let mut read_until = async |needle: &str, text: &mut String| {
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while !text.contains(needle) {
+                let chunk = response.chunk().await.unwrap().expect("open");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .expect("in time");
+    };
+    read_until("\"snapshot\"", &mut text).await;
+    s.hold(&token, event, &["S0-R0-2"]).await;
+    read_until("\"seat_id\":\"S0-R0-2\",\"state\":\"held\"", &mut text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_coordinator_on_a_store_sees_every_change() {
+    let first = serve(pg_store().await).await;
+    let store = onsale_coordinator::store::open(&first.store.address, Default::default())
+        .await
+        .unwrap();
+    let second = common::serve_shared(store).await;
+    let event = first.create_event("Shared Show", 1, 1, 2).await;
+    let token = first.token_for(Uuid::new_v4());
+    let mut watching_second = connect(&second, event, None).await;
+    assert_eq!(next(&mut watching_second).await["type"], "snapshot");
+    first.hold(&token, event, &["S0-R0-2"]).await;
+    assert_eq!(
+        seat_change(&next(&mut watching_second).await),
+        ("S0-R0-2".into(), "held".into())
+    );
+}

@@ -1,0 +1,92 @@
+//! The Cloudflare Workers adapter of the edge: [`onsale_edge::Edge`] as a Workers module
+//! built with the `worker` crate (workers-rs) and bundled by `worker-build`.
+//!
+//! It only converts between the Workers runtime's types and the core's, and gives the core
+//! its two platform services; pages, search, caching rules and forwarding are the core's,
+//! the same as on every adapter.
+//!
+//! Layout:
+//! - `fetch` (this file): the entry point, and the request and response conversions.
+//! - [`WorkersCache`]: the core's [`onsale_edge::Cache`] over the Workers Cache API.
+//! - [`FetchUpstream`]: the core's [`onsale_edge::Upstream`], `fetch` to the coordinator.
+//! - [`Isolate`]: the edge of one isolate and the snapshot it keeps between requests.
+//!
+//! Configuration (`[vars]` in `wrangler.toml`, or `wrangler dev --var NAME:VALUE`):
+//! - `ONSALE_SNAPSHOTS`: the base URL `onsale index` publishes under (`{base}/latest`,
+//!   `{base}/snapshots/{version}.snap`).
+//! - `ONSALE_COORDINATOR`: the coordinator's base URL, where writes are forwarded.
+//!
+//! Decisions:
+//! - A Workers isolate runs one thread and JavaScript-backed values are not `Send`, so the
+//!   edge lives in a thread-local, built on the first request from that request's `Env`.
+//! - Errors of the adapter itself (a missing variable, a body that cannot be read) answer
+//!   in the core's JSON error shape, never with the runtime's own error page.
+
+mod cache;
+mod isolate;
+mod upstream;
+
+use bytes::Bytes;
+use onsale_edge::{EdgeRequest, EdgeResponse};
+use onsale_model::{ApiError, ErrorCode};
+use worker::{Context, Env, Headers, Request, Response, ResponseBody, event};
+
+pub use cache::WorkersCache;
+pub use isolate::Isolate;
+pub use upstream::FetchUpstream;
+
+/// The edge core as this adapter builds it.
+pub type CloudflareEdge = onsale_edge::Edge<WorkersCache, FetchUpstream>;
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let answer = match (Isolate::get(&env), edge_request(request).await) {
+        (Ok(isolate), Ok(request)) => {
+            isolate.keep_fresh(&ctx).await;
+            isolate.edge().handle(request).await
+        }
+        (Err(error), _) | (_, Err(error)) => EdgeResponse::json_error(&error),
+    };
+    response(answer)
+}
+
+/// The core's view of a Workers request.
+async fn edge_request(mut request: Request) -> Result<EdgeRequest, ApiError> {
+    let url = request
+        .url()
+        .map_err(|e| ApiError::invalid(format!("bad request URL: {e}")))?;
+    let headers = request.headers().entries().collect();
+    let body = request
+        .bytes()
+        .await
+        .map_err(|e| ApiError::invalid(format!("could not read the request body: {e}")))?;
+    Ok(EdgeRequest {
+        method: request.inner().method(),
+        path: url.path().to_string(),
+        query: url.query().unwrap_or_default().to_string(),
+        headers,
+        body: Bytes::from(body),
+    })
+}
+
+/// A Workers response from the core's; a response without a body gets none at all, as
+/// `304` and `204` must.
+fn response(response: EdgeResponse) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    let body = if response.body.is_empty() {
+        ResponseBody::Empty
+    } else {
+        ResponseBody::Body(response.body.to_vec())
+    };
+    Ok(Response::from_body(body)?
+        .with_status(response.status)
+        .with_headers(headers))
+}
+
+/// A configuration problem: the operator must fix `wrangler.toml`.
+fn misconfigured(message: String) -> ApiError {
+    ApiError::new(ErrorCode::Internal, message)
+}

@@ -1,0 +1,59 @@
+//! Writes (and every other request the snapshot cannot answer) forwarded to the
+//! coordinator with the Workers `fetch`.
+
+use onsale_edge::{EdgeRequest, EdgeResponse, Upstream, UpstreamError};
+use worker::js_sys::Uint8Array;
+use worker::{Fetch, Headers, Request, web_sys};
+
+/// Response headers that describe the coordinator's connection, not the message.
+const CONNECTION_HEADERS: &[&str] = &["transfer-encoding", "connection", "content-length"];
+
+/// The coordinator at a base URL, reached with `fetch`.
+pub struct FetchUpstream {
+    base: String,
+}
+
+impl FetchUpstream {
+    /// Forwards to the coordinator at `base` (`https://host[:port]`).
+    pub fn new(base: &str) -> Self {
+        FetchUpstream {
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The Workers request for `request`: the same method, path, query, end-to-end
+    /// headers and body, sent to the coordinator.
+    fn outgoing(&self, request: &EdgeRequest) -> worker::Result<Request> {
+        let headers = Headers::new();
+        for (name, value) in request.forwarded_headers() {
+            headers.append(name, value)?;
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method(&request.method);
+        init.set_headers(headers.as_ref());
+        if !request.body.is_empty() {
+            init.set_body(&Uint8Array::from(&request.body[..]));
+        }
+        let url = format!("{}{}", self.base, request.path_and_query());
+        Ok(web_sys::Request::new_with_str_and_init(&url, &init)?.into())
+    }
+}
+
+impl Upstream for FetchUpstream {
+    async fn forward(&self, request: EdgeRequest) -> Result<EdgeResponse, UpstreamError> {
+        let failed = |e: worker::Error| UpstreamError(e.to_string());
+        let outgoing = self.outgoing(&request).map_err(failed)?;
+        let mut response = Fetch::Request(outgoing).send().await.map_err(failed)?;
+        let headers = response
+            .headers()
+            .entries()
+            .filter(|(name, _)| !CONNECTION_HEADERS.contains(&name.as_str()))
+            .collect();
+        let body = response.bytes().await.map_err(failed)?;
+        Ok(EdgeResponse {
+            status: response.status_code(),
+            headers,
+            body: body.into(),
+        })
+    }
+}

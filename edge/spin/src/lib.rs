@@ -1,0 +1,106 @@
+//! The Spin adapter of the edge: [`onsale_edge::Edge`] as a wasi:http component built with
+//! `spin-sdk` for `wasm32-wasip2`, served by `spin up` (or any runtime that serves wasi:http
+//! components, such as `wasmtime serve`).
+//!
+//! It only converts between the `http` crate's types (which spin-sdk uses) and the core's,
+//! and gives the core its two platform services; pages, search, caching rules and
+//! forwarding are the core's, the same as on every adapter.
+//!
+//! Layout:
+//! - `handle` (this file): the entry point, and the request and response conversions.
+//! - [`InstanceCache`]: the core's [`onsale_edge::Cache`], in the instance's memory.
+//! - [`HttpUpstream`]: the core's [`onsale_edge::Upstream`], outbound HTTP to the coordinator.
+//! - [`Instance`]: the edge of one component instance and the snapshot it holds.
+//!
+//! Configuration: environment variables (`[component.edge] environment` in `spin.toml`,
+//! `wasmtime serve --env NAME=VALUE`):
+//! - `ONSALE_SNAPSHOTS`: the base URL `onsale index` publishes under (`{base}/latest`,
+//!   `{base}/snapshots/{version}.snap`).
+//! - `ONSALE_COORDINATOR`: the coordinator's base URL, where writes are forwarded.
+//!
+//! Decisions:
+//! - Everything lives in the component instance. A runtime that starts a fresh instance
+//!   for each request makes each request fetch `latest` and the snapshot and render
+//!   afresh; one that reuses instances (`wasmtime serve` does for WASIp3 components, up to
+//!   128 requests each) keeps the snapshot and the cache, and asks `latest` at most once a
+//!   second. Plain environment
+//!   variables (not Spin's variables interface) keep the component runnable by any
+//!   wasi:http host.
+//! - Errors of the adapter itself answer in the core's JSON error shape.
+
+mod cache;
+mod instance;
+mod upstream;
+
+use bytes::Bytes;
+use onsale_edge::{EdgeRequest, EdgeResponse};
+use onsale_model::{ApiError, ErrorCode};
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{FullBody, Request};
+use spin_sdk::http_service;
+
+pub use cache::InstanceCache;
+pub use instance::Instance;
+pub use upstream::HttpUpstream;
+
+/// The edge core as this adapter builds it.
+pub type SpinEdge = onsale_edge::Edge<InstanceCache, HttpUpstream>;
+
+#[http_service]
+async fn handle(request: Request) -> http::Response<FullBody<Bytes>> {
+    let answer = match (Instance::get(), edge_request(request).await) {
+        (Ok(instance), Ok(request)) => {
+            instance.keep_fresh().await;
+            instance.edge().handle(request).await
+        }
+        (Err(error), _) | (_, Err(error)) => EdgeResponse::json_error(&error),
+    };
+    response(answer)
+}
+
+/// The core's view of an incoming request.
+async fn edge_request(request: Request) -> Result<EdgeRequest, ApiError> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .bytes()
+        .await
+        .map_err(|e| ApiError::invalid(format!("could not read the request body: {e:?}")))?;
+    Ok(EdgeRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: header_pairs(&parts.headers),
+        body,
+    })
+}
+
+/// Header names (lower case, as `http` keeps them) with their values; values that are
+/// not text are dropped.
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
+}
+
+/// The outgoing response for the core's.
+fn response(response: EdgeResponse) -> http::Response<FullBody<Bytes>> {
+    let mut builder = http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(FullBody::new(response.body))
+        .unwrap_or_else(|e| {
+            let error = ApiError::new(
+                ErrorCode::Internal,
+                format!("bad response from the edge core: {e}"),
+            );
+            let fallback = EdgeResponse::json_error(&error);
+            let mut answer = http::Response::new(FullBody::new(fallback.body));
+            *answer.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            answer
+        })
+}
