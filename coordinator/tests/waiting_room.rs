@@ -686,4 +686,24 @@ async fn the_queue_api_answers_errors_and_pushes_positions_live() {
         .check_pass(pass, event, Some(people[2].as_bytes()), 1_800_000_002_000)
         .unwrap();
     assert_eq!(checked.expires_at, 1_800_000_002_000 + 600_000);
+
+    let (_, doc) = send(&s, Method::GET, "/v1/openapi.json", None, None).await;
+    for (path, method) in [
+        ("/v1/events/{id}/queue", "post"),
+        ("/v1/events/{id}/queue", "get"),
+        ("/v1/operator/events/{id}/waiting-room", "put"),
+        ("/v1/operator/events/{id}/waiting-room", "get"),
+        ("/v1/operator/queue-key", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    for schema in ["QueueStatus", "WaitingRoom", "WaitingRoomSettings"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
+    }
 }

@@ -51,7 +51,7 @@ use crate::store::keys::{self, RoomPart};
 /// What one coordinator keeps in memory about waiting rooms; the queues themselves are
 /// in the store. Std mutexes, never held across an `.await`.
 #[derive(Default)]
-pub struct Rooms {
+pub(crate) struct Rooms {
     /// Recently read settings by event, for the pass check on every hold.
     settings: Mutex<HashMap<u64, gate::CachedSettings>>,
     /// Joins waiting to be written, by event; an event is present while a batch writer
@@ -59,12 +59,6 @@ pub struct Rooms {
     joins: Mutex<HashMap<u64, Vec<join::PendingJoin>>>,
     /// Distinct users trying to hold this minute, by event with an automatic threshold.
     demand: Mutex<HashMap<u64, gate::Demand>>,
-}
-
-impl std::fmt::Debug for Rooms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Rooms { .. }")
-    }
 }
 
 impl Coordinator {
