@@ -126,7 +126,8 @@ pub struct QueueStatus {
     /// Place in the queue, 1 being next (`queued` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
-    /// Likely wait until admission, in seconds (`queued` and `waiting`).
+    /// Likely wait in seconds: until admission (`queued`), or until the on-sale shuffle
+    /// places the holder (`waiting`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_wait_seconds: Option<u64>,
     /// The pass for hold requests (`admitted` only).
