@@ -12,7 +12,6 @@ use futures::future::join_all;
 use hdrhistogram::Histogram;
 use onsale_model::{
     EventDetails, Hold, NewEvent, RowSpec, SeatMapSpec, SeatStatus, SeatsResponse, SectionSpec,
-    Session,
 };
 use rand::Rng;
 use tokio::sync::Semaphore;
@@ -270,29 +269,13 @@ async fn sign_up_buyers(
         async move {
             let _permit = gate.acquire().await?;
             let username = format!("lg{run:08x}_{i}");
-            let password = "loadgen-password";
-            client
-                .post(format!("{base}/v1/users"))
-                .json(&serde_json::json!({
-                    "username": username,
-                    "email": format!("{username}@loadgen.invalid"),
-                    "phone": format!("+1{:010}", u64::from(run) * 10_000 + i as u64 % 10_000_000_000),
-                    "password": password,
-                }))
-                .send()
-                .await?
-                .error_for_status()
-                .context("sign-up")?;
-            let session: Session = client
-                .post(format!("{base}/v1/sessions"))
-                .json(&serde_json::json!({"username": username, "password": password}))
-                .send()
-                .await?
-                .error_for_status()
-                .context("log-in")?
-                .json()
-                .await?;
-            anyhow::Ok(session.token)
+            super::sign_up_and_log_in(
+                &client,
+                &base,
+                &username,
+                u64::from(run) * 10_000 + i as u64 % 10_000_000_000,
+            )
+            .await
         }
     }))
     .await;

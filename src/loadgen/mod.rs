@@ -31,3 +31,37 @@ pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Queue(args) => queue::run(args).await,
     }
 }
+
+/// Signs a load-test user up (email and phone derived from `username` and `phone_digits`)
+/// and logs it in; returns its bearer token.
+async fn sign_up_and_log_in(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    phone_digits: u64,
+) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let password = "loadgen-password";
+    client
+        .post(format!("{base}/v1/users"))
+        .json(&serde_json::json!({
+            "username": username,
+            "email": format!("{username}@loadgen.invalid"),
+            "phone": format!("+1{phone_digits:010}"),
+            "password": password,
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("sign-up")?;
+    let session: onsale_model::Session = client
+        .post(format!("{base}/v1/sessions"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("log-in")?
+        .json()
+        .await?;
+    Ok(session.token)
+}

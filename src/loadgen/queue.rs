@@ -19,7 +19,7 @@ use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::store::{self, RetryPolicy};
 use onsale_coordinator::{Coordinator, Settings};
 use onsale_model::{
-    EventDetails, NewEvent, QueueState, QueueStatus, RowSpec, SeatMapSpec, SectionSpec, Session,
+    EventDetails, NewEvent, QueueState, QueueStatus, RowSpec, SeatMapSpec, SectionSpec,
     WaitingRoomSettings,
 };
 use rand::Rng;
@@ -375,29 +375,13 @@ async fn sign_up(client: &reqwest::Client, base: &str, users: u64) -> anyhow::Re
         async move {
             let _permit = gate.acquire().await?;
             let username = format!("lq{run:08x}_{i}");
-            let password = "loadgen-password";
-            client
-                .post(format!("{base}/v1/users"))
-                .json(&serde_json::json!({
-                    "username": username,
-                    "email": format!("{username}@loadgen.invalid"),
-                    "phone": format!("+1{:010}", (u64::from(run) * 100_000 + i) % 10_000_000_000),
-                    "password": password,
-                }))
-                .send()
-                .await?
-                .error_for_status()
-                .context("sign-up")?;
-            let session: Session = client
-                .post(format!("{base}/v1/sessions"))
-                .json(&serde_json::json!({"username": username, "password": password}))
-                .send()
-                .await?
-                .error_for_status()
-                .context("log-in")?
-                .json()
-                .await?;
-            anyhow::Ok(session.token)
+            super::sign_up_and_log_in(
+                &client,
+                base,
+                &username,
+                (u64::from(run) * 100_000 + i) % 10_000_000_000,
+            )
+            .await
         }
     }))
     .await;
