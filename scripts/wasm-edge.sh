@@ -5,6 +5,7 @@
 #   scripts/wasm-edge.sh build [cloudflare|spin|all]   release builds, then their sizes
 #   scripts/wasm-edge.sh clippy                         clippy -D warnings, both wasm targets
 #   scripts/wasm-edge.sh serve cloudflare|spin --coordinator URL --snapshots URL [--listen IP:PORT]
+#                       [--live-url URL] [--queue-key KEY] [--state DIR]
 #
 # build cloudflare: worker-build (cargo, wasm-bindgen, wasm-opt, esbuild) into
 #   edge/cloudflare/build/, the bundle wrangler.toml names. wrangler runs this as its build
@@ -90,11 +91,13 @@ clippy() {
 }
 
 serve() {
-  local adapter=${1:-} coordinator="" snapshots="" listen="" state=""
+  local adapter=${1:-} coordinator="" snapshots="" listen="" state="" live_url="" queue_key=""
   shift || true
   while [ $# -gt 0 ]; do
     case $1 in
     --coordinator) coordinator=$2 ;;
+    --live-url) live_url=$2 ;;
+    --queue-key) queue_key=$2 ;;
     --snapshots) snapshots=$2 ;;
     --listen) listen=$2 ;;
     --state) state=$2 ;;
@@ -119,7 +122,8 @@ serve() {
     wrangler dev --config wrangler.toml --local \
       --ip "${listen%:*}" --port "${listen##*:}" --inspector-port 0 \
       --persist-to "$state" --show-interactive-dev-session=false \
-      --var "ONSALE_COORDINATOR:$coordinator" --var "ONSALE_SNAPSHOTS:$snapshots"
+      --var "ONSALE_COORDINATOR:$coordinator" --var "ONSALE_SNAPSHOTS:$snapshots" \
+      --var "ONSALE_LIVE_URL:$live_url" --var "ONSALE_QUEUE_KEY:$queue_key"
     ;;
   spin)
     listen=${listen:-127.0.0.1:3000}
@@ -127,6 +131,7 @@ serve() {
     # (incoming and outgoing) comes with `serve`.
     exec wasmtime serve -Scli --addr "$listen" \
       --env "ONSALE_COORDINATOR=$coordinator" --env "ONSALE_SNAPSHOTS=$snapshots" \
+      --env "ONSALE_LIVE_URL=$live_url" --env "ONSALE_QUEUE_KEY=$queue_key" \
       "$CARGO_TARGET_DIR/wasm32-wasip2/release/onsale_edge_spin.wasm"
     ;;
   *)

@@ -100,8 +100,14 @@ enum Command {
         refresh: Duration,
         /// The coordinators' queue key (`GET /v1/operator/queue-key`): with it, the edge
         /// checks waiting-room passes on holds itself. Without it, the coordinator does.
-        #[arg(long, env = "ONSALE_QUEUE_KEY", value_parser = parse_queue_key)]
+        /// (A base64url key may start with `-`.)
+        #[arg(long, env = "ONSALE_QUEUE_KEY", value_parser = parse_queue_key, allow_hyphen_values = true)]
         queue_key: Option<QueueKey>,
+        /// The coordinator's base URL as browsers reach it: event pages open the live
+        /// seat feed (WebSocket) and the queue page its position feed there. Without it,
+        /// pages poll through the edge every few seconds.
+        #[arg(long, env = "ONSALE_LIVE_URL")]
+        live_url: Option<String>,
     },
     /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
     /// for a coordinator started with `--stripe-api-base` pointing here.
@@ -252,6 +258,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             cache_entries,
             refresh,
             queue_key,
+            live_url,
         } => {
             let mut edge = NativeEdge::new(
                 MemoryCache::new(cache_entries),
@@ -259,6 +266,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             );
             if let Some(key) = queue_key {
                 edge = edge.with_queue_key(key, unix_millis);
+            }
+            if let Some(url) = live_url {
+                edge = edge.with_live_url(&url);
             }
             let edge = Arc::new(edge);
             let source = SnapshotSource::parse(&snapshots);
@@ -359,7 +369,8 @@ async fn dev(
             MemoryCache::new(100_000),
             HttpUpstream::new(&coordinator_url),
         )
-        .with_queue_key(queue_key, unix_millis),
+        .with_queue_key(queue_key, unix_millis)
+        .with_live_url(&coordinator_url),
     );
     let refresher = spawn_refresh(
         edge.clone(),

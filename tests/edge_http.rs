@@ -137,9 +137,26 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The coordinators' queue key, as an operator gives it to edges.
+async fn queue_key(coordinator: &str) -> String {
+    let key: Value = reqwest::Client::new()
+        .get(format!("{coordinator}/v1/operator/queue-key"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the queue key")
+        .json()
+        .await
+        .expect("the queue key as JSON");
+    key["key"].as_str().expect("key").to_string()
+}
+
 /// Starts the edge of `adapter` (which must be [`available`]), pointed at the coordinator
-/// and the snapshot URL, and waits until it answers.
+/// (also as the pages' live URL, and with its queue key) and the snapshot URL, and waits
+/// until it answers.
 async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &Path) -> Process {
+    let key = queue_key(coordinator).await;
     if adapter == Adapter::Native {
         return start(
             &[
@@ -152,6 +169,9 @@ async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &
                 "127.0.0.1:0",
                 "--refresh",
                 "50ms",
+                "--live-url",
+                coordinator,
+                &format!("--queue-key={key}"),
             ],
             true,
         );
@@ -164,6 +184,7 @@ async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &
         .arg(repo().join("scripts/wasm-edge.sh"))
         .args(["serve", adapter.name(), "--coordinator", coordinator])
         .args(["--snapshots", snapshots, "--listen", &listen])
+        .args(["--live-url", coordinator, "--queue-key", &key])
         .arg("--state")
         .arg(&state);
     let mut edge = spawn_group(
@@ -395,7 +416,111 @@ on_every_adapter!(
         snapshot (about 10 KB) never loads; runs with a fixed wasmtime (cargo test -- --ignored)"]
     search_ranks_filters_and_pages_over_http,
     reads_carry_etags_and_answer_not_modified,
+    the_edge_checks_waiting_room_passes_itself,
 );
+
+/// With the event's waiting room on, the edge refuses holds without a valid pass even
+/// with the coordinator gone (so the refusal is the edge's own), and lets a valid pass
+/// through to the coordinator.
+async fn the_edge_checks_waiting_room_passes_itself(adapter: Adapter) {
+    let Some(mut platform) = platform(adapter).await else {
+        return;
+    };
+    let id = platform
+        .create(event_json(
+            "Gated Show",
+            "concert",
+            "Porto",
+            "Door Keepers",
+            "2027-09-01T20:00:00Z",
+        ))
+        .await;
+    let coordinator = platform.backend.coordinator.url.clone();
+    let key = queue_key(&coordinator).await;
+    let room = platform
+        .backend
+        .http
+        .put(format!(
+            "{coordinator}/v1/operator/events/{id}/waiting-room"
+        ))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({"enabled": true, "total_active_users": 10,
+            "new_users_per_minute": 10, "session_duration_seconds": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(room.status(), 200);
+    platform
+        .eventually(&format!("/v1/events/{id}"), |e| e["waiting_room"] == true)
+        .await;
+    platform.backend.coordinator.kill();
+
+    let hold = |pass: Option<String>| {
+        let mut request = platform
+            .backend
+            .http
+            .post(format!("{}/v1/events/{id}/holds", platform.edge.url))
+            .bearer_auth("any-token")
+            .header("idempotency-key", "gate-1")
+            .json(&json!({"seats": ["A-A-1"]}));
+        if let Some(pass) = pass {
+            request = request.header("x-queue-pass", pass);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or_default();
+            (
+                status,
+                body["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }
+    };
+    let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 600_000;
+    let pass = |event_id: u64, key: &onsale_pass::QueueKey| {
+        key.sign_pass(&onsale_pass::Pass {
+            event_id,
+            user_id: [7; 16],
+            expires_at,
+        })
+    };
+    let shared = onsale_pass::QueueKey::parse(&key).expect("the queue key parses");
+    let forged = onsale_pass::QueueKey::new([1; 32]);
+    let cases = [
+        (None, StatusCode::FORBIDDEN, "queue_pass_required"),
+        (
+            Some("not-a-pass".to_string()),
+            StatusCode::FORBIDDEN,
+            "queue_pass_invalid",
+        ),
+        (
+            Some(pass(id, &forged)),
+            StatusCode::FORBIDDEN,
+            "queue_pass_invalid",
+        ),
+        (
+            Some(pass(id + 1, &shared)),
+            StatusCode::FORBIDDEN,
+            "queue_pass_invalid",
+        ),
+        // A valid pass passes the gate; the coordinator it goes on to is down.
+        (
+            Some(pass(id, &shared)),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+        ),
+    ];
+    for (i, (pass, status, code)) in cases.into_iter().enumerate() {
+        assert_eq!(
+            hold(pass).await,
+            (status, code.to_string()),
+            "{adapter:?} case {i}"
+        );
+    }
+}
 
 async fn new_and_changed_events_reach_the_edge_and_stay_fresh(adapter: Adapter) {
     let Some(p) = platform(adapter).await else {
@@ -756,10 +881,31 @@ async fn adapters_answer_alike() {
         }
     }
     let (a, b) = (ids[0], ids[1]);
+    // The pages' script, under the name the event page links.
+    let page = backend
+        .http
+        .get(format!("{}/events/{a}", edges[0].1.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let script = page
+        .split('"')
+        .find(|part| part.starts_with("/static/onsale."))
+        .expect("the event page links its script")
+        .to_string();
+    assert!(
+        page.contains(&format!("data-live=\"{}\"", backend.coordinator.url)),
+        "the event page names the live URL"
+    );
     let paths = [
         "/".to_string(),
         "/?page=1&page_size=1".to_string(),
         format!("/events/{a}"),
+        format!("/events/{a}/queue"),
+        script,
         "/search?q=owls".to_string(),
         "/v1/events".to_string(),
         "/v1/events?page=2&page_size=1".to_string(),

@@ -11,7 +11,7 @@
 //! - [`Edge`]: routing, caching, conditional requests, forwarding.
 //! - `gate`: the waiting room's pass check on forwarded holds.
 //! - `reads`: the JSON API and the seed aliases served from the snapshot.
-//! - `pages`: the HTML pages.
+//! - `pages`: the HTML pages; `assets`: their script (the live seat map, the queue page).
 //!
 //! Decisions:
 //! - Cache keys carry the snapshot version, so a new snapshot is served as soon as it is
@@ -20,6 +20,7 @@
 //!   browsers and CDNs keep the bytes but revalidate, which costs a `304`.
 //! - Nothing here blocks or spawns: the core builds for wasm32.
 
+mod assets;
 mod gate;
 pub mod http;
 mod pages;
@@ -63,6 +64,9 @@ pub struct Edge<C, U> {
     upstream: U,
     /// Checks waiting-room passes on holds; without it, the coordinator alone does.
     gate: Option<gate::Gate>,
+    /// The coordinator's base URL as browsers reach it, for the live seat map and queue
+    /// position; without it, pages poll through the edge instead.
+    live_url: Option<String>,
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
@@ -73,7 +77,16 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             cache,
             upstream,
             gate: None,
+            live_url: None,
         }
+    }
+
+    /// Tells pages where browsers open the coordinator's live feeds (WebSocket seat
+    /// changes, queue position): its public base URL, such as `https://api.example.com`.
+    pub fn with_live_url(mut self, url: &str) -> Self {
+        let url = url.trim().trim_end_matches('/');
+        self.live_url = (!url.is_empty()).then(|| url.to_string());
+        self
     }
 
     /// Checks the waiting room's passes on hold requests with `key` (the coordinators'
@@ -86,6 +99,30 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     ) -> Self {
         self.gate = Some(gate::Gate::new(key, now));
         self
+    }
+
+    /// Applies the optional settings the wasm adapters read from their environment, by
+    /// name: `ONSALE_LIVE_URL` ([`Edge::with_live_url`]) and `ONSALE_QUEUE_KEY`
+    /// ([`Edge::with_queue_key`], checked against `now`). A queue key that does not parse
+    /// is an error rather than an edge that lets every hold through unchecked.
+    pub fn with_settings(
+        mut self,
+        setting: impl Fn(&str) -> Option<String>,
+        now: impl Fn() -> i64 + Send + Sync + 'static,
+    ) -> Result<Self, ApiError> {
+        if let Some(url) = setting("ONSALE_LIVE_URL") {
+            self = self.with_live_url(&url);
+        }
+        if let Some(text) = setting("ONSALE_QUEUE_KEY").filter(|t| !t.trim().is_empty()) {
+            let key = QueueKey::parse(text.trim()).map_err(|_| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "ONSALE_QUEUE_KEY is not a queue key (32 bytes, base64url or hex)",
+                )
+            })?;
+            self = self.with_queue_key(key, now);
+        }
+        Ok(self)
     }
 
     /// Serves from `snapshot` from now on, unless a newer one is already installed.
@@ -128,6 +165,15 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
                 .map_or_else(|| "none".to_string(), |v| v.to_string());
             return EdgeResponse::text(200, format!("ok snapshot={version}\n"));
         }
+        if let Some(script) = read.then(|| assets::script(&request.path)).flatten() {
+            return script.conditional(request.header("if-none-match"));
+        }
+        if let Some(id) = read
+            .then(|| request.path.strip_prefix("/bookings/"))
+            .flatten()
+        {
+            return pages::booking_response(id);
+        }
         let kind = if read {
             reads::classify(&request.path)
         } else {
@@ -153,7 +199,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         let response = match self.cache.get(&key).await {
             Some(hit) => hit,
             None => {
-                let fresh = reads::render(&kind, &request, &snapshot);
+                let fresh = reads::render(&kind, &request, &snapshot, self.live_url.as_deref());
                 if fresh.status == 200 {
                     self.cache.put(&key, &fresh).await;
                 }

@@ -1,16 +1,20 @@
 //! The HTML pages a person uses: the event list with a search box, search results and an
-//! event page. Plain server-rendered HTML with one small script (live availability), so
-//! the pages work on any phone and from any cache.
+//! event page with its live seat map, and the waiting room. Plain server-rendered HTML
+//! that works on any phone and from any cache; the seat map and the queue position are
+//! drawn by the pages' script (`assets/onsale.js`).
 
 use std::fmt::Write;
 
 use onsale_indexer::Snapshot;
-use onsale_model::{ApiError, Event, Page};
+use onsale_model::{ApiError, ErrorCode, Event, Page};
+
+use crate::http::EdgeResponse;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use onsale_indexer::SearchQuery;
 
+use crate::assets;
 use crate::reads::search_link;
 
 const DATE: &[BorrowedFormatItem<'static>] = format_description!(
@@ -29,8 +33,33 @@ ul.events li{background:#fff;border-radius:10px;padding:12px;box-shadow:0 1px 3p
 ul.events a{color:#14213d;font-weight:700;text-decoration:none}
 .meta{color:#555;font-size:.92em}.price{font-weight:700}
 nav.pages{display:flex;gap:12px;justify-content:center;margin:16px 0}
-article img{max-width:100%;border-radius:10px}
+article img{max-width:100%;height:auto;border-radius:10px}
 .availability{padding:8px 12px;background:#fff;border-left:4px solid #fca311}
+button{font:inherit;padding:8px 14px;border:1px solid #14213d;border-radius:6px;background:#fff;color:#14213d;cursor:pointer}
+button.primary{background:#14213d;color:#fff}button.link{border:0;padding:0;background:none;text-decoration:underline}
+button:disabled{opacity:.5;cursor:wait}:focus-visible{outline:3px solid #fca311;outline-offset:2px}
+.seats{background:#fff;border-radius:10px;padding:12px;margin:16px 0;box-shadow:0 1px 3px #0002}
+form.account{display:flex;flex-wrap:wrap;gap:8px;align-items:center}form.account p{flex:1 0 100%;margin:0}
+form.account input{flex:1 1 140px;padding:8px;border:1px solid #bbb;border-radius:6px;font-size:1em}
+.signup{display:flex;flex-wrap:wrap;gap:8px;flex:1 0 100%}.signup[hidden]{display:none}
+.seatmap-scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:8px 0}
+svg.seatmap{display:block;width:100%;height:auto;user-select:none}
+.stage{fill:#14213d}.stage-label{fill:#fff;font-size:12px;font-weight:700}
+.section-label{font-size:13px;font-weight:700;fill:#333}.row-label{font-size:11px;fill:#666}
+.seat{cursor:pointer;fill:var(--tier);stroke:#fff;stroke-width:1.5}.seat:focus{outline:none;stroke:#fca311;stroke-width:4}
+.seat.held{fill:#c4c4c4;cursor:not-allowed}.seat.sold{fill:#6b6b6b;cursor:not-allowed}
+.seat.selected{fill:#111;stroke:#fca311;stroke-width:3}.seat.mine{fill:#1b9e4b}
+.legend{display:flex;flex-wrap:wrap;gap:6px 16px;list-style:none;padding:0;margin:8px 0;font-size:.9em}
+.swatch{display:inline-block;width:14px;height:14px;border-radius:50%;margin-right:6px;vertical-align:-2px}
+.swatch.selected{background:#111}.swatch.mine{background:#1b9e4b}.swatch.held{background:#c4c4c4}.swatch.sold{background:#6b6b6b}
+.notice{padding:8px 12px;border-radius:6px;background:#eef3ff}.notice.error{background:#fde8e8;color:#8a1010}.notice[hidden]{display:none}
+.summary{position:sticky;bottom:0;background:#fff;padding:8px 0;border-top:1px solid #ddd}
+.summary p{margin:4px 0}.actions{display:flex;flex-wrap:wrap;gap:8px}.countdown{font-variant-numeric:tabular-nums;font-size:1.2em}
+.live-status{font-size:.9em;color:#555;margin:4px 0}.booking-status{font-size:1.3em;font-weight:700}
+.tickets{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px}
+.ticket{display:flex;flex-direction:column;align-items:center;gap:6px;border:1px dashed #999;border-radius:8px;padding:10px}
+.ticket code{font-size:.7em;word-break:break-all}.queue-status{font-size:1.4em;font-weight:700}
+@media (max-width:480px){main{padding:10px}h1{font-size:1.5em}.actions button{flex:1 1 100%}}
 ";
 
 /// HTML-escapes text for element content and attribute values.
@@ -74,10 +103,20 @@ fn when(event: &Event) -> String {
 }
 
 fn layout(title: &str, body: &str) -> String {
+    page(title, body, "")
+}
+
+/// [`layout`] with the pages' script, for the pages that are live.
+fn live_layout(title: &str, body: &str) -> String {
+    let script = format!("<script src=\"{}\" defer></script>", assets::script_path());
+    page(title, body, &script)
+}
+
+fn page(title: &str, body: &str, head: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · onsale</title><style>{STYLE}</style></head>\
+         <title>{} · onsale</title><style>{STYLE}</style>{head}</head>\
          <body><header><a href=\"/\">onsale</a></header><main>{body}</main></body></html>",
         escape(title)
     )
@@ -179,8 +218,9 @@ pub(crate) fn search(query: &SearchQuery, results: &Page<Event>) -> String {
     layout("Search", &body)
 }
 
-/// `/events/{id}`: details, venue, date, prices, and live availability.
-pub(crate) fn event(event: &Event) -> String {
+/// `/events/{id}`: details, venue, date, prices, and the live seat map (drawn by the
+/// pages' script from the seat list; `live` is where it opens the seat feed).
+pub(crate) fn event(event: &Event, live: Option<&str>) -> String {
     let performers = event
         .performers
         .iter()
@@ -204,17 +244,25 @@ pub(crate) fn event(event: &Event) -> String {
             escape(&event.image_url)
         )
     };
+    let queue = if event.waiting_room {
+        format!(
+            "<p class=\"notice\">Demand is high: a waiting room is on for this event. \
+             <a href=\"/events/{}/queue\">Take your place in the queue</a> to pick seats.</p>",
+            event.id
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         "<article>{image}<h1>{name}</h1>\
          <p class=\"meta\">{category} · {performers}</p>\
          <p><strong>When:</strong> {when}<br><strong>Where:</strong> {venue}, {city}<br>\
          <strong>Prices:</strong> {prices} · {seats} seats</p>\
-         <p id=\"availability\" class=\"availability\" data-event=\"{id}\" aria-live=\"polite\">Checking availability…</p>\
-         <p>{description}</p></article>\
-         <script>(function(){{var el=document.getElementById('availability');\
-         fetch('/v1/events/{id}/availability').then(function(r){{if(!r.ok)throw r;return r.json()}})\
-         .then(function(a){{el.textContent=a.available+' of '+a.total+' seats available'+(a.held?' ('+a.held+' held by buyers right now)':'');}})\
-         .catch(function(){{el.textContent='Live availability cannot be shown right now; the details above are current.';}});}})();</script>",
+         <p id=\"availability\" class=\"availability\" aria-live=\"polite\">Checking availability…</p>\
+         {queue}<section id=\"seatmap\" class=\"seats\" aria-label=\"Seats\" data-event=\"{id}\" \
+         data-currency=\"{currency}\" data-live=\"{live}\">\
+         <noscript>Picking seats needs JavaScript.</noscript></section>\
+         <p>{description}</p></article>",
         name = escape(&event.name),
         category = escape(&event.category),
         when = escape(&when(event)),
@@ -222,9 +270,53 @@ pub(crate) fn event(event: &Event) -> String {
         city = escape(&event.city),
         seats = event.seat_count,
         id = event.id,
+        currency = escape(&event.currency),
+        live = escape(live.unwrap_or_default()),
         description = escape(&event.description),
     );
-    layout(&event.name, &body)
+    live_layout(&event.name, &body)
+}
+
+/// `/events/{id}/queue`: the waiting room, where a signed-in person takes a place and
+/// sees their position and likely wait, live; admitted, they go back to the seat map.
+pub(crate) fn queue(event: &Event, live: Option<&str>) -> String {
+    let body = format!(
+        "<h1>Waiting room</h1><p><a href=\"/events/{id}\">{name}</a> · {when}</p>\
+         <section id=\"queue\" class=\"seats\" aria-label=\"Your place in the queue\" \
+         data-event=\"{id}\" data-live=\"{live}\">\
+         <noscript>The waiting room needs JavaScript.</noscript></section>\
+         <p class=\"meta\">Places are first come, first served. Keep this page open: when it \
+         is your turn, it takes you to the seats, and you have a limited time to pick them.</p>",
+        id = event.id,
+        name = escape(&event.name),
+        when = escape(&when(event)),
+        live = escape(live.unwrap_or_default()),
+    );
+    live_layout("Waiting room", &body)
+}
+
+/// `/bookings/{id}`: a booking's status and, once paid, its tickets, drawn by the pages'
+/// script for the signed-in buyer (the payment page sends them back here). Needs no
+/// snapshot; holds nothing personal, so any cache may keep it.
+pub(crate) fn booking_response(id: &str) -> EdgeResponse {
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        let error = ApiError::new(ErrorCode::NotFound, "no such booking");
+        return EdgeResponse::html(404, error_page(&error));
+    }
+    let body = format!(
+        "<h1>Your booking</h1><section id=\"booking\" class=\"seats\" data-booking=\"{id}\" \
+         aria-live=\"polite\"><noscript>Your booking needs JavaScript to show.</noscript></section>"
+    );
+    let mut response = EdgeResponse::html(200, live_layout("Your booking", &body));
+    response
+        .headers
+        .push(("cache-control".into(), "public, no-cache".into()));
+    response
 }
 
 /// A page for an error, with the search box to go on from.

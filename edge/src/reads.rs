@@ -29,8 +29,10 @@ pub(crate) enum ReadKind {
     HomePage,
     /// `GET /search`: search results.
     SearchPage,
-    /// `GET /events/{id}`: one event.
+    /// `GET /events/{id}`: one event, with its live seat map.
     EventPage(String),
+    /// `GET /events/{id}/queue`: the event's waiting room.
+    QueuePage(String),
     /// `GET /static/demo/{category}.svg`: the demo catalogue's pictures.
     DemoImage(String),
 }
@@ -39,7 +41,10 @@ impl ReadKind {
     fn is_html(&self) -> bool {
         matches!(
             self,
-            ReadKind::HomePage | ReadKind::SearchPage | ReadKind::EventPage(_)
+            ReadKind::HomePage
+                | ReadKind::SearchPage
+                | ReadKind::EventPage(_)
+                | ReadKind::QueuePage(_)
         )
     }
 
@@ -66,6 +71,7 @@ pub(crate) fn classify(path: &str) -> Option<ReadKind> {
         [""] => Some(ReadKind::HomePage),
         ["search"] => Some(ReadKind::SearchPage),
         ["events", id] => Some(ReadKind::EventPage((*id).to_string())),
+        ["events", id, "queue"] => Some(ReadKind::QueuePage((*id).to_string())),
         ["static", "demo", file] => file
             .strip_suffix(".svg")
             .map(|category| ReadKind::DemoImage(category.to_string())),
@@ -73,9 +79,15 @@ pub(crate) fn classify(path: &str) -> Option<ReadKind> {
     }
 }
 
-/// Renders a read; successful answers carry the snapshot's caching headers.
-pub(crate) fn render(kind: &ReadKind, request: &EdgeRequest, snapshot: &Snapshot) -> EdgeResponse {
-    match answer(kind, request, snapshot) {
+/// Renders a read; successful answers carry the snapshot's caching headers. Pages tell
+/// browsers to open live feeds at `live` (the coordinator's public URL), if given.
+pub(crate) fn render(
+    kind: &ReadKind,
+    request: &EdgeRequest,
+    snapshot: &Snapshot,
+    live: Option<&str>,
+) -> EdgeResponse {
+    match answer(kind, request, snapshot, live) {
         Ok(response) => response.from_snapshot(snapshot.version()),
         Err(error) => kind.error(&error),
     }
@@ -85,6 +97,7 @@ fn answer(
     kind: &ReadKind,
     request: &EdgeRequest,
     snapshot: &Snapshot,
+    live: Option<&str>,
 ) -> Result<EdgeResponse, ApiError> {
     let query = request.query.as_str();
     Ok(match kind {
@@ -116,7 +129,12 @@ fn answer(
             let results = search(snapshot, &search_query)?;
             EdgeResponse::html(200, pages::search(&search_query, &results))
         }
-        ReadKind::EventPage(id) => EdgeResponse::html(200, pages::event(event(snapshot, id)?)),
+        ReadKind::EventPage(id) => {
+            EdgeResponse::html(200, pages::event(event(snapshot, id)?, live))
+        }
+        ReadKind::QueuePage(id) => {
+            EdgeResponse::html(200, pages::queue(event(snapshot, id)?, live))
+        }
         ReadKind::DemoImage(category) => {
             EdgeResponse::new(200, "image/svg+xml", pages::demo_image(category))
         }
@@ -177,6 +195,10 @@ mod tests {
         );
         assert_eq!(classify("/"), Some(ReadKind::HomePage));
         assert_eq!(classify("/events/3"), Some(ReadKind::EventPage("3".into())));
+        assert_eq!(
+            classify("/events/3/queue"),
+            Some(ReadKind::QueuePage("3".into()))
+        );
         assert_eq!(
             classify("/static/demo/opera.svg"),
             Some(ReadKind::DemoImage("opera".into()))

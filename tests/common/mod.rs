@@ -33,6 +33,16 @@ impl Drop for Process {
 }
 
 impl Process {
+    /// A child started elsewhere, killed when dropped.
+    pub fn adopt(child: Child) -> Process {
+        Process {
+            child,
+            url: String::new(),
+            group: false,
+            log: None,
+        }
+    }
+
     /// Stops the process (and its group) now.
     pub fn kill(&mut self) {
         if self.group {

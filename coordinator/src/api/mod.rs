@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::routing::{get, post};
 use onsale_model::{ApiError, ErrorCode};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::api_error_response;
@@ -49,9 +51,15 @@ pub fn router(coordinator: Coordinator) -> Router {
             "/v1/events/{id}/queue",
             post(queue::queue_join).get(queue::queue_show),
         )
-        .route("/v1/events/{id}/queue/live", get(queue::queue_live))
+        .route(
+            "/v1/events/{id}/queue/live",
+            get(queue::queue_live).layer(live_feed_cors()),
+        )
         .route("/v1/events/{id}/live", get(live::live_ws))
-        .route("/v1/events/{id}/live.sse", get(live::live_sse))
+        .route(
+            "/v1/events/{id}/live.sse",
+            get(live::live_sse).layer(live_feed_cors()),
+        )
         .route(
             "/v1/holds/{id}",
             get(holds::holds_show).delete(holds::holds_delete),
@@ -94,6 +102,15 @@ pub fn router(coordinator: Coordinator) -> Router {
             api_error_response(&ApiError::code(ErrorCode::Internal))
         }))
         .with_state(coordinator)
+}
+
+/// The live feeds that browsers open from the edge's pages, on another origin: public
+/// data (a queue ticket names its holder's place; no cookies are involved), readable by
+/// any page. WebSockets need no such header.
+fn live_feed_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET])
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains open requests

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -246,7 +246,48 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-async fn pay_show(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>) -> Response {
+/// `?return_to=URL`: where the buyer goes once they have decided, as Stripe's
+/// `return_url` (the shop's booking page). Only `http(s)://` URLs are followed.
+#[derive(Debug, Default, Deserialize)]
+struct ReturnTo {
+    return_to: Option<String>,
+}
+
+impl ReturnTo {
+    fn url(&self) -> Option<&str> {
+        self.return_to
+            .as_deref()
+            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+            .filter(|url| !url.contains(['"', '<', '>', '\'', ' ']))
+    }
+
+    /// The query string that carries it on (empty without one).
+    fn query(&self) -> String {
+        self.url().map_or_else(String::new, |url| {
+            serde_urlencoded::to_string([("return_to", url)])
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default()
+        })
+    }
+
+    /// After a decision: back to the shop, or `page` where there is no way back.
+    fn answer(&self, page: Html<String>) -> Response {
+        match self.url() {
+            Some(url) => (
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, url.to_string())],
+            )
+                .into_response(),
+            None => page.into_response(),
+        }
+    }
+}
+
+async fn pay_show(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    Query(back): Query<ReturnTo>,
+) -> Response {
     let Some(intent) = sandbox.ledger().intents.get(&id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -256,10 +297,11 @@ async fn pay_show(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>) -
     };
     let buttons = if intent.status == "requires_payment_method" {
         format!(
-            "<form method=\"post\" action=\"/pay/{id}/succeed\"><button>Pay {amount}</button></form>\
-             <form method=\"post\" action=\"/pay/{id}/fail\"><button>Decline the card</button></form>\
-             <form method=\"post\" action=\"/pay/{id}/abandon\"><button>Abandon</button></form>",
+            "<form method=\"post\" action=\"/pay/{id}/succeed{back}\"><button>Pay {amount}</button></form>\
+             <form method=\"post\" action=\"/pay/{id}/fail{back}\"><button>Decline the card</button></form>\
+             <form method=\"post\" action=\"/pay/{id}/abandon{back}\"><button>Abandon</button></form>",
             amount = money(intent.amount, &intent.currency),
+            back = back.query().replace('&', "&amp;"),
         )
     } else {
         format!("<p>This payment is {}.</p>", intent.status)
@@ -278,6 +320,7 @@ async fn pay_show(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>) -
 async fn pay_decide(
     State(sandbox): State<Arc<Sandbox>>,
     Path((id, outcome)): Path<(String, String)>,
+    Query(back): Query<ReturnTo>,
 ) -> Response {
     let (status, kind) = match outcome.as_str() {
         "succeed" => ("succeeded", Some("payment_intent.succeeded")),
@@ -316,23 +359,51 @@ async fn pay_decide(
         intent.clone()
     };
     let Some(kind) = kind else {
-        return page(
+        return back.answer(page(
             "Abandoned",
             "<h1>Payment abandoned</h1><p>The seats go back on sale when the hold expires.</p>",
-        )
-        .into_response();
+        ));
     };
     match sandbox.report(&intent, kind).await {
-        Ok(code) if (200..300).contains(&code) => page(
+        Ok(code) if (200..300).contains(&code) => back.answer(page(
             "Done",
             if kind == "payment_intent.succeeded" {
                 "<h1>Payment received</h1><p>Your booking is being confirmed; you will be told when it is.</p>"
             } else {
                 "<h1>Payment declined</h1><p>No money was taken.</p>"
             },
-        )
-        .into_response(),
+        )),
         Ok(code) => (StatusCode::BAD_GATEWAY, page("Error", &format!("<h1>The shop answered {code}</h1>"))).into_response(),
         Err(why) => (StatusCode::BAD_GATEWAY, page("Error", &format!("<h1>The shop is unreachable</h1><p>{why}</p>"))).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn back(url: &str) -> ReturnTo {
+        ReturnTo {
+            return_to: Some(url.to_string()),
+        }
+    }
+
+    #[test]
+    fn follows_only_plain_web_addresses_back() {
+        let shop = back("https://shop.example/bookings/b1?x=1");
+        assert_eq!(shop.url(), Some("https://shop.example/bookings/b1?x=1"));
+        assert_eq!(
+            shop.query(),
+            "?return_to=https%3A%2F%2Fshop.example%2Fbookings%2Fb1%3Fx%3D1"
+        );
+        for refused in [
+            "javascript:alert(1)",
+            "//evil.example",
+            "https://a.example/\"><script>",
+        ] {
+            assert_eq!(back(refused).url(), None, "{refused}");
+            assert_eq!(back(refused).query(), "");
+        }
+        assert_eq!(ReturnTo::default().query(), "");
     }
 }

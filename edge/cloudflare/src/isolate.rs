@@ -44,11 +44,21 @@ impl Isolate {
         if let Some(isolate) = ISOLATE.with(|cell| cell.get().cloned()) {
             return Ok(isolate);
         }
+        let edge = CloudflareEdge::new(
+            WorkersCache::new(),
+            FetchUpstream::new(&var(env, "ONSALE_COORDINATOR")?),
+        )
+        .with_settings(
+            |name| {
+                env.secret(name)
+                    .or_else(|_| env.var(name))
+                    .ok()
+                    .map(|v| v.to_string())
+            },
+            || Date::now().as_millis() as i64,
+        )?;
         let isolate = Rc::new(Isolate {
-            edge: CloudflareEdge::new(
-                WorkersCache::new(),
-                FetchUpstream::new(&var(env, "ONSALE_COORDINATOR")?),
-            ),
+            edge,
             snapshots: var(env, "ONSALE_SNAPSHOTS")?
                 .trim_end_matches('/')
                 .to_string(),

@@ -15,6 +15,11 @@
 //! - `ONSALE_SNAPSHOTS`: the base URL `onsale index` publishes under (`{base}/latest`,
 //!   `{base}/snapshots/{version}.snap`).
 //! - `ONSALE_COORDINATOR`: the coordinator's base URL, where writes are forwarded.
+//! - `ONSALE_LIVE_URL` (optional): the coordinator's public URL, where event pages open
+//!   the live seat feed and the queue page its position feed (without it they poll).
+//! - `ONSALE_QUEUE_KEY` (optional, a secret: `wrangler secret put ONSALE_QUEUE_KEY`): the
+//!   coordinators' queue key (`GET /v1/operator/queue-key`); with it the edge refuses
+//!   holds without a valid waiting-room pass itself.
 //!
 //! Decisions:
 //! - A Workers isolate runs one thread and JavaScript-backed values are not `Send`, so the

@@ -43,11 +43,13 @@ impl Instance {
         if let Some(instance) = INSTANCE.with(|cell| cell.get().cloned()) {
             return Ok(instance);
         }
+        let edge = SpinEdge::new(
+            InstanceCache::new(CACHE_ENTRIES),
+            HttpUpstream::new(&var("ONSALE_COORDINATOR")?),
+        )
+        .with_settings(|name| std::env::var(name).ok(), unix_millis)?;
         let instance = Rc::new(Instance {
-            edge: SpinEdge::new(
-                InstanceCache::new(CACHE_ENTRIES),
-                HttpUpstream::new(&var("ONSALE_COORDINATOR")?),
-            ),
+            edge,
             snapshots: var("ONSALE_SNAPSHOTS")?.trim_end_matches('/').to_string(),
             checked_at: Cell::new(None),
         });
@@ -101,6 +103,13 @@ impl Instance {
 }
 
 /// A required environment variable.
+/// The wall clock in milliseconds since the Unix epoch (for pass expiry).
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 fn var(name: &str) -> Result<String, ApiError> {
     std::env::var(name).map_err(|_| {
         ApiError::new(

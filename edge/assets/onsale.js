@@ -1,0 +1,740 @@
+// onsale's pages in the browser: the account box, the live seat map of an event page
+// (pick seats, hold them, the hold's countdown, checkout), the waiting-room page and the
+// booking page (status and tickets).
+// Plain JavaScript with no dependencies, served by the edge at /static/onsale.{hash}.js.
+//
+// Seat states come from `GET /v1/events/{id}/seats` (through the edge), then live from the
+// coordinator's WebSocket feed (`data-live` names the coordinator as browsers reach it);
+// without it, or when the socket keeps failing, the page polls the seat list instead.
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'onsale.session';
+  var MAX_SEATS = 10;
+  var POLL_MS = 5000;
+
+  // ---- small helpers ------------------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === 'text') node.textContent = attrs[name];
+      else if (name.slice(0, 2) === 'on') node.addEventListener(name.slice(2), attrs[name]);
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function svg(tag, attrs) {
+    var node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === 'text') node.textContent = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    return node;
+  }
+
+  function money(minor, currency) {
+    var symbols = { EUR: '€', GBP: '£', USD: '$', JPY: '¥' };
+    var symbol = symbols[currency] || currency;
+    if (currency === 'JPY') return symbol + minor;
+    return symbol + Math.floor(minor / 100) + '.' + String(minor % 100).padStart(2, '0');
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return b.toString(16).padStart(2, '0');
+    }).join('');
+  }
+
+  function session() {
+    try {
+      var saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
+      if (saved && Date.parse(saved.expires_at) > Date.now()) return saved;
+    } catch (e) { /* a damaged entry counts as signed out */ }
+    localStorage.removeItem(TOKEN_KEY);
+    return null;
+  }
+
+  // Calls the API (through the edge); resolves to {ok, status, body, date}, where body is
+  // the parsed JSON and an error body is {error: {code, message}}.
+  function api(method, path, body, headers) {
+    var options = { method: method, headers: Object.assign({}, headers || {}) };
+    var current = session();
+    if (current) options.headers.Authorization = 'Bearer ' + current.token;
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (response) {
+      return response.text().then(function (text) {
+        var parsed = null;
+        try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
+        if (!response.ok && !(parsed && parsed.error)) {
+          parsed = { error: { code: 'unavailable', message: 'The service answered ' + response.status + '; try again in a moment.' } };
+        }
+        return { ok: response.ok, status: response.status, body: parsed, date: Date.parse(response.headers.get('date') || '') };
+      });
+    }, function () {
+      return { ok: false, status: 0, body: { error: { code: 'unavailable', message: 'No connection; try again in a moment.' } } };
+    });
+  }
+
+  function say(node, text, kind) {
+    node.textContent = text;
+    node.className = 'notice' + (kind ? ' ' + kind : '');
+    node.hidden = !text;
+  }
+
+  // ---- the account box ------------------------------------------------------------------
+
+  // Renders the sign-in / sign-up form (or who is signed in) into `box`; calls `changed`
+  // after signing in or out.
+  function account(box, changed) {
+    box.textContent = '';
+    var current = session();
+    if (current) {
+      box.appendChild(el('p', {}, [
+        document.createTextNode('Signed in as '),
+        el('strong', { text: current.username }),
+        document.createTextNode(' · '),
+        el('button', { type: 'button', class: 'link', text: 'Sign out', onclick: function () {
+          localStorage.removeItem(TOKEN_KEY);
+          account(box, changed);
+          changed();
+        } }),
+      ]));
+      return;
+    }
+    var signingUp = false;
+    var message = el('p', { class: 'notice', role: 'alert', hidden: '' });
+    var username = el('input', { name: 'username', autocomplete: 'username', required: '', 'aria-label': 'Username', placeholder: 'Username' });
+    var password = el('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: '', 'aria-label': 'Password', placeholder: 'Password' });
+    var email = el('input', { name: 'email', type: 'email', autocomplete: 'email', 'aria-label': 'Email', placeholder: 'Email' });
+    var phone = el('input', { name: 'phone', type: 'tel', autocomplete: 'tel', 'aria-label': 'Phone', placeholder: 'Phone (+44…)' });
+    var extra = el('div', { class: 'signup', hidden: '' }, [email, phone]);
+    var submit = el('button', { type: 'submit', text: 'Sign in' });
+    var toggle = el('button', { type: 'button', class: 'link', text: 'New here? Create an account', onclick: function () {
+      signingUp = !signingUp;
+      extra.hidden = !signingUp;
+      email.required = phone.required = signingUp;
+      password.setAttribute('autocomplete', signingUp ? 'new-password' : 'current-password');
+      submit.textContent = signingUp ? 'Create account' : 'Sign in';
+      toggle.textContent = signingUp ? 'Have an account? Sign in' : 'New here? Create an account';
+    } });
+    var form = el('form', { class: 'account', 'aria-label': 'Sign in' }, [
+      el('p', { text: 'Sign in to hold seats.' }), username, password, extra, submit, toggle, message,
+    ]);
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      submit.disabled = true;
+      var credentials = { username: username.value.trim(), password: password.value };
+      var first = signingUp
+        ? api('POST', '/v1/users', { username: credentials.username, email: email.value.trim(), phone: phone.value.trim(), password: credentials.password })
+        : Promise.resolve({ ok: true });
+      first.then(function (created) {
+        if (!created.ok) return created;
+        return api('POST', '/v1/sessions', credentials);
+      }).then(function (answer) {
+        submit.disabled = false;
+        if (!answer.ok) return say(message, answer.body.error.message, 'error');
+        localStorage.setItem(TOKEN_KEY, JSON.stringify({
+          token: answer.body.token, expires_at: answer.body.expires_at, username: credentials.username,
+        }));
+        account(box, changed);
+        changed();
+      });
+    });
+    box.appendChild(form);
+  }
+
+  // ---- the seat map ---------------------------------------------------------------------
+
+  var SEAT = 22;        // distance between seat centres, in SVG units
+  var LABEL = 40;       // room for row labels on the left
+  var TIER_COLOURS = ['#2a6fdb', '#e76f51', '#8e44ad', '#2a9d8f', '#d4a017', '#c2185b'];
+
+  function SeatMap(root) {
+    this.root = root;
+    this.eventId = root.getAttribute('data-event');
+    this.currency = root.getAttribute('data-currency');
+    this.live = root.getAttribute('data-live');
+    this.seats = [];          // every seat, in display order, with x/y/state/node
+    this.byId = {};
+    this.selected = [];       // seat ids picked but not yet held
+    this.hold = null;         // the live hold: {hold_id, seats, total, deadline}
+    this.holding = [];        // seat ids of a hold request not yet answered
+    this.seq = null;          // the last live-feed position seen
+    this.failures = 0;
+    this.focus = null;        // the seat that takes the keyboard focus
+    this.build();
+  }
+
+  SeatMap.prototype.build = function () {
+    var self = this;
+    this.accountBox = el('div', { class: 'account-box' });
+    this.status = el('p', { class: 'live-status', 'aria-live': 'polite', text: 'Loading the seat map…' });
+    this.figure = el('div', { class: 'seatmap-scroll' });
+    this.legend = el('ul', { class: 'legend', 'aria-label': 'Legend' });
+    this.message = el('p', { class: 'notice', role: 'alert', hidden: '' });
+    this.summary = el('div', { class: 'summary', 'aria-live': 'polite' });
+    this.root.textContent = '';
+    [this.accountBox, this.status, this.legend, this.figure, this.message, this.summary]
+      .forEach(function (node) { self.root.appendChild(node); });
+    account(this.accountBox, function () { self.renderSummary(); });
+    this.restoreHold();
+    this.load();
+  };
+
+  SeatMap.prototype.load = function () {
+    var self = this;
+    return api('GET', '/v1/events/' + this.eventId + '/seats').then(function (answer) {
+      if (!answer.ok) {
+        self.status.textContent = 'The seat map cannot be shown right now (' + answer.body.error.message + ').';
+        setTimeout(function () { self.load(); }, POLL_MS);
+        return;
+      }
+      if (!self.seats.length) {
+        self.draw(answer.body.seats);
+        self.connect();
+      } else {
+        answer.body.seats.forEach(function (s) { self.setState(s.seat_id, s.state); });
+      }
+      self.renderCounts();
+      self.renderSummary();
+    });
+  };
+
+  // Draws the SVG: one block per section, a line of seats per row, seats coloured by
+  // their price tier, with the stage at the top.
+  SeatMap.prototype.draw = function (list) {
+    var self = this;
+    var prices = [];
+    list.forEach(function (s) { if (prices.indexOf(s.price) < 0) prices.push(s.price); });
+    prices.sort(function (a, b) { return a - b; });
+    var widest = 1;
+    var sections = [];
+    list.forEach(function (s) {
+      var section = sections[sections.length - 1];
+      if (!section || section.name !== s.section) sections.push(section = { name: s.section, rows: [] });
+      var row = section.rows[section.rows.length - 1];
+      if (!row || row.name !== s.row) section.rows.push(row = { name: s.row, seats: [] });
+      row.seats.push(s);
+      widest = Math.max(widest, row.seats.length);
+    });
+    var width = LABEL * 2 + widest * SEAT;
+    var map = svg('svg', { role: 'group', 'aria-label': 'Seat map: arrow keys move between seats, Enter or Space picks a seat', class: 'seatmap' });
+    map.appendChild(svg('rect', { x: LABEL, y: 4, width: width - 2 * LABEL, height: 24, rx: 6, class: 'stage' }));
+    map.appendChild(svg('text', { x: width / 2, y: 21, 'text-anchor': 'middle', class: 'stage-label', text: 'STAGE' }));
+    var y = 52;
+    var rowIndex = 0;
+    sections.forEach(function (section) {
+      map.appendChild(svg('text', { x: width / 2, y: y, 'text-anchor': 'middle', class: 'section-label', text: section.name }));
+      y += 18;
+      section.rows.forEach(function (row) {
+        var left = LABEL + (widest - row.seats.length) * SEAT / 2;
+        map.appendChild(svg('text', { x: left - 8, y: y + 4, 'text-anchor': 'end', class: 'row-label', text: row.name }));
+        row.seats.forEach(function (s, i) {
+          var seat = {
+            id: s.seat_id, section: s.section, row: s.row, number: s.number, price: s.price,
+            tier: prices.indexOf(s.price), state: s.state, rowIndex: rowIndex, x: left + i * SEAT + SEAT / 2, y: y,
+          };
+          seat.node = svg('circle', { cx: seat.x, cy: seat.y, r: 8, role: 'button', tabindex: '-1', 'data-seat': seat.id });
+          seat.node.style.setProperty('--tier', TIER_COLOURS[seat.tier % TIER_COLOURS.length]);
+          seat.node.addEventListener('click', function () { self.toggle(seat); });
+          seat.node.addEventListener('keydown', function (e) { self.key(e, seat); });
+          seat.node.addEventListener('focus', function () { self.setFocus(seat); });
+          map.appendChild(seat.node);
+          self.seats.push(seat);
+          self.byId[seat.id] = seat;
+        });
+        rowIndex += 1;
+        y += SEAT;
+      });
+      y += 16;
+    });
+    map.setAttribute('viewBox', '0 0 ' + width + ' ' + (y - 8));
+    // Keep seats big enough to tap on a phone: the map scrolls sideways inside its box
+    // rather than shrinking below 14 px a seat.
+    map.style.minWidth = Math.min(width, widest * 14 + LABEL * 2) + 'px';
+    this.figure.appendChild(map);
+    this.seats.forEach(function (seat) { self.paint(seat); });
+    this.setFocus(this.seats.filter(function (s) { return s.state === 'available'; })[0] || this.seats[0]);
+    this.drawLegend(prices);
+  };
+
+  SeatMap.prototype.drawLegend = function (prices) {
+    var self = this;
+    prices.forEach(function (price, tier) {
+      var swatch = el('span', { class: 'swatch' });
+      swatch.style.background = TIER_COLOURS[tier % TIER_COLOURS.length];
+      self.legend.appendChild(el('li', {}, [swatch, document.createTextNode(money(price, self.currency))]));
+    });
+    [['selected', 'Your pick'], ['mine', 'Held for you'], ['held', 'Held by someone'], ['sold', 'Sold']]
+      .forEach(function (entry) {
+        self.legend.appendChild(el('li', {}, [el('span', { class: 'swatch ' + entry[0] }), document.createTextNode(entry[1])]));
+      });
+  };
+
+  SeatMap.prototype.isMine = function (seat) {
+    return !!(this.hold && this.hold.seats.indexOf(seat.id) >= 0);
+  };
+
+  // The look and the accessible name of one seat, from its state.
+  SeatMap.prototype.paint = function (seat) {
+    var picked = this.selected.indexOf(seat.id) >= 0;
+    var mine = this.isMine(seat);
+    var look = mine ? 'mine' : picked ? 'selected' : seat.state;
+    seat.node.setAttribute('class', 'seat ' + look);
+    var words = { available: 'available', held: 'held by someone', sold: 'sold', selected: 'picked', mine: 'held for you' };
+    seat.node.setAttribute('aria-label', seat.section + ', row ' + seat.row + ', seat ' + seat.number + ', ' +
+      money(seat.price, this.currency) + ', ' + words[look]);
+    seat.node.setAttribute('aria-pressed', picked ? 'true' : 'false');
+    seat.node.setAttribute('aria-disabled', seat.state === 'available' || picked ? 'false' : 'true');
+  };
+
+  SeatMap.prototype.setState = function (id, state) {
+    var seat = this.byId[id];
+    if (!seat || seat.state === state) return;
+    seat.state = state;
+    if (state === 'sold' && this.isMine(seat)) {
+      this.endHold('Paid: your seats are booked. Your tickets come by email.');
+    }
+    var picked = this.selected.indexOf(id);
+    if (state !== 'available' && picked >= 0 && this.holding.indexOf(id) < 0) {
+      this.selected.splice(picked, 1);
+      say(this.message, 'Seat ' + seat.row + seat.number + ' (' + seat.section + ') was just taken by someone else.', 'error');
+      this.renderSummary();
+    }
+    this.paint(seat);
+  };
+
+  SeatMap.prototype.toggle = function (seat) {
+    if (this.hold) {
+      say(this.message, 'Pay for or release your held seats before picking others.', 'error');
+      return;
+    }
+    var at = this.selected.indexOf(seat.id);
+    if (at >= 0) {
+      this.selected.splice(at, 1);
+    } else if (seat.state !== 'available') {
+      say(this.message, 'That seat is ' + (seat.state === 'sold' ? 'sold' : 'held by someone') + '.', 'error');
+      return;
+    } else if (this.selected.length >= MAX_SEATS) {
+      say(this.message, 'You can hold at most ' + MAX_SEATS + ' seats at once.', 'error');
+      return;
+    } else {
+      this.selected.push(seat.id);
+    }
+    say(this.message, '');
+    this.paint(seat);
+    this.renderSummary();
+  };
+
+  SeatMap.prototype.setFocus = function (seat) {
+    if (!seat) return;
+    if (this.focus && this.focus !== seat) this.focus.node.setAttribute('tabindex', '-1');
+    this.focus = seat;
+    seat.node.setAttribute('tabindex', '0');
+  };
+
+  // Arrow keys move along a row and to the nearest seat of the next or previous row;
+  // Home/End go to the row's ends; Enter or Space picks.
+  SeatMap.prototype.key = function (e, seat) {
+    var next = null;
+    var index = this.seats.indexOf(seat);
+    var sameRow = function (s) { return s.rowIndex === seat.rowIndex; };
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.toggle(seat);
+      return;
+    }
+    if (e.key === 'ArrowRight' && this.seats[index + 1] && sameRow(this.seats[index + 1])) next = this.seats[index + 1];
+    if (e.key === 'ArrowLeft' && this.seats[index - 1] && sameRow(this.seats[index - 1])) next = this.seats[index - 1];
+    if (e.key === 'Home' || e.key === 'End') {
+      var row = this.seats.filter(sameRow);
+      next = e.key === 'Home' ? row[0] : row[row.length - 1];
+    }
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      var target = seat.rowIndex + (e.key === 'ArrowDown' ? 1 : -1);
+      this.seats.forEach(function (s) {
+        if (s.rowIndex === target && (!next || Math.abs(s.x - seat.x) < Math.abs(next.x - seat.x))) next = s;
+      });
+    }
+    if (next) {
+      e.preventDefault();
+      this.setFocus(next);
+      next.node.focus();
+    }
+  };
+
+  // ---- live updates ---------------------------------------------------------------------
+
+  SeatMap.prototype.connect = function () {
+    var self = this;
+    if (!this.live || !window.WebSocket || this.failures >= 3) {
+      this.status.textContent = 'Seat states refresh every few seconds.';
+      setTimeout(function () { self.load().then(function () { self.connect(); }); }, POLL_MS);
+      return;
+    }
+    var url = this.live.replace(/^http/, 'ws') + '/v1/events/' + this.eventId + '/live' +
+      (this.seq ? '?after=' + encodeURIComponent(this.seq) : '');
+    var socket = new WebSocket(url);
+    var opened = false;
+    socket.onopen = function () {
+      opened = true;
+      self.failures = 0;
+      self.status.textContent = 'Live: seats update as people book.';
+      self.status.setAttribute('data-live-state', 'open');
+    };
+    socket.onmessage = function (message) {
+      var update = JSON.parse(message.data);
+      if (update.type === 'snapshot') {
+        update.seats.forEach(function (s) { self.setState(s.seat_id, s.state); });
+      } else if (update.type === 'seat') {
+        self.setState(update.seat_id, update.state);
+      }
+      if (update.seq) self.seq = update.seq;
+      self.renderCounts();
+    };
+    socket.onclose = function () {
+      self.status.setAttribute('data-live-state', 'closed');
+      if (!opened) self.failures += 1;
+      self.status.textContent = 'Reconnecting to live updates…';
+      setTimeout(function () { self.connect(); }, 1000 * Math.min(10, 1 + self.failures * 2));
+    };
+  };
+
+  SeatMap.prototype.renderCounts = function () {
+    var counts = { available: 0, held: 0, sold: 0 };
+    this.seats.forEach(function (s) { counts[s.state] += 1; });
+    var availability = document.getElementById('availability');
+    if (availability) {
+      availability.textContent = counts.available + ' of ' + this.seats.length + ' seats available' +
+        (counts.held ? ' (' + counts.held + ' held by buyers right now)' : '');
+    }
+  };
+
+  // ---- holding, the countdown, checkout -------------------------------------------------
+
+  SeatMap.prototype.holdKey = function () { return 'onsale.hold.' + this.eventId; };
+
+  // A hold this tab placed before a reload or a visit to the payment page, while the
+  // coordinator still has it (paid, released or expired, it is forgotten).
+  SeatMap.prototype.restoreHold = function () {
+    var self = this;
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(this.holdKey()) || 'null');
+      if (saved && saved.deadline > Date.now() && session()) this.hold = saved;
+    } catch (e) { this.hold = null; }
+    if (!this.hold) return sessionStorage.removeItem(this.holdKey());
+    api('GET', '/v1/holds/' + this.hold.hold_id).then(function (answer) {
+      if (answer.status === 404 || answer.status === 401) self.endHold('');
+    });
+  };
+
+  SeatMap.prototype.passHeader = function () {
+    try {
+      var pass = JSON.parse(sessionStorage.getItem('onsale.pass.' + this.eventId) || 'null');
+      if (pass && Date.parse(pass.expires_at) > Date.now()) return { 'X-Queue-Pass': pass.pass };
+    } catch (e) { /* no usable pass */ }
+    return {};
+  };
+
+  SeatMap.prototype.placeHold = function (button) {
+    var self = this;
+    if (!session()) {
+      say(this.message, 'Sign in (above) to hold seats.', 'error');
+      this.accountBox.querySelector('input') && this.accountBox.querySelector('input').focus();
+      return;
+    }
+    button.disabled = true;
+    var headers = Object.assign({ 'Idempotency-Key': newKey() }, this.passHeader());
+    var seats = this.selected.slice();
+    this.holding = seats;
+    api('POST', '/v1/events/' + this.eventId + '/holds', { seats: seats }, headers).then(function (answer) {
+      button.disabled = false;
+      self.holding = [];
+      if (answer.ok) {
+        var now = Date.now();
+        // The countdown runs on the server's clock: the time left when it answered (its
+        // Date header has whole seconds, so the middle of that second).
+        var left = Date.parse(answer.body.expires_at) - (answer.date ? answer.date + 500 : now);
+        self.hold = { hold_id: answer.body.hold_id, seats: answer.body.seats, total: answer.body.total, deadline: now + left };
+        sessionStorage.setItem(self.holdKey(), JSON.stringify(self.hold));
+        self.selected = [];
+        self.hold.seats.forEach(function (id) { self.setState(id, 'held'); self.paint(self.byId[id]); });
+        say(self.message, '');
+        self.renderSummary();
+        return;
+      }
+      var code = answer.body.error.code;
+      if (code === 'queue_pass_required' || code === 'queue_pass_invalid') {
+        window.location.href = '/events/' + self.eventId + '/queue';
+        return;
+      }
+      if (code === 'unauthorized') {
+        localStorage.removeItem(TOKEN_KEY);
+        account(self.accountBox, function () { self.renderSummary(); });
+      }
+      say(self.message, answer.body.error.message, 'error');
+      if (code === 'seat_unavailable') self.load();
+    });
+  };
+
+  SeatMap.prototype.endHold = function (text) {
+    var self = this;
+    var seats = this.hold ? this.hold.seats : [];
+    this.hold = null;
+    sessionStorage.removeItem(this.holdKey());
+    seats.forEach(function (id) { if (self.byId[id]) self.paint(self.byId[id]); });
+    say(this.message, text || '', text ? 'info' : '');
+    this.renderSummary();
+  };
+
+  SeatMap.prototype.release = function () {
+    var self = this;
+    api('DELETE', '/v1/holds/' + this.hold.hold_id).then(function () {
+      self.endHold('Your seats were released.');
+    });
+  };
+
+  SeatMap.prototype.checkout = function (button) {
+    var self = this;
+    button.disabled = true;
+    api('POST', '/v1/holds/' + this.hold.hold_id + '/checkout', {}, { 'Idempotency-Key': 'checkout-' + this.hold.hold_id })
+      .then(function (answer) {
+        button.disabled = false;
+        if (!answer.ok) {
+          if (answer.body.error.code === 'hold_expired') return self.endHold(answer.body.error.message);
+          return say(self.message, answer.body.error.message, 'error');
+        }
+        // The payment page sends the buyer back to the booking page (Stripe's return_url).
+        var booking = window.location.origin + '/bookings/' + encodeURIComponent(answer.body.booking_id);
+        var pay = answer.body.payment_url;
+        window.location.href = pay ? pay + (pay.indexOf('?') < 0 ? '?' : '&') + 'return_to=' + encodeURIComponent(booking) : booking;
+      });
+  };
+
+  SeatMap.prototype.renderSummary = function () {
+    var self = this;
+    clearInterval(this.ticker);
+    this.summary.textContent = '';
+    if (this.hold) {
+      var clock = el('strong', { class: 'countdown', role: 'timer', 'aria-label': 'Time left to pay' });
+      var tick = function () {
+        var left = Math.max(0, Math.floor((self.hold.deadline - Date.now()) / 1000));
+        clock.textContent = Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0');
+        if (left === 0) self.endHold('Your hold expired; the seats went back on sale.');
+      };
+      this.summary.appendChild(el('p', {}, [
+        document.createTextNode('Held for you: ' + this.hold.seats.join(', ') + ' · ' + money(this.hold.total, this.currency) + ' · pay within '),
+        clock,
+      ]));
+      this.summary.appendChild(el('div', { class: 'actions' }, [
+        el('button', { type: 'button', class: 'primary', text: 'Pay now', onclick: function (e) { self.checkout(e.target); } }),
+        el('button', { type: 'button', text: 'Release seats', onclick: function () { self.release(); } }),
+      ]));
+      tick();
+      this.ticker = setInterval(function () { if (self.hold) tick(); }, 1000);
+      return;
+    }
+    if (!this.selected.length) {
+      this.summary.appendChild(el('p', { class: 'meta', text: 'Pick up to ' + MAX_SEATS + ' seats on the map.' }));
+      return;
+    }
+    var total = 0;
+    var names = this.selected.map(function (id) {
+      var seat = self.byId[id];
+      total += seat.price;
+      return seat.section + ' ' + seat.row + seat.number;
+    });
+    this.summary.appendChild(el('p', { text: this.selected.length + ' picked: ' + names.join(', ') + ' · ' + money(total, this.currency) }));
+    this.summary.appendChild(el('div', { class: 'actions' }, [
+      el('button', { type: 'button', class: 'primary', text: 'Hold ' + this.selected.length + (this.selected.length === 1 ? ' seat' : ' seats'),
+        onclick: function (e) { self.placeHold(e.target); } }),
+    ]));
+  };
+
+  // ---- the waiting room -----------------------------------------------------------------
+
+  function Queue(root) {
+    this.root = root;
+    this.eventId = root.getAttribute('data-event');
+    this.live = root.getAttribute('data-live');
+    this.accountBox = el('div', { class: 'account-box' });
+    this.status = el('p', { class: 'queue-status', 'aria-live': 'polite', text: 'Joining the queue…' });
+    this.detail = el('p', { class: 'meta' });
+    this.message = el('p', { class: 'notice', role: 'alert', hidden: '' });
+    root.textContent = '';
+    [this.accountBox, this.status, this.detail, this.message].forEach(function (n) { root.appendChild(n); });
+    var self = this;
+    account(this.accountBox, function () { self.join(); });
+    this.join();
+  }
+
+  Queue.prototype.ticketKey = function () { return 'onsale.ticket.' + this.eventId; };
+
+  Queue.prototype.join = function () {
+    var self = this;
+    if (!session()) {
+      this.status.textContent = 'Sign in to take your place in the queue.';
+      return;
+    }
+    api('POST', '/v1/events/' + this.eventId + '/queue', {}).then(function (answer) {
+      if (!answer.ok) {
+        if (answer.body.error.code === 'waiting_room_off') return self.back('The queue is closed: seats are on sale now.');
+        self.status.textContent = answer.body.error.message;
+        setTimeout(function () { self.join(); }, POLL_MS);
+        return;
+      }
+      localStorage.setItem(self.ticketKey(), answer.body.ticket);
+      self.show(answer.body);
+      self.follow(answer.body.ticket);
+    });
+  };
+
+  // Follows the ticket live (server-sent events from the coordinator), or by asking the
+  // edge every few seconds where there is no live URL or the stream fails.
+  Queue.prototype.follow = function (ticket) {
+    var self = this;
+    var poll = function () {
+      api('GET', '/v1/events/' + self.eventId + '/queue?ticket=' + encodeURIComponent(ticket)).then(function (answer) {
+        if (answer.ok && self.show(answer.body)) setTimeout(poll, POLL_MS);
+        else if (!answer.ok) setTimeout(poll, POLL_MS);
+      });
+    };
+    if (!this.live || !window.EventSource) return poll();
+    var source = new EventSource(this.live + '/v1/events/' + this.eventId + '/queue/live?ticket=' + encodeURIComponent(ticket));
+    source.addEventListener('queue', function (message) {
+      if (!self.show(JSON.parse(message.data))) source.close();
+    });
+    source.onerror = function () {
+      source.close();
+      poll();
+    };
+  };
+
+  // Shows where the holder stands; returns whether to keep following.
+  Queue.prototype.show = function (standing) {
+    this.root.setAttribute('data-state', standing.state);
+    if (standing.state === 'queued') {
+      this.status.textContent = 'You are number ' + standing.position + ' in line.';
+      this.detail.textContent = 'Estimated wait: ' + minutes(standing.estimated_wait_seconds) + '. Keep this page open; it updates by itself.';
+      return true;
+    }
+    if (standing.state === 'waiting') {
+      this.status.textContent = 'You are in. Sales open at ' + new Date(standing.shuffle_at).toLocaleTimeString() + '.';
+      this.detail.textContent = 'Everyone who arrives before then gets a random place in line at that moment.';
+      return true;
+    }
+    if (standing.state === 'admitted') {
+      sessionStorage.setItem('onsale.pass.' + this.eventId, JSON.stringify({ pass: standing.pass, expires_at: standing.expires_at }));
+      this.back('It is your turn! Taking you to the seats…');
+      return false;
+    }
+    if (standing.state === 'open') {
+      this.back('The queue is closed: seats are on sale now.');
+      return false;
+    }
+    var self = this;
+    this.status.textContent = 'Your turn passed before you picked seats.';
+    this.detail.textContent = '';
+    this.detail.appendChild(el('button', { type: 'button', class: 'primary', text: 'Join the queue again', onclick: function () { self.join(); } }));
+    return false;
+  };
+
+  Queue.prototype.back = function (text) {
+    this.status.textContent = text;
+    this.detail.textContent = '';
+    var target = '/events/' + this.eventId;
+    this.detail.appendChild(el('a', { href: target, text: 'Go to the seat map' }));
+    setTimeout(function () { window.location.href = target; }, 800);
+  };
+
+  function minutes(seconds) {
+    if (seconds === null || seconds === undefined) return 'unknown';
+    if (seconds < 60) return 'under a minute';
+    var m = Math.round(seconds / 60);
+    return 'about ' + m + (m === 1 ? ' minute' : ' minutes');
+  }
+
+  // ---- a booking and its tickets --------------------------------------------------------
+
+  function Booking(root) {
+    this.root = root;
+    this.id = root.getAttribute('data-booking');
+    this.accountBox = el('div', { class: 'account-box' });
+    this.view = el('div', { class: 'booking' });
+    root.textContent = '';
+    root.appendChild(this.accountBox);
+    root.appendChild(this.view);
+    this.started = Date.now();
+    var self = this;
+    account(this.accountBox, function () { self.load(); });
+    this.load();
+  }
+
+  var BOOKING_WORDS = {
+    pending: 'Waiting for the payment to be confirmed…',
+    completed: 'Paid: your seats are yours. Show a ticket code at the door.',
+    cancelled: 'This booking was cancelled.',
+  };
+
+  Booking.prototype.load = function () {
+    var self = this;
+    if (!session()) {
+      this.view.textContent = 'Sign in to see your booking.';
+      return;
+    }
+    api('GET', '/v1/bookings/' + encodeURIComponent(this.id)).then(function (answer) {
+      if (!answer.ok) {
+        self.view.textContent = answer.body.error.message;
+        return;
+      }
+      self.show(answer.body);
+      // A pending booking settles within seconds of the payment; look again until then.
+      if (answer.body.status === 'pending' && Date.now() - self.started < 10 * 60 * 1000) {
+        setTimeout(function () { self.load(); }, 2000);
+      }
+    });
+  };
+
+  Booking.prototype.show = function (booking) {
+    this.root.setAttribute('data-status', booking.status);
+    this.view.textContent = '';
+    this.view.appendChild(el('p', { class: 'booking-status', text: BOOKING_WORDS[booking.status] || booking.status }));
+    this.view.appendChild(el('p', { class: 'meta', text: 'Seats ' + booking.seats.join(', ') + ' · ' +
+      money(booking.total, booking.currency) + ' · booking ' + booking.booking_id }));
+    if (booking.status === 'cancelled') {
+      var why = booking.cancel_reason ? 'Reason: ' + booking.cancel_reason + '. ' : '';
+      var refund = booking.refund === 'refunded' ? 'Your payment was refunded.'
+        : booking.refund === 'requested' ? 'Your refund is on its way.' : 'No money was taken.';
+      this.view.appendChild(el('p', { text: why + refund }));
+    }
+    var list = el('ul', { class: 'tickets' });
+    (booking.tickets || []).forEach(function (ticket) {
+      // The QR code as an image: SVG in an <img> runs no script.
+      var qr = el('img', { alt: 'QR code for seat ' + ticket.seat_id, width: '160', height: '160',
+        src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(ticket.qr_svg) });
+      list.appendChild(el('li', { class: 'ticket' }, [
+        el('strong', { text: 'Seat ' + ticket.seat_id }), qr, el('code', { text: ticket.code }),
+      ]));
+    });
+    if (booking.tickets && booking.tickets.length) this.view.appendChild(list);
+    this.view.appendChild(el('p', {}, [el('a', { href: '/events/' + booking.event_id, text: 'Back to the event' })]));
+  };
+
+  // ---- start ----------------------------------------------------------------------------
+
+  var seatmap = document.getElementById('seatmap');
+  if (seatmap) new SeatMap(seatmap);
+  var queue = document.getElementById('queue');
+  if (queue) new Queue(queue);
+  var booking = document.getElementById('booking');
+  if (booking) new Booking(booking);
+})();

@@ -1,0 +1,179 @@
+// The seat map and the waiting room in a real browser (Debian's Chromium, driven by
+// playwright-core): two people on one event page, one on a desktop with the keyboard, one
+// on a phone-sized screen; holds turn grey live on the other's map, the hold counts down,
+// checkout goes through the sandbox payment page and back to the booking page with the
+// tickets, and with the waiting room on, a hold
+// sends the person to the queue page and back with a pass.
+//
+// Run by tests/browser_seat_map.rs, which starts `onsale dev` and an event:
+//   node seat_map.mjs EDGE_URL COORDINATOR_URL OPERATOR_TOKEN EVENT_ID
+// Prints one line per check; exits non-zero at the first that fails.
+import { chromium } from 'playwright-core';
+
+const [edge, coordinator, operatorToken, eventId] = process.argv.slice(2);
+const WAIT = { timeout: 15000 };
+const started = Date.now();
+
+function log(message) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${message}`);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+  log(`ok: ${message}`);
+}
+
+async function signUp(username) {
+  const response = await fetch(`${edge}/v1/users`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      username,
+      email: `${username}@example.com`,
+      phone: `+4420${String(Date.now()).slice(-7)}${username.length}`,
+      password: 'correct horse battery',
+    }),
+  });
+  check(response.status === 201, `${username} signed up over the API (${response.status})`);
+}
+
+const seat = (page, id) => page.locator(`circle[data-seat="${id}"]`);
+const seatClass = (page, id) => seat(page, id).getAttribute('class');
+
+async function waitForSeat(page, id, look) {
+  await page.waitForFunction(
+    ([id, look]) => document.querySelector(`circle[data-seat="${id}"]`)?.classList.contains(look),
+    [id, look],
+    WAIT,
+  );
+}
+
+async function openEvent(page) {
+  await page.goto(`${edge}/events/${eventId}`);
+  await page.waitForSelector('circle[data-seat]', WAIT);
+  await page.waitForSelector('[data-live-state="open"]', WAIT);
+}
+
+async function signIn(page, username) {
+  await page.fill('form.account input[name=username]', username);
+  await page.fill('form.account input[name=password]', 'correct horse battery');
+  await page.click('form.account button[type=submit]');
+  await page.waitForSelector(`text=Signed in as ${username}`, WAIT);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+try {
+  const desktop = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const phone = await (await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
+  })).newPage();
+  for (const page of [desktop, phone]) {
+    page.on('pageerror', (error) => { throw new Error(`script error on the page: ${error.message}`); });
+  }
+
+  // Ada creates her account in the page's form; Ben signs in to one made over the API.
+  const ada = `ada${Date.now() % 100000}`;
+  const ben = `ben${Date.now() % 100000}`;
+  await openEvent(desktop);
+  await openEvent(phone);
+  check(await seat(desktop, 'FLR-A-1').count() === 1, 'the event page draws the seat map as SVG');
+  check((await desktop.locator('.legend li').count()) === 3 + 4, 'the legend lists the three price tiers and four states');
+  check((await seat(desktop, 'BAL-A-1').getAttribute('aria-label')).includes('row A, seat 1'), 'seats have accessible names');
+  await desktop.click('text=New here? Create an account');
+  await desktop.fill('form.account input[name=username]', ada);
+  await desktop.fill('form.account input[name=password]', 'correct horse battery');
+  await desktop.fill('form.account input[name=email]', `${ada}@example.com`);
+  await desktop.fill('form.account input[name=phone]', '+442079460958');
+  await desktop.click('form.account button[type=submit]');
+  await desktop.waitForSelector(`text=Signed in as ${ada}`, WAIT);
+  check(true, 'a new account is created and signed in from the event page');
+  await signUp(ben);
+  await signIn(phone, ben);
+
+  // The phone: nothing wider than the screen, seats big enough to tap.
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `the phone page does not scroll sideways (overflow ${overflow} px)`);
+  const box = await seat(phone, 'FLR-A-1').boundingBox();
+  check(box && box.width >= 12, `a seat is ${box && box.width.toFixed(1)} px wide on the phone`);
+
+  // Ada picks two seats with the keyboard only.
+  await desktop.focus('circle[tabindex="0"]');
+  check(await desktop.evaluate(() => document.activeElement.dataset.seat) === 'FLR-A-1', 'the first free seat takes the focus');
+  await desktop.keyboard.press('ArrowRight');
+  await desktop.keyboard.press('Enter');
+  await desktop.keyboard.press('ArrowDown');
+  await desktop.keyboard.press(' ');
+  check(await seat(desktop, 'FLR-A-2').getAttribute('aria-pressed') === 'true', 'Enter picks the focused seat');
+  check(await seat(desktop, 'FLR-B-2').getAttribute('aria-pressed') === 'true', 'arrow down moves to the next row, Space picks');
+  await desktop.keyboard.press('Tab');
+  check(await desktop.evaluate(() => document.activeElement.textContent) === 'Hold 2 seats', 'Tab leaves the map for the hold button');
+  const held = Date.now();
+  await desktop.keyboard.press('Enter');
+  await desktop.waitForSelector('.countdown', WAIT);
+  const clock = await desktop.textContent('.countdown');
+  check(/^(10:00|9:5\d)$/.test(clock), `the hold counts down from 10 minutes (${clock})`);
+  check((await seatClass(desktop, 'FLR-A-2')).includes('mine'), 'held seats show as yours');
+
+  // Ben sees them go grey without reloading, and cannot pick them.
+  await waitForSeat(phone, 'FLR-A-2', 'held');
+  await waitForSeat(phone, 'FLR-B-2', 'held');
+  log(`Ben's map showed Ada's hold ${Date.now() - held} ms after she pressed Enter`);
+  await seat(phone, 'FLR-A-2').tap({ force: true }); // aria-disabled: Playwright would wait
+  check(await seat(phone, 'FLR-A-2').getAttribute('aria-pressed') === 'false', 'a held seat cannot be picked');
+  check((await phone.textContent('.notice.error')).includes('held by someone'), 'and the page says why');
+
+  // Ben holds a seat by touch and lets it go; Ada sees both.
+  await seat(phone, 'BAL-A-3').tap();
+  await phone.click('text=Hold 1 seat');
+  await phone.waitForSelector('.countdown', WAIT);
+  await waitForSeat(desktop, 'BAL-A-3', 'held');
+  await phone.click('text=Release seats');
+  await waitForSeat(desktop, 'BAL-A-3', 'available');
+  check(true, "Ben's hold and release reached Ada's map live");
+
+  // Ada pays on the sandbox payment page; Ben sees the seats sold.
+  await desktop.click('text=Pay now');
+  await desktop.waitForURL(/\/pay\//, WAIT);
+  await desktop.click('form[action*="/succeed"] button');
+  await desktop.waitForURL(/\/bookings\//, WAIT);
+  await desktop.waitForSelector('#booking[data-status="completed"]', WAIT);
+  const tickets = await desktop.locator('.ticket').count();
+  check(tickets === 2, `the payment page returns Ada to her booking, paid, with ${tickets} tickets`);
+  check(await desktop.locator('.ticket img[alt^="QR code"]').count() === 2, 'each ticket shows its QR code');
+  await waitForSeat(phone, 'FLR-A-2', 'sold');
+  await waitForSeat(phone, 'FLR-B-2', 'sold');
+  check(true, "Ada's payment turned her seats sold on Ben's map");
+  await openEvent(desktop);
+  check((await seatClass(desktop, 'FLR-A-2')).includes('sold'), 'a fresh page shows the sold seats sold');
+
+  // The waiting room: a hold sends Ben to the queue page, which brings him back admitted.
+  const room = await fetch(`${coordinator}/v1/operator/events/${eventId}/waiting-room`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${operatorToken}` },
+    body: JSON.stringify({ enabled: true, total_active_users: 100, new_users_per_minute: 120, session_duration_seconds: 600 }),
+  });
+  check(room.ok, `the operator switched the waiting room on (${room.status})`);
+  await seat(phone, 'BAL-A-4').tap();
+  await phone.click('text=Hold 1 seat');
+  await phone.waitForURL(/\/queue$/, WAIT);
+  check(true, 'a hold without a pass leads to the queue page');
+  await phone.waitForSelector('#queue[data-state]', WAIT);
+  log(`queue page: ${await phone.textContent('.queue-status')}`);
+  await phone.waitForURL(new RegExp(`/events/${eventId}$`), { timeout: 30000 });
+  await phone.waitForSelector('[data-live-state="open"]', WAIT);
+  check(true, 'admitted, the queue page brings Ben back to the seat map');
+  await seat(phone, 'BAL-A-4').tap();
+  await phone.click('text=Hold 1 seat');
+  await phone.waitForSelector('.countdown', WAIT);
+  await waitForSeat(desktop, 'BAL-A-4', 'held');
+  check(true, 'with the pass, the hold goes through');
+} finally {
+  await browser.close();
+}
+log('all checks passed');
