@@ -59,9 +59,18 @@ impl SeatChange {
 pub struct Hub {
     /// A std mutex: held only to find or create a channel, never across `.await`.
     channels: Mutex<HashMap<u64, broadcast::Sender<Arc<SeatChange>>>>,
+    /// Wakes the follower before its next poll: this coordinator just committed a seat
+    /// change (changes committed by other coordinators wait for the poll).
+    committed: tokio::sync::Notify,
 }
 
 impl Hub {
+    /// Tells the follower that a seat change was committed here, so it reads the log now
+    /// rather than at its next poll.
+    pub fn poke(&self) {
+        self.committed.notify_one();
+    }
+
     /// Receives every seat change of `event_id` published from now on.
     pub fn subscribe(&self, event_id: u64) -> broadcast::Receiver<Arc<SeatChange>> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
@@ -122,7 +131,7 @@ impl Coordinator {
 }
 
 /// Follows the change log from its current end, publishing seat changes to the hub;
-/// polls every `interval` when there is nothing new.
+/// polls every `interval` when there is nothing new, or sooner when [`Hub::poke`]d.
 pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut position = loop {
@@ -164,7 +173,10 @@ pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandl
                 }
             }
             if !full {
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = coordinator.hub().committed.notified() => {}
+                }
             }
         }
     })

@@ -1,7 +1,8 @@
 //! `onsale loadgen live`: N WebSocket clients subscribe to one event's live seat feed,
 //! then one buyer holds seats one at a time; every client records when each change
 //! arrives. Latency is measured from just before the hold request is sent (so it
-//! includes the request itself: an upper bound on commit-to-client time).
+//! includes the request itself: an upper bound on commit-to-client time); the table also
+//! shows the hold requests' own round trips.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -143,9 +144,11 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     let connect_time = connect_started.elapsed();
     let during = args.server_pid.and_then(rss_kib);
 
+    let mut requests = Histogram::<u64>::new(3)?;
     for n in 1..=args.changes {
         let seat = format!("A-1-{n}");
-        sent_at.lock().await.insert(seat.clone(), Instant::now());
+        let started = Instant::now();
+        sent_at.lock().await.insert(seat.clone(), started);
         let response = http
             .post(format!("{base}/v1/events/{event_id}/holds"))
             .bearer_auth(&token)
@@ -158,6 +161,7 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
             "hold failed: {}",
             response.status()
         );
+        requests.record(started.elapsed().as_micros() as u64)?;
         tokio::time::sleep(args.interval).await;
     }
     let mut latencies = Histogram::<u64>::new(3)?;
@@ -189,6 +193,11 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     println!(
         "| latency max | {:.1} ms |",
         latencies.max() as f64 / 1000.0
+    );
+    println!(
+        "| hold request (durable commit), p50 / p99 | {:.1} / {:.1} ms |",
+        requests.value_at_quantile(0.5) as f64 / 1000.0,
+        requests.value_at_quantile(0.99) as f64 / 1000.0
     );
     if let (Some(before), Some(during)) = (before, during) {
         let per_client = (during.saturating_sub(before) as f64 * 1024.0) / args.clients as f64;

@@ -356,6 +356,7 @@ impl Coordinator {
             })
             .await?;
         self.task_ready.notify_one();
+        self.hub().poke();
         Ok(())
     }
 

@@ -167,6 +167,9 @@ impl Coordinator {
         }
         .increment(1);
         let (record, replayed) = outcome?;
+        if !replayed {
+            self.hub().poke();
+        }
         Ok(PlacedHold {
             hold: hold_view(&record),
             replayed,
@@ -204,7 +207,9 @@ impl Coordinator {
                     }
                 }
             })
-            .await
+            .await?;
+        self.hub().poke();
+        Ok(())
     }
 
     /// Ends every hold that expired before now (at most `limit` of them), putting the
