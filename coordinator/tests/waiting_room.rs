@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -12,7 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::{TestServer, fjall_store, fjall_store_at, pg_store, serve, serve_shared};
+use common::{
+    CountingStore, TestServer, fjall_store, fjall_store_at, pg_store, serve, serve_shared,
+};
 
 async fn send(
     s: &TestServer,
@@ -705,5 +708,66 @@ async fn the_queue_api_answers_errors_and_pushes_positions_live() {
             doc["components"]["schemas"][schema].is_object(),
             "{schema} missing"
         );
+    }
+}
+
+/// Everyone in a long queue follows their place live, and that costs the store one read
+/// of the room a second, not one per person: 500 watchers over three seconds begin fewer
+/// transactions than there are watchers (a read per watcher per second would be 1,500;
+/// the live seat feed's log poll, 50 a second, is most of what is counted). Then one
+/// admission moves every watcher's position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_watchers_share_one_read_of_the_room() {
+    const WATCHERS: usize = 500;
+    let mut store = fjall_store().await;
+    let counting = Arc::new(CountingStore::new(store.store.clone()));
+    store.store = counting.clone();
+    let s = serve(store).await;
+    let event = s.create_event("Crowded Night", 1, 1, 10).await;
+    let (status, _) = put_room(&s, event, &room(true, 1000, 60, 600)).await;
+    assert_eq!(status, 200);
+    let people = users(WATCHERS);
+    let joined = join_together(&s, &people, event).await;
+    let mut streams = Vec::new();
+    for (_, body) in &joined {
+        let ticket = body["ticket"].as_str().expect("ticket").to_string();
+        let mut live = s
+            .http
+            .get(format!("{}/v1/events/{event}/queue/live", s.url))
+            .query(&[("ticket", &ticket)])
+            .send()
+            .await
+            .expect("live queue");
+        assert_eq!(live.status(), 200);
+        let mut buffer = String::new();
+        let first = next_event(&mut live, &mut buffer).await;
+        let position = first["position"].as_u64().expect("queued");
+        streams.push((live, buffer, position));
+    }
+
+    let before = counting.begun();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let spent = counting.begun() - before;
+    eprintln!("{WATCHERS} live queue watchers: {spent} store transactions in 3 s");
+    assert!(
+        spent < WATCHERS as u64,
+        "{WATCHERS} watchers cost {spent} transactions in 3 s"
+    );
+
+    tick(&s, 1).await;
+    let moved = join_all(
+        streams
+            .iter_mut()
+            .map(|(live, buffer, position)| async move {
+                let next = next_event(live, buffer).await;
+                (next["position"].as_u64(), next["state"].clone(), *position)
+            }),
+    )
+    .await;
+    for (now, state, was) in moved {
+        match now {
+            Some(now) => assert!(now < was, "position {was} became {now}"),
+            None => assert_eq!(state, "admitted", "place {was}"),
+        }
     }
 }

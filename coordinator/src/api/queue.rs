@@ -3,7 +3,6 @@
 //! `GET /v1/events/{id}/queue/live` (SSE).
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -16,9 +15,6 @@ use serde::Deserialize;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Operator};
 use crate::booking::Coordinator;
 use crate::error::Result;
-
-/// How often a live queue stream looks for a change of position.
-const LIVE_POLL: Duration = Duration::from_secs(1);
 
 /// Sets up, changes, or switches an event's waiting room on or off.
 #[utoipa::path(put, path = "/v1/operator/events/{id}/waiting-room", tag = "waiting room",
@@ -129,56 +125,27 @@ pub async fn queue_show(
 
 /// The ticket's standing as server-sent events (`event: queue`, a [`QueueStatus`] as
 /// JSON): the current one at once, then each change (position, estimate, admission).
+/// Watchers share one read of the room a second (`QueueFollower`).
 pub async fn queue_live(
     State(coordinator): State<Coordinator>,
     ApiPath(event_id): ApiPath<u64>,
     ApiQuery(query): ApiQuery<TicketQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let first = coordinator
-        .queue_status_by_ticket(event_id, &query.ticket)
-        .await?;
-    let live = Live {
-        coordinator,
-        event_id,
-        ticket: query.ticket,
-        next: Some(first),
-        sent: None,
-    };
-    Ok(Sse::new(futures::stream::unfold(live, Live::next)).keep_alive(KeepAlive::default()))
-}
-
-/// One live queue stream: what was sent last and what to send next.
-struct Live {
-    coordinator: Coordinator,
-    event_id: u64,
-    ticket: String,
-    next: Option<QueueStatus>,
-    sent: Option<QueueStatus>,
-}
-
-impl Live {
-    /// Waits for the next change of standing, polling the store every [`LIVE_POLL`].
-    async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
-        loop {
-            if let Some(status) = self.next.take()
-                && self.sent.as_ref() != Some(&status)
-            {
+    let follower = coordinator.follow_queue(event_id, &query.ticket).await?;
+    let stream = futures::stream::unfold(follower, |mut follower| async move {
+        match follower.next().await {
+            Ok(status) => {
                 let event = Event::default()
                     .event("queue")
                     .json_data(&status)
                     .unwrap_or_default();
-                self.sent = Some(status);
-                return Some((Ok(event), self));
+                Some((Ok(event), follower))
             }
-            tokio::time::sleep(LIVE_POLL).await;
-            match self
-                .coordinator
-                .queue_status_by_ticket(self.event_id, &self.ticket)
-                .await
-            {
-                Ok(status) => self.next = Some(status),
-                Err(err) => tracing::debug!(error = %err, "live queue status failed"),
+            Err(err) => {
+                tracing::debug!(error = %err, "live queue standing failed");
+                None
             }
         }
-    }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -171,6 +171,16 @@ impl Coordinator {
 
     /// Where `user` stands in the queue of `event_id`.
     pub async fn queue_status(&self, user: Uuid, event_id: u64) -> Result<QueueStatus> {
+        Ok(self.standing(user, event_id).await?.0)
+    }
+
+    /// [`Coordinator::queue_status`], with the holder's sequence number when they have one
+    /// (queued or admitted), from which watchers work out later positions themselves.
+    pub(super) async fn standing(
+        &self,
+        user: Uuid,
+        event_id: u64,
+    ) -> Result<(QueueStatus, Option<u64>)> {
         let now = self.clock().now();
         let user_id = user.as_u128();
         let (settings, entry, admitted, place) = self
@@ -204,7 +214,11 @@ impl Coordinator {
             shuffle_at: None,
         };
         let Some(settings) = settings.filter(|s| s.enabled) else {
-            return Ok(status);
+            return Ok((status, None));
+        };
+        let seq = match entry {
+            Some(Entry::Seq(seq)) => Some(seq),
+            _ => None,
         };
         match entry {
             None => status.state = QueueState::Expired,
@@ -236,11 +250,17 @@ impl Coordinator {
                 _ => status.state = QueueState::Expired,
             },
         }
-        Ok(status)
+        Ok((status, seq))
     }
 
     /// Where the holder of `ticket` stands in the queue of `event_id`.
     pub async fn queue_status_by_ticket(&self, event_id: u64, ticket: &str) -> Result<QueueStatus> {
+        let user = self.ticket_holder(event_id, ticket)?;
+        self.queue_status(user, event_id).await
+    }
+
+    /// Whose place `ticket` names, if it is a ticket of `event_id`'s queue.
+    pub(super) fn ticket_holder(&self, event_id: u64, ticket: &str) -> Result<Uuid> {
         let ticket = self
             .secrets()
             .queue_key()
@@ -255,8 +275,7 @@ impl Coordinator {
                 ),
             )));
         }
-        self.queue_status(Uuid::from_bytes(ticket.user_id), event_id)
-            .await
+        Ok(Uuid::from_bytes(ticket.user_id))
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `admission`: the background round that admits people in order ([`spawn`]).
 //! - `gate`: the pass check on holds, and switching the room on past a demand threshold.
 //! - `records`: what is stored.
+//! - `watch`: following a place live, from one shared read of the room a second.
 //!
 //! Decisions:
 //! - The queue lives in the store, so a restart or a second coordinator loses no one's
@@ -34,6 +35,7 @@ mod admission;
 mod gate;
 mod join;
 mod records;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,6 +44,7 @@ use onsale_model::{ApiError, ErrorCode, WaitingRoom, WaitingRoomSettings};
 
 pub use admission::{AdmissionReport, spawn};
 pub use join::Joined;
+pub use watch::QueueFollower;
 
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::error::{Error, Result};
@@ -59,6 +62,8 @@ pub(crate) struct Rooms {
     joins: Mutex<HashMap<u64, Vec<join::PendingJoin>>>,
     /// Distinct users trying to hold this minute, by event with an automatic threshold.
     demand: Mutex<HashMap<u64, gate::Demand>>,
+    /// Rooms whose places are being followed live.
+    watches: watch::Watches,
 }
 
 impl Coordinator {

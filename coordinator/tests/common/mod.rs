@@ -6,7 +6,9 @@ pub mod shop;
 
 use std::sync::Arc;
 
-use onsale_coordinator::store::{self, RetryPolicy, Store};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use onsale_coordinator::store::{self, RetryPolicy, Store, Txn};
 
 /// The server the PostgreSQL tests use; CI starts it, `ONSALE_TEST_PG` overrides it.
 pub fn pg_admin_url() -> String {
@@ -130,6 +132,43 @@ pub async fn pg_store() -> TestStore {
         address,
         _dir: None,
         _db: Some(db),
+    }
+}
+
+/// A store that counts the transactions begun on it (retries included).
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    begun: AtomicU64,
+}
+
+impl CountingStore {
+    /// Counts the transactions on `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        CountingStore {
+            inner,
+            begun: AtomicU64::new(0),
+        }
+    }
+
+    /// Transactions begun so far.
+    pub fn begun(&self) -> u64 {
+        self.begun.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for CountingStore {
+    async fn begin(&self) -> store::Result<Txn> {
+        self.begun.fetch_add(1, Ordering::Relaxed);
+        self.inner.begin().await
+    }
+
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        self.inner.retry_policy()
     }
 }
 
