@@ -177,6 +177,10 @@ async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &
         );
     }
     build(adapter);
+    // One wasm edge starts at a time: workerd and wasmtime compile the module as they
+    // start, and several at once on two cores (the tests run in parallel) take minutes.
+    static STARTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _starting = STARTING.acquire().await.expect("the semaphore stays open");
     let listen = format!("127.0.0.1:{}", free_port());
     let state = dir.join(format!("{}-state", adapter.name()));
     let mut command = Command::new("bash");
@@ -193,7 +197,7 @@ async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &
         format!("http://{listen}"),
     );
     // workerd and wasmtime compile the module first: allow them a while on 2 busy cores.
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(240);
     let http = reqwest::Client::new();
     loop {
         let health = http.get(format!("{}/healthz", edge.url)).send().await;
