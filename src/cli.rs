@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::notify::{self, Mailer};
 use onsale_coordinator::payments::{self, stripe::StripeProvider};
-use onsale_coordinator::store::{self, RetryPolicy, StoreExt, decode_counter, keys};
+use onsale_coordinator::store::sealed::{SealKey, SealedStore, Sealer};
+use onsale_coordinator::store::{self, RetryPolicy, Store, StoreExt, decode_counter, keys};
 use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, waiting_room};
 use onsale_model::NewEvent;
 
@@ -138,7 +139,11 @@ enum Command {
         /// Operator token for `--url`.
         #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
         operator_token: Option<String>,
+        #[command(flatten)]
+        seal: SealFlags,
     },
+    /// Print a new random key for `--seal-key` (values sealed at rest).
+    SealKey,
     /// Load generators that print a table.
     Loadgen {
         #[command(subcommand)]
@@ -190,6 +195,42 @@ struct BookingFlags {
     /// another coordinator or a later start.
     #[arg(long, env = "ONSALE_TASK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     task_worker: bool,
+    #[command(flatten)]
+    seal: SealFlags,
+}
+
+/// Values sealed at rest (`store::sealed`).
+#[derive(Debug, Clone, Default, clap::Args)]
+struct SealFlags {
+    /// Seal (encrypt) every value written to the store with this key: 32 bytes as 64 hex
+    /// digits or 43 base64url characters (`onsale seal-key` makes one). Every coordinator
+    /// on a store needs the same key. Without it, values are stored as they are.
+    #[arg(long, env = "ONSALE_SEAL_KEY", value_parser = parse_seal_key,
+        allow_hyphen_values = true, hide_env_values = true)]
+    seal_key: Option<SealKey>,
+    /// An earlier seal key that still opens the values sealed with it (for rotation:
+    /// new key as `--seal-key`, old ones here; repeat, or separate with commas).
+    #[arg(long = "seal-previous-key", env = "ONSALE_SEAL_PREVIOUS_KEYS", value_delimiter = ',',
+        value_parser = parse_seal_key, allow_hyphen_values = true, hide_env_values = true)]
+    seal_previous_keys: Vec<SealKey>,
+}
+
+impl SealFlags {
+    /// `store`, sealed if a key was given.
+    fn wrap(&self, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Store>> {
+        match &self.seal_key {
+            Some(key) => Ok(Arc::new(SealedStore::new(
+                store,
+                Sealer::new(key.clone(), self.seal_previous_keys.clone()),
+            ))),
+            None if self.seal_previous_keys.is_empty() => Ok(store),
+            None => anyhow::bail!("--seal-previous-key needs a current --seal-key"),
+        }
+    }
+}
+
+fn parse_seal_key(text: &str) -> Result<SealKey, String> {
+    SealKey::parse(text).map_err(|e| e.to_string())
 }
 
 /// Parses a queue key: 64 hex digits or 43 base64url characters.
@@ -314,13 +355,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             store,
             url,
             operator_token,
+            seal,
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let events: Vec<NewEvent> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a JSON array of events", file.display()))?;
             match (store, url) {
-                (Some(store), None) => import_into_store(&store, events).await,
+                (Some(store), None) => import_into_store(&store, seal, events).await,
                 (None, Some(url)) => {
                     let token = operator_token
                         .context("--url needs --operator-token (or ONSALE_OPERATOR_TOKEN)")?;
@@ -328,6 +370,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 _ => bail!("say where to import: --store ADDRESS or --url URL"),
             }
+        }
+        Command::SealKey => {
+            println!("{}", SealKey::generate());
+            Ok(())
         }
         Command::Loadgen { scenario } => loadgen::run(scenario).await,
     }
@@ -395,6 +441,7 @@ async fn start_coordinator(address: &str, flags: &BookingFlags) -> anyhow::Resul
     let store = store::open(address, RetryPolicy::default())
         .await
         .with_context(|| format!("opening store {address}"))?;
+    let store = flags.seal.wrap(store)?;
     let settings = Settings {
         hold_ttl: flags.hold_ttl,
         operator_token: flags.operator_token.clone(),
@@ -538,7 +585,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn import_into_store(address: &str, events: Vec<NewEvent>) -> anyhow::Result<()> {
+async fn import_into_store(
+    address: &str,
+    seal: SealFlags,
+    events: Vec<NewEvent>,
+) -> anyhow::Result<()> {
     let coordinator = start_coordinator(
         address,
         &BookingFlags {
@@ -552,6 +603,7 @@ async fn import_into_store(address: &str, events: Vec<NewEvent>) -> anyhow::Resu
             smtp_url: None,
             mail_from: String::new(),
             task_worker: false,
+            seal,
         },
     )
     .await?;

@@ -167,6 +167,87 @@ fn import_into_a_store_and_through_a_running_coordinator() {
     assert_eq!(page["items"][0]["seat_count"], 22);
 }
 
+/// A store sealed at rest (`--seal-key`) is written by `onsale import` and served by a
+/// coordinator with the key; without the key a coordinator refuses to start on it.
+#[test]
+fn a_sealed_store_opens_only_with_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = Command::new(ONSALE)
+        .arg("seal-key")
+        .output()
+        .expect("seal-key");
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    assert_eq!(key.len(), 43, "a base64url key: {key:?}");
+    let file = dir.path().join("events.json");
+    std::fs::write(
+        &file,
+        serde_json::json!([{"name": "Sealed Gala", "category": "opera", "venue": "La Scala",
+            "city": "Milan", "starts_at": "2027-06-01T19:00:00Z", "currency": "EUR",
+            "seat_map": {"sections": [{"id": "P", "name": "Platea", "price": 9000,
+                "rows": [{"name": "A", "seats": 4}]}]}}])
+        .to_string(),
+    )
+    .unwrap();
+    let store = format!("fjall:{}", dir.path().join("store").display());
+    let imported = Command::new(ONSALE)
+        .args(["import", file.to_str().unwrap(), "--store", &store])
+        .env("ONSALE_SEAL_KEY", &key)
+        .output()
+        .expect("run import");
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+
+    let sealed_flag = format!("--seal-key={key}");
+    let mut coordinator = common::start(
+        &[
+            "coordinator",
+            "--store",
+            &store,
+            "--listen",
+            "127.0.0.1:0",
+            &sealed_flag,
+        ],
+        true,
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let page: serde_json::Value = runtime.block_on(async {
+        reqwest::get(format!("{}/v1/events", coordinator.url))
+            .await
+            .expect("list events")
+            .json()
+            .await
+            .expect("json")
+    });
+    assert_eq!(page["items"][0]["name"], "Sealed Gala");
+    coordinator.kill();
+
+    let mut keyless = Command::new(ONSALE)
+        .args(["coordinator", "--store", &store, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a coordinator without the key");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = keyless.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = keyless.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "a coordinator without the seal key must refuse the sealed store ({status:?})"
+    );
+}
+
 /// A payment's webhook is recorded and queued, the coordinator dies before settling it,
 /// and the next start finishes the booking from the durable queue.
 #[test]

@@ -1,6 +1,7 @@
 //! One conformance suite, run against every store backend available here: fjall always,
 //! PostgreSQL always (CI starts it), FoundationDB with the `fdb` feature where
-//! `ONSALE_TEST_FDB_CLUSTER` names a cluster file (elsewhere its tests say they skipped).
+//! `ONSALE_TEST_FDB_CLUSTER` names a cluster file (elsewhere its tests say they skipped);
+//! and fjall and PostgreSQL again with their values sealed at rest (`store::sealed`).
 
 mod common;
 
@@ -338,5 +339,11 @@ macro_rules! conformance {
 
 conformance!(fjall, async { Some(common::fjall_store().await) });
 conformance!(postgres, async { Some(common::pg_store().await) });
+conformance!(sealed_fjall, async {
+    Some(common::sealed(common::fjall_store().await).0)
+});
+conformance!(sealed_postgres, async {
+    Some(common::sealed(common::pg_store().await).0)
+});
 #[cfg(feature = "fdb")]
 conformance!(fdb, common::fdb_store());

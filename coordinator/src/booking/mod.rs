@@ -157,6 +157,13 @@ async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
         .transact(|tx, _| async move {
             let key = keys::meta("secrets");
             if let Some(bytes) = tx.get(&key).await? {
+                if crate::store::sealed::is_sealed(&bytes) {
+                    return Err(crate::store::StoreError::backend(
+                        "seal",
+                        "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
+                    )
+                    .into());
+                }
                 let mut secrets: Secrets = serde_json::from_slice(&bytes)?;
                 if secrets.complete() {
                     tx.set(&key, &serde_json::to_vec(&secrets)?);

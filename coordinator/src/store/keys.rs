@@ -56,6 +56,11 @@ const QUEUE_LOBBY: u8 = 0x73;
 /// `position` → one change-log entry.
 const LOG: u8 = 0x7f;
 
+/// Whether `key` is a change-log entry's.
+pub fn is_log(key: &[u8]) -> bool {
+    key.first() == Some(&LOG)
+}
+
 /// Appends tuple elements to a key after its prefix.
 #[derive(Debug, Clone)]
 pub struct KeyBuilder(Vec<u8>);

@@ -14,6 +14,8 @@
 //!   are conflicts and are retried.
 //! - `fdb::FdbStore` (cargo feature `fdb`): FoundationDB, the multi-node production store.
 //!
+//! Any of them may be wrapped in [`sealed::SealedStore`], which encrypts values at rest.
+//!
 //! Keys are built only by [`keys`]; they are order-preserving tuples under one prefix per
 //! record kind, so range scans follow the order of the values.
 
@@ -21,6 +23,7 @@ pub mod fjall;
 pub mod keys;
 pub mod postgres;
 pub mod retry;
+pub mod sealed;
 
 #[cfg(feature = "fdb")]
 pub mod fdb;

@@ -135,6 +135,18 @@ pub async fn pg_store() -> TestStore {
     }
 }
 
+/// `t`'s store with its values sealed at rest (a fixed test key); the unsealed store stays
+/// reachable as `raw`, to look at what the backend holds.
+pub fn sealed(t: TestStore) -> (TestStore, Arc<dyn Store>) {
+    let raw = t.store.clone();
+    let sealer = store::sealed::Sealer::new(store::sealed::SealKey::new([0x5e; 32]), Vec::new());
+    let sealed = TestStore {
+        store: Arc::new(store::sealed::SealedStore::new(raw.clone(), sealer)),
+        ..t
+    };
+    (sealed, raw)
+}
+
 /// A store that counts the transactions begun on it (retries included).
 pub struct CountingStore {
     inner: Arc<dyn Store>,
