@@ -445,7 +445,9 @@
     return {};
   };
 
-  SeatMap.prototype.placeHold = function (button) {
+  // Holds the picked seats, or with `best` ({section, count}) the best seats the
+  // coordinator finds free.
+  SeatMap.prototype.placeHold = function (button, best) {
     var self = this;
     if (!session()) {
       say(this.message, 'Sign in (above) to hold seats.', 'error');
@@ -454,9 +456,10 @@
     }
     button.disabled = true;
     var headers = Object.assign({ 'Idempotency-Key': newKey() }, this.passHeader());
-    var seats = this.selected.slice();
+    var seats = best ? [] : this.selected.slice();
     this.holding = seats;
-    api('POST', '/v1/events/' + this.eventId + '/holds', { seats: seats }, headers).then(function (answer) {
+    var body = best ? { best_available: best } : { seats: seats };
+    api('POST', '/v1/events/' + this.eventId + '/holds', body, headers).then(function (answer) {
       button.disabled = false;
       self.holding = [];
       if (answer.ok) {
@@ -520,6 +523,28 @@
       });
   };
 
+  // "Best available": a section and a count, held by the coordinator's choice.
+  SeatMap.prototype.bestForm = function () {
+    var self = this;
+    var sections = el('select', { name: 'section', 'aria-label': 'Section' });
+    var seen = {};
+    this.seats.forEach(function (seat) {
+      if (seen[seat.section]) return;
+      seen[seat.section] = true;
+      sections.appendChild(el('option', { value: seat.section, text: seat.section + ' · from ' + money(seat.price, self.currency) }));
+    });
+    var count = el('select', { name: 'count', 'aria-label': 'Number of seats' });
+    for (var n = 1; n <= MAX_SEATS; n += 1) count.appendChild(el('option', { value: String(n), text: n + (n === 1 ? ' seat' : ' seats') }));
+    count.value = '2';
+    var find = el('button', { type: 'submit', class: 'primary', text: 'Find best seats' });
+    var form = el('form', { class: 'actions best', 'aria-label': 'Best available seats' }, [sections, count, find]);
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      self.placeHold(find, { section: sections.value, count: Number(count.value) });
+    });
+    return form;
+  };
+
   SeatMap.prototype.renderSummary = function () {
     var self = this;
     clearInterval(this.ticker);
@@ -544,7 +569,8 @@
       return;
     }
     if (!this.selected.length) {
-      this.summary.appendChild(el('p', { class: 'meta', text: 'Pick up to ' + MAX_SEATS + ' seats on the map.' }));
+      this.summary.appendChild(el('p', { class: 'meta', text: 'Pick up to ' + MAX_SEATS + ' seats on the map, or let us find the best seats:' }));
+      this.summary.appendChild(this.bestForm());
       return;
     }
     var total = 0;

@@ -54,7 +54,7 @@ svg.seatmap{display:block;width:100%;height:auto;user-select:none}
 .swatch.selected{background:#111}.swatch.mine{background:#1b9e4b}.swatch.held{background:#c4c4c4}.swatch.sold{background:#6b6b6b}
 .notice{padding:8px 12px;border-radius:6px;background:#eef3ff}.notice.error{background:#fde8e8;color:#8a1010}.notice[hidden]{display:none}
 .summary{position:sticky;bottom:0;background:#fff;padding:8px 0;border-top:1px solid #ddd}
-.summary p{margin:4px 0}.actions{display:flex;flex-wrap:wrap;gap:8px}.countdown{font-variant-numeric:tabular-nums;font-size:1.2em}
+.summary p{margin:4px 0}.best select{font:inherit;padding:7px;border:1px solid #bbb;border-radius:6px}.actions{display:flex;flex-wrap:wrap;gap:8px}.countdown{font-variant-numeric:tabular-nums;font-size:1.2em}
 .live-status{font-size:.9em;color:#555;margin:4px 0}.booking-status{font-size:1.3em;font-weight:700}
 .tickets{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px}
 .ticket{display:flex;flex-direction:column;align-items:center;gap:6px;border:1px dashed #999;border-radius:8px;padding:10px}

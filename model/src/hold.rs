@@ -8,19 +8,63 @@ use crate::error::ApiError;
 /// Most seats one hold may take.
 pub const MAX_SEATS_PER_HOLD: usize = 10;
 
-/// `POST /v1/events/{id}/holds`.
+/// `POST /v1/events/{id}/holds`: the seats by id, or the best seats available in a section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldRequest {
-    /// Seat ids to hold, all or none.
+    /// Seat ids to hold, all or none (leave empty with `best_available`).
+    #[serde(default)]
     pub seats: Vec<String>,
+    /// Instead of `seats`: let the coordinator choose the best seats available now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_available: Option<BestAvailable>,
+}
+
+/// The best `count` seats available in `section`: side by side in the frontmost row
+/// that has that many together (nearest the row's middle), else the frontmost single seats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BestAvailable {
+    /// The section's id (the first part of its seat ids, e.g. "FLR") or its name.
+    pub section: String,
+    /// How many seats, 1 to [`MAX_SEATS_PER_HOLD`].
+    pub count: u32,
 }
 
 impl HoldRequest {
-    /// Checks the seat list: 1 to [`MAX_SEATS_PER_HOLD`] seats, no repeats.
+    /// Holds these seats.
+    pub fn seats(seats: Vec<String>) -> Self {
+        HoldRequest {
+            seats,
+            best_available: None,
+        }
+    }
+
+    /// Checks the request: either 1 to [`MAX_SEATS_PER_HOLD`] seat ids without repeats,
+    /// or a best-available section and count in that range.
     pub fn validate(&self) -> Result<(), ApiError> {
+        if let Some(best) = &self.best_available {
+            if !self.seats.is_empty() {
+                return Err(ApiError::invalid(
+                    "send either seats or best_available, not both",
+                ));
+            }
+            if best.section.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    "best_available.section must name a section",
+                ));
+            }
+            if best.count == 0 || best.count as usize > MAX_SEATS_PER_HOLD {
+                return Err(ApiError::invalid(format!(
+                    "best_available.count must be 1 to {MAX_SEATS_PER_HOLD}"
+                )));
+            }
+            return Ok(());
+        }
         if self.seats.is_empty() {
-            return Err(ApiError::invalid("seats must list at least one seat id"));
+            return Err(ApiError::invalid(
+                "seats must list at least one seat id (or ask for best_available)",
+            ));
         }
         if self.seats.len() > MAX_SEATS_PER_HOLD {
             return Err(ApiError::invalid(format!(

@@ -33,7 +33,7 @@ pub use event::{
     Availability, Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus,
     SeatView, SeatsResponse, SectionSpec,
 };
-pub use hold::{Hold, HoldRequest};
+pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use page::{Page, PageQuery};
 pub use queue::{QueueKeyView, QueueState, QueueStatus, WaitingRoom, WaitingRoomSettings};
 pub use user::{Login, Session, SignUp, UserCreated, ValidSignUp};

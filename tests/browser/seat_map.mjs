@@ -137,6 +137,17 @@ try {
   await waitForSeat(desktop, 'BAL-A-3', 'available');
   check(true, "Ben's hold and release reached Ada's map live");
 
+  // Ben asks for the best two balcony seats; they are side by side in its only row.
+  await phone.selectOption('form.best select[name=section]', 'Balcony');
+  await phone.selectOption('form.best select[name=count]', '2');
+  await phone.click('text=Find best seats');
+  await phone.waitForSelector('.countdown', WAIT);
+  const best = await phone.$$eval('circle.mine', (seats) => seats.map((s) => s.dataset.seat));
+  check(best.length === 2 && best.every((id) => id.startsWith('BAL-A-')), `best available held ${best.join(', ')}`);
+  await waitForSeat(desktop, best[0], 'held');
+  await phone.click('text=Release seats');
+  await waitForSeat(desktop, best[0], 'available');
+
   // Ada pays on the sandbox payment page; Ben sees the seats sold.
   await desktop.click('text=Pay now');
   await desktop.waitForURL(/\/pay\//, WAIT);

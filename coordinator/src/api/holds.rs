@@ -121,12 +121,7 @@ pub async fn book_event(
         .await?;
     let key = key.map_or_else(|| format!("bookEvent:{}:{seat}", query.event_id), |k| k.0);
     let placed = coordinator
-        .place_hold(
-            user,
-            query.event_id,
-            HoldRequest { seats: vec![seat] },
-            &key,
-        )
+        .place_hold(user, query.event_id, HoldRequest::seats(vec![seat]), &key)
         .await?;
     Ok((StatusCode::CREATED, Json(placed.hold)).into_response())
 }

@@ -15,6 +15,9 @@ use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
 use crate::store::{StoreExt, Tx, keys};
 
+/// Choices a best-available hold makes before it answers that the seats are gone.
+const BEST_AVAILABLE_TRIES: u32 = 5;
+
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -37,7 +40,9 @@ pub struct PlacedHold {
 }
 
 impl Coordinator {
-    /// Holds every requested seat for `user_id` until now + the hold lifetime, or none.
+    /// Holds every requested seat for `user_id` until now + the hold lifetime, or none;
+    /// for a best-available request, the best seats free now (chosen again, up to
+    /// [`BEST_AVAILABLE_TRIES`] times, when someone takes one of them first).
     pub async fn place_hold(
         &self,
         user_id: Uuid,
@@ -47,8 +52,62 @@ impl Coordinator {
     ) -> Result<PlacedHold> {
         request.validate()?;
         validate_idempotency_key(idempotency_key)?;
+        let fingerprint = hold_fingerprint(event_id, &request);
+        let Some(best) = &request.best_available else {
+            return self
+                .hold_seats(
+                    user_id,
+                    event_id,
+                    &request.seats,
+                    &fingerprint,
+                    idempotency_key,
+                )
+                .await;
+        };
+        // A repeated request answers with its hold even when the section has since run
+        // out of seats, so the key is looked up before choosing.
+        let idem_key = keys::idempotency(&user_id.to_string(), "hold", idempotency_key);
+        let replay = self
+            .store
+            .transact(|tx, _| {
+                let (idem_key, fingerprint) = (&idem_key, &fingerprint);
+                async move { replayed_hold(&*tx, idem_key, fingerprint).await }
+            })
+            .await?;
+        if let Some(hold) = replay {
+            return Ok(PlacedHold {
+                hold: hold_view(&hold),
+                replayed: true,
+            });
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let seats = self.choose_best_available(event_id, best).await?;
+            match self
+                .hold_seats(user_id, event_id, &seats, &fingerprint, idempotency_key)
+                .await
+            {
+                Err(Error::Api(e))
+                    if e.code == ErrorCode::SeatUnavailable && tries < BEST_AVAILABLE_TRIES => {}
+                answer => return answer,
+            }
+        }
+    }
+
+    /// Holds `seats` (checked by the caller) in one transaction, or none of them; the
+    /// idempotency key's answer is kept under `fingerprint`, the request's.
+    async fn hold_seats(
+        &self,
+        user_id: Uuid,
+        event_id: u64,
+        seats: &[String],
+        fingerprint: &str,
+        idempotency_key: &str,
+    ) -> Result<PlacedHold> {
         let user_id = user_id.to_string();
-        let fingerprint = hold_fingerprint(event_id, &request.seats);
+        let fingerprint = fingerprint.to_string();
+        let request = HoldRequest::seats(seats.to_vec());
         let hold_id = Uuid::new_v4().to_string();
         let idem_key = keys::idempotency(&user_id, "hold", idempotency_key);
         let ttl = self.settings.hold_ttl.as_millis() as Millis;
@@ -60,16 +119,7 @@ impl Coordinator {
                     (&user_id, &hold_id, &fingerprint, &idem_key);
                 let request = &request;
                 async move {
-                    if let Some(bytes) = tx.get(idem_key).await? {
-                        let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
-                        if record.fingerprint != *fingerprint {
-                            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
-                        }
-                        let stored = tx
-                            .get(&keys::hold(&record.resource_id))
-                            .await?
-                            .ok_or_else(|| Error::code(ErrorCode::HoldExpired))?;
-                        let hold: HoldRecord = serde_json::from_slice(&stored)?;
+                    if let Some(hold) = replayed_hold(&*tx, idem_key, fingerprint).await? {
                         return Ok((hold, true));
                     }
                     let seat_map = self.seat_map(&*tx, event_id).await?;
@@ -364,14 +414,40 @@ pub(super) fn validate_idempotency_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-fn hold_fingerprint(event_id: u64, seats: &[String]) -> String {
-    let mut sorted: Vec<&str> = seats.iter().map(String::as_str).collect();
+/// The hold an idempotency key already answered with, if the key was used for this
+/// request (`fingerprint`); a key used for another request is an error.
+async fn replayed_hold(
+    tx: &dyn Tx,
+    idem_key: &[u8],
+    fingerprint: &str,
+) -> Result<Option<HoldRecord>> {
+    let Some(bytes) = tx.get(idem_key).await? else {
+        return Ok(None);
+    };
+    let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
+    if record.fingerprint != fingerprint {
+        return Err(Error::code(ErrorCode::IdempotencyKeyReused));
+    }
+    let stored = tx
+        .get(&keys::hold(&record.resource_id))
+        .await?
+        .ok_or_else(|| Error::code(ErrorCode::HoldExpired))?;
+    Ok(Some(serde_json::from_slice(&stored)?))
+}
+
+fn hold_fingerprint(event_id: u64, request: &HoldRequest) -> String {
+    let mut sorted: Vec<&str> = request.seats.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     let mut digest = Sha256::new();
     digest.update(event_id.to_be_bytes());
     for seat in sorted {
         digest.update(seat.as_bytes());
         digest.update([0]);
+    }
+    if let Some(best) = &request.best_available {
+        digest.update(b"\xffbest available\x00");
+        digest.update(best.section.trim().as_bytes());
+        digest.update(best.count.to_be_bytes());
     }
     digest
         .finalize()

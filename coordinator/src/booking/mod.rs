@@ -5,6 +5,7 @@
 //! [`Coordinator`] is cheap to clone (everything is behind `Arc`s) and is the state of the
 //! HTTP layer.
 
+mod best;
 mod checkout;
 mod events;
 mod holds;

@@ -178,6 +178,16 @@ pub fn seat(event_id: u64, seat_no: u32) -> Vec<u8> {
     KeyBuilder::new(SEAT).u64(event_id).u32(seat_no).build()
 }
 
+/// The seat number of a key built by [`seat`].
+pub fn seat_ordinal(key: &[u8]) -> Option<u32> {
+    match key {
+        [SEAT, _event @ .., a, b, c, d] if key.len() == 13 => {
+            Some(u32::from_be_bytes([*a, *b, *c, *d]))
+        }
+        _ => None,
+    }
+}
+
 /// Every seat state of an event.
 pub fn seats_of(event_id: u64) -> RangeRead {
     KeyBuilder::new(SEAT).u64(event_id).range()
