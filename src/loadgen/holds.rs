@@ -41,6 +41,10 @@ pub struct HoldsArgs {
     /// Share of placed holds released again at once (0.0 to 1.0).
     #[arg(long, default_value_t = 0.5)]
     release: f64,
+    /// Ask for the best seats of a random section (`best_available`) instead of naming
+    /// random seats: every buyer of a section then wants the same front rows.
+    #[arg(long)]
+    best_available: bool,
 }
 
 const ROW_SEATS: u32 = 100;
@@ -94,7 +98,12 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
                 .build()
                 .expect("HTTP client");
             let base = bases[i % bases.len()].clone();
-            let args = (args.holds_per_buyer, args.max_seats, args.release);
+            let args = (
+                args.holds_per_buyer,
+                args.max_seats,
+                args.release,
+                args.best_available,
+            );
             let start_line = start_line.clone();
             tokio::spawn(async move {
                 let viewed = client
@@ -160,11 +169,16 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     let ms = |q: f64| latencies.value_at_quantile(q) as f64 / 1000.0;
     println!();
     println!(
-        "onsale loadgen holds: {} buyers, {} seats, {} attempts of 1-{} seats, {:.0}% released",
+        "onsale loadgen holds: {} buyers, {} seats, {} attempts of 1-{} seats{}, {:.0}% released",
         args.buyers,
         args.seats,
         attempts,
         args.max_seats,
+        if args.best_available {
+            " (best available)"
+        } else {
+            ""
+        },
         args.release * 100.0
     );
     println!(
@@ -288,7 +302,7 @@ async fn buyer(
     event_id: u64,
     rows: u32,
     token: String,
-    (attempts, max_seats, release): (usize, u32, f64),
+    (attempts, max_seats, release, best_available): (usize, u32, f64, bool),
 ) -> anyhow::Result<BuyerReport> {
     let mut report = BuyerReport {
         latencies: Histogram::new(3)?,
@@ -298,22 +312,28 @@ async fn buyer(
         kept: Vec::new(),
     };
     for _ in 0..attempts {
-        let (seats, let_go) = {
+        let (request, let_go) = {
             let mut rng = rand::rng();
             let row = rng.random_range(0..rows);
             let count = rng.random_range(1..=max_seats.min(ROW_SEATS));
-            let first = rng.random_range(1..=ROW_SEATS - count + 1);
-            let seats: Vec<String> = (first..first + count)
-                .map(|n| format!("S{}-R{}-{n}", row / 50, row % 50))
-                .collect();
-            (seats, rng.random_bool(release))
+            let request = if best_available {
+                let section = rng.random_range(0..rows.div_ceil(50));
+                serde_json::json!({"best_available": {"section": format!("S{section}"), "count": count}})
+            } else {
+                let first = rng.random_range(1..=ROW_SEATS - count + 1);
+                let seats: Vec<String> = (first..first + count)
+                    .map(|n| format!("S{}-R{}-{n}", row / 50, row % 50))
+                    .collect();
+                serde_json::json!({ "seats": seats })
+            };
+            (request, rng.random_bool(release))
         };
         let sent = Instant::now();
         let response = client
             .post(format!("{base}/v1/events/{event_id}/holds"))
             .bearer_auth(&token)
             .header("Idempotency-Key", uuid_like())
-            .json(&serde_json::json!({ "seats": seats }))
+            .json(&request)
             .send()
             .await;
         let response = match response {
