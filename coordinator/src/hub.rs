@@ -19,6 +19,9 @@ use crate::booking::Coordinator;
 use crate::error::Result;
 use crate::store::keys::LogPosition;
 
+/// After a poke, how long the follower waits for more commits before reading the log.
+const POKE_GATHER: Duration = Duration::from_millis(2);
+
 /// Changes kept for a slow subscriber before it must catch up from the log.
 const BUFFER: usize = 4096;
 
@@ -66,9 +69,16 @@ pub struct Hub {
 
 impl Hub {
     /// Tells the follower that a seat change was committed here, so it reads the log now
-    /// rather than at its next poll.
+    /// rather than at its next poll; only while someone is subscribed (otherwise nobody
+    /// is waiting, and the poll will do).
     pub fn poke(&self) {
-        self.committed.notify_one();
+        let watched = {
+            let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+            channels.values().any(|sender| sender.receiver_count() > 0)
+        };
+        if watched {
+            self.committed.notify_one();
+        }
     }
 
     /// Receives every seat change of `event_id` published from now on.
@@ -175,7 +185,11 @@ pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandl
             if !full {
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
-                    () = coordinator.hub().committed.notified() => {}
+                    () = coordinator.hub().committed.notified() => {
+                        // Commits that come in a stream are read together, a few
+                        // milliseconds' worth at a time, not one log read each.
+                        tokio::time::sleep(POKE_GATHER).await;
+                    }
                 }
             }
         }

@@ -139,11 +139,14 @@ pub struct Seat {
     pub price: u64,
 }
 
-/// A seat map compiled for lookups: every seat by ordinal and by id.
+/// A seat map compiled for lookups: every seat by ordinal and by id, and each section's
+/// ordinals.
 #[derive(Debug, Clone)]
 pub struct SeatMap {
     seats: Vec<Seat>,
     by_id: HashMap<String, u32>,
+    /// `(id, name, first ordinal, last ordinal)` of every section with seats.
+    sections: Vec<(String, String, u32, u32)>,
 }
 
 impl SeatMap {
@@ -151,7 +154,9 @@ impl SeatMap {
     pub fn compile(spec: &SeatMapSpec) -> Result<SeatMap, ApiError> {
         validate_seat_map(spec)?;
         let mut seats = Vec::new();
+        let mut sections = Vec::new();
         for section in &spec.sections {
+            let first = seats.len() as u32;
             for row in &section.rows {
                 let price = row.price.unwrap_or(section.price);
                 for number in 1..=row.seats {
@@ -164,13 +169,35 @@ impl SeatMap {
                     });
                 }
             }
+            if seats.len() as u32 > first {
+                sections.push((
+                    section.id.clone(),
+                    section.name.clone(),
+                    first,
+                    seats.len() as u32 - 1,
+                ));
+            }
         }
         let by_id = seats
             .iter()
             .enumerate()
             .map(|(i, seat)| (seat.seat_id.clone(), i as u32))
             .collect();
-        Ok(SeatMap { seats, by_id })
+        Ok(SeatMap {
+            seats,
+            by_id,
+            sections,
+        })
+    }
+
+    /// The first and last ordinal of a section, found by its id or (ignoring case) its
+    /// name; `None` for no such section, or one without seats.
+    pub fn section(&self, id_or_name: &str) -> Option<(u32, u32)> {
+        let wanted = id_or_name.trim();
+        self.sections
+            .iter()
+            .find(|(id, name, _, _)| id == wanted || name.eq_ignore_ascii_case(wanted))
+            .map(|&(_, _, first, last)| (first, last))
     }
 
     /// Every seat, in display order; a seat's index is its ordinal.
@@ -395,6 +422,9 @@ mod tests {
         assert_eq!(map.seat(0).unwrap().price, 12000);
         assert_eq!(map.price_range(), (4000, 12000));
         assert_eq!(map.ordinal("FLR-C-1"), None);
+        assert_eq!(map.section("FLR"), Some((0, 4)));
+        assert_eq!(map.section("balcony"), Some((5, 6)));
+        assert_eq!(map.section("Stalls"), None);
     }
 
     #[test]

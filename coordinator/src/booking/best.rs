@@ -6,10 +6,10 @@
 //! section conflict with every other; this way two buyers conflict only when they pick
 //! the same seats, and the loser chooses again from what is left.
 //!
-//! Best means: `count` seats side by side in the frontmost row that has them (rows in
-//! seat-map order, the stage first), as near the row's middle as possible, picked at random
-//! among the few best so that buyers arriving together spread over the row; where no row
-//! has that many together, the frontmost seats one by one.
+//! Best means: `count` seats side by side in the frontmost rows that have them (rows in
+//! seat-map order, the stage first), as near the middle as possible, picked at random
+//! among the few best blocks so that buyers arriving together spread over the front rows;
+//! where no row has that many together, the frontmost seats one by one.
 
 use std::collections::HashSet;
 
@@ -21,22 +21,24 @@ use super::records::SeatRecord;
 use crate::error::{Error, Result};
 use crate::store::{RangeRead, StoreExt, keys};
 
-/// Equally good blocks of a row that a choice is made among.
-const SPREAD: usize = 4;
+/// The best blocks that a choice is made among.
+const SPREAD: usize = 16;
 
 impl Coordinator {
-    /// The seat ids that best fit `best` among the seats of `event_id` available now.
+    /// The seat ids that best fit `best` among the seats of `event_id` available now;
+    /// `rows_wide` > 1 spreads the choice over that many front rows (see `side_by_side`).
     pub(super) async fn choose_best_available(
         &self,
         event_id: u64,
         best: &BestAvailable,
+        rows_wide: usize,
     ) -> Result<Vec<String>> {
         let count = best.count as usize;
         let (map, taken) = self
             .store
             .transact(|tx, _| async move {
                 let map = self.seat_map(&*tx, event_id).await?;
-                let Some((first, last)) = section_range(&map.map, &best.section) else {
+                let Some((first, last)) = map.map.section(&best.section) else {
                     return Err(Error::Api(ApiError::invalid(format!(
                         "event {event_id} has no section {:?}",
                         best.section
@@ -59,7 +61,7 @@ impl Coordinator {
                 Ok::<_, Error>((map, taken))
             })
             .await?;
-        let (first, last) = section_range(&map.map, &best.section).unwrap_or((0, 0));
+        let (first, last) = map.map.section(&best.section).unwrap_or((0, 0));
         let seats = map.map.seats();
         let mut rows: Vec<Vec<u32>> = Vec::new();
         for ordinal in first..=last {
@@ -72,7 +74,7 @@ impl Coordinator {
                 row.push(ordinal);
             }
         }
-        let chosen = side_by_side(&rows, &taken, count).or_else(|| {
+        let chosen = side_by_side(&rows, &taken, count, rows_wide).or_else(|| {
             let free: Vec<u32> = (first..=last).filter(|o| !taken.contains(o)).collect();
             (free.len() >= count).then(|| free[..count].to_vec())
         });
@@ -92,26 +94,22 @@ impl Coordinator {
     }
 }
 
-/// The first and last ordinal of a section, by its id (seat-id prefix) or name.
-fn section_range(map: &onsale_model::SeatMap, section: &str) -> Option<(u32, u32)> {
-    let section = section.trim();
-    let prefix = format!("{section}-");
-    let mut range: Option<(u32, u32)> = None;
-    for (ordinal, seat) in map.seats().iter().enumerate() {
-        let ordinal = ordinal as u32;
-        if seat.seat_id.starts_with(&prefix) || seat.section.eq_ignore_ascii_case(section) {
-            range = Some(range.map_or((ordinal, ordinal), |(first, _)| (first, ordinal)));
-        } else if range.is_some() {
+/// `count` free seats together, nearest the middle of the frontmost row that has them:
+/// one of its [`SPREAD`] best non-overlapping blocks, at random, so that buyers choosing
+/// at once mostly choose different seats. `rows_wide` > 1 (a buyer choosing again after
+/// losing seats to another) widens the choice to that many of the frontmost rows.
+fn side_by_side(
+    rows: &[Vec<u32>],
+    taken: &HashSet<u32>,
+    count: usize,
+    rows_wide: usize,
+) -> Option<Vec<u32>> {
+    let mut best: Vec<&[u32]> = Vec::new();
+    let mut rows_used = 0;
+    for row in rows {
+        if rows_used >= rows_wide {
             break;
         }
-    }
-    range
-}
-
-/// `count` free seats together in the frontmost row that has them, nearest its middle
-/// (one of the [`SPREAD`] nearest, at random).
-fn side_by_side(rows: &[Vec<u32>], taken: &HashSet<u32>, count: usize) -> Option<Vec<u32>> {
-    for row in rows {
         if row.len() < count {
             continue;
         }
@@ -123,11 +121,26 @@ fn side_by_side(rows: &[Vec<u32>], taken: &HashSet<u32>, count: usize) -> Option
         if blocks.is_empty() {
             continue;
         }
+        rows_used += 1;
         blocks.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let pick = blocks[rand::random_range(0..blocks.len().min(SPREAD))].1;
-        return Some(row[pick..pick + count].to_vec());
+        let mut used: Vec<usize> = Vec::new();
+        for (_, start) in blocks {
+            if used.len() >= SPREAD {
+                break;
+            }
+            if used
+                .iter()
+                .all(|&u| start + count <= u || u + count <= start)
+            {
+                used.push(start);
+                best.push(&row[start..start + count]);
+            }
+        }
     }
-    None
+    if best.is_empty() {
+        return None;
+    }
+    Some(best[rand::random_range(0..best.len())].to_vec())
 }
 
 #[cfg(test)]
@@ -139,22 +152,25 @@ mod tests {
         let rows = vec![(0..6).collect::<Vec<u32>>(), (6..12).collect()];
         // Row one has no three together: 0 1 _ 3 _ 5.
         let taken: HashSet<u32> = [2, 4].into_iter().collect();
-        let block = side_by_side(&rows, &taken, 3).expect("a block in row two");
+        let block = side_by_side(&rows, &taken, 3, 1).expect("a block in row two");
         assert!(block.iter().all(|o| (6..12).contains(o)), "{block:?}");
         assert!(block.windows(2).all(|w| w[1] == w[0] + 1), "{block:?}");
-        assert_eq!(side_by_side(&rows, &taken, 2).unwrap().len(), 2);
-        assert!(side_by_side(&rows, &(0..12).collect(), 1).is_none());
+        assert_eq!(side_by_side(&rows, &taken, 2, 1).unwrap().len(), 2);
+        assert!(side_by_side(&rows, &(0..12).collect(), 1, 1).is_none());
     }
 
     #[test]
-    fn prefers_the_middle_of_a_row() {
-        let rows = vec![(0..20).collect::<Vec<u32>>()];
-        for _ in 0..50 {
-            let block = side_by_side(&rows, &HashSet::new(), 2).unwrap();
+    fn prefers_the_middle_of_the_front_row_then_widens() {
+        let rows = vec![(0..100).collect::<Vec<u32>>(), (100..200).collect()];
+        let mut rows_seen = HashSet::new();
+        for _ in 0..200 {
+            let block = side_by_side(&rows, &HashSet::new(), 2, 1).unwrap();
             assert!(
-                (7..=11).contains(&block[0]),
-                "{block:?} is far from the middle"
+                (30..=68).contains(&block[0]),
+                "{block:?} is far from the front middle"
             );
+            rows_seen.insert(side_by_side(&rows, &HashSet::new(), 2, 2).unwrap()[0] / 100);
         }
+        assert_eq!(rows_seen.len(), 2, "a wider choice reaches the second row");
     }
 }

@@ -83,7 +83,9 @@ impl Coordinator {
         let mut tries = 0;
         loop {
             tries += 1;
-            let seats = self.choose_best_available(event_id, best).await?;
+            let seats = self
+                .choose_best_available(event_id, best, tries as usize)
+                .await?;
             match self
                 .hold_seats(user_id, event_id, &seats, &fingerprint, idempotency_key)
                 .await

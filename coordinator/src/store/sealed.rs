@@ -11,7 +11,8 @@
 //!   under another key fails to open. Change-log entries get their positions at commit, so
 //!   they are bound to the log (`"log"`) instead.
 //! - Counters written by [`Tx::add`] stay plain little-endian integers (the backend adds
-//!   to them in place), and a value without the seal's header is read as it is: data
+//!   to them in place), empty values (index entries) stay empty, and a value without the
+//!   seal's header is read as it is: data
 //!   written before sealing was switched on stays readable and is sealed when next
 //!   written. Sealing keeps data secret from whoever reads the disks or the backups; it
 //!   does not stop someone who can write to the store from writing plain values.
@@ -217,7 +218,12 @@ impl Tx for SealedTx {
     }
 
     fn set(&self, key: &[u8], value: &[u8]) {
-        self.inner.set(key, &self.sealer.seal(aad(key), value));
+        // An empty value (an index entry, whose key is all there is) has nothing to hide.
+        if value.is_empty() {
+            self.inner.set(key, value);
+        } else {
+            self.inner.set(key, &self.sealer.seal(aad(key), value));
+        }
     }
 
     fn clear(&self, key: &[u8]) {
