@@ -176,3 +176,32 @@ async fn a_crowd_fills_a_section_without_double_holds_on_fjall() {
 async fn a_crowd_fills_a_section_without_double_holds_on_postgres() {
     crowd_fills_the_section_without_double_holds(serve(pg_store().await).await).await;
 }
+
+/// Seats released a moment ago are found at once, even by a choice that could have used
+/// this coordinator's recent view of the section (which still counts them taken).
+#[tokio::test]
+async fn seats_released_just_now_are_chosen_again() {
+    let s = serve(fjall_store().await).await;
+    let event = s.create_event("Small Room", 1, 1, 2).await;
+    let token = s.token_for(Uuid::new_v4());
+    let ask = json!({"best_available": {"section": "S0", "count": 2}});
+    let (status, hold) = best(&s, &token, event, ask.clone(), "first").await;
+    assert_eq!(status, 201, "{hold}");
+    let (status, _) = best(&s, &token, event, ask.clone(), "full").await;
+    assert_eq!(status, 409, "the room is full");
+    let released = s
+        .http
+        .delete(format!(
+            "{}/v1/holds/{}",
+            s.url,
+            hold["hold_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 204);
+    let (status, again) = best(&s, &token, event, ask, "again").await;
+    assert_eq!(status, 201, "released seats are free again: {again}");
+    assert_eq!(seats(&again), seats(&hold));
+}

@@ -6,12 +6,18 @@
 //! section conflict with every other; this way two buyers conflict only when they pick
 //! the same seats, and the loser chooses again from what is left.
 //!
+//! Buyers choosing in the same section within [`VIEW_TTL`] on one coordinator share one
+//! read of its taken seats, each adding its choice to it, so that they choose apart; the
+//! hold transaction still checks every seat, and a buyer who loses a race reads afresh.
+//!
 //! Best means: `count` seats side by side in the frontmost rows that have them (rows in
 //! seat-map order, the stage first), as near the middle as possible, picked at random
 //! among the few best blocks so that buyers arriving together spread over the front rows;
 //! where no row has that many together, the frontmost seats one by one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use onsale_model::{ApiError, BestAvailable, ErrorCode, SeatStatus};
 
@@ -20,6 +26,42 @@ use super::events::seat_status;
 use super::records::SeatRecord;
 use crate::error::{Error, Result};
 use crate::store::{RangeRead, StoreExt, keys};
+
+/// How long a section's taken seats, once read, serve further first choices on this
+/// coordinator (a later choice after a lost race always reads afresh).
+const VIEW_TTL: Duration = Duration::from_millis(25);
+
+/// Sections' taken seats as last read, by (event, first ordinal), with the seats chosen
+/// here since added: buyers choosing together share one read and avoid each other's
+/// choices. A std mutex, never held across `.await`.
+#[derive(Default)]
+pub(super) struct TakenViews(Mutex<HashMap<SectionKey, (Instant, HashSet<u32>)>>);
+
+/// A section of an event: (event id, its first ordinal).
+type SectionKey = (u64, u32);
+
+impl TakenViews {
+    fn fresh(&self, key: SectionKey) -> Option<HashSet<u32>> {
+        let views = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        views
+            .get(&key)
+            .filter(|(read_at, _)| read_at.elapsed() < VIEW_TTL)
+            .map(|(_, taken)| taken.clone())
+    }
+
+    fn store(&self, key: SectionKey, taken: HashSet<u32>) {
+        let mut views = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        views.retain(|_, (read_at, _)| read_at.elapsed() < VIEW_TTL);
+        views.insert(key, (Instant::now(), taken));
+    }
+
+    fn mark(&self, key: SectionKey, chosen: &[u32]) {
+        let mut views = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, taken)) = views.get_mut(&key) {
+            taken.extend(chosen);
+        }
+    }
+}
 
 /// The best blocks that a choice is made among.
 const SPREAD: usize = 16;
@@ -33,6 +75,24 @@ impl Coordinator {
         best: &BestAvailable,
         rows_wide: usize,
     ) -> Result<Vec<String>> {
+        match self.choose(event_id, best, rows_wide, true).await {
+            // A shared view may miss seats released since it was read: look again.
+            Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => {
+                self.choose(event_id, best, rows_wide, false).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// One choice, from this coordinator's recent view of the section when `shared` and
+    /// the first try (`rows_wide` 1), else from a fresh read.
+    async fn choose(
+        &self,
+        event_id: u64,
+        best: &BestAvailable,
+        rows_wide: usize,
+        shared: bool,
+    ) -> Result<Vec<String>> {
         let count = best.count as usize;
         let (map, taken) = self
             .store
@@ -44,6 +104,12 @@ impl Coordinator {
                         best.section
                     ))));
                 };
+                if shared
+                    && rows_wide == 1
+                    && let Some(taken) = self.taken_views.fresh((event_id, first))
+                {
+                    return Ok::<_, Error>((map, taken));
+                }
                 let now = self.clock.now();
                 let records = tx
                     .get_range(RangeRead::new(
@@ -58,6 +124,7 @@ impl Coordinator {
                         taken.insert(keys::seat_ordinal(&key).unwrap_or(u32::MAX));
                     }
                 }
+                self.taken_views.store((event_id, first), taken.clone());
                 Ok::<_, Error>((map, taken))
             })
             .await?;
@@ -78,6 +145,9 @@ impl Coordinator {
             let free: Vec<u32> = (first..=last).filter(|o| !taken.contains(o)).collect();
             (free.len() >= count).then(|| free[..count].to_vec())
         });
+        if let Some(ordinals) = &chosen {
+            self.taken_views.mark((event_id, first), ordinals);
+        }
         match chosen {
             Some(ordinals) => Ok(ordinals
                 .into_iter()

@@ -65,6 +65,8 @@ pub struct Coordinator {
     settings: Arc<Settings>,
     /// Compiled seat maps by event id; a std mutex, never held across `.await`.
     seat_maps: Arc<Mutex<HashMap<u64, Arc<records::PricedSeatMap>>>>,
+    /// Recently read taken seats of sections, for best-available choices.
+    taken_views: Arc<best::TakenViews>,
     /// The payment provider; without one, checkout answers `payment_unavailable`.
     payments: Option<Arc<dyn PaymentProvider>>,
     /// Wakes the task worker when a task is queued, so outcomes apply at once.
@@ -95,6 +97,7 @@ impl Coordinator {
             passwords: Arc::new(PasswordPool::new()),
             settings: Arc::new(settings),
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
+            taken_views: Arc::default(),
             payments: None,
             task_ready: Arc::new(tokio::sync::Notify::new()),
             hub: Arc::new(crate::hub::Hub::default()),
