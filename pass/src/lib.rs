@@ -113,6 +113,21 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// 32 key bytes written as 64 hex digits or as 43 base64url characters (how onsale's
+/// keys are given on command lines and in the environment).
+pub fn parse_key_bytes(text: &str) -> Result<[u8; 32], KeyError> {
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| KeyError)?
+    } else {
+        URL_SAFE_NO_PAD.decode(text).map_err(|_| KeyError)?
+    };
+    bytes.try_into().map_err(|_| KeyError)
+}
+
 /// The key that signs and checks passes and tickets; shared by the coordinators (in the
 /// store's secrets) and the edge (given as configuration).
 #[derive(Clone, PartialEq, Eq)]
@@ -133,16 +148,7 @@ impl QueueKey {
     /// Reads a key written as 64 hex digits or as 43 base64url characters (what
     /// [`QueueKey::encode`] writes).
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim();
-        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            (0..32)
-                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-                .collect::<Result<Vec<u8>, _>>()
-                .map_err(|_| KeyError)?
-        } else {
-            URL_SAFE_NO_PAD.decode(text).map_err(|_| KeyError)?
-        };
-        bytes.try_into().map(QueueKey).map_err(|_| KeyError)
+        parse_key_bytes(text).map(QueueKey)
     }
 
     /// The key as 43 base64url characters.

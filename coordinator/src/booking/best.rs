@@ -94,7 +94,7 @@ impl Coordinator {
         shared: bool,
     ) -> Result<Vec<String>> {
         let count = best.count as usize;
-        let (map, taken) = self
+        let (map, (first, last), taken) = self
             .store
             .transact(|tx, _| async move {
                 let map = self.seat_map(&*tx, event_id).await?;
@@ -108,7 +108,7 @@ impl Coordinator {
                     && rows_wide == 1
                     && let Some(taken) = self.taken_views.fresh((event_id, first))
                 {
-                    return Ok::<_, Error>((map, taken));
+                    return Ok::<_, Error>((map, (first, last), taken));
                 }
                 let now = self.clock.now();
                 let records = tx
@@ -125,10 +125,9 @@ impl Coordinator {
                     }
                 }
                 self.taken_views.store((event_id, first), taken.clone());
-                Ok::<_, Error>((map, taken))
+                Ok::<_, Error>((map, (first, last), taken))
             })
             .await?;
-        let (first, last) = map.map.section(&best.section).unwrap_or((0, 0));
         let seats = map.map.seats();
         let mut rows: Vec<Vec<u32>> = Vec::new();
         for ordinal in first..=last {

@@ -65,21 +65,9 @@ impl SealKey {
 
     /// A key written as 64 hex digits or 43 characters of unpadded base64url.
     pub fn parse(text: &str) -> Result<SealKey> {
-        let text = text.trim();
-        let bytes = if text.len() == 64 {
-            (0..32)
-                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-                .collect::<std::result::Result<Vec<u8>, _>>()
-                .ok()
-        } else {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(text)
-                .ok()
-        };
-        bytes
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        onsale_pass::parse_key_bytes(text)
             .map(SealKey::new)
-            .ok_or_else(|| {
+            .map_err(|_| {
                 StoreError::backend(
                     "seal",
                     "a seal key is 32 bytes: 64 hex digits or 43 characters of base64url",
