@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output};
 
 use common::{ONSALE, OPERATOR_TOKEN, start_coordinator};
@@ -76,31 +77,124 @@ fn one_coordinator_on_fjall() {
     assert_storm_was_safe(&loadgen(&[&coordinator.url], 100));
 }
 
-#[test]
-fn two_coordinators_share_postgres() {
-    let admin = std::env::var("ONSALE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let name = format!("onsale_test_{}", uuid::Uuid::new_v4().simple());
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let admin_sql = |sql: String| {
+/// A PostgreSQL database of its own for one test, dropped (with its sessions) at the end.
+struct ProcessDb {
+    url: String,
+    name: String,
+}
+
+impl ProcessDb {
+    fn admin_url() -> String {
+        std::env::var("ONSALE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    }
+
+    fn sql(sql: &str) {
+        let admin = Self::admin_url();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async {
             let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL must be running at {admin}: {e}"));
             tokio::spawn(conn);
-            client.batch_execute(&sql).await.expect(&sql);
-        })
-    };
-    admin_sql(format!("CREATE DATABASE {name}"));
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    let store = format!("{base}/{name}");
-    {
-        let first = start_coordinator(&store);
-        let second = start_coordinator(&store);
-        // Buyers alternate between the coordinators for sign-up, holds and checks.
-        assert_storm_was_safe(&loadgen(&[&first.url, &second.url], 100));
+            client.batch_execute(sql).await.expect(sql);
+        });
     }
-    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+
+    fn create() -> ProcessDb {
+        let name = format!("onsale_test_{}", uuid::Uuid::new_v4().simple());
+        Self::sql(&format!("CREATE DATABASE {name}"));
+        let admin = Self::admin_url();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        ProcessDb {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for ProcessDb {
+    fn drop(&mut self) {
+        Self::sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+#[test]
+fn two_coordinators_share_postgres() {
+    let db = ProcessDb::create();
+    let first = start_coordinator(&db.url);
+    let second = start_coordinator(&db.url);
+    // Buyers alternate between the coordinators for sign-up, holds and checks.
+    assert_storm_was_safe(&loadgen(&[&first.url, &second.url], 100));
+}
+
+/// Two coordinators on one PostgreSQL database under a hold storm; one is killed with
+/// SIGKILL mid-run and started again on its address. Buyers whose request met the crash
+/// send it again (same Idempotency-Key) to the other coordinator; afterwards no seat is
+/// held twice and every hold a buyer was told about is in the store.
+#[test]
+fn a_coordinator_killed_mid_storm_loses_no_hold() {
+    let db = ProcessDb::create();
+    let first = start_coordinator(&db.url);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let coordinator = |listen: &str| {
+        common::start(
+            &["coordinator", "--store", &db.url, "--listen", listen],
+            true,
+        )
+    };
+    let mut second = coordinator(&listen);
+    let mut command = Command::new(ONSALE);
+    command
+        .args(["loadgen", "holds", "--operator-token", OPERATOR_TOKEN])
+        .args(["--url", &first.url, "--url", &second.url])
+        .args([
+            "--buyers",
+            "100",
+            "--seats",
+            "2000",
+            "--holds-per-buyer",
+            "30",
+        ])
+        .args(["--release", "0.3"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut loadgen = command.spawn().expect("run onsale loadgen");
+    let mut stdout = BufReader::new(loadgen.stdout.take().expect("stdout"));
+    let mut table = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line).expect("loadgen output");
+        assert!(read > 0, "loadgen ended before holding:\n{table}");
+        table.push_str(&line);
+        if line.starts_with("holding:") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    second.kill();
+    second = coordinator(&listen);
+    stdout.read_to_string(&mut table).expect("loadgen output");
+    let output = loadgen.wait_with_output().expect("loadgen ends");
+    let output = Output {
+        stdout: table.clone().into_bytes(),
+        ..output
+    };
+    assert_storm_was_safe(&output);
+    assert!(
+        metric(&table, "transport errors (sent again)") > 0,
+        "the kill met no request:\n{table}"
+    );
+    let _ = writeln!(std::io::stderr(), "{table}");
+    drop((first, second));
 }
 
 #[test]

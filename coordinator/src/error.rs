@@ -38,6 +38,7 @@ impl Error {
             Error::Store(StoreError::RetriesExhausted { .. }) => {
                 ApiError::code(ErrorCode::StoreBusy)
             }
+            Error::Store(StoreError::Disconnected { .. }) => ApiError::code(ErrorCode::Unavailable),
             Error::Store(_) | Error::Corrupt(_) | Error::Internal(_) => {
                 ApiError::code(ErrorCode::Internal)
             }

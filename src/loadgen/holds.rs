@@ -2,6 +2,12 @@
 //! some of their holds again, then the seat map is checked against what the API said:
 //! no seat may be in two live holds, every live hold's seats must show as held, and no
 //! seat may be held without a live hold.
+//!
+//! A coordinator may die and come back during the run (the chaos test kills one): a
+//! request that meets a transport error is counted and sent again, as a browser would,
+//! with the same `Idempotency-Key` to the next coordinator, so its outcome is still known
+//! (a hold committed just before the crash is answered by the replay). The end checks ask
+//! whichever coordinator answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,11 +55,17 @@ pub struct HoldsArgs {
 
 const ROW_SEATS: u32 = 100;
 
+/// How often a request that met a transport error is sent again, and the pause before
+/// each (doubling): about 25 s in all, longer than a coordinator takes to restart.
+const TRANSPORT_RETRIES: u32 = 8;
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
 struct BuyerReport {
     latencies: Histogram<u64>,
     placed: u64,
     conflicts: u64,
     errors: u64,
+    transport_errors: u64,
     kept: Vec<(String, Hold)>,
 }
 
@@ -97,7 +109,7 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("HTTP client");
-            let base = bases[i % bases.len()].clone();
+            let bases = Bases::new(&bases, i);
             let args = (
                 args.holds_per_buyer,
                 args.max_seats,
@@ -107,23 +119,25 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
             let start_line = start_line.clone();
             tokio::spawn(async move {
                 let viewed = client
-                    .get(format!("{base}/v1/events/{event_id}"))
+                    .get(format!("{}/v1/events/{event_id}", bases.first()))
                     .send()
                     .await
                     .and_then(|r| r.error_for_status());
                 start_line.wait().await;
                 viewed.context("viewing the event")?;
-                buyer(client, base, event_id, rows, session, args).await
+                buyer(client, bases, event_id, rows, session, args).await
             })
         })
         .collect();
     start_line.wait().await;
     let started = Instant::now();
+    // A line for whoever drives the run (the chaos test kills a coordinator after it).
+    println!("holding: {} buyers started", args.buyers);
     let reports = join_all(tasks).await;
     let elapsed = started.elapsed();
 
     let mut latencies = Histogram::<u64>::new(3)?;
-    let (mut placed, mut conflicts, mut errors) = (0, 0, 0);
+    let (mut placed, mut conflicts, mut errors, mut transport_errors) = (0, 0, 0, 0);
     let mut kept = Vec::new();
     for report in reports {
         let report = report.context("buyer task")??;
@@ -131,13 +145,15 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
         placed += report.placed;
         conflicts += report.conflicts;
         errors += report.errors;
+        transport_errors += report.transport_errors;
         kept.extend(report.kept);
     }
 
-    let seats: SeatsResponse = client
-        .get(format!("{base}/v1/events/{event_id}/seats"))
-        .send()
-        .await?
+    let everyone = Bases::new(&bases, 0);
+    let seats: SeatsResponse = everyone
+        .send(|base| client.get(format!("{base}/v1/events/{event_id}/seats")))
+        .await
+        .0?
         .error_for_status()?
         .json()
         .await?;
@@ -201,6 +217,7 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     println!("| holds placed | {placed} |");
     println!("| refused: seat unavailable (409) | {conflicts} |");
     println!("| other errors | {errors} |");
+    println!("| transport errors (sent again) | {transport_errors} |");
     println!("| latency p50 | {:.2} ms |", ms(0.50));
     println!("| latency p99 | {:.2} ms |", ms(0.99));
     println!(
@@ -296,9 +313,55 @@ async fn sign_up_buyers(
     sessions.into_iter().collect()
 }
 
+/// The coordinators one buyer talks to: its own first (buyer i starts at URL i mod n),
+/// the others in turn when a request meets a transport error.
+#[derive(Clone)]
+struct Bases {
+    order: Vec<String>,
+}
+
+impl Bases {
+    fn new(bases: &[String], first: usize) -> Self {
+        let n = bases.len();
+        Bases {
+            order: (0..n).map(|k| bases[(first + k) % n].clone()).collect(),
+        }
+    }
+
+    fn first(&self) -> &str {
+        &self.order[0]
+    }
+
+    /// Sends the request `build` makes for a base URL; after a transport error, sends it
+    /// again (to the next coordinator, after a pause), up to [`TRANSPORT_RETRIES`] times.
+    /// Returns the last outcome and how many transport errors were met.
+    async fn send(
+        &self,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> (reqwest::Result<reqwest::Response>, u64) {
+        let mut pause = FIRST_RETRY_PAUSE;
+        let mut failures = 0;
+        loop {
+            let base = &self.order[failures as usize % self.order.len()];
+            match build(base).send().await {
+                Err(error) if failures < u64::from(TRANSPORT_RETRIES) => {
+                    tracing::debug!(%error, base, "transport error; sending again");
+                    failures += 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                outcome => {
+                    let failed = u64::from(outcome.is_err());
+                    return (outcome, failures + failed);
+                }
+            }
+        }
+    }
+}
+
 async fn buyer(
     client: reqwest::Client,
-    base: String,
+    bases: Bases,
     event_id: u64,
     rows: u32,
     token: String,
@@ -309,6 +372,7 @@ async fn buyer(
         placed: 0,
         conflicts: 0,
         errors: 0,
+        transport_errors: 0,
         kept: Vec::new(),
     };
     for _ in 0..attempts {
@@ -328,20 +392,21 @@ async fn buyer(
             };
             (request, rng.random_bool(release))
         };
+        let key = uuid_like();
         let sent = Instant::now();
-        let response = client
-            .post(format!("{base}/v1/events/{event_id}/holds"))
-            .bearer_auth(&token)
-            .header("Idempotency-Key", uuid_like())
-            .json(&request)
-            .send()
+        let (response, transport_errors) = bases
+            .send(|base| {
+                client
+                    .post(format!("{base}/v1/events/{event_id}/holds"))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", &key)
+                    .json(&request)
+            })
             .await;
-        let response = match response {
-            Ok(response) => response,
-            Err(_) => {
-                report.errors += 1;
-                continue;
-            }
+        report.transport_errors += transport_errors;
+        let Ok(response) = response else {
+            report.errors += 1;
+            continue;
         };
         let status = response.status().as_u16();
         let body = response.bytes().await;
@@ -350,19 +415,25 @@ async fn buyer(
             (201, Ok(body)) => {
                 report.placed += 1;
                 let hold: Hold = serde_json::from_slice(&body)?;
-                if let_go {
-                    let released = client
-                        .delete(format!("{base}/v1/holds/{}", hold.hold_id))
-                        .bearer_auth(&token)
-                        .send()
-                        .await?;
-                    ensure!(
-                        released.status().as_u16() == 204,
-                        "release failed: {}",
-                        released.status()
-                    );
-                } else {
+                if !let_go {
                     report.kept.push((token.clone(), hold));
+                    continue;
+                }
+                let (released, transport_errors) = bases
+                    .send(|base| {
+                        client
+                            .delete(format!("{base}/v1/holds/{}", hold.hold_id))
+                            .bearer_auth(&token)
+                    })
+                    .await;
+                report.transport_errors += transport_errors;
+                // A release sent again after a crash may find the hold already gone; one
+                // that never got an answer leaves the hold's fate unknown (an error).
+                match released.map(|r| r.status().as_u16()) {
+                    Ok(204) => {}
+                    Ok(404) if transport_errors > 0 => {}
+                    Ok(status) => bail!("release failed: {status}"),
+                    Err(_) => report.errors += 1,
                 }
             }
             (409, _) => report.conflicts += 1,
@@ -382,14 +453,17 @@ async fn verify_kept_holds(
     let gate = Arc::new(Semaphore::new(64));
     let found = join_all(kept.iter().enumerate().map(|(i, (token, hold))| {
         let (client, gate) = (client.clone(), gate.clone());
-        let base = bases[i % bases.len()].clone();
+        let bases = Bases::new(bases, i);
         async move {
             let _permit = gate.acquire().await?;
-            let response = client
-                .get(format!("{base}/v1/holds/{}", hold.hold_id))
-                .bearer_auth(token)
-                .send()
-                .await?;
+            let response = bases
+                .send(|base| {
+                    client
+                        .get(format!("{base}/v1/holds/{}", hold.hold_id))
+                        .bearer_auth(token)
+                })
+                .await
+                .0?;
             if response.status().as_u16() != 200 {
                 return anyhow::Ok(false);
             }

@@ -57,6 +57,17 @@ pub enum StoreError {
     /// The transaction was used after it ended.
     #[error("transaction already finished")]
     Finished,
+    /// The connection to the store broke (or none could be made) before the transaction
+    /// committed, so nothing of it was written: the retry loop runs it again on a fresh
+    /// connection.
+    #[error("{backend} store connection lost: {source}")]
+    Disconnected {
+        /// Which backend failed.
+        backend: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A backend failure that a retry will not fix.
     #[error("{backend} store error: {source}")]
     Backend {
@@ -82,7 +93,10 @@ impl StoreError {
 
     /// Whether running the transaction again may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict | StoreError::MaybeCommitted)
+        matches!(
+            self,
+            StoreError::Conflict | StoreError::MaybeCommitted | StoreError::Disconnected { .. }
+        )
     }
 }
 

@@ -8,6 +8,11 @@
 //! Point writes are buffered in the transaction and sent in one statement before the next
 //! range read or at commit; point reads consult the buffer first (read-your-writes).
 //!
+//! A connection that breaks (a terminated backend, a restart, a network cut) before COMMIT
+//! is [`StoreError::Disconnected`]: it leaves the pool and the retry loop runs the
+//! transaction again on a fresh one; one that breaks during COMMIT is
+//! [`StoreError::MaybeCommitted`].
+//!
 //! Change-log positions: a committing transaction with log entries takes a
 //! transaction-scoped advisory lock, draws the next value of `onsale_log_seq` and writes
 //! its entries; the lock is held until COMMIT, so positions follow commit order across
@@ -35,7 +40,35 @@ fn pg_err(err: tokio_postgres::Error) -> StoreError {
     {
         return StoreError::Conflict;
     }
+    if is_disconnect(&err) {
+        return StoreError::Disconnected {
+            backend: BACKEND,
+            source: Box::new(err),
+        };
+    }
     StoreError::backend(BACKEND, err)
+}
+
+/// Whether `err` means the connection is gone (closed, reset, or the server ending the
+/// session: `pg_terminate_backend`, a shutdown or restart) rather than a refused statement.
+fn is_disconnect(err: &tokio_postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    if let Some(code) = err.code() {
+        return [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::CONNECTION_EXCEPTION,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::CONNECTION_DOES_NOT_EXIST,
+            SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ]
+        .contains(code);
+    }
+    std::error::Error::source(err).is_some_and(|source| source.is::<std::io::Error>())
 }
 
 /// A store in a PostgreSQL database, shared by any number of coordinators.
@@ -70,11 +103,18 @@ impl PgStore {
         Ok(store)
     }
 
+    /// A pooled connection; failing to get one (the server down, restarting or full) is
+    /// [`StoreError::Disconnected`], which the retry loop retries.
     async fn client(&self) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::backend(BACKEND, e))
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(err) if !is_disconnect(&err) => {
+                StoreError::backend(BACKEND, err)
+            }
+            other => StoreError::Disconnected {
+                backend: BACKEND,
+                source: Box::new(other),
+            },
+        })
     }
 
     /// Creates the table and the log sequence; safe to run from several processes at once.
@@ -201,10 +241,11 @@ impl PgTx {
                 .await
                 .map_err(pg_err)?;
         }
-        match client.batch_execute("COMMIT").await {
-            Ok(()) => Ok(()),
-            Err(err) if err.is_closed() => Err(StoreError::MaybeCommitted),
-            Err(err) => Err(pg_err(err)),
+        // A connection lost during COMMIT leaves its outcome unknown; before it, nothing
+        // was written and the loop simply runs the transaction again.
+        match client.batch_execute("COMMIT").await.map_err(pg_err) {
+            Err(StoreError::Disconnected { .. }) => Err(StoreError::MaybeCommitted),
+            outcome => outcome,
         }
     }
 }
