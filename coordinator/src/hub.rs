@@ -57,11 +57,44 @@ impl SeatChange {
     }
 }
 
+/// An event's full seat state, encoded once, at the log position it is current at.
+#[derive(Debug, Clone)]
+pub struct FullState {
+    /// Every seat change up to here is in the state.
+    pub position: LogPosition,
+    /// The encoded message, shared by every subscriber that sends it.
+    pub json: axum::body::Bytes,
+}
+
+/// The slot of an event's shared [`FullState`]; its lock is held while one is read from
+/// the store, so subscribers arriving meanwhile wait for that read instead of making
+/// their own.
+pub type FullStateSlot = Arc<tokio::sync::Mutex<Option<FullState>>>;
+
+/// What a new subscriber of an event gets.
+pub struct Subscription {
+    /// Every seat change published from now on.
+    pub receiver: broadcast::Receiver<Arc<SeatChange>>,
+    /// The last change of the event published before the subscription: a full state at
+    /// or after it, followed by `receiver`, misses nothing.
+    pub seen: Option<LogPosition>,
+    /// The event's shared full state.
+    pub state: FullStateSlot,
+}
+
+/// One event's subscribers.
+struct Channel {
+    sender: broadcast::Sender<Arc<SeatChange>>,
+    /// The position of the last change published.
+    last: Option<LogPosition>,
+    state: FullStateSlot,
+}
+
 /// Subscribers by event.
 #[derive(Default)]
 pub struct Hub {
     /// A std mutex: held only to find or create a channel, never across `.await`.
-    channels: Mutex<HashMap<u64, broadcast::Sender<Arc<SeatChange>>>>,
+    channels: Mutex<HashMap<u64, Channel>>,
     /// Wakes the follower before its next poll: this coordinator just committed a seat
     /// change (changes committed by other coordinators wait for the poll).
     committed: tokio::sync::Notify,
@@ -74,35 +107,49 @@ impl Hub {
     pub fn poke(&self) {
         let watched = {
             let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-            channels.values().any(|sender| sender.receiver_count() > 0)
+            channels
+                .values()
+                .any(|channel| channel.sender.receiver_count() > 0)
         };
         if watched {
             self.committed.notify_one();
         }
     }
 
-    /// Receives every seat change of `event_id` published from now on.
-    pub fn subscribe(&self, event_id: u64) -> broadcast::Receiver<Arc<SeatChange>> {
+    /// Subscribes to every seat change of `event_id` published from now on.
+    pub fn subscribe(&self, event_id: u64) -> Subscription {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        channels
-            .entry(event_id)
-            .or_insert_with(|| broadcast::channel(BUFFER).0)
-            .subscribe()
+        let channel = channels.entry(event_id).or_insert_with(|| Channel {
+            sender: broadcast::channel(BUFFER).0,
+            last: None,
+            state: FullStateSlot::default(),
+        });
+        Subscription {
+            receiver: channel.sender.subscribe(),
+            seen: channel.last,
+            state: channel.state.clone(),
+        }
     }
 
+    /// Sends `change` to the event's subscribers; an event nobody watches any more loses
+    /// its channel and its shared state.
     fn publish(&self, event_id: u64, change: SeatChange) {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(sender) = channels.get(&event_id)
-            && sender.send(Arc::new(change)).is_err()
-        {
-            channels.remove(&event_id);
+        if let Some(channel) = channels.get_mut(&event_id) {
+            channel.last = Some(change.position);
+            if channel.sender.send(Arc::new(change)).is_err() {
+                channels.remove(&event_id);
+            }
         }
     }
 
     /// Number of open subscriptions, for metrics.
     pub fn subscribers(&self) -> usize {
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        channels.values().map(|s| s.receiver_count()).sum()
+        channels
+            .values()
+            .map(|channel| channel.sender.receiver_count())
+            .sum()
     }
 }
 

@@ -178,3 +178,36 @@ async fn every_coordinator_on_a_store_sees_every_change() {
         ("S0-R0-2".into(), "held".into())
     );
 }
+
+/// Clients that open the feed together share one read and one encoding of the full
+/// state: 300 clients cost a handful of store transactions (the follower's log polls
+/// among them), not one full seat read each, and all get the same state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_opening_together_share_one_full_state() {
+    const CLIENTS: usize = 300;
+    let mut store = fjall_store().await;
+    let counting = std::sync::Arc::new(common::CountingStore::new(store.store.clone()));
+    store.store = counting.clone();
+    let s = serve(store).await;
+    let event = s.create_event("Shared State", 2, 10, 50).await;
+    s.hold(&s.token_for(Uuid::new_v4()), event, &["S1-R9-50"])
+        .await;
+    let before = counting.begun();
+    let sockets = futures::future::join_all((0..CLIENTS).map(|_| connect(&s, event, None))).await;
+    let mut states = Vec::new();
+    for mut socket in sockets {
+        states.push(next(&mut socket).await);
+    }
+    let transactions = counting.begun() - before;
+    assert!(
+        transactions < (CLIENTS / 4) as u64,
+        "{transactions} store transactions for {CLIENTS} clients opening the feed"
+    );
+    assert!(states.iter().all(|state| state == &states[0]));
+    assert_eq!(states[0]["type"], "snapshot");
+    assert_eq!(states[0]["seats"].as_array().unwrap().len(), 1000);
+    assert_eq!(
+        states[0]["seats"][999],
+        json!({"seat_id": "S1-R9-50", "state": "held"})
+    );
+}

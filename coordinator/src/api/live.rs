@@ -2,12 +2,21 @@
 //! full seat state, then every change as it commits, `{type: "seat", seq, seat_id,
 //! state}`. A client that reconnects with `?after=SEQ` (the last `seq` it saw) gets what
 //! it missed instead of the full state.
+//!
+//! What a client costs, whether it reads or not:
+//! - The full state is read from the store and encoded once per event and log position,
+//!   and shared: clients that open while it is current send the same bytes (one copy in
+//!   memory), and clients that open while it is being read wait for that read.
+//! - A client that falls more than the hub's buffer behind, or does not take a message
+//!   within [`SEND_TIMEOUT`], is disconnected (it reconnects with `?after=`) rather than
+//!   caught up at the store's expense or left holding its messages.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+
+use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
@@ -18,11 +27,19 @@ use tokio::sync::broadcast;
 use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
 use crate::error::{Error, Result};
-use crate::hub::SeatChange;
+use crate::hub::{FullState, FullStateSlot, Subscription};
 use crate::store::keys::LogPosition;
 
 /// Changes replayed from the log on reconnect before a full state is sent instead.
 const REPLAY_LIMIT: usize = 1_000;
+
+/// How long one message may take to reach a client's socket before the client counts as
+/// not reading and is disconnected.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The WebSocket close code for a client that fell behind: "try again later"; the page
+/// reconnects with `?after=` and loses nothing.
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// `?after=SEQ`.
 #[derive(Debug, Deserialize)]
@@ -45,24 +62,39 @@ struct Snapshot<'a> {
     seats: Vec<SeatState<'a>>,
 }
 
+/// Why a feed ends.
+#[derive(Debug)]
+enum FeedEnd {
+    /// The client fell too far behind the broadcast; it reconnects with `?after=`.
+    TooSlow,
+    /// Reading the store failed.
+    Failed(Error),
+}
+
+impl From<Error> for FeedEnd {
+    fn from(error: Error) -> Self {
+        FeedEnd::Failed(error)
+    }
+}
+
 /// One subscriber's feed: the first messages (state or replay), then the broadcast, with
-/// everything at or before `sent` dropped and gaps filled from the log.
+/// everything at or before `sent` dropped.
 struct Feed {
     coordinator: Coordinator,
     event_id: u64,
-    receiver: broadcast::Receiver<Arc<SeatChange>>,
-    backlog: std::collections::VecDeque<String>,
+    subscription: Subscription,
+    backlog: std::collections::VecDeque<Utf8Bytes>,
     sent: Option<LogPosition>,
 }
 
 impl Feed {
     async fn open(coordinator: Coordinator, event_id: u64, after: Option<&str>) -> Result<Feed> {
         // Subscribe first: whatever commits after the state read below is broadcast to us.
-        let receiver = coordinator.hub().subscribe(event_id);
+        let subscription = coordinator.hub().subscribe(event_id);
         let mut feed = Feed {
             coordinator,
             event_id,
-            receiver,
+            subscription,
             backlog: Default::default(),
             sent: None,
         };
@@ -76,30 +108,20 @@ impl Feed {
             None => false,
         };
         if !resumed {
-            feed.full_state().await?;
+            let state = shared_full_state(
+                &feed.coordinator,
+                event_id,
+                &feed.subscription.state,
+                feed.subscription.seen,
+            )
+            .await?;
+            feed.backlog
+                .push_back(Utf8Bytes::try_from(state.json).map_err(|e| {
+                    Error::Internal(format!("the encoded seat state is not UTF-8: {e}"))
+                })?);
+            feed.sent = Some(state.position);
         }
         Ok(feed)
-    }
-
-    async fn full_state(&mut self) -> Result<()> {
-        let (seats, position) = self.coordinator.seats_with_position(self.event_id).await?;
-        let seq = position.unwrap_or(LogPosition([0; 12]));
-        let message = Snapshot {
-            kind: "snapshot",
-            seq: seq.to_string(),
-            event_id: self.event_id,
-            seats: seats
-                .seats
-                .iter()
-                .map(|s| SeatState {
-                    seat_id: &s.seat.seat_id,
-                    state: s.state,
-                })
-                .collect(),
-        };
-        self.backlog.push_back(serde_json::to_string(&message)?);
-        self.sent = Some(seq);
-        Ok(())
     }
 
     /// Queues the changes after `position` from the log; false if there were too many
@@ -121,7 +143,8 @@ impl Feed {
         self.sent = Some(position);
         for change in changes {
             self.sent = Some(change.position);
-            self.backlog.push_back(change.json.clone());
+            self.backlog
+                .push_back(Utf8Bytes::from(change.json.as_str()));
         }
         if let Some(last) = last {
             self.sent = self.sent.max(Some(last));
@@ -130,35 +153,74 @@ impl Feed {
     }
 
     /// The next message to send.
-    async fn next(&mut self) -> Result<String> {
+    async fn next(&mut self) -> std::result::Result<Utf8Bytes, FeedEnd> {
         loop {
             if let Some(message) = self.backlog.pop_front() {
                 return Ok(message);
             }
-            match self.receiver.recv().await {
+            match self.subscription.receiver.recv().await {
                 Ok(change) => {
                     if self.sent.is_none_or(|sent| change.position > sent) {
                         self.sent = Some(change.position);
-                        return Ok(change.json.clone());
+                        return Ok(Utf8Bytes::from(change.json.as_str()));
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(
-                        missed,
-                        "live subscriber fell behind; catching up from the log"
-                    );
-                    metrics::counter!("onsale_live_resyncs_total").increment(1);
-                    let from = self.sent.unwrap_or(LogPosition([0; 12]));
-                    if !self.replay_from(from).await? {
-                        self.full_state().await?;
-                    }
+                    tracing::debug!(missed, "live subscriber fell behind; disconnecting it");
+                    metrics::counter!("onsale_live_slow_disconnects_total").increment(1);
+                    return Err(FeedEnd::TooSlow);
                 }
                 Err(broadcast::error::RecvError::Closed) => {
-                    self.receiver = self.coordinator.hub().subscribe(self.event_id);
+                    let renewed = self.coordinator.hub().subscribe(self.event_id);
+                    self.subscription.receiver = renewed.receiver;
                 }
             }
         }
     }
+
+    /// The last position sent, as the `?after=` to resume from.
+    fn resume_from(&self) -> String {
+        self.sent.unwrap_or(LogPosition([0; 12])).to_string()
+    }
+}
+
+/// The event's full seat state at or after `seen`: the shared one when it is recent
+/// enough, else read (once, however many subscribers wait) and shared from then on.
+async fn shared_full_state(
+    coordinator: &Coordinator,
+    event_id: u64,
+    slot: &FullStateSlot,
+    seen: Option<LogPosition>,
+) -> Result<FullState> {
+    let mut shared = slot.lock().await;
+    if let Some(state) = shared.as_ref().filter(|s| Some(s.position) >= seen) {
+        metrics::counter!("onsale_live_full_states_total", "source" => "shared").increment(1);
+        return Ok(state.clone());
+    }
+    let (seats, position) = coordinator.seats_with_position(event_id).await?;
+    let position = position.unwrap_or(LogPosition([0; 12]));
+    let message = Snapshot {
+        kind: "snapshot",
+        seq: position.to_string(),
+        event_id,
+        seats: seats
+            .seats
+            .iter()
+            .map(|s| SeatState {
+                seat_id: &s.seat.seat_id,
+                state: s.state,
+            })
+            .collect(),
+    };
+    let state = FullState {
+        position,
+        json: serde_json::to_vec(&message)?.into(),
+    };
+    metrics::counter!("onsale_live_full_states_total", "source" => "store").increment(1);
+    if shared.as_ref().is_none_or(|s| s.position <= position) {
+        *shared = Some(state.clone());
+    }
+    Ok(state)
 }
 
 /// The live seat feed over a WebSocket.
@@ -184,11 +246,23 @@ async fn serve_socket(mut socket: WebSocket, mut feed: Feed) {
         tokio::select! {
             message = feed.next() => match message {
                 Ok(text) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        if sent.is_err() {
+                            metrics::counter!("onsale_live_slow_disconnects_total").increment(1);
+                        }
                         break;
                     }
                 }
-                Err(err) => {
+                Err(FeedEnd::TooSlow) => {
+                    let close = CloseFrame {
+                        code: CLOSE_TRY_AGAIN_LATER,
+                        reason: Utf8Bytes::from(format!("too slow; reconnect with ?after={}", feed.resume_from())),
+                    };
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+                    break;
+                }
+                Err(FeedEnd::Failed(err)) => {
                     tracing::warn!(error = %err, "live feed failed");
                     break;
                 }
@@ -209,9 +283,10 @@ pub async fn live_sse(
     ApiQuery(query): ApiQuery<LiveQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let feed = Feed::open(coordinator, event_id, query.after.as_deref()).await?;
+    // A client that falls behind is ended; EventSource reconnects by itself.
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         match feed.next().await {
-            Ok(text) => Some((Ok(Event::default().data(text)), feed)),
+            Ok(text) => Some((Ok(Event::default().data(text.as_str())), feed)),
             Err(_) => None,
         }
     });
