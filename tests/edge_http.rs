@@ -416,11 +416,11 @@ macro_rules! on_every_adapter {
 on_every_adapter!(
     new_and_changed_events_reach_the_edge_and_stay_fresh,
     reads_survive_the_coordinator_and_writes_say_it_is_down,
-    #[ignore = "wasmtime serve 49 ends outbound response bodies after 8 KiB, so this \
-        snapshot (about 10 KB) never loads; runs with a fixed wasmtime (cargo test -- --ignored)"]
     search_ranks_filters_and_pages_over_http,
     reads_carry_etags_and_answer_not_modified,
     the_edge_checks_waiting_room_passes_itself,
+    snapshots_and_answers_of_megabytes_arrive_whole,
+    answers_in_separate_writes_arrive_whole_and_cut_ones_are_502,
 );
 
 /// With the event's waiting room on, the edge refuses holds without a valid pass even
@@ -973,4 +973,338 @@ async fn adapters_answer_alike() {
         paths.len(),
         adapters.join(", ")
     );
+}
+
+/// A description of `chars` characters of pseudo-random words (seeded, so every event's
+/// differs and the snapshot cannot compress them away).
+fn filler(seed: u64, chars: usize) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut text = String::with_capacity(chars + 16);
+    while text.len() < chars {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let letters = 3 + (state >> 61) as usize;
+        for i in 0..letters {
+            text.push((b'a' + ((state >> (8 + 5 * i)) % 26) as u8) as char);
+        }
+        text.push(' ');
+    }
+    text.truncate(chars);
+    text.trim_end().to_string()
+}
+
+/// A catalogue snapshot of several megabytes (300 events with 10,000-character
+/// descriptions) and a coordinator answer of several megabytes (the seat list of a
+/// 40,000-seat event) reach the client whole through every adapter, byte for byte as the
+/// coordinator sends them.
+async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
+    const EVENTS: usize = 300;
+    let numbers: Vec<usize> = (0..EVENTS).collect();
+    let mut ids = Vec::new();
+    for batch in numbers.chunks(20) {
+        let created = futures::future::join_all(batch.iter().map(|&i| {
+            let mut event = event_json(
+                &format!("Long Tale {i}"),
+                "theatre",
+                "Vienna",
+                "The Storytellers",
+                "2027-09-01T19:00:00Z",
+            );
+            event["description"] = json!(filler(i as u64, 10_000));
+            p.create(event)
+        }))
+        .await;
+        ids.extend(created);
+    }
+    let rows: Vec<Value> = (1..=100)
+        .map(|r| json!({"name": r.to_string(), "seats": 400}))
+        .collect();
+    let mut arena = event_json(
+        "Huge Arena Night",
+        "concert",
+        "Vienna",
+        "The Crowd",
+        "2027-10-01T20:00:00Z",
+    );
+    arena["seat_map"] =
+        json!({"sections": [{"id": "FLR", "name": "Floor", "price": 5000, "rows": rows}]});
+    let arena = p.create(arena).await;
+
+    // The snapshot with every event loads: the list counts them all and the last
+    // description comes back whole.
+    let version = p.backend.latest().await;
+    let snapshot_bytes = p
+        .backend
+        .http
+        .get(format!(
+            "{}/snapshots/{version}.snap",
+            p.backend.indexer.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        snapshot_bytes > 2_000_000,
+        "the snapshot is several megabytes ({snapshot_bytes} bytes)"
+    );
+    p.eventually("/v1/events?page_size=1", |page| {
+        page["total"] == EVENTS as u64 + 1
+    })
+    .await;
+    let event = p
+        .edge_json(&format!("/v1/events/{}", ids[EVENTS - 1]))
+        .await;
+    assert_eq!(event["name"], format!("Long Tale {}", EVENTS - 1));
+    assert_eq!(
+        event["description"],
+        json!(filler(EVENTS as u64 - 1, 10_000))
+    );
+
+    // The seat list (about 4 MB) is forwarded byte for byte.
+    let path = format!("/v1/events/{arena}/seats");
+    let direct = p
+        .backend
+        .http
+        .get(format!("{}{path}", p.backend.coordinator.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(direct.len() > 3_000_000, "{} bytes", direct.len());
+    let through = p
+        .backend
+        .http
+        .get(format!("{}{path}", p.edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through.status(), 200, "{adapter:?}");
+    let through = through.bytes().await.unwrap();
+    assert_eq!(
+        through.len(),
+        direct.len(),
+        "{adapter:?}: the seat list arrives whole"
+    );
+    assert!(through == direct, "{adapter:?}: byte for byte");
+}
+
+/// The request header that makes [`SplittingProxy`] cut an answer's body short: the
+/// number of body bytes to send before closing.
+const CUT_AFTER: &str = "x-test-cut-after";
+
+/// A reverse proxy that writes every answer of its backend in pieces, as slow networks
+/// and servers do: the head first, then the body in 16 KiB writes with pauses, one answer
+/// per connection (`connection: close`). With [`CUT_AFTER`] it announces the whole
+/// `content-length` but closes the connection after that many body bytes.
+struct SplittingProxy {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SplittingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SplittingProxy {
+    async fn start(backend: &str) -> SplittingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let backend = backend.to_string();
+        let http = reqwest::Client::new();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(relay(socket, backend.clone(), http.clone()));
+            }
+        });
+        SplittingProxy { url, task }
+    }
+}
+
+/// One exchange through the [`SplittingProxy`].
+async fn relay(mut socket: tokio::net::TcpStream, backend: String, http: reqwest::Client) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut received = Vec::new();
+    let head_end = loop {
+        let mut chunk = [0u8; 8192];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&received[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let method = request_line.next().unwrap_or("GET").to_string();
+    let target = request_line.next().unwrap_or("/").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = received[head_end..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 8192];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let mut outgoing = http.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{backend}{target}"),
+    );
+    for (name, value) in &headers {
+        if !matches!(
+            name.as_str(),
+            "host" | "connection" | "content-length" | "transfer-encoding" | CUT_AFTER
+        ) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let Ok(answer) = outgoing.body(body).send().await else {
+        return;
+    };
+    let mut out = format!("HTTP/1.1 {}\r\n", answer.status());
+    for (name, value) in answer.headers() {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
+            out.push_str(&format!(
+                "{name}: {}\r\n",
+                value.to_str().unwrap_or_default()
+            ));
+        }
+    }
+    let Ok(bytes) = answer.bytes().await else {
+        return;
+    };
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        bytes.len()
+    ));
+    let sent = header(CUT_AFTER)
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
+    if socket.write_all(out.as_bytes()).await.is_err() || socket.flush().await.is_err() {
+        return;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for piece in bytes[..sent].chunks(16 * 1024) {
+        if socket.write_all(piece).await.is_err() || socket.flush().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let _ = socket.shutdown().await;
+}
+
+/// With the coordinator and the snapshots behind a proxy that sends heads and bodies in
+/// separate writes, snapshots load and answers arrive whole; an answer whose body ends
+/// before its `content-length` is a `502 bad_gateway`, never a `200` cut short.
+async fn answers_in_separate_writes_arrive_whole_and_cut_ones_are_502(adapter: Adapter) {
+    if !available(adapter) {
+        return;
+    }
+    let backend = Backend::start();
+    let rows: Vec<Value> = (1..=20)
+        .map(|r| json!({"name": r.to_string(), "seats": 50}))
+        .collect();
+    let mut event = event_json(
+        "Split Night",
+        "concert",
+        "Porto",
+        "The Pieces",
+        "2027-11-01T20:00:00Z",
+    );
+    event["description"] = json!(filler(7, 10_000));
+    event["seat_map"] =
+        json!({"sections": [{"id": "A", "name": "Stalls", "price": 3000, "rows": rows}]});
+    let id = backend.create(event).await;
+    let coordinator = SplittingProxy::start(&backend.coordinator.url).await;
+    let snapshots = SplittingProxy::start(&backend.indexer.url).await;
+    let edge = start_edge(
+        adapter,
+        &coordinator.url,
+        &snapshots.url,
+        backend.dir.path(),
+    )
+    .await;
+    let p = Platform {
+        edge,
+        backend,
+        adapter,
+    };
+    let event = p
+        .eventually(&format!("/v1/events/{id}"), |e| e["name"] == "Split Night")
+        .await;
+    assert_eq!(event["description"], json!(filler(7, 10_000)));
+
+    let path = format!("/v1/events/{id}/seats");
+    let direct = p
+        .backend
+        .http
+        .get(format!("{}{path}", p.backend.coordinator.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(direct.len() > 64 * 1024, "{} bytes", direct.len());
+    let whole = p
+        .backend
+        .http
+        .get(format!("{}{path}", p.edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200, "{adapter:?}");
+    assert!(
+        whole.bytes().await.unwrap() == direct,
+        "{adapter:?}: the seat list arrives byte for byte"
+    );
+
+    let cut = p
+        .backend
+        .http
+        .get(format!("{}{path}", p.edge.url))
+        .header(CUT_AFTER, "20000")
+        .send()
+        .await
+        .unwrap();
+    let status = cut.status();
+    let body = cut.text().await.unwrap();
+    assert_eq!(
+        status, 502,
+        "{adapter:?}: a body cut short is no answer: {body:.200}"
+    );
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "bad_gateway", "{adapter:?}");
 }

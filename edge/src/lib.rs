@@ -43,9 +43,26 @@ pub trait Cache {
     fn put(&self, key: &str, response: &EdgeResponse) -> impl Future<Output = ()>;
 }
 
-/// Why the coordinator could not be reached.
+/// Why forwarding to the coordinator failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamError(pub String);
+pub enum UpstreamError {
+    /// No answer came: the coordinator is down, unreachable or refused the connection
+    /// (answered `503 unavailable`).
+    Unreachable(String),
+    /// An answer came but not whole: its body failed or ended before its
+    /// `content-length` (answered `502 bad_gateway`, never passed on cut short).
+    BadAnswer(String),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Unreachable(why) | UpstreamError::BadAnswer(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for UpstreamError {}
 
 /// The coordinator, as the platform reaches it.
 pub trait Upstream {
@@ -216,9 +233,15 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     async fn forward(&self, request: EdgeRequest) -> EdgeResponse {
         match self.upstream.forward(request).await {
             Ok(response) => response,
-            Err(UpstreamError(why)) => EdgeResponse::json_error(&ApiError::new(
+            Err(UpstreamError::Unreachable(why)) => EdgeResponse::json_error(&ApiError::new(
                 ErrorCode::Unavailable,
                 format!("the booking service is unreachable ({why}); retry in a moment"),
+            )),
+            Err(UpstreamError::BadAnswer(why)) => EdgeResponse::json_error(&ApiError::new(
+                ErrorCode::BadGateway,
+                format!(
+                    "the booking service's answer did not arrive whole ({why}); retry in a moment"
+                ),
             )),
         }
     }

@@ -59,6 +59,8 @@ pub enum ErrorCode {
     StoreBusy,
     /// A dependency of the server is unavailable.
     Unavailable,
+    /// The server behind this one answered, but not with a whole, valid response.
+    BadGateway,
     /// Something failed inside the server; it is logged.
     Internal,
 }
@@ -92,6 +94,7 @@ impl ErrorCode {
             ErrorCode::WaitingRoomOff => "waiting_room_off",
             ErrorCode::StoreBusy => "store_busy",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::BadGateway => "bad_gateway",
             ErrorCode::Internal => "internal",
         }
     }
@@ -121,6 +124,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::IdempotencyKeyReused => 422,
             ErrorCode::Internal => 500,
+            ErrorCode::BadGateway => 502,
             ErrorCode::StoreBusy | ErrorCode::Unavailable | ErrorCode::PaymentUnavailable => 503,
         }
     }
@@ -166,6 +170,9 @@ impl ErrorCode {
             ErrorCode::WaitingRoomOff => "this event has no waiting room on; hold seats directly",
             ErrorCode::StoreBusy => "the service is busy; retry in a moment",
             ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
+            ErrorCode::BadGateway => {
+                "the booking service's answer did not arrive whole; retry in a moment"
+            }
             ErrorCode::Internal => "internal error",
         }
     }

@@ -41,7 +41,7 @@ impl FetchUpstream {
 
 impl Upstream for FetchUpstream {
     async fn forward(&self, request: EdgeRequest) -> Result<EdgeResponse, UpstreamError> {
-        let failed = |e: worker::Error| UpstreamError(e.to_string());
+        let failed = |e: worker::Error| UpstreamError::Unreachable(e.to_string());
         let outgoing = self.outgoing(&request).map_err(failed)?;
         let mut response = Fetch::Request(outgoing).send().await.map_err(failed)?;
         let headers = response
@@ -49,7 +49,12 @@ impl Upstream for FetchUpstream {
             .entries()
             .filter(|(name, _)| !CONNECTION_HEADERS.contains(&name.as_str()))
             .collect();
-        let body = response.bytes().await.map_err(failed)?;
+        // workerd fails a body that ends before its content-length: an error, never an
+        // answer passed on cut short.
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?;
         Ok(EdgeResponse {
             status: response.status_code(),
             headers,

@@ -84,7 +84,7 @@ impl HttpUpstream {
 impl Upstream for HttpUpstream {
     async fn forward(&self, request: EdgeRequest) -> Result<EdgeResponse, UpstreamError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| UpstreamError(e.to_string()))?;
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let mut outgoing = self
             .client
             .request(method, format!("{}{}", self.base, request.path_and_query()));
@@ -95,7 +95,7 @@ impl Upstream for HttpUpstream {
             .body(request.body)
             .send()
             .await
-            .map_err(|e| UpstreamError(e.to_string()))?;
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -110,10 +110,12 @@ impl Upstream for HttpUpstream {
                 Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
             })
             .collect();
+        // A body that fails or ends before its content-length (hyper checks) is an error,
+        // never an answer passed on cut short.
         let body = response
             .bytes()
             .await
-            .map_err(|e| UpstreamError(e.to_string()))?;
+            .map_err(|e| UpstreamError::BadAnswer(format!("{e:?}")))?;
         Ok(EdgeResponse {
             status,
             headers,

@@ -84,7 +84,9 @@ impl Instance {
 
     /// Installs the version `latest` names if it is newer than the one served.
     async fn refresh(&self) -> Result<(), String> {
-        let pointer = get(&format!("{}/{}", self.snapshots, layout::LATEST)).await?;
+        let pointer = get(&format!("{}/{}", self.snapshots, layout::LATEST))
+            .await
+            .map_err(|e| e.to_string())?;
         let latest = layout::parse_latest(&pointer).map_err(|e| e.to_string())?;
         if self
             .edge
@@ -94,7 +96,7 @@ impl Instance {
             return Ok(());
         }
         let url = format!("{}/{}", self.snapshots, layout::snapshot_path(latest));
-        let bytes = get(&url).await?;
+        let bytes = get(&url).await.map_err(|e| e.to_string())?;
         let snapshot = Snapshot::from_bytes(bytes.to_vec())
             .map_err(|e| format!("opening snapshot {latest}: {e}"))?;
         self.edge.install(snapshot);
