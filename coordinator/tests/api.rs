@@ -670,6 +670,7 @@ async fn openapi_document_lists_every_route() {
     for (path, method) in [
         ("/v1/users", "post"),
         ("/v1/sessions", "post"),
+        ("/v1/sessions", "delete"),
         ("/v1/events", "get"),
         ("/v1/events/{id}", "get"),
         ("/v1/events/{id}/seats", "get"),
