@@ -456,6 +456,32 @@ mod tests {
     }
 
     #[test]
+    fn documents_without_a_seat_limit_read_as_the_default() {
+        let old = serde_json::json!({
+            "id": 1, "name": "Old", "category": "concert", "description": "",
+            "performers": [], "venue": "Hall", "city": "Oslo",
+            "starts_at": "2027-01-01T20:00:00Z", "image_url": "", "currency": "EUR",
+            "price_min": 1, "price_max": 2, "seat_count": 3,
+        });
+        let event: Event = serde_json::from_value(old).unwrap();
+        assert_eq!(event.max_seats_per_account, DEFAULT_MAX_SEATS_PER_ACCOUNT);
+        let details: EventDetails = serde_json::from_value(serde_json::json!({
+            "name": "New", "category": "concert", "venue": "Hall", "city": "Oslo",
+            "starts_at": "2027-01-01T20:00:00Z", "currency": "EUR",
+        }))
+        .unwrap();
+        assert_eq!(details.max_seats_per_account, None);
+        assert!(details.validate().is_ok());
+        for (limit, valid) in [(0, false), (1, true), (100, true), (101, false)] {
+            let details = EventDetails {
+                max_seats_per_account: Some(limit),
+                ..details.clone()
+            };
+            assert_eq!(details.validate().is_ok(), valid, "{limit}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_maps() {
         let mut dup = spec();
         dup.sections[1].id = "FLR".into();

@@ -17,7 +17,7 @@ use super::records::{BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, T
 use super::{Coordinator, log};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::payments::{PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
+use crate::payments::{Money, PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
 use crate::store::{StoreExt, Tx, keys};
 
 /// How long a claimed task is hidden from other workers before it is tried again (a
@@ -326,29 +326,15 @@ impl Coordinator {
                         return Ok(());
                     };
                     let ours = booking.payment_id.as_deref().is_none_or(|p| p == payment_id);
-                    let succeeded = matches!(outcome, Outcome::Paid(_));
-                    let paid_in_full = matches!(outcome, Outcome::Paid(Some(paid)) if paid.is(booking.total, &booking.currency));
-                    match (booking.status, succeeded) {
-                        (BookingStatus::Pending, true) if ours && !paid_in_full => {
-                            let paid = match outcome {
-                                Outcome::Paid(Some(paid)) => format!("{} {}", paid.amount, paid.currency),
-                                _ => "an unknown amount".to_string(),
-                            };
-                            tracing::warn!(
-                                booking_id,
-                                payment_id,
-                                paid = %paid,
-                                total = booking.total,
-                                currency = %booking.currency,
-                                "a payment that is not the booking's total: booking cancelled, payment refunded"
-                            );
-                            metrics::counter!("onsale_payment_mismatches_total").increment(1);
-                            booking.payment_id = Some(payment_id.to_string());
-                            cancel(&*tx, &mut booking, "the payment was not the booking's total; it is refunded")
+                    let in_full = |paid: Option<&Money>| {
+                        paid.is_some_and(|paid| paid.is(booking.total, &booking.currency))
+                    };
+                    match (booking.status, outcome) {
+                        (BookingStatus::Pending, Outcome::Paid(paid)) if ours && !in_full(paid) => {
+                            cancel_mismatched(&*tx, &mut booking, payment_id, paid, refund_task, now)
                                 .await?;
-                            request_refund(&*tx, &mut booking, refund_task, now)?;
                         }
-                        (BookingStatus::Pending, true) if ours => {
+                        (BookingStatus::Pending, Outcome::Paid(_)) if ours => {
                             let hold = read_hold(&*tx, &booking.hold_id).await?;
                             if let Some(hold) = hold.filter(|h| h.expires_at > now)
                                 && seats_still_held(&*tx, &hold).await?
@@ -370,10 +356,10 @@ impl Coordinator {
                                 request_refund(&*tx, &mut booking, refund_task, now)?;
                             }
                         }
-                        (BookingStatus::Pending, false) if ours => {
+                        (BookingStatus::Pending, Outcome::Failed) if ours => {
                             cancel(&*tx, &mut booking, "the payment failed").await?;
                         }
-                        (BookingStatus::Cancelled, true) if booking.refund.is_none() => {
+                        (BookingStatus::Cancelled, Outcome::Paid(_)) if booking.refund.is_none() => {
                             // Paid after the booking had ended: give the money back.
                             booking.payment_id = Some(payment_id.to_string());
                             request_refund(&*tx, &mut booking, refund_task, now)?;
@@ -494,7 +480,7 @@ impl Coordinator {
 #[derive(Debug, Clone, Copy)]
 enum Outcome<'a> {
     /// Paid, this much as far as the webhook said.
-    Paid(Option<&'a crate::payments::Money>),
+    Paid(Option<&'a Money>),
     /// Failed or cancelled: nothing was charged.
     Failed,
 }
@@ -518,6 +504,39 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
         metrics::counter!("onsale_bookings_total", "outcome" => "timed_out").increment(1);
     }
     Ok(())
+}
+
+/// Ends a pending booking whose payment was not its total (`paid`, or an unknown amount):
+/// seats back on sale, the payment refunded, the case logged and counted.
+async fn cancel_mismatched(
+    tx: &dyn Tx,
+    booking: &mut BookingRecord,
+    payment_id: &str,
+    paid: Option<&Money>,
+    refund_task: &str,
+    now: Millis,
+) -> Result<()> {
+    let paid = paid.map_or_else(
+        || "an unknown amount".to_string(),
+        |paid| format!("{} {}", paid.amount, paid.currency),
+    );
+    tracing::warn!(
+        booking_id = %booking.booking_id,
+        payment_id,
+        paid = %paid,
+        total = booking.total,
+        currency = %booking.currency,
+        "a payment that is not the booking's total: booking cancelled, payment refunded"
+    );
+    metrics::counter!("onsale_payment_mismatches_total").increment(1);
+    booking.payment_id = Some(payment_id.to_string());
+    cancel(
+        tx,
+        booking,
+        "the payment was not the booking's total; it is refunded",
+    )
+    .await?;
+    request_refund(tx, booking, refund_task, now)
 }
 
 /// Ends a pending booking: its hold's seats go back on sale.
