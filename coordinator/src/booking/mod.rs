@@ -28,7 +28,6 @@ use crate::store::{Store, StoreError, StoreExt, Tx, keys};
 
 pub(crate) use events::set_waiting_room_flag;
 pub use holds::{PlacedHold, SweepReport};
-pub use sessions::GENERATION_TTL;
 
 /// Settings of the booking logic.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::store::{StoreExt, decode_counter, keys};
 
 /// How long a generation read from the store is trusted.
-pub const GENERATION_TTL: Duration = Duration::from_secs(2);
+const GENERATION_TTL: Duration = Duration::from_secs(2);
 
 /// Accounts whose generation is kept at most; past that the cache starts over.
 const GENERATION_CACHE_LIMIT: usize = 100_000;
