@@ -103,9 +103,13 @@
         el('strong', { text: current.username }),
         document.createTextNode(' · '),
         el('button', { type: 'button', class: 'link', text: 'Sign out', onclick: function () {
-          localStorage.removeItem(TOKEN_KEY);
-          account(box, changed);
-          changed();
+          // Ends the account's tokens on the coordinator (every device), then here,
+          // whatever it answered.
+          api('DELETE', '/v1/sessions').then(function () {
+            localStorage.removeItem(TOKEN_KEY);
+            account(box, changed);
+            changed();
+          });
         } }),
       ]));
       return;
