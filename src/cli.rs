@@ -539,10 +539,7 @@ async fn launch(
         let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
             .await
             .with_context(|| format!("binding {metrics_listen}"))?;
-        println!(
-            "metrics on http://{}/metrics",
-            metrics_listener.local_addr()?
-        );
+        tracing::info!(address = %metrics_listener.local_addr()?, "serving /metrics");
         background.push(tokio::spawn(async move {
             if let Err(err) = api::metrics::serve(metrics_listener, std::future::pending()).await {
                 tracing::error!(error = %err, "metrics listener stopped");
