@@ -195,6 +195,10 @@ struct BookingFlags {
     /// another coordinator or a later start.
     #[arg(long, env = "ONSALE_TASK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     task_worker: bool,
+    /// Also serve `/metrics` on this address, without the operator token (keep it
+    /// private). On the API's address `/metrics` always needs the operator token.
+    #[arg(long, env = "ONSALE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     seal: SealFlags,
 }
@@ -531,6 +535,17 @@ async fn launch(
             secret,
         )));
     }
+    if let Some(metrics_listen) = flags.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("binding {metrics_listen}"))?;
+        tracing::info!(address = %metrics_listener.local_addr()?, "serving /metrics");
+        background.push(tokio::spawn(async move {
+            if let Err(err) = api::metrics::serve(metrics_listener, std::future::pending()).await {
+                tracing::error!(error = %err, "metrics listener stopped");
+            }
+        }));
+    }
     background.push(sweeper::spawn(coordinator.clone(), flags.sweep_interval));
     background.push(waiting_room::spawn(
         coordinator.clone(),
@@ -603,6 +618,7 @@ async fn import_into_store(
             smtp_url: None,
             mail_from: String::new(),
             task_worker: false,
+            metrics_listen: None,
             seal,
         },
     )

@@ -660,6 +660,18 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down(adapter: Adapte
     assert_eq!(seed_book.status(), 201);
     let booked: Value = seed_book.json().await.unwrap();
     assert_eq!(booked["seats"], json!(["A-1-2"]));
+    // The coordinator's metrics never go out through the edge, even with its token.
+    for path in ["/metrics", "/metrics/", "/%6Detrics", "/METRICS"] {
+        let metrics = http
+            .get(format!("{}{path}", p.edge.url))
+            .bearer_auth(OPERATOR_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 404, "{adapter:?} {path}");
+        let body: Value = metrics.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
 
     p.backend.coordinator.kill();
     for path in [

@@ -1,7 +1,11 @@
 //! Secrets, bearer tokens, password hashes and the keyed hashes that index users.
 //!
-//! Tokens are stateless: `base64url(version ‖ user id ‖ expiry ‖ HMAC-SHA256)`, so every
-//! coordinator sharing a store (and so its secrets) verifies them without a read.
+//! Tokens are signed: `base64url(version ‖ user id ‖ generation ‖ expiry ‖ HMAC-SHA256)`,
+//! so every coordinator sharing a store (and so its secrets) verifies them without a
+//! read. The generation is the account's token generation when the token was issued;
+//! signing out moves the account to the next one, and the coordinator refuses tokens of
+//! older generations (`booking::sessions`). Version-1 tokens, issued before generations
+//! existed, carry none and count as generation 0.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
@@ -18,8 +22,19 @@ use crate::error::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 
-const TOKEN_VERSION: u8 = 1;
-const TOKEN_LEN: usize = 1 + 16 + 8 + 32;
+const TOKEN_VERSION: u8 = 2;
+const TOKEN_LEN: usize = 1 + 16 + 8 + 8 + 32;
+const TOKEN_V1: u8 = 1;
+const TOKEN_V1_LEN: usize = 1 + 16 + 8 + 32;
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// The account it was issued to.
+    pub user_id: Uuid,
+    /// The account's token generation when it was issued.
+    pub generation: u64,
+}
 
 /// The keys of one deployment, kept in the store so that every coordinator shares them.
 #[derive(Clone, Serialize, Deserialize)]
@@ -116,11 +131,12 @@ impl Secrets {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// A bearer token for `user_id`, valid until `expires_at`.
-    pub fn issue_token(&self, user_id: Uuid, expires_at: Millis) -> String {
+    /// A bearer token for `user_id` in its token `generation`, valid until `expires_at`.
+    pub fn issue_token(&self, user_id: Uuid, generation: u64, expires_at: Millis) -> String {
         let mut payload = Vec::with_capacity(TOKEN_LEN);
         payload.push(TOKEN_VERSION);
         payload.extend_from_slice(user_id.as_bytes());
+        payload.extend_from_slice(&generation.to_be_bytes());
         payload.extend_from_slice(&expires_at.to_be_bytes());
         let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
         mac.update(&payload);
@@ -128,26 +144,46 @@ impl Secrets {
         URL_SAFE_NO_PAD.encode(payload)
     }
 
-    /// The user a token was issued to, if its signature is ours and it has not expired.
-    pub fn verify_token(&self, token: &str, now: Millis) -> Option<Uuid> {
+    /// What a token says, if its signature is ours and it has not expired. Whether its
+    /// generation is still the account's is the caller's to check.
+    pub fn verify_token(&self, token: &str, now: Millis) -> Option<TokenClaims> {
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-        if bytes.len() != TOKEN_LEN || bytes[0] != TOKEN_VERSION {
-            return None;
-        }
-        let (payload, tag) = bytes.split_at(1 + 16 + 8);
+        let payload_len = match (bytes.first(), bytes.len()) {
+            (Some(&TOKEN_VERSION), TOKEN_LEN) => TOKEN_LEN - 32,
+            (Some(&TOKEN_V1), TOKEN_V1_LEN) => TOKEN_V1_LEN - 32,
+            _ => return None,
+        };
+        let (payload, tag) = bytes.split_at(payload_len);
         let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
         mac.update(payload);
         mac.verify_slice(tag).ok()?;
         let user_id = Uuid::from_slice(&payload[1..17]).ok()?;
-        let expires_at = Millis::from_be_bytes(payload[17..25].try_into().ok()?);
-        (now < expires_at).then_some(user_id)
+        let (generation, expiry) = match payload.len() {
+            33 => (
+                u64::from_be_bytes(payload[17..25].try_into().ok()?),
+                &payload[25..33],
+            ),
+            _ => (0, &payload[17..25]),
+        };
+        let expires_at = Millis::from_be_bytes(expiry.try_into().ok()?);
+        (now < expires_at).then_some(TokenClaims {
+            user_id,
+            generation,
+        })
     }
 
-    /// Whether `token` is the operator token (compared in constant time).
+    /// Whether `token` is the operator token. Both are reduced to keyed SHA-256 digests
+    /// first and the digests compared in constant time, so neither the time taken nor
+    /// anything else tells how much of the token, or how much of its length, was right.
     pub fn is_operator(&self, token: &str) -> bool {
-        let a = self.operator_token.as_bytes();
-        let b = token.as_bytes();
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        let digest = |text: &str| {
+            let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
+            mac.update(b"onsale operator token\0");
+            mac.update(text.as_bytes());
+            mac
+        };
+        let expected = digest(&self.operator_token).finalize().into_bytes();
+        digest(token).verify_slice(&expected).is_ok()
     }
 }
 
@@ -255,8 +291,12 @@ mod tests {
     fn tokens_verify_until_expiry_and_only_with_our_key() {
         let secrets = Secrets::generate();
         let user = Uuid::new_v4();
-        let token = secrets.issue_token(user, 1_000);
-        assert_eq!(secrets.verify_token(&token, 999), Some(user));
+        let token = secrets.issue_token(user, 3, 1_000);
+        let claims = TokenClaims {
+            user_id: user,
+            generation: 3,
+        };
+        assert_eq!(secrets.verify_token(&token, 999), Some(claims));
         assert_eq!(secrets.verify_token(&token, 1_000), None, "expired");
         assert_eq!(
             Secrets::generate().verify_token(&token, 0),
@@ -270,6 +310,27 @@ mod tests {
             None
         );
         assert_eq!(secrets.verify_token("garbage", 0), None);
+    }
+
+    #[test]
+    fn version_one_tokens_count_as_generation_zero() {
+        let secrets = Secrets::generate();
+        let user = Uuid::new_v4();
+        let mut payload = vec![TOKEN_V1];
+        payload.extend_from_slice(user.as_bytes());
+        payload.extend_from_slice(&1_000i64.to_be_bytes());
+        let mut mac = HmacSha256::new_from_slice(&secrets.token_key).unwrap();
+        mac.update(&payload);
+        payload.extend_from_slice(&mac.finalize().into_bytes());
+        let token = URL_SAFE_NO_PAD.encode(payload);
+        assert_eq!(
+            secrets.verify_token(&token, 999),
+            Some(TokenClaims {
+                user_id: user,
+                generation: 0
+            })
+        );
+        assert_eq!(secrets.verify_token(&token, 1_000), None, "expired");
     }
 
     #[test]
@@ -317,5 +378,11 @@ mod tests {
         let secrets = Secrets::generate();
         assert!(secrets.is_operator(&secrets.operator_token.clone()));
         assert!(!secrets.is_operator("op_nope"));
+        assert!(!secrets.is_operator(""));
+        let longer = format!("{}x", secrets.operator_token);
+        assert!(
+            !secrets.is_operator(&longer),
+            "a longer token with the right prefix"
+        );
     }
 }

@@ -121,6 +121,7 @@ fn demo_event(i: usize, start: OffsetDateTime, rng: &mut StdRng) -> NewEvent {
             starts_at,
             image_url: format!("/static/demo/{}.svg", category),
             currency: currency.to_string(),
+            max_seats_per_account: None,
         },
         seat_map: if arena {
             arena_map(base_price)

@@ -647,6 +647,7 @@ async fn malformed_requests_get_json_errors_never_500() {
     let metrics = s
         .http
         .get(format!("{}/metrics", s.url))
+        .bearer_auth(s.operator())
         .send()
         .await
         .unwrap()
@@ -669,6 +670,7 @@ async fn openapi_document_lists_every_route() {
     for (path, method) in [
         ("/v1/users", "post"),
         ("/v1/sessions", "post"),
+        ("/v1/sessions", "delete"),
         ("/v1/events", "get"),
         ("/v1/events/{id}", "get"),
         ("/v1/events/{id}/seats", "get"),
@@ -826,4 +828,69 @@ async fn operator_updates_events_and_reads_the_catalogue() {
         changes,
         json!([{"position": after["position"], "type": "event_updated", "event_id": first}])
     );
+}
+
+#[tokio::test]
+async fn metrics_need_the_operator_token_or_their_own_address() {
+    let s = server().await;
+    let (status, body) = send(&s, Method::GET, "/metrics", None, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    for wrong in ["op_nope", "", "x"] {
+        let (status, _) = send(&s, Method::GET, "/metrics", Some(wrong), None).await;
+        assert!(status == 401 || status == 403, "{wrong:?}: {status}");
+    }
+    let longer = format!("{}x", s.operator());
+    let (status, _) = send(&s, Method::GET, "/metrics", Some(&longer), None).await;
+    assert_eq!(status, 403);
+    let user = s.token_for(Uuid::new_v4());
+    let (status, _) = send(&s, Method::GET, "/metrics", Some(&user), None).await;
+    assert_eq!(status, 403, "a buyer's token is not the operator's");
+    let operator = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .bearer_auth(s.operator())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(operator.status(), 200);
+    assert!(
+        operator
+            .text()
+            .await
+            .unwrap()
+            .contains("onsale_http_requests_total")
+    );
+
+    // The separate metrics address serves them without a token, and nothing else.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(onsale_coordinator::api::metrics::serve(
+        listener,
+        std::future::pending(),
+    ));
+    let scraped = s
+        .http
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("onsale_http_requests_total")
+    );
+    let other = s
+        .http
+        .get(format!("http://{address}/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    server.abort();
 }

@@ -111,7 +111,12 @@ async fn scan(store: &TestStore, range: RangeRead) -> Vec<(Vec<u8>, Value)> {
 async fn no_seat_is_held_twice(make: TestStore) {
     let s = Arc::new(serve(make).await);
     let store_probe = &s.store;
-    let event = s.create_event("Storm", 1, ROWS, SEATS_PER_ROW).await;
+    // Each user may end up with every seat it tries for: this test is about seats, not
+    // the limit per account.
+    let limit = (ATTEMPTS_PER_USER * 4) as u32;
+    let event = s
+        .create_event_limited("Storm", 1, ROWS, SEATS_PER_ROW, Some(limit))
+        .await;
     let outcomes = storm(s.clone(), event).await;
 
     assert!(

@@ -13,7 +13,7 @@ use onsale_coordinator::payments::stripe::{self, StripeProvider};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::shop::{SECRET, event_body, now, shop};
+use common::shop::{SECRET, event_body, now, paid_event_body, shop};
 use common::{fjall_store, serve_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,12 +224,7 @@ async fn the_same_success_delivered_five_times_sells_once() {
     let booking_id = checkout["booking_id"].as_str().unwrap().to_string();
     let payment_url = checkout["payment_url"].as_str().unwrap();
     let payment_id = payment_url.rsplit('/').next().unwrap();
-    let body = event_body(
-        "evt_once",
-        "payment_intent.succeeded",
-        payment_id,
-        &booking_id,
-    );
+    let body = paid_event_body("evt_once", payment_id, &booking_id, 2000, "eur");
     let signature = stripe::sign(SECRET, now(), &body);
     let deliveries =
         futures::future::join_all((0..5).map(|_| shop.webhook(&body, Some(signature.clone()))))
@@ -379,4 +374,94 @@ async fn a_provider_that_is_down_gives_a_clear_error_and_no_stuck_booking() {
         availability["available"], 1,
         "the seat is back on sale, nothing sold"
     );
+}
+
+/// Checks a one-seat hold out and has the provider report a success paying `amount` of
+/// `currency`; returns the booking once settled, and the event.
+async fn pay_with(amount: u64, currency: &str) -> (common::shop::Shop, Value, u64) {
+    let shop = shop().await;
+    let event = shop.s.create_event("Priced Show", 1, 1, 2).await;
+    let token = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&token, event, &["S0-R0-1"]).await;
+    let (_, checkout) = shop.checkout(&token, &hold, "k").await;
+    assert_eq!(
+        (&checkout["total"], &checkout["currency"]),
+        (&json!(1000), &json!("EUR"))
+    );
+    let booking_id = checkout["booking_id"].as_str().unwrap().to_string();
+    let payment_id = checkout["payment_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = paid_event_body("evt_paid", &payment_id, &booking_id, amount, currency);
+    let (status, _) = shop
+        .webhook(&body, Some(stripe::sign(SECRET, now(), &body)))
+        .await;
+    assert_eq!(status, 200);
+    let booking = shop
+        .eventually_booking(&token, &booking_id, |b| {
+            b["status"] == "completed" || b["refund"] == "refunded"
+        })
+        .await;
+    (shop, booking, event)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_underpaid_or_wrong_currency_payment_sells_nothing_and_is_refunded() {
+    for (amount, currency) in [(999, "eur"), (1000, "usd"), (1001, "eur")] {
+        let (shop, booking, event) = pay_with(amount, currency).await;
+        assert_eq!(
+            booking["status"], "cancelled",
+            "{amount} {currency}: {booking}"
+        );
+        assert_eq!(booking["refund"], "refunded");
+        assert!(
+            booking["cancel_reason"]
+                .as_str()
+                .unwrap()
+                .contains("not the booking's total"),
+            "{booking}"
+        );
+        assert_eq!(booking["tickets"], json!([]));
+        let availability = shop.availability(event).await;
+        assert_eq!(
+            (
+                availability["available"].as_u64(),
+                availability["sold"].as_u64()
+            ),
+            (Some(2), Some(0)),
+            "the seat is back on sale"
+        );
+        let refunds: Value = shop
+            .s
+            .http
+            .get(format!("{}/v1/refunds", shop.sandbox_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(refunds["data"].as_array().unwrap().len(), 1, "{refunds}");
+        let metrics = shop
+            .s
+            .http
+            .get(format!("{}/metrics", shop.s.url))
+            .bearer_auth(shop.s.operator())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("onsale_payment_mismatches_total"),
+            "counted"
+        );
+    }
+    let (_, paid, _) = pay_with(1000, "eur").await;
+    assert_eq!(paid["status"], "completed", "the exact total sells: {paid}");
 }

@@ -103,9 +103,13 @@
         el('strong', { text: current.username }),
         document.createTextNode(' · '),
         el('button', { type: 'button', class: 'link', text: 'Sign out', onclick: function () {
-          localStorage.removeItem(TOKEN_KEY);
-          account(box, changed);
-          changed();
+          // Ends the account's tokens on the coordinator (every device), then here,
+          // whatever it answered.
+          api('DELETE', '/v1/sessions').then(function () {
+            localStorage.removeItem(TOKEN_KEY);
+            account(box, changed);
+            changed();
+          });
         } }),
       ]));
       return;
@@ -163,6 +167,8 @@
     this.eventId = root.getAttribute('data-event');
     this.currency = root.getAttribute('data-currency');
     this.live = root.getAttribute('data-live');
+    // One hold takes at most MAX_SEATS; the event may allow an account fewer in all.
+    this.maxSeats = Math.min(MAX_SEATS, parseInt(root.getAttribute('data-max-seats'), 10) || MAX_SEATS);
     this.seats = [];          // every seat, in display order, with x/y/state/node
     this.byId = {};
     this.selected = [];       // seat ids picked but not yet held
@@ -324,8 +330,8 @@
     } else if (seat.state !== 'available') {
       say(this.message, 'That seat is ' + (seat.state === 'sold' ? 'sold' : 'held by someone') + '.', 'error');
       return;
-    } else if (this.selected.length >= MAX_SEATS) {
-      say(this.message, 'You can hold at most ' + MAX_SEATS + ' seats at once.', 'error');
+    } else if (this.selected.length >= this.maxSeats) {
+      say(this.message, 'You can hold at most ' + this.maxSeats + ' seats at once.', 'error');
       return;
     } else {
       this.selected.push(seat.id);
@@ -534,8 +540,8 @@
       sections.appendChild(el('option', { value: seat.section, text: seat.section + ' · from ' + money(seat.price, self.currency) }));
     });
     var count = el('select', { name: 'count', 'aria-label': 'Number of seats' });
-    for (var n = 1; n <= MAX_SEATS; n += 1) count.appendChild(el('option', { value: String(n), text: n + (n === 1 ? ' seat' : ' seats') }));
-    count.value = '2';
+    for (var n = 1; n <= this.maxSeats; n += 1) count.appendChild(el('option', { value: String(n), text: n + (n === 1 ? ' seat' : ' seats') }));
+    count.value = String(Math.min(2, this.maxSeats));
     var find = el('button', { type: 'submit', class: 'primary', text: 'Find best seats' });
     var form = el('form', { class: 'actions best', 'aria-label': 'Best available seats' }, [sections, count, find]);
     form.addEventListener('submit', function (e) {
@@ -569,7 +575,7 @@
       return;
     }
     if (!this.selected.length) {
-      this.summary.appendChild(el('p', { class: 'meta', text: 'Pick up to ' + MAX_SEATS + ' seats on the map, or let us find the best seats:' }));
+      this.summary.appendChild(el('p', { class: 'meta', text: 'Pick up to ' + this.maxSeats + ' seats on the map, or let us find the best seats:' }));
       this.summary.appendChild(this.bestForm());
       return;
     }

@@ -134,6 +134,7 @@ mod tests {
             price_max: 100,
             seat_count: 10,
             waiting_room,
+            max_seats_per_account: 8,
         }
     }
 

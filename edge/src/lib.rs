@@ -175,6 +175,10 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
 
     /// Answers one request.
     pub async fn handle(&self, request: EdgeRequest) -> EdgeResponse {
+        if is_metrics(&request.path) {
+            // The coordinator's metrics are for its operator, never for the public.
+            return EdgeResponse::json_error(&ApiError::new(ErrorCode::NotFound, "no such path"));
+        }
         let read = matches!(request.method.as_str(), "GET" | "HEAD");
         if read && request.path == "/healthz" {
             let version = self
@@ -243,6 +247,61 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
                     "the booking service's answer did not arrive whole ({why}); retry in a moment"
                 ),
             )),
+        }
+    }
+}
+
+/// Whether `path` names the coordinator's `/metrics` (in any spelling a server might read
+/// as it: any case, a trailing slash, percent-encoded letters).
+fn is_metrics(path: &str) -> bool {
+    let decoded = percent_decode(path);
+    decoded
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .eq_ignore_ascii_case("metrics")
+}
+
+/// `%XX` escapes decoded, the rest kept; malformed escapes are kept as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_metrics;
+
+    #[test]
+    fn metrics_paths_in_every_spelling() {
+        for path in [
+            "/metrics",
+            "/metrics/",
+            "/METRICS",
+            "/%6Detrics",
+            "//metrics",
+        ] {
+            assert!(is_metrics(path), "{path}");
+        }
+        for path in ["/v1/metrics", "/metricsx", "/", "/events/1"] {
+            assert!(!is_metrics(path), "{path}");
         }
     }
 }

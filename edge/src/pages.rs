@@ -259,8 +259,9 @@ pub(crate) fn event(event: &Event, live: Option<&str>) -> String {
          <p><strong>When:</strong> {when}<br><strong>Where:</strong> {venue}, {city}<br>\
          <strong>Prices:</strong> {prices} · {seats} seats</p>\
          <p id=\"availability\" class=\"availability\" aria-live=\"polite\">Checking availability…</p>\
-         {queue}<section id=\"seatmap\" class=\"seats\" aria-label=\"Seats\" data-event=\"{id}\" \
-         data-currency=\"{currency}\" data-live=\"{live}\">\
+         {queue}<p class=\"meta\">You can hold up to {limit} seats for this event.</p>\
+         <section id=\"seatmap\" class=\"seats\" aria-label=\"Seats\" data-event=\"{id}\" \
+         data-currency=\"{currency}\" data-live=\"{live}\" data-max-seats=\"{limit}\">\
          <noscript>Picking seats needs JavaScript.</noscript></section>\
          <p>{description}</p></article>",
         name = escape(&event.name),
@@ -269,6 +270,7 @@ pub(crate) fn event(event: &Event, live: Option<&str>) -> String {
         venue = escape(&event.venue),
         city = escape(&event.city),
         seats = event.seat_count,
+        limit = event.max_seats_per_account,
         id = event.id,
         currency = escape(&event.currency),
         live = escape(live.unwrap_or_default()),

@@ -101,6 +101,7 @@ mod tests {
             price_max: 2000,
             seat_count: 10,
             waiting_room: false,
+            max_seats_per_account: 8,
         }
     }
 

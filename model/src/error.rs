@@ -29,6 +29,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// One or more requested seats are held or sold by someone else.
     SeatUnavailable,
+    /// The hold would take the account past the event's seat limit per account.
+    TicketLimitReached,
     /// The hold has expired or been released.
     HoldExpired,
     /// The username is already registered.
@@ -79,6 +81,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::SeatUnavailable => "seat_unavailable",
+            ErrorCode::TicketLimitReached => "ticket_limit_reached",
             ErrorCode::HoldExpired => "hold_expired",
             ErrorCode::UsernameTaken => "username_taken",
             ErrorCode::EmailTaken => "email_taken",
@@ -118,6 +121,7 @@ impl ErrorCode {
             | ErrorCode::EmailTaken
             | ErrorCode::PhoneTaken
             | ErrorCode::CheckoutInProgress
+            | ErrorCode::TicketLimitReached
             | ErrorCode::WaitingRoomOff => 409,
             ErrorCode::HoldExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
@@ -142,6 +146,9 @@ impl ErrorCode {
             ErrorCode::NotFound => "not found",
             ErrorCode::MethodNotAllowed => "this method is not allowed here",
             ErrorCode::SeatUnavailable => "some seats are no longer available",
+            ErrorCode::TicketLimitReached => {
+                "you have as many seats of this event as one account may have"
+            }
             ErrorCode::HoldExpired => "the hold has expired or was released",
             ErrorCode::UsernameTaken => "this username is taken",
             ErrorCode::EmailTaken => "this email address is already registered",
@@ -184,7 +191,8 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error as a client sees it: `{"error": {"code", "message", "seats"?}}`.
+/// An error as a client sees it: `{"error": {"code", "message", "seats"?, "limit"?,
+/// "current"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{code}: {message}")]
@@ -196,6 +204,13 @@ pub struct ApiError {
     /// The seats that were unavailable (`seat_unavailable` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seats: Vec<String>,
+    /// The event's seat limit per account (`ticket_limit_reached` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The seats the account already has of the event: live holds plus pending and
+    /// completed bookings (`ticket_limit_reached` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<u32>,
 }
 
 impl ApiError {
@@ -205,6 +220,8 @@ impl ApiError {
             code,
             message: message.into(),
             seats: Vec::new(),
+            limit: None,
+            current: None,
         }
     }
 
@@ -228,6 +245,23 @@ impl ApiError {
                 seats.join(", ")
             ),
             seats,
+            limit: None,
+            current: None,
+        }
+    }
+
+    /// `ticket_limit_reached`: the account has `current` seats of the event, and
+    /// `requested` more would pass its `limit`.
+    pub fn ticket_limit_reached(limit: u32, current: u32, requested: u32) -> Self {
+        ApiError {
+            code: ErrorCode::TicketLimitReached,
+            message: format!(
+                "you can have up to {limit} seats of this event and already have {current}: \
+                 {requested} more would be too many"
+            ),
+            seats: Vec::new(),
+            limit: Some(limit),
+            current: Some(current),
         }
     }
 
@@ -276,5 +310,12 @@ mod tests {
         assert_eq!(json["error"]["seats"][0], "A-1-1");
         let plain = serde_json::to_value(ApiError::code(ErrorCode::NotFound).body()).unwrap();
         assert!(plain["error"].get("seats").is_none());
+        assert!(plain["error"].get("limit").is_none());
+        let limit = serde_json::to_value(ApiError::ticket_limit_reached(8, 6, 3).body()).unwrap();
+        assert_eq!(limit["error"]["code"], "ticket_limit_reached");
+        assert_eq!(
+            (&limit["error"]["limit"], &limit["error"]["current"]),
+            (&8.into(), &6.into())
+        );
     }
 }

@@ -10,6 +10,17 @@ use crate::error::ApiError;
 /// Most seats one event may have.
 pub const MAX_SEATS_PER_EVENT: usize = 200_000;
 
+/// Seats one account may have of an event (in live holds and in pending and completed
+/// bookings together) unless the operator sets another limit.
+pub const DEFAULT_MAX_SEATS_PER_ACCOUNT: u32 = 8;
+
+/// The highest per-account limit an operator may set.
+pub const MAX_SEATS_PER_ACCOUNT_LIMIT: u32 = 100;
+
+fn default_max_seats_per_account() -> u32 {
+    DEFAULT_MAX_SEATS_PER_ACCOUNT
+}
+
 /// An event as listed and shown. Prices are in minor units (cents) of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -46,6 +57,11 @@ pub struct Event {
     /// coordinator.
     #[serde(default)]
     pub waiting_room: bool,
+    /// The most seats one account may have of this event: live holds plus pending and
+    /// completed bookings. Documents written before the limit existed read as the
+    /// default, [`DEFAULT_MAX_SEATS_PER_ACCOUNT`].
+    #[serde(default = "default_max_seats_per_account")]
+    pub max_seats_per_account: u32,
 }
 
 /// The details of an event that an operator sets (everything but the id and the
@@ -75,6 +91,11 @@ pub struct EventDetails {
     pub image_url: String,
     /// ISO 4217 currency code, e.g. "EUR".
     pub currency: String,
+    /// The most seats one account may have of the event, 1 to
+    /// [`MAX_SEATS_PER_ACCOUNT_LIMIT`]. Left out, a new event gets
+    /// [`DEFAULT_MAX_SEATS_PER_ACCOUNT`] and an edited one keeps its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seats_per_account: Option<u32>,
 }
 
 /// `POST /v1/operator/events`: an event and its seat map.
@@ -309,6 +330,13 @@ impl EventDetails {
                 "currency must be an ISO 4217 code such as EUR",
             ));
         }
+        if let Some(limit) = self.max_seats_per_account
+            && !(1..=MAX_SEATS_PER_ACCOUNT_LIMIT).contains(&limit)
+        {
+            return Err(ApiError::invalid(format!(
+                "max_seats_per_account must be 1 to {MAX_SEATS_PER_ACCOUNT_LIMIT}"
+            )));
+        }
         Ok(())
     }
 }
@@ -425,6 +453,32 @@ mod tests {
         assert_eq!(map.section("FLR"), Some((0, 4)));
         assert_eq!(map.section("balcony"), Some((5, 6)));
         assert_eq!(map.section("Stalls"), None);
+    }
+
+    #[test]
+    fn documents_without_a_seat_limit_read_as_the_default() {
+        let old = serde_json::json!({
+            "id": 1, "name": "Old", "category": "concert", "description": "",
+            "performers": [], "venue": "Hall", "city": "Oslo",
+            "starts_at": "2027-01-01T20:00:00Z", "image_url": "", "currency": "EUR",
+            "price_min": 1, "price_max": 2, "seat_count": 3,
+        });
+        let event: Event = serde_json::from_value(old).unwrap();
+        assert_eq!(event.max_seats_per_account, DEFAULT_MAX_SEATS_PER_ACCOUNT);
+        let details: EventDetails = serde_json::from_value(serde_json::json!({
+            "name": "New", "category": "concert", "venue": "Hall", "city": "Oslo",
+            "starts_at": "2027-01-01T20:00:00Z", "currency": "EUR",
+        }))
+        .unwrap();
+        assert_eq!(details.max_seats_per_account, None);
+        assert!(details.validate().is_ok());
+        for (limit, valid) in [(0, false), (1, true), (100, true), (101, false)] {
+            let details = EventDetails {
+                max_seats_per_account: Some(limit),
+                ..details.clone()
+            };
+            assert_eq!(details.validate().is_ok(), valid, "{limit}");
+        }
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub use booking::{
 pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{
-    Availability, Event, EventDetails, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus,
-    SeatView, SeatsResponse, SectionSpec,
+    Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, Event, EventDetails, MAX_SEATS_PER_ACCOUNT_LIMIT,
+    NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView, SeatsResponse,
+    SectionSpec,
 };
 pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use page::{Page, PageQuery};

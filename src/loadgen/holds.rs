@@ -17,7 +17,8 @@ use anyhow::{Context, bail, ensure};
 use futures::future::join_all;
 use hdrhistogram::Histogram;
 use onsale_model::{
-    EventDetails, Hold, NewEvent, RowSpec, SeatMapSpec, SeatStatus, SeatsResponse, SectionSpec,
+    EventDetails, Hold, MAX_SEATS_PER_ACCOUNT_LIMIT, NewEvent, RowSpec, SeatMapSpec, SeatStatus,
+    SeatsResponse, SectionSpec,
 };
 use rand::Rng;
 use tokio::sync::Semaphore;
@@ -269,6 +270,9 @@ async fn create_event(
             starts_at: time::OffsetDateTime::now_utc() + time::Duration::days(30),
             image_url: String::new(),
             currency: "EUR".into(),
+            // Buyers keep many holds each: the highest limit keeps them measuring holds,
+            // not the limit.
+            max_seats_per_account: Some(MAX_SEATS_PER_ACCOUNT_LIMIT),
         },
         seat_map: spec,
     };

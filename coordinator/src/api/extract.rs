@@ -89,7 +89,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The user of a valid bearer token, or `401 unauthorized`.
+/// The user of a valid bearer token (signed, unexpired, not signed out), or
+/// `401 unauthorized`.
 pub struct AuthUser(pub Uuid);
 
 impl FromRequestParts<Coordinator> for AuthUser {
@@ -99,10 +100,8 @@ impl FromRequestParts<Coordinator> for AuthUser {
         parts: &mut Parts,
         coordinator: &Coordinator,
     ) -> Result<Self, Self::Rejection> {
-        bearer(parts)
-            .and_then(|token| coordinator.authenticate(token))
-            .map(AuthUser)
-            .ok_or_else(|| Error::code(ErrorCode::Unauthorized))
+        let token = bearer(parts).ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+        coordinator.authenticate(token).await.map(AuthUser)
     }
 }
 

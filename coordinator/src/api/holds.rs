@@ -26,7 +26,7 @@ use crate::error::Result;
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The waiting room is on: no pass (queue_pass_required) or a bad one (queue_pass_invalid)", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
-        (status = 409, description = "Some seats are taken (listed); nothing was held", body = ErrorBody),
+        (status = 409, description = "Some seats are taken (seat_unavailable, listed), or the hold would pass the event's seat limit per account (ticket_limit_reached, with limit and current); nothing was held", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for other seats", body = ErrorBody),
     ))]
 pub async fn holds_create(
@@ -104,7 +104,7 @@ pub struct BookEventQuery {
     responses(
         (status = 201, description = "The seat is held", body = Hold),
         (status = 403, description = "The waiting room is on: no pass or a bad one", body = ErrorBody),
-        (status = 409, description = "The seat is taken", body = ErrorBody),
+        (status = 409, description = "The seat is taken, or the account is at the event's seat limit", body = ErrorBody),
     ))]
 pub async fn book_event(
     State(coordinator): State<Coordinator>,

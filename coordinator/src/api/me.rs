@@ -2,7 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -37,8 +37,13 @@ pub struct LiveQuery {
     token: Option<String>,
 }
 
+/// How often an open stream checks that its token is still valid: the stream ends within
+/// this (plus the sessions cache's TTL on another coordinator) of the token expiring or
+/// its account signing out.
+const TOKEN_RECHECK: Duration = Duration::from_secs(2);
+
 /// New notifications as server-sent events (`event: notification`, JSON data), from the
-/// moment of connecting.
+/// moment of connecting; the stream ends when its token expires or is signed out.
 pub async fn notifications_live(
     State(coordinator): State<Coordinator>,
     headers: HeaderMap,
@@ -49,11 +54,10 @@ pub async fn notifications_live(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let user = header_token
+    let token = header_token
         .or(query.token)
-        .and_then(|token| coordinator.authenticate(&token))
-        .ok_or_else(|| Error::code(ErrorCode::Unauthorized))?
-        .to_string();
+        .ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let user = coordinator.authenticate(&token).await?.to_string();
     let seen = coordinator
         .notifications(&user, 50)
         .await?
@@ -63,6 +67,8 @@ pub async fn notifications_live(
     let live = Live {
         coordinator,
         user,
+        token,
+        checked_at: Instant::now(),
         seen,
         pending: VecDeque::new(),
     };
@@ -73,14 +79,27 @@ pub async fn notifications_live(
 struct Live {
     coordinator: Coordinator,
     user: String,
+    /// The token the stream was opened with, checked again every [`TOKEN_RECHECK`].
+    token: String,
+    checked_at: Instant,
     seen: HashSet<String>,
     pending: VecDeque<Notification>,
 }
 
 impl Live {
-    /// Waits for the next new notification, polling the store twice a second.
+    /// Waits for the next new notification, polling the store twice a second; `None`
+    /// (the stream ends) once the token is no longer valid.
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
         loop {
+            if self.checked_at.elapsed() >= TOKEN_RECHECK {
+                if let Err(err) = self.coordinator.authenticate(&self.token).await {
+                    tracing::debug!(error = %err, "notification stream closed: token ended");
+                    metrics::counter!("onsale_streams_closed_total", "reason" => "token")
+                        .increment(1);
+                    return None;
+                }
+                self.checked_at = Instant::now();
+            }
             if let Some(notification) = self.pending.pop_front() {
                 let event = Event::default()
                     .event("notification")

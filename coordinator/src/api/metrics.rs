@@ -1,4 +1,9 @@
 //! Prometheus metrics: one process-wide recorder, a per-request middleware, `/metrics`.
+//!
+//! On the API's address `/metrics` needs the operator token (it tells how busy the site
+//! is, and which calls fail). For a scraper that cannot send a token, [`serve`] answers
+//! `/metrics` without one on a separate address (`--metrics-listen`), which the operator
+//! keeps private.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -7,6 +12,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use super::extract::Operator;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -51,10 +58,34 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics` in Prometheus text format.
-pub async fn metrics_show() -> impl IntoResponse {
+/// `GET /metrics` in Prometheus text format, for the operator token only.
+pub async fn metrics_show(_: Operator) -> impl IntoResponse {
+    render()
+}
+
+fn render() -> impl IntoResponse {
     (
         [("content-type", "text/plain; version=0.0.4")],
         handle().render(),
     )
+}
+
+/// Serves `GET /metrics` (no token needed) and nothing else on `listener`, until
+/// `shutdown` completes: the `--metrics-listen` address.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    handle();
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(|| async { render() }))
+        .fallback(|| async {
+            super::api_error_response(&onsale_model::ApiError::new(
+                onsale_model::ErrorCode::NotFound,
+                "this address serves /metrics only",
+            ))
+        });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

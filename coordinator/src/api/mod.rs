@@ -38,7 +38,10 @@ pub fn router(coordinator: Coordinator) -> Router {
     metrics::handle();
     Router::new()
         .route("/v1/users", post(users::users_create))
-        .route("/v1/sessions", post(users::sessions_create))
+        .route(
+            "/v1/sessions",
+            post(users::sessions_create).delete(users::sessions_delete),
+        )
         .route("/v1/events", get(events::events_index))
         .route("/v1/events/{id}", get(events::events_show))
         .route("/v1/events/{id}/seats", get(events::seats_index))

@@ -14,6 +14,7 @@ use super::{bookings, events, holds, me, operator, queue, users};
     paths(
         users::users_create,
         users::sessions_create,
+        users::sessions_delete,
         events::events_index,
         events::events_show,
         events::seats_index,

@@ -36,7 +36,7 @@ pub async fn operator_events_create(
     params(("id" = u64, Path, description = "Event id")),
     responses(
         (status = 200, description = "Updated", body = Event),
-        (status = 400, description = "Invalid details, or a currency change", body = ErrorBody),
+        (status = 400, description = "Invalid details (such as max_seats_per_account outside 1-100), or a currency change", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
     ))]
 pub async fn operator_events_update(

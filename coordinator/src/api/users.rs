@@ -1,11 +1,11 @@
-//! `POST /v1/users`, `POST /v1/sessions`.
+//! `POST /v1/users`, `POST /v1/sessions`, `DELETE /v1/sessions`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onsale_model::{ErrorBody, Login, Session, SignUp, UserCreated};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, AuthUser};
 use crate::booking::Coordinator;
 use crate::error::Result;
 
@@ -35,4 +35,19 @@ pub async fn sessions_create(
     ApiJson(request): ApiJson<Login>,
 ) -> Result<Json<Session>> {
     Ok(Json(coordinator.log_in(request).await?))
+}
+
+/// Signs the caller out everywhere: every token issued to the account so far, this one
+/// included, is refused from now on (and its live streams close).
+#[utoipa::path(delete, path = "/v1/sessions", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not logged in (or already signed out)", body = ErrorBody),
+    ))]
+pub async fn sessions_delete(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+) -> Result<StatusCode> {
+    coordinator.sign_out(user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ use super::records::{BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, T
 use super::{Coordinator, log};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::payments::{PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
+use crate::payments::{Money, PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
 use crate::store::{StoreExt, Tx, keys};
 
 /// How long a claimed task is hidden from other workers before it is tried again (a
@@ -196,10 +196,12 @@ impl Coordinator {
                         PaymentOutcome::Succeeded {
                             payment_id,
                             booking_id,
+                            paid,
                         } => Some(Task::PaymentOutcome {
                             booking_id: booking_id.clone(),
                             payment_id: payment_id.clone(),
                             succeeded: true,
+                            paid: paid.clone(),
                         }),
                         PaymentOutcome::Failed {
                             payment_id,
@@ -208,6 +210,7 @@ impl Coordinator {
                             booking_id: booking_id.clone(),
                             payment_id: payment_id.clone(),
                             succeeded: false,
+                            paid: None,
                         }),
                         PaymentOutcome::Ignored => None,
                     };
@@ -285,8 +288,13 @@ impl Coordinator {
                 booking_id,
                 payment_id,
                 succeeded,
+                paid,
             } => {
-                self.apply_payment_outcome(leased_key, booking_id, payment_id, *succeeded)
+                let outcome = match (succeeded, paid) {
+                    (false, _) => Outcome::Failed,
+                    (true, paid) => Outcome::Paid(paid.as_ref()),
+                };
+                self.apply_payment_outcome(leased_key, booking_id, payment_id, outcome)
                     .await
             }
             Task::Refund { booking_id } => self.refund(leased_key, booking_id).await,
@@ -294,13 +302,14 @@ impl Coordinator {
     }
 
     /// Settles a booking with its payment's outcome, and removes the task, in one
-    /// transaction.
+    /// transaction. A payment sells the seats only when it paid the booking's total in
+    /// its currency; any other amount cancels the booking and is refunded.
     async fn apply_payment_outcome(
         &self,
         leased_key: &[u8],
         booking_id: &str,
         payment_id: &str,
-        succeeded: bool,
+        outcome: Outcome<'_>,
     ) -> Result<()> {
         let refund_task = Uuid::new_v4().to_string();
         self.store
@@ -317,13 +326,20 @@ impl Coordinator {
                         return Ok(());
                     };
                     let ours = booking.payment_id.as_deref().is_none_or(|p| p == payment_id);
-                    match (booking.status, succeeded) {
-                        (BookingStatus::Pending, true) if ours => {
+                    let in_full = |paid: Option<&Money>| {
+                        paid.is_some_and(|paid| paid.is(booking.total, &booking.currency))
+                    };
+                    match (booking.status, outcome) {
+                        (BookingStatus::Pending, Outcome::Paid(paid)) if ours && !in_full(paid) => {
+                            cancel_mismatched(&*tx, &mut booking, payment_id, paid, refund_task, now)
+                                .await?;
+                        }
+                        (BookingStatus::Pending, Outcome::Paid(_)) if ours => {
                             let hold = read_hold(&*tx, &booking.hold_id).await?;
                             if let Some(hold) = hold.filter(|h| h.expires_at > now)
                                 && seats_still_held(&*tx, &hold).await?
                             {
-                                sell(&*tx, &hold, &booking)?;
+                                sell(&*tx, &hold, &booking).await?;
                                 booking.status = BookingStatus::Completed;
                                 booking.payment_id = Some(payment_id.to_string());
                                 write_booking(&*tx, &booking)?;
@@ -340,10 +356,10 @@ impl Coordinator {
                                 request_refund(&*tx, &mut booking, refund_task, now)?;
                             }
                         }
-                        (BookingStatus::Pending, false) if ours => {
+                        (BookingStatus::Pending, Outcome::Failed) if ours => {
                             cancel(&*tx, &mut booking, "the payment failed").await?;
                         }
-                        (BookingStatus::Cancelled, true) if booking.refund.is_none() => {
+                        (BookingStatus::Cancelled, Outcome::Paid(_)) if booking.refund.is_none() => {
                             // Paid after the booking had ended: give the money back.
                             booking.payment_id = Some(payment_id.to_string());
                             request_refund(&*tx, &mut booking, refund_task, now)?;
@@ -460,6 +476,15 @@ impl Coordinator {
     }
 }
 
+/// What a payment's webhook said, as the task worker applies it.
+#[derive(Debug, Clone, Copy)]
+enum Outcome<'a> {
+    /// Paid, this much as far as the webhook said.
+    Paid(Option<&'a Money>),
+    /// Failed or cancelled: nothing was charged.
+    Failed,
+}
+
 /// Cancels a pending booking whose hold ended (called in the sweeper's transaction).
 pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) -> Result<()> {
     if let Some(mut booking) = read_booking(tx, booking_id).await?
@@ -479,6 +504,39 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
         metrics::counter!("onsale_bookings_total", "outcome" => "timed_out").increment(1);
     }
     Ok(())
+}
+
+/// Ends a pending booking whose payment was not its total (`paid`, or an unknown amount):
+/// seats back on sale, the payment refunded, the case logged and counted.
+async fn cancel_mismatched(
+    tx: &dyn Tx,
+    booking: &mut BookingRecord,
+    payment_id: &str,
+    paid: Option<&Money>,
+    refund_task: &str,
+    now: Millis,
+) -> Result<()> {
+    let paid = paid.map_or_else(
+        || "an unknown amount".to_string(),
+        |paid| format!("{} {}", paid.amount, paid.currency),
+    );
+    tracing::warn!(
+        booking_id = %booking.booking_id,
+        payment_id,
+        paid = %paid,
+        total = booking.total,
+        currency = %booking.currency,
+        "a payment that is not the booking's total: booking cancelled, payment refunded"
+    );
+    metrics::counter!("onsale_payment_mismatches_total").increment(1);
+    booking.payment_id = Some(payment_id.to_string());
+    cancel(
+        tx,
+        booking,
+        "the payment was not the booking's total; it is refunded",
+    )
+    .await?;
+    request_refund(tx, booking, refund_task, now)
 }
 
 /// Ends a pending booking: its hold's seats go back on sale.
@@ -532,8 +590,9 @@ async fn seats_still_held(tx: &dyn Tx, hold: &HoldRecord) -> Result<bool> {
     Ok(true)
 }
 
-/// Marks the hold's seats sold to the booking and removes the hold.
-fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result<()> {
+/// Marks the hold's seats sold to the booking and removes the hold; the seats count
+/// towards the account's limit for good.
+async fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result<()> {
     let sold = serde_json::to_vec(&SeatRecord::Sold {
         booking_id: booking.booking_id.clone(),
     })?;
@@ -550,7 +609,7 @@ fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result<()> {
     }
     tx.clear(&keys::hold(&hold.hold_id));
     tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
-    Ok(())
+    super::limits::book(tx, hold).await
 }
 
 fn enqueue(tx: &dyn Tx, task_id: &str, task: Task, due_at: Millis) -> Result<()> {

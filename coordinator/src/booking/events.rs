@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use onsale_model::{
-    ApiError, Availability, Catalogue, Change, ErrorCode, Event, EventDetails, NewEvent, Page,
-    PageQuery, SeatMap, SeatStatus, SeatView, SeatsResponse,
+    ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, ErrorCode, Event,
+    EventDetails, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView, SeatsResponse,
 };
 
 use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
@@ -49,6 +49,9 @@ impl Coordinator {
                         price_max,
                         seat_count,
                         waiting_room: false,
+                        max_seats_per_account: details
+                            .max_seats_per_account
+                            .unwrap_or(DEFAULT_MAX_SEATS_PER_ACCOUNT),
                     };
                     tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
                     tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
@@ -72,7 +75,8 @@ impl Coordinator {
     }
 
     /// Changes an event's details (not its seat map, and not its currency, which prices
-    /// are in).
+    /// are in). A new seat limit per account applies to the next hold; seats an account
+    /// already has are kept even when they are now over the limit.
     pub async fn update_event(&self, id: u64, details: EventDetails) -> Result<Event> {
         details.validate()?;
         let event = self
@@ -96,6 +100,9 @@ impl Coordinator {
                         city: details.city,
                         starts_at: details.starts_at,
                         image_url: details.image_url,
+                        max_seats_per_account: details
+                            .max_seats_per_account
+                            .unwrap_or(old.max_seats_per_account),
                         ..old.clone()
                     };
                     tx.clear(&keys::event_order(to_millis(old.starts_at), id));

@@ -8,7 +8,7 @@ use onsale_model::{ApiError, Change, ErrorCode, Hold, HoldRequest, ReleaseReason
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::events::seat_status;
+use super::events::{read_event, seat_status};
 use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use super::{Coordinator, log};
 use crate::clock::{Millis, to_datetime};
@@ -170,6 +170,8 @@ impl Coordinator {
                         currency: seat_map.currency.clone(),
                         booking_id: None,
                     };
+                    let limit = read_event(&*tx, event_id).await?.max_seats_per_account;
+                    super::limits::admit(&*tx, &hold, limit, now).await?;
                     let seat_record = serde_json::to_vec(&SeatRecord::Held {
                         hold_id: hold_id.clone(),
                         user_id: user_id.clone(),
@@ -214,6 +216,9 @@ impl Coordinator {
             Ok((_, true)) => metrics::counter!("onsale_holds_total", "outcome" => "replayed"),
             Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => {
                 metrics::counter!("onsale_holds_total", "outcome" => "seat_unavailable")
+            }
+            Err(Error::Api(e)) if e.code == ErrorCode::TicketLimitReached => {
+                metrics::counter!("onsale_holds_total", "outcome" => "ticket_limit_reached")
             }
             Err(_) => metrics::counter!("onsale_holds_total", "outcome" => "error"),
         }
@@ -340,7 +345,8 @@ impl Coordinator {
     }
 }
 
-/// Deletes a hold and frees the seats still held by it; returns how many were freed.
+/// Deletes a hold and frees the seats still held by it (they count back towards its
+/// account's limit); returns how many were freed.
 pub(super) async fn end_hold(
     tx: &dyn Tx,
     hold: &HoldRecord,
@@ -368,6 +374,7 @@ pub(super) async fn end_hold(
     }
     tx.clear(&keys::hold(&hold.hold_id));
     tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
+    super::limits::release(tx, hold).await?;
     log(
         tx,
         &Change::HoldReleased {

@@ -9,7 +9,9 @@ mod best;
 mod checkout;
 mod events;
 mod holds;
+mod limits;
 mod records;
+mod sessions;
 mod users;
 
 use std::collections::HashMap;
@@ -76,6 +78,8 @@ pub struct Coordinator {
     /// What this coordinator keeps in memory about waiting rooms (the queues are in the
     /// store).
     rooms: Arc<crate::waiting_room::Rooms>,
+    /// Recently read token generations, checked on every authenticated request.
+    generations: Arc<sessions::Generations>,
 }
 
 impl Coordinator {
@@ -102,6 +106,7 @@ impl Coordinator {
             task_ready: Arc::new(tokio::sync::Notify::new()),
             hub: Arc::new(crate::hub::Hub::default()),
             rooms: Arc::new(crate::waiting_room::Rooms::default()),
+            generations: Arc::default(),
         })
     }
 

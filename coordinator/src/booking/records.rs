@@ -82,6 +82,10 @@ pub(crate) enum Task {
         booking_id: String,
         payment_id: String,
         succeeded: bool,
+        /// What a successful payment paid, as its webhook said (absent: unknown, which
+        /// sells nothing).
+        #[serde(default)]
+        paid: Option<crate::payments::Money>,
     },
     /// Ask the provider to refund a cancelled booking's charge.
     Refund { booking_id: String },

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::records::UserRecord;
 use super::{Coordinator, log};
-use crate::clock::{Millis, to_datetime};
+use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::store::{StoreExt, keys};
 
@@ -106,9 +106,9 @@ impl Coordinator {
         };
         let user_id = Uuid::parse_str(&user.id)
             .map_err(|e| Error::Internal(format!("stored user id: {e}")))?;
-        let expires_at = self.clock.now() + self.settings.session_ttl.as_millis() as Millis;
+        let (token, expires_at) = self.issue_session(user_id).await?;
         Ok(Session {
-            token: self.secrets.issue_token(user_id, expires_at),
+            token,
             expires_at: to_datetime(expires_at),
         })
     }
@@ -123,10 +123,5 @@ impl Coordinator {
             Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?.email)),
             None => Ok(None),
         }
-    }
-
-    /// The user a bearer token belongs to, if it is valid now.
-    pub fn authenticate(&self, token: &str) -> Option<Uuid> {
-        self.secrets.verify_token(token, self.clock.now())
     }
 }

@@ -53,6 +53,9 @@ pub enum PaymentOutcome {
         payment_id: String,
         /// The booking it pays.
         booking_id: String,
+        /// What was paid, as the provider reports it; a booking is sold only when this
+        /// is its total in its currency (an event without it sells nothing).
+        paid: Option<Money>,
     },
     /// The payment failed or was cancelled.
     Failed {
@@ -63,6 +66,22 @@ pub enum PaymentOutcome {
     },
     /// An event the coordinator does not act on.
     Ignored,
+}
+
+/// An amount in minor units of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Money {
+    /// Minor units (cents).
+    pub amount: u64,
+    /// The currency code, in the provider's spelling (Stripe writes `eur`).
+    pub currency: String,
+}
+
+impl Money {
+    /// Whether this is exactly `amount` of `currency` (codes compared ignoring case).
+    pub fn is(&self, amount: u64, currency: &str) -> bool {
+        self.amount == amount && self.currency.eq_ignore_ascii_case(currency)
+    }
 }
 
 /// Why a provider call failed.

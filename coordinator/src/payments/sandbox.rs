@@ -74,6 +74,7 @@ impl Sandbox {
             "id": intent.id,
             "object": "payment_intent",
             "amount": intent.amount,
+            "amount_received": if intent.status == "succeeded" { intent.amount } else { 0 },
             "currency": intent.currency,
             "description": intent.description,
             "status": intent.status,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{
-    Payment, PaymentError, PaymentOutcome, PaymentProvider, PaymentRequest, WebhookError,
+    Money, Payment, PaymentError, PaymentOutcome, PaymentProvider, PaymentRequest, WebhookError,
     WebhookEvent,
 };
 
@@ -103,6 +103,15 @@ struct StripeEventData {
 #[derive(Debug, Deserialize)]
 struct StripeIntent {
     id: String,
+    /// What the intent asked for, in minor units.
+    #[serde(default)]
+    amount: Option<u64>,
+    /// What was captured, in minor units (Stripe's succeeded intents carry it).
+    #[serde(default)]
+    amount_received: Option<u64>,
+    /// Lower-case ISO 4217 code.
+    #[serde(default)]
+    currency: Option<String>,
     #[serde(default)]
     metadata: std::collections::HashMap<String, String>,
     #[serde(default)]
@@ -126,10 +135,17 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
             .ok_or_else(|| WebhookError::Body("metadata.booking_id is missing".into()))
     };
     let payment_id = event.data.object.id.clone();
+    let intent = &event.data.object;
+    let paid = intent
+        .amount_received
+        .or(intent.amount)
+        .zip(intent.currency.clone())
+        .map(|(amount, currency)| Money { amount, currency });
     let outcome = match event.kind.as_str() {
         "payment_intent.succeeded" => PaymentOutcome::Succeeded {
             payment_id,
             booking_id: booking_id()?,
+            paid,
         },
         "payment_intent.payment_failed" | "payment_intent.canceled" => PaymentOutcome::Failed {
             payment_id,
@@ -324,6 +340,19 @@ mod tests {
                     booking_id: "b1".into()
                 }
             }
+        );
+        let paid = br#"{"id":"evt_3","type":"payment_intent.succeeded","data":{"object":{"id":"pi_2","amount":500,"amount_received":400,"currency":"eur","metadata":{"booking_id":"b2"}}}}"#;
+        assert_eq!(
+            parse_event(paid).unwrap().outcome,
+            PaymentOutcome::Succeeded {
+                payment_id: "pi_2".into(),
+                booking_id: "b2".into(),
+                paid: Some(Money {
+                    amount: 400,
+                    currency: "eur".into()
+                }),
+            },
+            "what was received counts, not what was asked"
         );
         let other = br#"{"id":"evt_2","type":"charge.updated","data":{"object":{"id":"ch_1"}}}"#;
         assert_eq!(parse_event(other).unwrap().outcome, PaymentOutcome::Ignored);

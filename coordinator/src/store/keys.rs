@@ -29,10 +29,16 @@ const HOLD_EXPIRY: u8 = 0x21;
 const IDEMPOTENCY: u8 = 0x22;
 /// `(created_at, idempotency key)` → the idempotency key; what the sweeper forgets.
 const IDEMPOTENCY_EXPIRY: u8 = 0x23;
+/// `(event id, user id)` → the seats the account has of the event: its live holds and
+/// its booked seats; what the per-account limit is checked against.
+const ACCOUNT_SEATS: u8 = 0x24;
 /// `user id` → the user.
 const USER: u8 = 0x30;
 /// `(field, keyed hash)` → user id; unique usernames, emails and phones.
 const USER_INDEX: u8 = 0x31;
+/// `user id` → the account's token generation (a counter); tokens issued in an older
+/// generation are refused.
+const TOKEN_GENERATION: u8 = 0x38;
 /// `booking id` → the booking.
 const BOOKING: u8 = 0x40;
 /// `(due_at, task id)` → a task of the durable queue.
@@ -266,6 +272,19 @@ pub fn idempotency_created_before(at: i64) -> RangeRead {
         KeyBuilder::new(IDEMPOTENCY_EXPIRY).build(),
         KeyBuilder::new(IDEMPOTENCY_EXPIRY).i64(at).build(),
     )
+}
+
+/// The seats an account has of an event.
+pub fn account_seats(event_id: u64, user_id: &str) -> Vec<u8> {
+    KeyBuilder::new(ACCOUNT_SEATS)
+        .u64(event_id)
+        .str(user_id)
+        .build()
+}
+
+/// An account's token generation.
+pub fn token_generation(user_id: u128) -> Vec<u8> {
+    KeyBuilder::new(TOKEN_GENERATION).u128(user_id).build()
 }
 
 /// A user.

@@ -301,7 +301,7 @@ impl TestServer {
     pub fn token_for(&self, user: uuid::Uuid) -> String {
         self.coordinator
             .secrets()
-            .issue_token(user, 4_000_000_000_000)
+            .issue_token(user, 0, 4_000_000_000_000)
     }
 
     /// Holds `seats` for the token's user (asserting `201`); returns the hold id.
@@ -322,6 +322,20 @@ impl TestServer {
 
     /// Creates an event with `sections` sections of `rows` rows of `seats` seats.
     pub async fn create_event(&self, name: &str, sections: u32, rows: u32, seats: u32) -> u64 {
+        self.create_event_limited(name, sections, rows, seats, None)
+            .await
+    }
+
+    /// Like [`TestServer::create_event`], with a seat limit per account (the default's
+    /// when `None`).
+    pub async fn create_event_limited(
+        &self,
+        name: &str,
+        sections: u32,
+        rows: u32,
+        seats: u32,
+        max_seats_per_account: Option<u32>,
+    ) -> u64 {
         let seat_map = serde_json::json!({
             "sections": (0..sections).map(|s| serde_json::json!({
                 "id": format!("S{s}"),
@@ -344,6 +358,7 @@ impl TestServer {
                 "starts_at": "2027-03-01T20:00:00Z",
                 "image_url": "",
                 "currency": "EUR",
+                "max_seats_per_account": max_seats_per_account,
                 "seat_map": seat_map,
             }))
             .send()

@@ -180,11 +180,28 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// A provider event body for a payment of a booking.
+/// A provider event body for a payment of a booking, saying nothing of the amount.
 pub fn event_body(event_id: &str, kind: &str, payment_id: &str, booking_id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": event_id, "type": kind,
         "data": {"object": {"id": payment_id, "metadata": {"booking_id": booking_id}}}
+    }))
+    .unwrap()
+}
+
+/// A `payment_intent.succeeded` body for a payment of a booking that received `amount`
+/// minor units of `currency` (Stripe spells currencies in lower case).
+pub fn paid_event_body(
+    event_id: &str,
+    payment_id: &str,
+    booking_id: &str,
+    amount: u64,
+    currency: &str,
+) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": event_id, "type": "payment_intent.succeeded",
+        "data": {"object": {"id": payment_id, "amount": amount, "amount_received": amount,
+            "currency": currency, "metadata": {"booking_id": booking_id}}}
     }))
     .unwrap()
 }

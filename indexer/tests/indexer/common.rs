@@ -24,6 +24,7 @@ pub fn event(id: u64, name: &str) -> Event {
         price_max: 5000,
         seat_count: 100,
         waiting_room: false,
+        max_seats_per_account: 8,
     }
 }
 

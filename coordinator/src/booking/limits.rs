@@ -1,0 +1,143 @@
+//! Seat limits per account and event: the seats one account has of an event (in live
+//! holds, in pending bookings, which keep their hold, and in completed bookings) never
+//! pass the event's `max_seats_per_account`.
+//!
+//! Each (event, account) has one record under [`keys::account_seats`], read and written in
+//! the same transaction as the seats it counts. Two holds of one account therefore write
+//! the same key: on every backend one of them conflicts and is retried, and then sees the
+//! other's seats, so concurrent holds cannot both pass the limit. Holds of different
+//! accounts never touch each other's records.
+//!
+//! The record lists the account's holds with their expiry rather than a bare number, so
+//! an expired hold stops counting at its expiry, even before the sweeper ends it.
+
+use onsale_model::ApiError;
+use serde::{Deserialize, Serialize};
+
+use super::records::HoldRecord;
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+use crate::store::{Tx, keys};
+
+/// What one account has of one event.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct AccountSeats {
+    /// Live holds (including those in checkout), each with its seat count and expiry.
+    #[serde(default)]
+    holds: Vec<HeldSeats>,
+    /// Seats sold to the account.
+    #[serde(default)]
+    booked: u32,
+}
+
+/// One hold's share of an [`AccountSeats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct HeldSeats {
+    hold_id: String,
+    seats: u32,
+    expires_at: Millis,
+}
+
+impl AccountSeats {
+    /// Seats that count at `now`: booked ones and those of holds not yet expired.
+    fn current(&self, now: Millis) -> u32 {
+        self.booked
+            + self
+                .holds
+                .iter()
+                .filter(|h| h.expires_at > now)
+                .map(|h| h.seats)
+                .sum::<u32>()
+    }
+
+    /// Forgets `hold_id`; true if it was counted.
+    fn forget(&mut self, hold_id: &str) -> bool {
+        let before = self.holds.len();
+        self.holds.retain(|h| h.hold_id != hold_id);
+        self.holds.len() != before
+    }
+}
+
+async fn read(tx: &dyn Tx, key: &[u8]) -> Result<AccountSeats> {
+    match tx.get(key).await? {
+        Some(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        None => Ok(AccountSeats::default()),
+    }
+}
+
+fn write(tx: &dyn Tx, key: &[u8], seats: &AccountSeats) -> Result<()> {
+    if seats.holds.is_empty() && seats.booked == 0 {
+        tx.clear(key);
+    } else {
+        tx.set(key, &serde_json::to_vec(seats)?);
+    }
+    Ok(())
+}
+
+/// Counts a new hold of `hold.seats` against its account's limit for the event: records
+/// it, or answers `ticket_limit_reached` (with the limit and the seats the account has)
+/// when it would pass `limit`. Expired holds are dropped from the record on the way.
+pub(super) async fn admit(tx: &dyn Tx, hold: &HoldRecord, limit: u32, now: Millis) -> Result<()> {
+    let key = keys::account_seats(hold.event_id, &hold.user_id);
+    let mut seats = read(tx, &key).await?;
+    seats.holds.retain(|h| h.expires_at > now);
+    let current = seats.current(now);
+    let requested = hold.seats.len() as u32;
+    if current + requested > limit {
+        return Err(Error::Api(ApiError::ticket_limit_reached(
+            limit, current, requested,
+        )));
+    }
+    seats.holds.push(HeldSeats {
+        hold_id: hold.hold_id.clone(),
+        seats: requested,
+        expires_at: hold.expires_at,
+    });
+    write(tx, &key, &seats)
+}
+
+/// A hold ended without a sale (released, expired, cancelled): its seats count back.
+pub(super) async fn release(tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
+    let key = keys::account_seats(hold.event_id, &hold.user_id);
+    let mut seats = read(tx, &key).await?;
+    if seats.forget(&hold.hold_id) {
+        write(tx, &key, &seats)?;
+    }
+    Ok(())
+}
+
+/// A hold's seats were sold to its account: they count for good.
+pub(super) async fn book(tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
+    let key = keys::account_seats(hold.event_id, &hold.user_id);
+    let mut seats = read(tx, &key).await?;
+    seats.forget(&hold.hold_id);
+    seats.booked += hold.seats.len() as u32;
+    write(tx, &key, &seats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_holds_stop_counting_at_their_expiry() {
+        let seats = AccountSeats {
+            holds: vec![
+                HeldSeats {
+                    hold_id: "a".into(),
+                    seats: 3,
+                    expires_at: 100,
+                },
+                HeldSeats {
+                    hold_id: "b".into(),
+                    seats: 2,
+                    expires_at: 200,
+                },
+            ],
+            booked: 1,
+        };
+        assert_eq!(seats.current(99), 6);
+        assert_eq!(seats.current(100), 3);
+        assert_eq!(seats.current(200), 1);
+    }
+}
