@@ -353,7 +353,18 @@ impl Platform {
 
     /// Polls until `check` holds for the edge's answer to `path` (at most 10 s).
     async fn eventually(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.eventually_within(Duration::from_secs(10), path, check)
+            .await
+    }
+
+    /// Polls until `check` holds for the edge's answer to `path`, for at most `limit`.
+    async fn eventually_within(
+        &self,
+        limit: Duration,
+        path: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + limit;
         loop {
             let (status, _, body) = self.edge_get(path).await;
             if status == 200 {
@@ -1048,8 +1059,13 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
         json!({"sections": [{"id": "FLR", "name": "Floor", "price": 5000, "rows": rows}]});
     let arena = p.create(arena).await;
 
-    // The snapshot with every event loads: the list counts them all and the last
-    // description comes back whole.
+    // The snapshot with every event loads (the indexer takes a while over megabytes of
+    // text in a debug build): the list counts them all and the last description comes
+    // back whole.
+    p.eventually_within(Duration::from_secs(120), "/v1/events?page_size=1", |page| {
+        page["total"] == EVENTS as u64 + 1
+    })
+    .await;
     let version = p.backend.latest().await;
     let snapshot_bytes = p
         .backend
@@ -1069,10 +1085,6 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
         snapshot_bytes > 2_000_000,
         "the snapshot is several megabytes ({snapshot_bytes} bytes)"
     );
-    p.eventually("/v1/events?page_size=1", |page| {
-        page["total"] == EVENTS as u64 + 1
-    })
-    .await;
     let event = p
         .edge_json(&format!("/v1/events/{}", ids[EVENTS - 1]))
         .await;
