@@ -3,7 +3,7 @@
 //! message.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onsale_model::ApiError;
 
@@ -19,8 +19,14 @@ impl IntoResponse for Error {
     }
 }
 
-/// The response for an [`ApiError`].
+/// The response for an [`ApiError`], with `Retry-After` when it asks for a wait.
 pub fn api_error_response(api: &ApiError) -> Response {
     let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(api.body())).into_response()
+    let mut response = (status, Json(api.body())).into_response();
+    if let Some(seconds) = api.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
