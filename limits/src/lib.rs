@@ -27,6 +27,7 @@ mod rate;
 
 pub use action::Action;
 pub use client::{CLIENT_IP_HEADER, ClientAddress, ClientAddressPolicy, EDGE_SECRET_HEADER};
+pub use ipnet::IpNet;
 pub use layer::{AccountOf, RateLimitLayer};
 pub use limiter::{Limiters, Scope};
 pub use rate::{Rate, RateLimits};
