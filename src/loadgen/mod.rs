@@ -7,7 +7,9 @@ mod queue;
 
 use clap::Subcommand;
 
-/// A load scenario.
+/// A load scenario. Every simulated buyer comes from this machine's one address: run the
+/// services under test with `--rate-limits off` (`ONSALE_RATE_LIMITS=off`), or their
+/// per-address limits answer most requests `429`.
 #[derive(Debug, Subcommand)]
 pub enum Scenario {
     /// Concurrent seat holds on one large event; checks that no seat is held twice.
