@@ -383,3 +383,41 @@ async fn control_characters_are_refused_in_every_field() {
     let (status, _, body) = post(&s.http, &s, "/v1/users", &[], good).await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[tokio::test]
+async fn checkouts_and_queue_joins_are_limited_too() {
+    let mut limits = RateLimits::off();
+    limits.set(Action::Checkout, Scope::Account, per_minute(2));
+    limits.set(Action::QueueJoin, Scope::Address, per_minute(2));
+    let s = server(
+        fjall_store().await,
+        limited(limits, ClientAddressPolicy::default()),
+    )
+    .await;
+    let event = s.create_event("Quiet Show", 1, 1, 4).await;
+    let token = s.token_for(uuid::Uuid::new_v4());
+    for (path, refused_after) in [
+        ("/v1/holds/no-such-hold/checkout".to_string(), 2),
+        (format!("/v1/events/{event}/queue"), 2),
+    ] {
+        let mut codes = Vec::new();
+        for _ in 0..=refused_after {
+            let response = s
+                .http
+                .post(format!("{}{path}", s.url))
+                .bearer_auth(&token)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let body: Value = response.json().await.unwrap();
+            codes.push(body["error"]["code"].as_str().unwrap_or("").to_string());
+        }
+        assert!(
+            codes[..refused_after].iter().all(|c| c != "rate_limited"),
+            "{path}: {codes:?}"
+        );
+        assert_eq!(codes[refused_after], "rate_limited", "{path}: {codes:?}");
+    }
+}
