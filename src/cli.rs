@@ -20,6 +20,7 @@ use onsale_edge_native::{
 };
 use onsale_pass::QueueKey;
 
+use crate::limit_flags::{self, LimitFlags, LoginFlags};
 use crate::{index, loadgen};
 
 /// onsale: ticket booking that never sells a seat twice.
@@ -46,6 +47,10 @@ enum Command {
         data: PathBuf,
         #[command(flatten)]
         booking: BookingFlags,
+        #[command(flatten)]
+        limits: LimitFlags,
+        #[command(flatten)]
+        login: LoginFlags,
     },
     /// Run the coordinator on a store.
     Coordinator {
@@ -58,6 +63,10 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         booking: BookingFlags,
+        #[command(flatten)]
+        limits: LimitFlags,
+        #[command(flatten)]
+        login: LoginFlags,
     },
     /// Follow a coordinator's change log and publish catalogue snapshots to a folder.
     Index {
@@ -109,6 +118,8 @@ enum Command {
         /// pages poll through the edge every few seconds.
         #[arg(long, env = "ONSALE_LIVE_URL")]
         live_url: Option<String>,
+        #[command(flatten)]
+        limits: LimitFlags,
     },
     /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
     /// for a coordinator started with `--stripe-api-base` pointing here.
@@ -269,7 +280,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             coordinator_listen,
             data,
             booking,
-        } => dev(listen, coordinator_listen, &data, &booking).await,
+            limits,
+            login,
+        } => dev(listen, coordinator_listen, &data, &booking, &limits, &login).await,
         Command::Index {
             coordinator,
             operator_token,
@@ -304,6 +317,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             refresh,
             queue_key,
             live_url,
+            limits,
         } => {
             let mut edge = NativeEdge::new(
                 MemoryCache::new(cache_entries),
@@ -322,7 +336,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             println!("onsale edge listening on http://{}", listener.local_addr()?);
-            let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+            let guard = onsale_edge_native::client_guard(
+                &limits.rate_limits(),
+                limits.client_address(None),
+            );
+            let result = onsale_edge_native::serve(listener, edge, guard, shutdown_signal()).await;
             refresher.abort();
             result.context("serving HTTP")
         }
@@ -330,8 +348,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             store,
             listen,
             booking,
+            limits,
+            login,
         } => {
-            let launched = launch(&store, listen, &booking, None).await?;
+            let guard = |settings| limit_flags::guarded(settings, &limits, &login, None);
+            let launched = launch(&store, listen, &booking, guard, None).await?;
             println!("onsale coordinator listening on {}", launched.url);
             if let Some(sandbox) = &launched.sandbox_url {
                 println!("sandbox payments on {sandbox}");
@@ -389,13 +410,22 @@ async fn dev(
     coordinator_listen: SocketAddr,
     data: &std::path::Path,
     booking: &BookingFlags,
+    limits: &LimitFlags,
+    login: &LoginFlags,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let address = format!("fjall:{}", data.join("store").display());
+    // The edge tells the coordinator its clients' addresses with a secret made up here,
+    // unless one is given.
+    let edge_secret = limits
+        .edge_secret()
+        .map_or_else(|| format!("dev-{}", uuid_hex()), str::to_string);
+    let guard = |settings| limit_flags::guarded(settings, limits, login, Some(&edge_secret));
     let launched = launch(
         &address,
         coordinator_listen,
         booking,
+        guard,
         Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     )
     .await?;
@@ -434,23 +464,33 @@ async fn dev(
     println!("coordinator (API, writes): {coordinator_url}");
     println!("sandbox payments: {sandbox_url}");
     println!("operator token: {operator_token}");
-    let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+    let guard = onsale_edge_native::client_guard(
+        &limits.rate_limits(),
+        limits.client_address(Some(&edge_secret)),
+    );
+    let result = onsale_edge_native::serve(listener, edge, guard, shutdown_signal()).await;
     refresher.abort();
     indexer.abort();
     api.abort();
     result.context("serving HTTP")
 }
 
-async fn start_coordinator(address: &str, flags: &BookingFlags) -> anyhow::Result<Coordinator> {
+/// Opens the coordinator on `address`; `guard` adds the settings of rate limits and
+/// log-in safety to those of `flags`.
+async fn start_coordinator(
+    address: &str,
+    flags: &BookingFlags,
+    guard: impl FnOnce(Settings) -> Settings,
+) -> anyhow::Result<Coordinator> {
     let store = store::open(address, RetryPolicy::default())
         .await
         .with_context(|| format!("opening store {address}"))?;
     let store = flags.seal.wrap(store)?;
-    let settings = Settings {
+    let settings = guard(Settings {
         hold_ttl: flags.hold_ttl,
         operator_token: flags.operator_token.clone(),
         ..Settings::default()
-    };
+    });
     Ok(Coordinator::new(store, Arc::new(SystemClock), settings).await?)
 }
 
@@ -499,9 +539,10 @@ async fn launch(
     address: &str,
     listen: SocketAddr,
     flags: &BookingFlags,
+    guard: impl FnOnce(Settings) -> Settings,
     sandbox: Option<SocketAddr>,
 ) -> anyhow::Result<Launched> {
-    let mut coordinator = start_coordinator(address, flags).await?;
+    let mut coordinator = start_coordinator(address, flags, guard).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -621,6 +662,7 @@ async fn import_into_store(
             metrics_listen: None,
             seal,
         },
+        |settings| settings,
     )
     .await?;
     let count = events.len();

@@ -9,6 +9,7 @@
 
 mod cli;
 mod index;
+mod limit_flags;
 mod loadgen;
 
 use clap::Parser;

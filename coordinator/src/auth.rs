@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
+use onsale_model::{ApiError, ErrorCode};
+
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 
@@ -214,27 +216,36 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// A password job for the [`PasswordPool`].
 type PasswordJob = Box<dyn FnOnce() + Send>;
 
+/// Hashes that may wait for a thread by default: about half a second of waiting on two
+/// cores, past which an answer of `busy` serves a real person better than a queue.
+pub const DEFAULT_PASSWORD_QUEUE: usize = 32;
+
+/// How long a client refused with `busy` is told to wait.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// A few threads that do all password hashing. Argon2id takes 19 MiB per hash; run on
 /// arbitrary blocking threads, every thread's allocator arena would keep such a block
-/// (gigabytes after a burst of sign-ups). Here at most one block per core exists, and a
-/// burst of sign-ups waits in the queue instead of taking every core's memory.
+/// (gigabytes after a burst of sign-ups). Here at most one block per core exists. The
+/// queue in front of the threads is bounded: when it is full, the work is refused at once
+/// (`503 busy` with `Retry-After`) instead of making every later log-in wait behind a
+/// flood.
 pub struct PasswordPool {
-    jobs: std::sync::mpsc::Sender<PasswordJob>,
+    jobs: std::sync::mpsc::SyncSender<PasswordJob>,
 }
 
 impl PasswordPool {
-    /// Starts one hashing thread per core.
-    pub fn new() -> Self {
-        let (jobs, queue) = std::sync::mpsc::channel::<PasswordJob>();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    /// Starts one hashing thread per core, with room for `queue` waiting jobs.
+    pub fn new(queue: usize) -> Self {
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<PasswordJob>(queue);
+        let waiting = std::sync::Arc::new(std::sync::Mutex::new(waiting));
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         for i in 0..threads {
-            let queue = queue.clone();
+            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("password-{i}"))
                 .spawn(move || {
                     loop {
-                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let job = waiting.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
                             Ok(job) => job(),
                             Err(_) => return,
@@ -248,11 +259,21 @@ impl PasswordPool {
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         let (done, result) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move || {
-                let _ = done.send(f());
-            }))
-            .map_err(|_| Error::Internal("password threads stopped".into()))?;
+        let job: PasswordJob = Box::new(move || {
+            let _ = done.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                metrics::counter!("onsale_password_queue_full_total").increment(1);
+                return Err(Error::Api(
+                    ApiError::code(ErrorCode::Busy).with_retry_after(BUSY_RETRY_AFTER_SECONDS),
+                ));
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                return Err(Error::Internal("password threads stopped".into()));
+            }
+        }
         result
             .await
             .map_err(|_| Error::Internal("password job dropped".into()))
@@ -274,12 +295,6 @@ impl PasswordPool {
             }
         })
         .await
-    }
-}
-
-impl Default for PasswordPool {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

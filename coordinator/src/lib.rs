@@ -13,6 +13,8 @@
 //! - [`waiting_room`]: per-event virtual waiting rooms: queues, admission, passes.
 //! - [`demo`]: the demo catalogue that `onsale dev` loads.
 //! - [`auth`], [`clock`], [`error`]: secrets and tokens, injected time, the error type.
+//! - [`login_lock`]: failed log-ins per username: growing waits, then a lock.
+//! - [`password_strength`]: refuses passwords that are easy to guess.
 //!
 //! Decisions: all booking logic runs inside `store.transact` closures that only touch the
 //! transaction, so every backend gives the same guarantees; side effects are change-log
@@ -26,7 +28,9 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod hub;
+pub mod login_lock;
 pub mod notify;
+pub mod password_strength;
 pub mod payments;
 pub mod store;
 pub mod sweeper;

@@ -1,8 +1,8 @@
 //! The sweeper: releases expired holds in the background so that their seats come back
 //! to everyone's map even if nobody tries to hold them (holds are also released lazily
-//! when someone does), and forgets idempotency keys past their retention. Every step is
-//! its own transaction, so stopping the sweeper at any point (aborting its task) loses
-//! nothing.
+//! when someone does), and forgets idempotency keys past their retention and failed
+//! log-ins that stopped mattering. Every step is its own transaction, so stopping the
+//! sweeper at any point (aborting its task) loses nothing.
 
 use std::time::Duration;
 
@@ -26,8 +26,13 @@ pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
             if let Err(err) = &keys {
                 tracing::warn!(error = %err, "forgetting old idempotency keys failed");
             }
+            let logins = coordinator.sweep_login_failures(BATCH).await;
+            if let Err(err) = &logins {
+                tracing::warn!(error = %err, "forgetting old failed log-ins failed");
+            }
             let more = matches!(holds, Ok(report) if report.holds == BATCH)
-                || matches!(keys, Ok(n) if n == BATCH);
+                || matches!(keys, Ok(n) if n == BATCH)
+                || matches!(logins, Ok(n) if n == BATCH);
             if !more {
                 tokio::time::sleep(interval).await;
             }

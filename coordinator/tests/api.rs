@@ -102,11 +102,11 @@ async fn users_sign_up_and_log_in() {
         ),
         (
             json!({"username": "ada2", "email": "ADA@example.com", "phone": "+15550000002"}),
-            "email_taken",
+            "contact_taken",
         ),
         (
             json!({"username": "ada3", "email": "ada3@example.com", "phone": "+1 555 123 4567"}),
-            "phone_taken",
+            "contact_taken",
         ),
         (
             json!({"username": "x", "email": "x@example.com", "phone": "+15550000003"}),

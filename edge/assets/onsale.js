@@ -60,8 +60,9 @@
     return null;
   }
 
-  // Calls the API (through the edge); resolves to {ok, status, body, date}, where body is
-  // the parsed JSON and an error body is {error: {code, message}}.
+  // Calls the API (through the edge); resolves to {ok, status, body, date, retryAfter},
+  // where body is the parsed JSON, an error body is {error: {code, message}}, and
+  // retryAfter the seconds a refusal asks to wait (Retry-After), or 0.
   function api(method, path, body, headers) {
     var options = { method: method, headers: Object.assign({}, headers || {}) };
     var current = session();
@@ -75,9 +76,18 @@
         var parsed = null;
         try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
         if (!response.ok && !(parsed && parsed.error)) {
-          parsed = { error: { code: 'unavailable', message: 'The service answered ' + response.status + '; try again in a moment.' } };
+          // Not our JSON: a proxy's or CDN's own answer (Cloudflare's rate limiting, say).
+          parsed = response.status === 429
+            ? { error: { code: 'rate_limited', message: 'Too many requests; try again in a moment.' } }
+            : { error: { code: 'unavailable', message: 'The service answered ' + response.status + '; try again in a moment.' } };
         }
-        return { ok: response.ok, status: response.status, body: parsed, date: Date.parse(response.headers.get('date') || '') };
+        var wait = parseInt(response.headers.get('retry-after') || '', 10);
+        if (!(wait > 0) && parsed && parsed.error && parsed.error.retry_after > 0) wait = parsed.error.retry_after;
+        if (!(wait > 0) && response.status === 429) wait = 5;
+        return {
+          ok: response.ok, status: response.status, body: parsed,
+          date: Date.parse(response.headers.get('date') || ''), retryAfter: response.ok || !(wait > 0) ? 0 : wait,
+        };
       });
     }, function () {
       return { ok: false, status: 0, body: { error: { code: 'unavailable', message: 'No connection; try again in a moment.' } } };
@@ -88,6 +98,39 @@
     node.textContent = text;
     node.className = 'notice' + (kind ? ' ' + kind : '');
     node.hidden = !text;
+  }
+
+  // What a person reads first when a refusal asks them to wait.
+  var WAIT_WORDS = {
+    rate_limited: 'Too many requests from you in a short time.',
+    login_locked: 'Too many failed sign-ins for this username.',
+    busy: 'The site is very busy right now.',
+  };
+
+  function inWords(seconds) {
+    return seconds >= 120 ? Math.ceil(seconds / 60) + ' minutes' : seconds + ' s';
+  }
+
+  // Shows a refusal in `node`. One that asks to wait (too many requests, a locked
+  // sign-in, a busy server) counts the wait down and keeps `button` disabled until it is
+  // over, so that nobody clicks into the same refusal again.
+  function refuse(node, answer, button) {
+    var error = answer.body.error;
+    if (!answer.retryAfter) return say(node, error.message, 'error');
+    var until = Date.now() + answer.retryAfter * 1000;
+    var lead = WAIT_WORDS[error.code] || error.message;
+    node.setAttribute('data-retry-after', String(answer.retryAfter));
+    if (button) button.disabled = true;
+    (function tick() {
+      var left = Math.ceil((until - Date.now()) / 1000);
+      if (left <= 0) {
+        if (button) button.disabled = false;
+        node.removeAttribute('data-retry-after');
+        return say(node, 'You can try again now.', 'info');
+      }
+      say(node, lead + ' Try again in ' + inWords(left) + '.', 'error');
+      setTimeout(tick, 1000);
+    })();
   }
 
   // ---- the account box ------------------------------------------------------------------
@@ -145,7 +188,7 @@
         return api('POST', '/v1/sessions', credentials);
       }).then(function (answer) {
         submit.disabled = false;
-        if (!answer.ok) return say(message, answer.body.error.message, 'error');
+        if (!answer.ok) return refuse(message, answer, submit);
         localStorage.setItem(TOKEN_KEY, JSON.stringify({
           token: answer.body.token, expires_at: answer.body.expires_at, username: credentials.username,
         }));
@@ -490,7 +533,7 @@
         localStorage.removeItem(TOKEN_KEY);
         account(self.accountBox, function () { self.renderSummary(); });
       }
-      say(self.message, answer.body.error.message, 'error');
+      refuse(self.message, answer, button);
       if (code === 'seat_unavailable') self.load();
     });
   };
@@ -520,7 +563,7 @@
         button.disabled = false;
         if (!answer.ok) {
           if (answer.body.error.code === 'hold_expired') return self.endHold(answer.body.error.message);
-          return say(self.message, answer.body.error.message, 'error');
+          return refuse(self.message, answer, button);
         }
         // The payment page sends the buyer back to the booking page (Stripe's return_url).
         var booking = window.location.origin + '/bookings/' + encodeURIComponent(answer.body.booking_id);
@@ -620,8 +663,10 @@
     api('POST', '/v1/events/' + this.eventId + '/queue', {}).then(function (answer) {
       if (!answer.ok) {
         if (answer.body.error.code === 'waiting_room_off') return self.back('The queue is closed: seats are on sale now.');
-        self.status.textContent = answer.body.error.message;
-        setTimeout(function () { self.join(); }, POLL_MS);
+        self.status.textContent = answer.retryAfter
+          ? (WAIT_WORDS[answer.body.error.code] || answer.body.error.message) + ' Trying again in ' + inWords(answer.retryAfter) + '.'
+          : answer.body.error.message;
+        setTimeout(function () { self.join(); }, Math.max(POLL_MS, answer.retryAfter * 1000));
         return;
       }
       localStorage.setItem(self.ticketKey(), answer.body.ticket);

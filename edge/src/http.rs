@@ -101,9 +101,16 @@ impl EdgeResponse {
         }
     }
 
-    /// An API error as `{"error": {"code", "message"}}`.
+    /// An API error as `{"error": {"code", "message"}}`, with `Retry-After` when the
+    /// error asks for a wait.
     pub fn json_error(error: &ApiError) -> Self {
-        EdgeResponse::json(error.status(), &error.body())
+        let mut response = EdgeResponse::json(error.status(), &error.body());
+        if let Some(seconds) = error.retry_after {
+            response
+                .headers
+                .push(("retry-after".into(), seconds.to_string()));
+        }
+        response
     }
 
     /// An HTML page.

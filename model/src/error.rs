@@ -35,10 +35,11 @@ pub enum ErrorCode {
     HoldExpired,
     /// The username is already registered.
     UsernameTaken,
-    /// The email address is already registered.
-    EmailTaken,
-    /// The phone number is already registered.
-    PhoneTaken,
+    /// The email address or the phone number is already registered (which one is not
+    /// said, so that sign-up does not tell who has an account).
+    ContactTaken,
+    /// The password is too easy to guess; the message says why.
+    WeakPassword,
     /// A write that must be idempotent came without an `Idempotency-Key` header.
     IdempotencyKeyRequired,
     /// The `Idempotency-Key` was used before for a different request.
@@ -57,6 +58,14 @@ pub enum ErrorCode {
     QueueTicketInvalid,
     /// The event's waiting room is off: there is no queue to join.
     WaitingRoomOff,
+    /// Too many requests of one kind from one client address or account; retry after
+    /// the `Retry-After` header's seconds.
+    RateLimited,
+    /// Too many failed log-ins for this username; log-ins are refused until the
+    /// `Retry-After` header's seconds have passed.
+    LoginLocked,
+    /// The server's queue for this work is full; retry after `Retry-After` seconds.
+    Busy,
     /// The store stayed too contended to commit in time; retrying later will work.
     StoreBusy,
     /// A dependency of the server is unavailable.
@@ -84,8 +93,8 @@ impl ErrorCode {
             ErrorCode::TicketLimitReached => "ticket_limit_reached",
             ErrorCode::HoldExpired => "hold_expired",
             ErrorCode::UsernameTaken => "username_taken",
-            ErrorCode::EmailTaken => "email_taken",
-            ErrorCode::PhoneTaken => "phone_taken",
+            ErrorCode::ContactTaken => "contact_taken",
+            ErrorCode::WeakPassword => "weak_password",
             ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::CheckoutInProgress => "checkout_in_progress",
@@ -95,6 +104,9 @@ impl ErrorCode {
             ErrorCode::QueuePassInvalid => "queue_pass_invalid",
             ErrorCode::QueueTicketInvalid => "queue_ticket_invalid",
             ErrorCode::WaitingRoomOff => "waiting_room_off",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::LoginLocked => "login_locked",
+            ErrorCode::Busy => "busy",
             ErrorCode::StoreBusy => "store_busy",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::BadGateway => "bad_gateway",
@@ -109,7 +121,8 @@ impl ErrorCode {
             | ErrorCode::InvalidJson
             | ErrorCode::IdempotencyKeyRequired
             | ErrorCode::InvalidSignature
-            | ErrorCode::QueueTicketInvalid => 400,
+            | ErrorCode::QueueTicketInvalid
+            | ErrorCode::WeakPassword => 400,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
             ErrorCode::Forbidden | ErrorCode::QueuePassRequired | ErrorCode::QueuePassInvalid => {
                 403
@@ -118,8 +131,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::SeatUnavailable
             | ErrorCode::UsernameTaken
-            | ErrorCode::EmailTaken
-            | ErrorCode::PhoneTaken
+            | ErrorCode::ContactTaken
             | ErrorCode::CheckoutInProgress
             | ErrorCode::TicketLimitReached
             | ErrorCode::WaitingRoomOff => 409,
@@ -127,9 +139,13 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::IdempotencyKeyReused => 422,
+            ErrorCode::RateLimited | ErrorCode::LoginLocked => 429,
             ErrorCode::Internal => 500,
             ErrorCode::BadGateway => 502,
-            ErrorCode::StoreBusy | ErrorCode::Unavailable | ErrorCode::PaymentUnavailable => 503,
+            ErrorCode::StoreBusy
+            | ErrorCode::Unavailable
+            | ErrorCode::PaymentUnavailable
+            | ErrorCode::Busy => 503,
         }
     }
 
@@ -151,8 +167,10 @@ impl ErrorCode {
             }
             ErrorCode::HoldExpired => "the hold has expired or was released",
             ErrorCode::UsernameTaken => "this username is taken",
-            ErrorCode::EmailTaken => "this email address is already registered",
-            ErrorCode::PhoneTaken => "this phone number is already registered",
+            ErrorCode::ContactTaken => {
+                "an account already uses this email address or phone number: log in, or use others"
+            }
+            ErrorCode::WeakPassword => "the password is too easy to guess",
             ErrorCode::IdempotencyKeyRequired => "send an Idempotency-Key header",
             ErrorCode::IdempotencyKeyReused => {
                 "this Idempotency-Key was already used for a different request"
@@ -175,6 +193,9 @@ impl ErrorCode {
                 "the queue ticket is not valid for this event; join the queue again"
             }
             ErrorCode::WaitingRoomOff => "this event has no waiting room on; hold seats directly",
+            ErrorCode::RateLimited => "too many requests; retry in a moment",
+            ErrorCode::LoginLocked => "too many failed log-ins for this username; retry later",
+            ErrorCode::Busy => "the server is busy; retry in a moment",
             ErrorCode::StoreBusy => "the service is busy; retry in a moment",
             ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
             ErrorCode::BadGateway => {
@@ -211,6 +232,10 @@ pub struct ApiError {
     /// completed bookings (`ticket_limit_reached` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<u32>,
+    /// Seconds to wait before retrying (`rate_limited`, `login_locked`, `busy`); also
+    /// sent as the `Retry-After` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -222,7 +247,14 @@ impl ApiError {
             seats: Vec::new(),
             limit: None,
             current: None,
+            retry_after: None,
         }
+    }
+
+    /// The same error, asking the client to wait `seconds` (at least one) before retrying.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// An error with the code's default message.
@@ -247,6 +279,7 @@ impl ApiError {
             seats,
             limit: None,
             current: None,
+            retry_after: None,
         }
     }
 
@@ -262,6 +295,7 @@ impl ApiError {
             seats: Vec::new(),
             limit: Some(limit),
             current: Some(current),
+            retry_after: None,
         }
     }
 

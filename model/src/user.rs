@@ -35,6 +35,17 @@ pub struct ValidSignUp {
 impl SignUp {
     /// Validates every field; the message names the first field at fault.
     pub fn validate(&self) -> Result<ValidSignUp, ApiError> {
+        for (field, value) in [
+            ("username", &self.username),
+            ("email", &self.email),
+            ("phone", &self.phone),
+        ] {
+            if value.chars().any(is_invisible_control) {
+                return Err(ApiError::invalid(format!(
+                    "{field} must not contain control characters or text-direction overrides"
+                )));
+            }
+        }
         let username = self.username.trim();
         if !(3..=32).contains(&username.chars().count())
             || !username
@@ -61,6 +72,13 @@ impl SignUp {
             phone,
         })
     }
+}
+
+/// Whether `c` is a control character (NUL, escapes, line breaks) or a bidirectional
+/// override or isolate (U+202A-U+202E, U+2066-U+2069), which can make a name or an
+/// address display as something else.
+pub fn is_invisible_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The canonical form of an email address, or `None` if it is not one.
@@ -159,6 +177,10 @@ mod tests {
             |s: &mut SignUp| s.phone = "12ab567".into(),
             |s: &mut SignUp| s.phone = "123".into(),
             |s: &mut SignUp| s.password = "short".into(),
+            |s: &mut SignUp| s.email = "ada\u{0}@example.com".into(),
+            |s: &mut SignUp| s.email = "ada\u{202E}moc.elpmaxe@x.com".into(),
+            |s: &mut SignUp| s.phone = "+1555\u{2066}1234567".into(),
+            |s: &mut SignUp| s.username = "ada\u{202D}".into(),
         ] {
             let mut s = sign_up();
             change(&mut s);

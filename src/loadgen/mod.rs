@@ -7,7 +7,9 @@ mod queue;
 
 use clap::Subcommand;
 
-/// A load scenario.
+/// A load scenario. Every simulated buyer comes from this machine's one address: run the
+/// services under test with `--rate-limits off` (`ONSALE_RATE_LIMITS=off`), or their
+/// per-address limits answer most requests `429`.
 #[derive(Debug, Subcommand)]
 pub enum Scenario {
     /// Concurrent seat holds on one large event; checks that no seat is held twice.
@@ -33,7 +35,9 @@ pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
 }
 
 /// Signs a load-test user up (email and phone derived from `username` and `phone_digits`)
-/// and logs it in; returns its bearer token.
+/// and logs it in; returns its bearer token. A coordinator whose password queue is full
+/// (`503 busy`) or that rate-limits this machine (`429`) is asked again after its
+/// `Retry-After`.
 async fn sign_up_and_log_in(
     client: &reqwest::Client,
     base: &str,
@@ -42,26 +46,47 @@ async fn sign_up_and_log_in(
 ) -> anyhow::Result<String> {
     use anyhow::Context;
     let password = "loadgen-password";
-    client
-        .post(format!("{base}/v1/users"))
-        .json(&serde_json::json!({
-            "username": username,
-            "email": format!("{username}@loadgen.invalid"),
-            "phone": format!("+1{phone_digits:010}"),
-            "password": password,
-        }))
-        .send()
+    let sign_up = serde_json::json!({
+        "username": username,
+        "email": format!("{username}@loadgen.invalid"),
+        "phone": format!("+1{phone_digits:010}"),
+        "password": password,
+    });
+    post_patiently(client, &format!("{base}/v1/users"), &sign_up)
         .await?
         .error_for_status()
         .context("sign-up")?;
-    let session: onsale_model::Session = client
-        .post(format!("{base}/v1/sessions"))
-        .json(&serde_json::json!({"username": username, "password": password}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("log-in")?
-        .json()
-        .await?;
+    let log_in = serde_json::json!({"username": username, "password": password});
+    let session: onsale_model::Session =
+        post_patiently(client, &format!("{base}/v1/sessions"), &log_in)
+            .await?
+            .error_for_status()
+            .context("log-in")?
+            .json()
+            .await?;
     Ok(session.token)
+}
+
+/// Posts `body` to `url`, again after `Retry-After` while the answer is `503` or `429`
+/// (at most 60 times).
+async fn post_patiently(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<reqwest::Response> {
+    let mut attempts = 0;
+    loop {
+        let response = client.post(url).json(body).send().await?;
+        let status = response.status().as_u16();
+        attempts += 1;
+        if !matches!(status, 429 | 503) || attempts >= 60 {
+            return Ok(response);
+        }
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
 }

@@ -95,6 +95,9 @@ pub fn start(args: &[&str], prints_url: bool) -> Process {
     let mut child = Command::new(ONSALE)
         .args(args)
         .env("ONSALE_OPERATOR_TOKEN", OPERATOR_TOKEN)
+        // Tests send many requests from one address at once; the tests of the limits turn
+        // them on with `--rate-limits on`.
+        .env("ONSALE_RATE_LIMITS", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -3,7 +3,7 @@
 //! message.
 
 use axum::Json;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onsale_model::ApiError;
 
@@ -19,20 +19,22 @@ impl IntoResponse for Error {
     }
 }
 
-/// The response for an [`ApiError`]; a `503` says when to try again (`Retry-After`).
+/// The response for an [`ApiError`], with `Retry-After` when it asks for a wait; every
+/// `503` asks for one (the store and providers recover, or the retry loop's next round
+/// starts, within about a second).
 pub fn api_error_response(api: &ApiError) -> Response {
     let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        return (
-            status,
-            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
-            Json(api.body()),
-        )
-            .into_response();
+    let mut response = (status, Json(api.body())).into_response();
+    let wait = api
+        .retry_after
+        .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(DEFAULT_RETRY_AFTER_SECONDS));
+    if let Some(seconds) = wait {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    (status, Json(api.body())).into_response()
+    response
 }
 
-/// What a `503` asks clients to wait before retrying: the store and providers recover
-/// (or the retry loop's next round starts) within about a second.
-const RETRY_AFTER_SECONDS: &str = "1";
+/// What a `503` without a wait of its own asks clients to wait, in seconds.
+const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;

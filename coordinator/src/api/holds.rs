@@ -28,6 +28,7 @@ use crate::error::Result;
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "Some seats are taken (seat_unavailable, listed), or the hold would pass the event's seat limit per account (ticket_limit_reached, with limit and current); nothing was held", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for other seats", body = ErrorBody),
+        (status = 429, description = "Too many holds from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn holds_create(
     State(coordinator): State<Coordinator>,
@@ -105,6 +106,7 @@ pub struct BookEventQuery {
         (status = 201, description = "The seat is held", body = Hold),
         (status = 403, description = "The waiting room is on: no pass or a bad one", body = ErrorBody),
         (status = 409, description = "The seat is taken, or the account is at the event's seat limit", body = ErrorBody),
+        (status = 429, description = "Too many holds from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn book_event(
     State(coordinator): State<Coordinator>,

@@ -14,12 +14,15 @@ mod queue;
 mod users;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Method;
+use axum::http::{Method, header};
 use axum::routing::{get, post};
+use onsale_limits::RateLimitLayer;
 use onsale_model::{ApiError, ErrorCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -36,7 +39,8 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// The whole API as a router, ready to serve.
 pub fn router(coordinator: Coordinator) -> Router {
     metrics::handle();
-    Router::new()
+    let limits = rate_limit_layer(&coordinator);
+    let routes = Router::new()
         .route("/v1/users", post(users::users_create))
         .route(
             "/v1/sessions",
@@ -97,7 +101,9 @@ pub fn router(coordinator: Coordinator) -> Router {
         })
         .method_not_allowed_fallback(|| async {
             api_error_response(&ApiError::code(ErrorCode::MethodNotAllowed))
-        })
+        });
+    limits
+        .apply(routes)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
@@ -105,6 +111,29 @@ pub fn router(coordinator: Coordinator) -> Router {
             api_error_response(&ApiError::code(ErrorCode::Internal))
         }))
         .with_state(coordinator)
+}
+
+/// The rate limits of the settings, per client address (resolved per the settings'
+/// trusted edges) and per account (the user of a valid bearer token).
+fn rate_limit_layer(coordinator: &Coordinator) -> RateLimitLayer {
+    let settings = coordinator.settings();
+    let verifier = coordinator.clone();
+    RateLimitLayer::new(&settings.rate_limits, settings.client_address.clone()).with_accounts(
+        Arc::new(move |headers| {
+            let (scheme, token) = headers
+                .get(header::AUTHORIZATION)?
+                .to_str()
+                .ok()?
+                .split_once(' ')?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return None;
+            }
+            let claims = verifier
+                .secrets()
+                .verify_token(token.trim(), verifier.clock().now())?;
+            Some(claims.user_id.to_string())
+        }),
+    )
 }
 
 /// The live feeds that browsers open from the edge's pages, on another origin: public
@@ -124,7 +153,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(coordinator)).with_graceful_shutdown(async move {
+    let app = router(coordinator).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = drained_tx.send(());
     });

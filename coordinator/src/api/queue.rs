@@ -80,6 +80,7 @@ pub async fn queue_key_show(
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "The room is off: hold seats directly", body = ErrorBody),
+        (status = 429, description = "Too many joins from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn queue_join(
     State(coordinator): State<Coordinator>,

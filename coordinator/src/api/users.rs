@@ -13,8 +13,10 @@ use crate::error::Result;
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = SignUp,
     responses(
         (status = 201, description = "Signed up", body = UserCreated),
-        (status = 400, description = "A field is invalid", body = ErrorBody),
-        (status = 409, description = "Username, email or phone taken", body = ErrorBody),
+        (status = 400, description = "A field is invalid (`invalid_request`), or the password is easy to guess (`weak_password`, the message says why)", body = ErrorBody),
+        (status = 409, description = "Username taken (`username_taken`), or the email or phone is registered (`contact_taken`, not saying which)", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address (`rate_limited`, `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn users_create(
     State(coordinator): State<Coordinator>,
@@ -29,6 +31,8 @@ pub async fn users_create(
     responses(
         (status = 200, description = "A bearer token", body = Session),
         (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many log-ins from this address (`rate_limited`), or too many failed log-ins for this username (`login_locked`); `Retry-After` says when to retry", body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn sessions_create(
     State(coordinator): State<Coordinator>,

@@ -40,6 +40,15 @@ pub struct Settings {
     pub idempotency_ttl: Duration,
     /// The operator token; `None` keeps the one stored with the secrets.
     pub operator_token: Option<String>,
+    /// Rate limits of the HTTP API, per client address and per account.
+    pub rate_limits: onsale_limits::RateLimits,
+    /// Whose `X-Onsale-Client-Ip` header is believed (trusted edges).
+    pub client_address: onsale_limits::ClientAddressPolicy,
+    /// When failed log-ins slow down and lock a username.
+    pub login_lock: crate::login_lock::LoginLockSettings,
+    /// Password hashes waiting for a hashing thread at most; past it, sign-ups and
+    /// log-ins answer `503 busy` at once.
+    pub password_queue: usize,
 }
 
 impl Default for Settings {
@@ -49,6 +58,10 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(24 * 60 * 60),
             idempotency_ttl: Duration::from_secs(24 * 60 * 60),
             operator_token: None,
+            rate_limits: onsale_limits::RateLimits::default(),
+            client_address: onsale_limits::ClientAddressPolicy::default(),
+            login_lock: crate::login_lock::LoginLockSettings::default(),
+            password_queue: crate::auth::DEFAULT_PASSWORD_QUEUE,
         }
     }
 }
@@ -98,7 +111,7 @@ impl Coordinator {
             store,
             clock,
             secrets: Arc::new(secrets),
-            passwords: Arc::new(PasswordPool::new()),
+            passwords: Arc::new(PasswordPool::new(settings.password_queue)),
             settings: Arc::new(settings),
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
             taken_views: Arc::default(),

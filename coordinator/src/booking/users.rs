@@ -7,12 +7,17 @@ use super::records::UserRecord;
 use super::{Coordinator, log};
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
+use crate::login_lock;
 use crate::store::{StoreExt, keys};
 
 impl Coordinator {
     /// Registers a user. Username (any case), email and phone must each be unused.
     pub async fn sign_up(&self, request: SignUp) -> Result<UserCreated> {
         let valid = request.validate()?;
+        crate::password_strength::check(
+            &request.password,
+            &[&valid.username, &valid.email, &valid.phone],
+        )?;
         let password_hash = self.passwords.hash(request.password).await?;
         let user = UserRecord {
             id: Uuid::new_v4().to_string(),
@@ -32,11 +37,11 @@ impl Coordinator {
             ),
             (
                 keys::user_index("email", &self.secrets.index_digest("email", &valid.email)),
-                ErrorCode::EmailTaken,
+                ErrorCode::ContactTaken,
             ),
             (
                 keys::user_index("phone", &self.secrets.index_digest("phone", &valid.phone)),
-                ErrorCode::PhoneTaken,
+                ErrorCode::ContactTaken,
             ),
         ];
         let record = serde_json::to_vec(&user)?;
@@ -74,18 +79,25 @@ impl Coordinator {
         })
     }
 
-    /// Checks a username and password and issues a bearer token.
+    /// Checks a username and password and issues a bearer token. Every attempt on a
+    /// username, known or not, goes through the same steps (the failed-log-in record,
+    /// one password hash), so that answers and their timing do not tell whether it
+    /// exists.
     pub async fn log_in(&self, request: Login) -> Result<Session> {
         let username_key = request.username.trim().to_ascii_lowercase();
         let index = keys::user_index(
             "username",
             &self.secrets.index_digest("username", &username_key),
         );
+        let failures = self.secrets.index_digest("login", &username_key);
+        let now = self.clock.now();
+        let lock = self.settings.login_lock;
         let user = self
             .store
             .transact(|tx, _| {
-                let index = &index;
+                let (index, failures) = (&index, &failures);
                 async move {
+                    login_lock::begin_attempt(&*tx, failures, now, &lock).await?;
                     let Some(id) = tx.get(index).await? else {
                         return Ok(None);
                     };
@@ -102,8 +114,17 @@ impl Coordinator {
         let verified = self.passwords.verify(request.password, hash).await?;
         let user = match user {
             Some(user) if verified => user,
-            _ => return Err(Error::Api(ApiError::code(ErrorCode::InvalidCredentials))),
+            _ => {
+                metrics::counter!("onsale_login_failures_total").increment(1);
+                return Err(Error::Api(ApiError::code(ErrorCode::InvalidCredentials)));
+            }
         };
+        self.store
+            .transact(|tx, _| {
+                let failures = &failures;
+                async move { login_lock::clear(&*tx, failures).await }
+            })
+            .await?;
         let user_id = Uuid::parse_str(&user.id)
             .map_err(|e| Error::Internal(format!("stored user id: {e}")))?;
         let (token, expires_at) = self.issue_session(user_id).await?;
@@ -111,6 +132,15 @@ impl Coordinator {
             token,
             expires_at: to_datetime(expires_at),
         })
+    }
+
+    /// Forgets failed-log-in records that stopped mattering (at most `limit`); returns
+    /// how many.
+    pub async fn sweep_login_failures(&self, limit: usize) -> Result<usize> {
+        let now = self.clock.now();
+        self.store
+            .transact(|tx, _| async move { login_lock::sweep(&*tx, now, limit).await })
+            .await
     }
 
     /// The email address of a user, if the user exists.

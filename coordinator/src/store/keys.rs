@@ -38,7 +38,11 @@ const USER: u8 = 0x30;
 const USER_INDEX: u8 = 0x31;
 /// `user id` → the account's token generation (a counter); tokens issued in an older
 /// generation are refused.
-const TOKEN_GENERATION: u8 = 0x38;
+const TOKEN_GENERATION: u8 = 0x32;
+/// `keyed hash of a username` → its recent failed log-ins (known or unknown username).
+const LOGIN_FAILURES: u8 = 0x38;
+/// `(forget_at, login-failures key)` → the login-failures key; what the sweeper forgets.
+const LOGIN_FAILURES_EXPIRY: u8 = 0x39;
 /// `booking id` → the booking.
 const BOOKING: u8 = 0x40;
 /// `(due_at, task id)` → a task of the durable queue.
@@ -296,6 +300,27 @@ pub fn user(user_id: &str) -> Vec<u8> {
 /// keyed hash of its normalised value.
 pub fn user_index(field: &str, digest: &[u8]) -> Vec<u8> {
     KeyBuilder::new(USER_INDEX).str(field).bytes(digest).build()
+}
+
+/// The failed log-ins of a username, by the keyed hash of its lower-cased form.
+pub fn login_failures(digest: &[u8]) -> Vec<u8> {
+    KeyBuilder::new(LOGIN_FAILURES).bytes(digest).build()
+}
+
+/// A failed-log-ins record's entry in the retention index.
+pub fn login_failures_expiry(forget_at: i64, record_key: &[u8]) -> Vec<u8> {
+    KeyBuilder::new(LOGIN_FAILURES_EXPIRY)
+        .i64(forget_at)
+        .bytes(record_key)
+        .build()
+}
+
+/// Failed-log-ins records to forget before `at` (exclusive), oldest first.
+pub fn login_failures_forgotten_before(at: i64) -> RangeRead {
+    RangeRead::new(
+        KeyBuilder::new(LOGIN_FAILURES_EXPIRY).build(),
+        KeyBuilder::new(LOGIN_FAILURES_EXPIRY).i64(at).build(),
+    )
 }
 
 /// A booking.

@@ -252,16 +252,34 @@ pub async fn serve(store: TestStore) -> TestServer {
     serve_with(store, |coordinator, _| coordinator).await
 }
 
+/// The settings test servers run with: the defaults without rate limits, since tests
+/// send many requests from one address quickly (the tests of the limits set their own).
+pub fn test_settings() -> onsale_coordinator::Settings {
+    onsale_coordinator::Settings {
+        rate_limits: onsale_limits::RateLimits::off(),
+        ..onsale_coordinator::Settings::default()
+    }
+}
+
 /// Like [`serve`], letting `configure` change the coordinator once its URL is known.
 pub async fn serve_with(
     store: TestStore,
+    configure: impl FnOnce(onsale_coordinator::Coordinator, &str) -> onsale_coordinator::Coordinator,
+) -> TestServer {
+    serve_with_settings(store, test_settings(), configure).await
+}
+
+/// Like [`serve_with`], with `settings` instead of [`test_settings`].
+pub async fn serve_with_settings(
+    store: TestStore,
+    settings: onsale_coordinator::Settings,
     configure: impl FnOnce(onsale_coordinator::Coordinator, &str) -> onsale_coordinator::Coordinator,
 ) -> TestServer {
     let clock = onsale_coordinator::clock::ManualClock::new(1_800_000_000_000);
     let coordinator = onsale_coordinator::Coordinator::new(
         store.store.clone(),
         Arc::new(clock.clone()),
-        onsale_coordinator::Settings::default(),
+        settings,
     )
     .await
     .expect("coordinator");

@@ -26,6 +26,15 @@
 //!   edge lives in a thread-local, built on the first request from that request's `Env`.
 //! - Errors of the adapter itself (a missing variable, a body that cannot be read) answer
 //!   in the core's JSON error shape, never with the runtime's own error page.
+//! - Rate limits are Cloudflare's, not the worker's: an isolate's memory is per data
+//!   centre and short-lived, so counting there would be neither shared nor lasting. Set
+//!   rate-limiting rules (WAF → Rate limiting rules, counted per IP) on `POST /v1/users`,
+//!   `/v1/sessions`, `/v1/events/*/holds`, `/v1/holds/*/checkout` and `/v1/events/*/queue`,
+//!   with rates like the native edge's (`onsale edge --help`). The coordinator then sees
+//!   Cloudflare's addresses, not the clients': give it high per-address limits (or `off`)
+//!   and keep its per-account limits and log-in lock. Never list Cloudflare's addresses
+//!   as `--trusted-proxy`: the worker drops any `X-Onsale-Client-Ip` or
+//!   `X-Onsale-Edge-Secret` a client sends, but names no client address itself.
 
 mod cache;
 mod isolate;
@@ -60,7 +69,12 @@ async fn edge_request(mut request: Request) -> Result<EdgeRequest, ApiError> {
     let url = request
         .url()
         .map_err(|e| ApiError::invalid(format!("bad request URL: {e}")))?;
-    let headers = request.headers().entries().collect();
+    // The client's own claims about its address are never passed on (see the decisions).
+    let headers = request
+        .headers()
+        .entries()
+        .filter(|(name, _)| !name.starts_with("x-onsale-"))
+        .collect();
     let body = request
         .bytes()
         .await

@@ -6,10 +6,14 @@
 //! - [`MemoryCache`]: the response cache.
 //! - [`HttpUpstream`]: forwarding to the coordinator.
 //! - [`SnapshotSource`]: where snapshots are read from (a folder or an HTTP base URL).
+//! - [`client_guard`]: rate limits per client address before anything is forwarded, and
+//!   the client's address (with the edge secret) in `X-Onsale-Client-Ip` for the
+//!   coordinator's own limits.
 //! - [`serve`]: the server and the refresh task.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +24,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use onsale_edge::{Cache, Edge, EdgeRequest, EdgeResponse, Upstream, UpstreamError};
 use onsale_indexer::{Snapshot, layout};
+use onsale_limits::{ClientAddressPolicy, RateLimitLayer, RateLimits};
 
 /// Largest request body forwarded to the coordinator.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -280,18 +285,29 @@ fn into_response(response: EdgeResponse) -> Response {
         .unwrap_or_else(|_| Response::new(Body::from("bad response from the edge core")))
 }
 
-/// Every path goes to the edge core.
-pub fn router(edge: Arc<NativeEdge>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(edge)
+/// The edge's guard: `limits` per client address (the edge cannot check tokens, so
+/// per-account limits are the coordinator's), applied before anything is forwarded; the
+/// client's address, resolved per `policy` (an edge behind a trusted load balancer), is
+/// forwarded in `X-Onsale-Client-Ip` with the policy's edge secret, replacing whatever
+/// the client sent in those headers.
+pub fn client_guard(limits: &RateLimits, policy: ClientAddressPolicy) -> RateLimitLayer {
+    RateLimitLayer::new(limits, policy).forwarding_as_edge()
+}
+
+/// Every path goes to the edge core, behind `guard`.
+pub fn router(edge: Arc<NativeEdge>, guard: RateLimitLayer) -> axum::Router {
+    guard.apply(axum::Router::new().fallback(handle).with_state(edge))
 }
 
 /// Serves the edge on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     edge: Arc<NativeEdge>,
+    guard: RateLimitLayer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(edge))
+    let app = router(edge, guard).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
