@@ -163,7 +163,9 @@ async fn exchange(
         .get_headers()
         .copy_all()
         .into_iter()
-        .filter_map(|(name, value)| Some((name.to_ascii_lowercase(), String::from_utf8(value).ok()?)))
+        .filter_map(|(name, value)| {
+            Some((name.to_ascii_lowercase(), String::from_utf8(value).ok()?))
+        })
         .collect();
     let expected = headers
         .iter()
