@@ -130,11 +130,13 @@ pub fn guarded(
         client_address: limits.client_address(edge_secret),
         login_lock: login.login_lock(),
         password_queue: login.password_queue(),
+        live_feeds_per_address: login.live_feeds_per_address.max(1),
         ..settings
     }
 }
 
-/// Failed log-ins and the password-hashing queue (coordinator only).
+/// Failed log-ins, the password-hashing queue and the live feeds per address
+/// (coordinator only).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoginFlags {
     /// Failed log-ins in a row that lock a username (after the third, each attempt must
@@ -148,6 +150,10 @@ pub struct LoginFlags {
     /// answer 503 busy at once.
     #[arg(long, env = "ONSALE_PASSWORD_QUEUE", default_value_t = onsale_coordinator::auth::DEFAULT_PASSWORD_QUEUE)]
     password_queue: usize,
+    /// Live seat feeds (WebSocket and SSE) one client address may have open at once;
+    /// past it, a new one answers 429 rate_limited.
+    #[arg(long, env = "ONSALE_LIVE_FEEDS_PER_ADDRESS", default_value_t = onsale_coordinator::DEFAULT_LIVE_FEEDS_PER_ADDRESS)]
+    live_feeds_per_address: usize,
 }
 
 impl LoginFlags {

@@ -7,6 +7,7 @@
 //! it saw, is caught up from the log itself, so nothing is missed or sent out of order.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -98,6 +99,30 @@ pub struct Hub {
     /// Wakes the follower before its next poll: this coordinator just committed a seat
     /// change (changes committed by other coordinators wait for the poll).
     committed: tokio::sync::Notify,
+    /// Open feeds by client address, for the cap per address.
+    feeds_by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One open feed of a client address; dropping it (the feed ends) frees its place.
+#[derive(Debug)]
+pub struct FeedPermit {
+    address: IpAddr,
+    feeds_by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for FeedPermit {
+    fn drop(&mut self) {
+        let mut feeds = self
+            .feeds_by_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = feeds.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                feeds.remove(&self.address);
+            }
+        }
+    }
 }
 
 impl Hub {
@@ -141,6 +166,23 @@ impl Hub {
                 channels.remove(&event_id);
             }
         }
+    }
+
+    /// A place for one more feed from `address`, or `None` when it already has `cap`.
+    pub fn admit_feed(&self, address: IpAddr, cap: usize) -> Option<FeedPermit> {
+        let mut feeds = self
+            .feeds_by_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = feeds.entry(address).or_default();
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(FeedPermit {
+            address,
+            feeds_by_address: self.feeds_by_address.clone(),
+        })
     }
 
     /// Number of open subscriptions, for metrics.

@@ -37,5 +37,5 @@ pub mod sweeper;
 pub mod tasks;
 pub mod waiting_room;
 
-pub use booking::{Coordinator, Settings};
+pub use booking::{Coordinator, DEFAULT_LIVE_FEEDS_PER_ADDRESS, Settings};
 pub use error::{Error, Result};

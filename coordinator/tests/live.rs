@@ -211,3 +211,59 @@ async fn clients_opening_together_share_one_full_state() {
         json!({"seat_id": "S1-R9-50", "state": "held"})
     );
 }
+
+/// One client address has at most `live_feeds_per_address` feeds open: the next
+/// WebSocket or SSE feed answers `429 rate_limited` with `Retry-After`, and a feed that
+/// closes frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_per_address_are_capped() {
+    let settings = onsale_coordinator::Settings {
+        live_feeds_per_address: 3,
+        ..common::test_settings()
+    };
+    let s = common::serve_with_settings(fjall_store().await, settings, |c, _| c).await;
+    let event = s.create_event("Capped", 1, 1, 5).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut socket = connect(&s, event, None).await;
+        assert_eq!(next(&mut socket).await["type"], "snapshot");
+        open.push(socket);
+    }
+    let base = s.url.replace("http://", "ws://");
+    match tokio_tungstenite::connect_async(format!("{base}/v1/events/{event}/live")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!(
+            "a fourth feed from one address: {:?}",
+            other.map(|_| "opened")
+        ),
+    }
+    let sse = s
+        .http
+        .get(format!("{}/v1/events/{event}/live.sse", s.url))
+        .send()
+        .await
+        .expect("sse request");
+    assert_eq!(sse.status(), 429);
+    let body: Value = sse.json().await.expect("json error");
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    // Closing one frees its place (the server notices the close a moment later).
+    let mut closed = open.pop().expect("a socket");
+    closed.close(None).await.expect("close");
+    drop(closed);
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok((socket, _)) =
+            tokio_tungstenite::connect_async(format!("{base}/v1/events/{event}/live")).await
+        {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut reopened = reopened.expect("a feed after one closed");
+    assert_eq!(next(&mut reopened).await["type"], "snapshot");
+}

@@ -10,24 +10,28 @@
 //! - A client that falls more than the hub's buffer behind, or does not take a message
 //!   within [`SEND_TIMEOUT`], is disconnected (it reconnects with `?after=`) rather than
 //!   caught up at the store's expense or left holding its messages.
+//! - One client address has at most `Settings::live_feeds_per_address` feeds open; past
+//!   it, `429 rate_limited`.
 
 use std::convert::Infallible;
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use onsale_model::{ApiError, SeatStatus};
+use onsale_limits::ClientAddress;
+use onsale_model::{ApiError, ErrorCode, SeatStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
 use crate::error::{Error, Result};
-use crate::hub::{FullState, FullStateSlot, Subscription};
+use crate::hub::{FeedPermit, FullState, FullStateSlot, Subscription};
 use crate::store::keys::LogPosition;
 
 /// Changes replayed from the log on reconnect before a full state is sent instead.
@@ -40,6 +44,31 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WebSocket close code for a client that fell behind: "try again later"; the page
 /// reconnects with `?after=` and loses nothing.
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+
+/// What a client over its feeds cap is asked to wait before opening another, in seconds.
+const FEED_CAP_RETRY_AFTER: u64 = 5;
+
+/// A place for one more feed from the client's address (feeds of an unknown address are
+/// not capped: the server was started without connection info).
+fn admit(coordinator: &Coordinator, address: Option<ClientAddress>) -> Result<Option<FeedPermit>> {
+    let Some(ClientAddress(address)) = address else {
+        return Ok(None);
+    };
+    let cap = coordinator.settings().live_feeds_per_address;
+    match coordinator.hub().admit_feed(address, cap) {
+        Some(permit) => Ok(Some(permit)),
+        None => {
+            metrics::counter!("onsale_live_feeds_refused_total").increment(1);
+            Err(Error::Api(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("at most {cap} live feeds may be open from one address; close one"),
+                )
+                .with_retry_after(FEED_CAP_RETRY_AFTER),
+            ))
+        }
+    }
+}
 
 /// `?after=SEQ`.
 #[derive(Debug, Deserialize)]
@@ -81,6 +110,8 @@ impl From<Error> for FeedEnd {
 /// everything at or before `sent` dropped.
 struct Feed {
     coordinator: Coordinator,
+    /// Its place among its address's feeds, freed when the feed ends.
+    _permit: Option<FeedPermit>,
     event_id: u64,
     subscription: Subscription,
     backlog: std::collections::VecDeque<Utf8Bytes>,
@@ -88,11 +119,18 @@ struct Feed {
 }
 
 impl Feed {
-    async fn open(coordinator: Coordinator, event_id: u64, after: Option<&str>) -> Result<Feed> {
+    async fn open(
+        coordinator: Coordinator,
+        address: Option<ClientAddress>,
+        event_id: u64,
+        after: Option<&str>,
+    ) -> Result<Feed> {
+        let permit = admit(&coordinator, address)?;
         // Subscribe first: whatever commits after the state read below is broadcast to us.
         let subscription = coordinator.hub().subscribe(event_id);
         let mut feed = Feed {
             coordinator,
+            _permit: permit,
             event_id,
             subscription,
             backlog: Default::default(),
@@ -226,11 +264,13 @@ async fn shared_full_state(
 /// The live seat feed over a WebSocket.
 pub async fn live_ws(
     State(coordinator): State<Coordinator>,
+    address: Option<Extension<ClientAddress>>,
     ApiPath(event_id): ApiPath<u64>,
     ApiQuery(query): ApiQuery<LiveQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response> {
-    let feed = Feed::open(coordinator, event_id, query.after.as_deref()).await?;
+    let address = address.map(|Extension(a)| a);
+    let feed = Feed::open(coordinator, address, event_id, query.after.as_deref()).await?;
     // Small buffers: the feed only sends short messages, and tungstenite's 128 KiB
     // defaults would cost 10,000 clients over a gigabyte.
     Ok(upgrade
@@ -279,10 +319,12 @@ async fn serve_socket(mut socket: WebSocket, mut feed: Feed) {
 /// The same feed as server-sent events (`data:` lines of the same JSON).
 pub async fn live_sse(
     State(coordinator): State<Coordinator>,
+    address: Option<Extension<ClientAddress>>,
     ApiPath(event_id): ApiPath<u64>,
     ApiQuery(query): ApiQuery<LiveQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
-    let feed = Feed::open(coordinator, event_id, query.after.as_deref()).await?;
+    let address = address.map(|Extension(a)| a);
+    let feed = Feed::open(coordinator, address, event_id, query.after.as_deref()).await?;
     // A client that falls behind is ended; EventSource reconnects by itself.
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         match feed.next().await {

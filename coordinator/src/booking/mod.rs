@@ -49,7 +49,15 @@ pub struct Settings {
     /// Password hashes waiting for a hashing thread at most; past it, sign-ups and
     /// log-ins answer `503 busy` at once.
     pub password_queue: usize,
+    /// Live seat feeds (WebSocket and SSE) open at once from one client address at most;
+    /// past it, a new one answers `429 rate_limited`.
+    pub live_feeds_per_address: usize,
 }
+
+/// The default of [`Settings::live_feeds_per_address`]: a household or an office behind
+/// one address, each person with a few tabs, never meets it; a script opening thousands
+/// of sockets does.
+pub const DEFAULT_LIVE_FEEDS_PER_ADDRESS: usize = 64;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -62,6 +70,7 @@ impl Default for Settings {
             client_address: onsale_limits::ClientAddressPolicy::default(),
             login_lock: crate::login_lock::LoginLockSettings::default(),
             password_queue: crate::auth::DEFAULT_PASSWORD_QUEUE,
+            live_feeds_per_address: DEFAULT_LIVE_FEEDS_PER_ADDRESS,
         }
     }
 }

@@ -252,11 +252,13 @@ pub async fn serve(store: TestStore) -> TestServer {
     serve_with(store, |coordinator, _| coordinator).await
 }
 
-/// The settings test servers run with: the defaults without rate limits, since tests
-/// send many requests from one address quickly (the tests of the limits set their own).
+/// The settings test servers run with: the defaults without rate limits or a cap on live
+/// feeds per address, since tests send many requests from one address quickly (the
+/// tests of the limits set their own).
 pub fn test_settings() -> onsale_coordinator::Settings {
     onsale_coordinator::Settings {
         rate_limits: onsale_limits::RateLimits::off(),
+        live_feeds_per_address: usize::MAX,
         ..onsale_coordinator::Settings::default()
     }
 }
