@@ -270,6 +270,20 @@ impl Backend {
             .unwrap()
     }
 
+    /// The whole body of `GET url`.
+    async fn bytes(&self, url: &str) -> Vec<u8> {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .to_vec()
+    }
+
     /// The newest published snapshot version, once there is one.
     async fn latest(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -1069,17 +1083,11 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
     let version = p.backend.latest().await;
     let snapshot_bytes = p
         .backend
-        .http
-        .get(format!(
+        .bytes(&format!(
             "{}/snapshots/{version}.snap",
             p.backend.indexer.url
         ))
-        .send()
         .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
         .len();
     assert!(
         snapshot_bytes > 2_000_000,
@@ -1098,14 +1106,8 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
     let path = format!("/v1/events/{arena}/seats");
     let direct = p
         .backend
-        .http
-        .get(format!("{}{path}", p.backend.coordinator.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .bytes(&format!("{}{path}", p.backend.coordinator.url))
+        .await;
     assert!(direct.len() > 3_000_000, "{} bytes", direct.len());
     let through = p
         .backend
@@ -1293,14 +1295,8 @@ async fn answers_in_separate_writes_arrive_whole_and_cut_ones_are_502(adapter: A
     let path = format!("/v1/events/{id}/seats");
     let direct = p
         .backend
-        .http
-        .get(format!("{}{path}", p.backend.coordinator.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .bytes(&format!("{}{path}", p.backend.coordinator.url))
+        .await;
     assert!(direct.len() > 64 * 1024, "{} bytes", direct.len());
     let whole = p
         .backend
