@@ -63,8 +63,8 @@ impl SeatChange {
 pub struct FullState {
     /// Every seat change up to here is in the state.
     pub position: LogPosition,
-    /// The encoded message, shared by every subscriber that sends it.
-    pub json: axum::body::Bytes,
+    /// The encoded messages, in order, shared by every subscriber that sends them.
+    pub parts: Arc<[axum::body::Bytes]>,
 }
 
 /// The slot of an event's shared [`FullState`]; its lock is held while one is read from

@@ -194,9 +194,21 @@ async fn clients_opening_together_share_one_full_state() {
         .await;
     let before = counting.begun();
     let sockets = futures::future::join_all((0..CLIENTS).map(|_| connect(&s, event, None))).await;
+    // 1,000 seats come in parts of 256; the last carries the seq.
     let mut states = Vec::new();
     for mut socket in sockets {
-        states.push(next(&mut socket).await);
+        let mut seats = Vec::new();
+        loop {
+            let part = next(&mut socket).await;
+            assert_eq!(part["type"], "snapshot");
+            assert_eq!(part["parts"], 4);
+            seats.extend(part["seats"].as_array().unwrap().iter().cloned());
+            if part.get("seq").is_some() {
+                assert_eq!(part["part"], 3);
+                break;
+            }
+        }
+        states.push(json!({"type": "snapshot", "seats": seats}));
     }
     let transactions = counting.begun() - before;
     assert!(

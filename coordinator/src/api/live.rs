@@ -1,5 +1,6 @@
 //! `GET /v1/events/{id}/live` (WebSocket) and `GET /v1/events/{id}/live.sse`: the event's
-//! full seat state, then every change as it commits, `{type: "seat", seq, seat_id,
+//! full seat state (in parts of at most 256 seats, `{type: "snapshot", part, parts,
+//! event_id, seats}`, `seq` on the last), then every change as it commits, `{type: "seat", seq, seat_id,
 //! state}`. A client that reconnects with `?after=SEQ` (the last `seq` it saw) gets what
 //! it missed instead of the full state.
 //!
@@ -82,14 +83,23 @@ struct SeatState<'a> {
     state: SeatStatus,
 }
 
+/// One part of the full state: at most [`SEATS_PER_PART`] seats; `seq` only on the last,
+/// so a client cut off mid-state resumes with a whole new one rather than after it.
 #[derive(Serialize)]
 struct Snapshot<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    seq: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<String>,
     event_id: u64,
-    seats: Vec<SeatState<'a>>,
+    part: usize,
+    parts: usize,
+    seats: &'a [SeatState<'a>],
 }
+
+/// Seats in one message of the full state (about 11 KB): a client that does not read
+/// leaves at most one such message in the server's buffers, not an arena's whole state.
+const SEATS_PER_PART: usize = 256;
 
 /// Why a feed ends.
 #[derive(Debug)]
@@ -153,10 +163,12 @@ impl Feed {
                 feed.subscription.seen,
             )
             .await?;
-            feed.backlog
-                .push_back(Utf8Bytes::try_from(state.json).map_err(|e| {
+            for part in state.parts.iter() {
+                let text = Utf8Bytes::try_from(part.clone()).map_err(|e| {
                     Error::Internal(format!("the encoded seat state is not UTF-8: {e}"))
-                })?);
+                })?;
+                feed.backlog.push_back(text);
+            }
             feed.sent = Some(state.position);
         }
         Ok(feed)
@@ -237,22 +249,38 @@ async fn shared_full_state(
     }
     let (seats, position) = coordinator.seats_with_position(event_id).await?;
     let position = position.unwrap_or(LogPosition([0; 12]));
-    let message = Snapshot {
-        kind: "snapshot",
-        seq: position.to_string(),
-        event_id,
-        seats: seats
-            .seats
-            .iter()
-            .map(|s| SeatState {
-                seat_id: &s.seat.seat_id,
-                state: s.state,
-            })
-            .collect(),
+    let states: Vec<SeatState> = seats
+        .seats
+        .iter()
+        .map(|s| SeatState {
+            seat_id: &s.seat.seat_id,
+            state: s.state,
+        })
+        .collect();
+    let chunks: Vec<&[SeatState]> = if states.is_empty() {
+        vec![&[]]
+    } else {
+        states.chunks(SEATS_PER_PART).collect()
     };
+    let parts = chunks.len();
+    let encoded = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(part, seats)| {
+            let message = Snapshot {
+                kind: "snapshot",
+                seq: (part + 1 == parts).then(|| position.to_string()),
+                event_id,
+                part,
+                parts,
+                seats,
+            };
+            serde_json::to_vec(&message).map(axum::body::Bytes::from)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let state = FullState {
         position,
-        json: serde_json::to_vec(&message)?.into(),
+        parts: encoded.into(),
     };
     metrics::counter!("onsale_live_full_states_total", "source" => "store").increment(1);
     if shared.as_ref().is_none_or(|s| s.position <= position) {
