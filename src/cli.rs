@@ -20,6 +20,7 @@ use onsale_edge_native::{
 };
 use onsale_pass::QueueKey;
 
+use crate::serving::{LimitFlags, TlsFlags};
 use crate::{index, loadgen};
 
 /// onsale: ticket booking that never sells a seat twice.
@@ -46,6 +47,8 @@ enum Command {
         data: PathBuf,
         #[command(flatten)]
         booking: BookingFlags,
+        #[command(flatten)]
+        limits: LimitFlags,
     },
     /// Run the coordinator on a store.
     Coordinator {
@@ -58,6 +61,10 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         booking: BookingFlags,
+        #[command(flatten)]
+        limits: LimitFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Follow a coordinator's change log and publish catalogue snapshots to a folder.
     Index {
@@ -80,6 +87,10 @@ enum Command {
         /// How often to poll the change log.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         poll: Duration,
+        #[command(flatten)]
+        limits: LimitFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Run the edge: pages, search and the API's reads from the newest snapshot, writes
     /// forwarded to the coordinator.
@@ -93,9 +104,9 @@ enum Command {
         /// Address to serve on.
         #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Responses kept in the cache.
-        #[arg(long, default_value_t = 100_000)]
-        cache_entries: usize,
+        /// Bytes of responses the cache keeps (least recently used ones go first).
+        #[arg(long, env = "ONSALE_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
+        cache_bytes: u64,
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
@@ -109,6 +120,10 @@ enum Command {
         /// pages poll through the edge every few seconds.
         #[arg(long, env = "ONSALE_LIVE_URL")]
         live_url: Option<String>,
+        #[command(flatten)]
+        limits: LimitFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
     /// for a coordinator started with `--stripe-api-base` pointing here.
@@ -123,6 +138,8 @@ enum Command {
         /// `--stripe-webhook-secret`).
         #[arg(long, env = "ONSALE_STRIPE_WEBHOOK_SECRET")]
         webhook_secret: String,
+        #[command(flatten)]
+        limits: LimitFlags,
     },
     /// Import events (a JSON array of events with seat maps) into a store or through a
     /// running coordinator's operator API.
@@ -150,6 +167,9 @@ enum Command {
         scenario: loadgen::Scenario,
     },
 }
+
+/// The edge's response cache by default: 64 MiB.
+const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 struct BookingFlags {
@@ -265,24 +285,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             coordinator_listen,
             data,
             booking,
-        } => dev(listen, coordinator_listen, &data, &booking).await,
+            limits,
+        } => dev(listen, coordinator_listen, &data, &booking, &limits).await,
         Command::Index {
             coordinator,
             operator_token,
             out,
             listen,
             poll,
+            limits,
+            tls,
         } => {
             if let Some(listen) = listen {
+                let settings = tls.settings("index", &limits)?;
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("binding {listen}"))?;
                 println!(
-                    "onsale index serving snapshots on http://{}",
+                    "onsale index serving snapshots on {}://{}",
+                    settings.scheme(),
                     listener.local_addr()?
                 );
                 let router = index::snapshot_router(out.clone());
-                tokio::spawn(async move { axum::serve(listener, router).await });
+                tokio::spawn(onsale_server::serve(
+                    listener,
+                    router,
+                    settings,
+                    std::future::pending(),
+                ));
             }
             index::run(index::IndexerConfig {
                 coordinator,
@@ -296,13 +326,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             coordinator,
             snapshots,
             listen,
-            cache_entries,
+            cache_bytes,
             refresh,
             queue_key,
             live_url,
+            limits,
+            tls,
         } => {
+            let settings = tls.settings("edge", &limits)?;
             let mut edge = NativeEdge::new(
-                MemoryCache::new(cache_entries),
+                MemoryCache::new(cache_bytes),
                 HttpUpstream::new(&coordinator),
             );
             if let Some(key) = queue_key {
@@ -317,8 +350,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            println!("onsale edge listening on http://{}", listener.local_addr()?);
-            let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+            println!(
+                "onsale edge listening on {}://{}",
+                settings.scheme(),
+                listener.local_addr()?
+            );
+            let result =
+                onsale_edge_native::serve(listener, edge, settings, shutdown_signal()).await;
             refresher.abort();
             result.context("serving HTTP")
         }
@@ -326,18 +364,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             store,
             listen,
             booking,
+            limits,
+            tls,
         } => {
-            let launched = launch(&store, listen, &booking, None).await?;
+            let settings = tls.settings("coordinator", &limits)?;
+            let launched = launch(&store, listen, &booking, &settings, None).await?;
             println!("onsale coordinator listening on {}", launched.url);
             if let Some(sandbox) = &launched.sandbox_url {
                 println!("sandbox payments on {sandbox}");
             }
-            launched.serve(shutdown_signal()).await
+            launched.serve(settings, shutdown_signal()).await
         }
         Command::SandboxPay {
             listen,
             webhook,
             webhook_secret,
+            limits,
         } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -345,10 +387,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let url = format!("http://{}", listener.local_addr()?);
             println!("onsale sandbox payments on {url}");
             let sandbox = payments::sandbox::Sandbox::new(&url, &webhook, &webhook_secret);
-            axum::serve(listener, payments::sandbox::router(sandbox))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")
+            onsale_server::serve(
+                listener,
+                payments::sandbox::router(sandbox),
+                limits.plain("sandbox"),
+                shutdown_signal(),
+            )
+            .await
+            .context("serving HTTP")
         }
         Command::Import {
             file,
@@ -385,6 +431,7 @@ async fn dev(
     coordinator_listen: SocketAddr,
     data: &std::path::Path,
     booking: &BookingFlags,
+    limits: &LimitFlags,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let address = format!("fjall:{}", data.join("store").display());
@@ -392,6 +439,7 @@ async fn dev(
         &address,
         coordinator_listen,
         booking,
+        &limits.plain("coordinator"),
         Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     )
     .await?;
@@ -400,7 +448,7 @@ async fn dev(
     let queue_key = launched.coordinator.secrets().queue_key();
     let coordinator_url = launched.url.clone();
     let sandbox_url = launched.sandbox_url.clone().unwrap_or_default();
-    let api = tokio::spawn(launched.serve(std::future::pending()));
+    let api = tokio::spawn(launched.serve(limits.plain("coordinator"), std::future::pending()));
 
     let snapshots = data.join("snapshots");
     let indexer = tokio::spawn(index::run(index::IndexerConfig {
@@ -412,7 +460,7 @@ async fn dev(
 
     let edge = Arc::new(
         NativeEdge::new(
-            MemoryCache::new(100_000),
+            MemoryCache::new(DEFAULT_CACHE_BYTES),
             HttpUpstream::new(&coordinator_url),
         )
         .with_queue_key(queue_key, unix_millis)
@@ -430,7 +478,8 @@ async fn dev(
     println!("coordinator (API, writes): {coordinator_url}");
     println!("sandbox payments: {sandbox_url}");
     println!("operator token: {operator_token}");
-    let result = onsale_edge_native::serve(listener, edge, shutdown_signal()).await;
+    let result =
+        onsale_edge_native::serve(listener, edge, limits.plain("edge"), shutdown_signal()).await;
     refresher.abort();
     indexer.abort();
     api.abort();
@@ -481,9 +530,11 @@ impl Launched {
     /// Serves the API until `shutdown`, then stops the background work.
     async fn serve(
         self,
+        settings: onsale_server::Settings,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let result = api::serve(self.listener, self.coordinator, shutdown).await;
+        let router = api::router(self.coordinator);
+        let result = onsale_server::serve(self.listener, router, settings, shutdown).await;
         for task in self.background {
             task.abort();
         }
@@ -495,13 +546,14 @@ async fn launch(
     address: &str,
     listen: SocketAddr,
     flags: &BookingFlags,
+    settings: &onsale_server::Settings,
     sandbox: Option<SocketAddr>,
 ) -> anyhow::Result<Launched> {
     let mut coordinator = start_coordinator(address, flags).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let url = format!("{}://{}", settings.scheme(), listener.local_addr()?);
     let mut background = Vec::new();
     let mut sandbox_url = None;
     if let Some(sandbox_listen) = sandbox.or(flags.payments_sandbox) {
@@ -512,9 +564,19 @@ async fn launch(
         let secret = format!("whsec_sandbox_{}", uuid_hex());
         let sandbox =
             payments::sandbox::Sandbox::new(&base, &format!("{url}/v1/payments/webhook"), &secret);
+        let sandbox_settings = onsale_server::Settings {
+            name: "sandbox",
+            limits: settings.limits,
+            tls: None,
+        };
         background.push(tokio::spawn(async move {
-            if let Err(err) =
-                axum::serve(sandbox_listener, payments::sandbox::router(sandbox)).await
+            if let Err(err) = onsale_server::serve(
+                sandbox_listener,
+                payments::sandbox::router(sandbox),
+                sandbox_settings,
+                std::future::pending(),
+            )
+            .await
             {
                 tracing::error!(error = %err, "sandbox payments stopped");
             }

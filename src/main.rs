@@ -10,6 +10,7 @@
 mod cli;
 mod index;
 mod loadgen;
+mod serving;
 
 use clap::Parser;
 
@@ -27,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    onsale_server::raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
