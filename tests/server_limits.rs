@@ -1,6 +1,7 @@
-//! A coordinator process under a 1,024 file-descriptor limit (`prlimit`) faced with 1,100
-//! idle connections: it refuses what does not fit instead of running out of descriptors,
-//! cuts the idle ones off at the header timeout, and answers again.
+//! Server settings on real processes: a coordinator under a 1,024 file-descriptor limit
+//! (`prlimit`) faced with 1,100 idle connections refuses what does not fit instead of
+//! running out of descriptors, cuts the idle ones off at the header timeout, and answers
+//! again; `--tls-cert`/`--tls-key` serve verified HTTPS, HTTP/2 included.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn coordinator_with_1024_files(store: &str) -> Option<Process> {
         println!("skipped: prlimit (util-linux) is not installed");
         return None;
     }
-    let mut child = Command::new("prlimit")
+    let mut command = Command::new("prlimit");
+    command
         .args([
             "--nofile=1024:1024",
             "--",
@@ -30,25 +32,9 @@ fn coordinator_with_1024_files(store: &str) -> Option<Process> {
             "--store",
             store,
         ])
-        .args(["--listen", "127.0.0.1:0", "--header-timeout", "2s"])
-        .env("ONSALE_OPERATOR_TOKEN", OPERATOR_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start onsale under prlimit");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("the first line");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let mut process = Process::adopt(child);
-    process.url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|url| url.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
+        .args(["--listen", "127.0.0.1:0", "--header-timeout", "2s"]);
+    let process = spawn_printing_url(&mut command);
+    assert!(process.url.starts_with("http://"), "{:?}", process.url);
     Some(process)
 }
 
@@ -97,4 +83,76 @@ async fn idle_connections_beyond_the_descriptor_limit_do_not_take_the_server_off
         .expect("the coordinator answers");
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), "ok");
+}
+
+/// Starts `command` (an `onsale` command) and returns it with the URL it prints last on
+/// its first line.
+fn spawn_printing_url(command: &mut Command) -> Process {
+    let mut child = command
+        .env("ONSALE_OPERATOR_TOKEN", OPERATOR_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("the first line");
+    // Keep reading, so that later lines never meet a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let mut process = Process::adopt(child);
+    process.url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    process
+}
+
+#[tokio::test]
+async fn the_coordinator_serves_verified_https_with_http2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a certificate");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, made.cert.pem()).expect("write cert");
+    std::fs::write(&key, made.key_pair.serialize_pem()).expect("write key");
+    let store = format!("fjall:{}", dir.path().join("store").display());
+    let coordinator = spawn_printing_url(Command::new(ONSALE).args([
+        "coordinator",
+        "--store",
+        &store,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]));
+    let address: std::net::SocketAddr = coordinator
+        .url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("an https URL, not {:?}", coordinator.url))
+        .parse()
+        .expect("an address");
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_der(made.cert.der()).expect("der"))
+        .resolve("localhost", address)
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!("https://localhost:{}/healthz", address.port()))
+        .send()
+        .await
+        .expect("a verified HTTPS answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    assert_eq!(response.text().await.unwrap(), "ok");
 }
