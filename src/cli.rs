@@ -21,6 +21,7 @@ use onsale_edge_native::{
 use onsale_pass::QueueKey;
 
 use crate::limit_flags::{self, LimitFlags, LoginFlags};
+use crate::serving::{ConnectionFlags, TlsFlags};
 use crate::{index, loadgen};
 
 /// onsale: ticket booking that never sells a seat twice.
@@ -51,6 +52,8 @@ enum Command {
         limits: LimitFlags,
         #[command(flatten)]
         login: LoginFlags,
+        #[command(flatten)]
+        connections: ConnectionFlags,
     },
     /// Run the coordinator on a store.
     Coordinator {
@@ -67,6 +70,10 @@ enum Command {
         limits: LimitFlags,
         #[command(flatten)]
         login: LoginFlags,
+        #[command(flatten)]
+        connections: ConnectionFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Follow a coordinator's change log and publish catalogue snapshots to a folder.
     Index {
@@ -89,6 +96,10 @@ enum Command {
         /// How often to poll the change log.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         poll: Duration,
+        #[command(flatten)]
+        connections: ConnectionFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Run the edge: pages, search and the API's reads from the newest snapshot, writes
     /// forwarded to the coordinator.
@@ -102,9 +113,9 @@ enum Command {
         /// Address to serve on.
         #[arg(long, env = "ONSALE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Responses kept in the cache.
-        #[arg(long, default_value_t = 100_000)]
-        cache_entries: usize,
+        /// Bytes of responses the cache keeps (least recently used ones go first).
+        #[arg(long, env = "ONSALE_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
+        cache_bytes: u64,
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
@@ -120,6 +131,10 @@ enum Command {
         live_url: Option<String>,
         #[command(flatten)]
         limits: LimitFlags,
+        #[command(flatten)]
+        connections: ConnectionFlags,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Run the sandbox payment provider alone (a Stripe-shaped API and a payment page)
     /// for a coordinator started with `--stripe-api-base` pointing here.
@@ -134,6 +149,8 @@ enum Command {
         /// `--stripe-webhook-secret`).
         #[arg(long, env = "ONSALE_STRIPE_WEBHOOK_SECRET")]
         webhook_secret: String,
+        #[command(flatten)]
+        connections: ConnectionFlags,
     },
     /// Import events (a JSON array of events with seat maps) into a store or through a
     /// running coordinator's operator API.
@@ -161,6 +178,9 @@ enum Command {
         scenario: loadgen::Scenario,
     },
 }
+
+/// The edge's response cache by default: 64 MiB.
+const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 struct BookingFlags {
@@ -282,24 +302,45 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             booking,
             limits,
             login,
-        } => dev(listen, coordinator_listen, &data, &booking, &limits, &login).await,
+            connections,
+        } => {
+            dev(
+                listen,
+                coordinator_listen,
+                &data,
+                &booking,
+                &limits,
+                &login,
+                &connections,
+            )
+            .await
+        }
         Command::Index {
             coordinator,
             operator_token,
             out,
             listen,
             poll,
+            connections,
+            tls,
         } => {
             if let Some(listen) = listen {
+                let settings = tls.settings("index", &connections)?;
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("binding {listen}"))?;
                 println!(
-                    "onsale index serving snapshots on http://{}",
+                    "onsale index serving snapshots on {}://{}",
+                    settings.scheme(),
                     listener.local_addr()?
                 );
                 let router = index::snapshot_router(out.clone());
-                tokio::spawn(async move { axum::serve(listener, router).await });
+                tokio::spawn(onsale_server::serve(
+                    listener,
+                    router,
+                    settings,
+                    std::future::pending(),
+                ));
             }
             index::run(index::IndexerConfig {
                 coordinator,
@@ -313,14 +354,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             coordinator,
             snapshots,
             listen,
-            cache_entries,
+            cache_bytes,
             refresh,
             queue_key,
             live_url,
             limits,
+            connections,
+            tls,
         } => {
+            let settings = tls.settings("edge", &connections)?;
             let mut edge = NativeEdge::new(
-                MemoryCache::new(cache_entries),
+                MemoryCache::new(cache_bytes),
                 HttpUpstream::new(&coordinator),
             );
             if let Some(key) = queue_key {
@@ -335,12 +379,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            println!("onsale edge listening on http://{}", listener.local_addr()?);
+            println!(
+                "onsale edge listening on {}://{}",
+                settings.scheme(),
+                listener.local_addr()?
+            );
             let guard = onsale_edge_native::client_guard(
                 &limits.rate_limits(),
                 limits.client_address(None),
             );
-            let result = onsale_edge_native::serve(listener, edge, guard, shutdown_signal()).await;
+            let result =
+                onsale_edge_native::serve(listener, edge, guard, settings, shutdown_signal()).await;
             refresher.abort();
             result.context("serving HTTP")
         }
@@ -350,19 +399,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             booking,
             limits,
             login,
+            connections,
+            tls,
         } => {
+            let settings = tls.settings("coordinator", &connections)?;
             let guard = |settings| limit_flags::guarded(settings, &limits, &login, None);
-            let launched = launch(&store, listen, &booking, guard, None).await?;
+            let launched = launch(&store, listen, &booking, guard, &settings, None).await?;
             println!("onsale coordinator listening on {}", launched.url);
             if let Some(sandbox) = &launched.sandbox_url {
                 println!("sandbox payments on {sandbox}");
             }
-            launched.serve(shutdown_signal()).await
+            launched.serve(settings, shutdown_signal()).await
         }
         Command::SandboxPay {
             listen,
             webhook,
             webhook_secret,
+            connections,
         } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -370,10 +423,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let url = format!("http://{}", listener.local_addr()?);
             println!("onsale sandbox payments on {url}");
             let sandbox = payments::sandbox::Sandbox::new(&url, &webhook, &webhook_secret);
-            axum::serve(listener, payments::sandbox::router(sandbox))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")
+            onsale_server::serve(
+                listener,
+                payments::sandbox::router(sandbox),
+                connections.plain("sandbox"),
+                shutdown_signal(),
+            )
+            .await
+            .context("serving HTTP")
         }
         Command::Import {
             file,
@@ -412,6 +469,7 @@ async fn dev(
     booking: &BookingFlags,
     limits: &LimitFlags,
     login: &LoginFlags,
+    connections: &ConnectionFlags,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let address = format!("fjall:{}", data.join("store").display());
@@ -426,6 +484,7 @@ async fn dev(
         coordinator_listen,
         booking,
         guard,
+        &connections.plain("coordinator"),
         Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     )
     .await?;
@@ -434,7 +493,8 @@ async fn dev(
     let queue_key = launched.coordinator.secrets().queue_key();
     let coordinator_url = launched.url.clone();
     let sandbox_url = launched.sandbox_url.clone().unwrap_or_default();
-    let api = tokio::spawn(launched.serve(std::future::pending()));
+    let api =
+        tokio::spawn(launched.serve(connections.plain("coordinator"), std::future::pending()));
 
     let snapshots = data.join("snapshots");
     let indexer = tokio::spawn(index::run(index::IndexerConfig {
@@ -446,7 +506,7 @@ async fn dev(
 
     let edge = Arc::new(
         NativeEdge::new(
-            MemoryCache::new(100_000),
+            MemoryCache::new(DEFAULT_CACHE_BYTES),
             HttpUpstream::new(&coordinator_url),
         )
         .with_queue_key(queue_key, unix_millis)
@@ -468,7 +528,14 @@ async fn dev(
         &limits.rate_limits(),
         limits.client_address(Some(&edge_secret)),
     );
-    let result = onsale_edge_native::serve(listener, edge, guard, shutdown_signal()).await;
+    let result = onsale_edge_native::serve(
+        listener,
+        edge,
+        guard,
+        connections.plain("edge"),
+        shutdown_signal(),
+    )
+    .await;
     refresher.abort();
     indexer.abort();
     api.abort();
@@ -525,9 +592,11 @@ impl Launched {
     /// Serves the API until `shutdown`, then stops the background work.
     async fn serve(
         self,
+        settings: onsale_server::Settings,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let result = api::serve(self.listener, self.coordinator, shutdown).await;
+        let router = api::router(self.coordinator);
+        let result = onsale_server::serve(self.listener, router, settings, shutdown).await;
         for task in self.background {
             task.abort();
         }
@@ -540,13 +609,14 @@ async fn launch(
     listen: SocketAddr,
     flags: &BookingFlags,
     guard: impl FnOnce(Settings) -> Settings,
+    settings: &onsale_server::Settings,
     sandbox: Option<SocketAddr>,
 ) -> anyhow::Result<Launched> {
     let mut coordinator = start_coordinator(address, flags, guard).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let url = format!("{}://{}", settings.scheme(), listener.local_addr()?);
     let mut background = Vec::new();
     let mut sandbox_url = None;
     if let Some(sandbox_listen) = sandbox.or(flags.payments_sandbox) {
@@ -557,9 +627,19 @@ async fn launch(
         let secret = format!("whsec_sandbox_{}", uuid_hex());
         let sandbox =
             payments::sandbox::Sandbox::new(&base, &format!("{url}/v1/payments/webhook"), &secret);
+        let sandbox_settings = onsale_server::Settings {
+            name: "sandbox",
+            limits: settings.limits,
+            tls: None,
+        };
         background.push(tokio::spawn(async move {
-            if let Err(err) =
-                axum::serve(sandbox_listener, payments::sandbox::router(sandbox)).await
+            if let Err(err) = onsale_server::serve(
+                sandbox_listener,
+                payments::sandbox::router(sandbox),
+                sandbox_settings,
+                std::future::pending(),
+            )
+            .await
             {
                 tracing::error!(error = %err, "sandbox payments stopped");
             }

@@ -11,6 +11,7 @@ mod cli;
 mod index;
 mod limit_flags;
 mod loadgen;
+mod serving;
 
 use clap::Parser;
 
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    onsale_server::raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

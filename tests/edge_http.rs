@@ -446,6 +446,7 @@ on_every_adapter!(
     the_edge_checks_waiting_room_passes_itself,
     snapshots_and_answers_of_megabytes_arrive_whole,
     answers_in_separate_writes_arrive_whole_and_cut_ones_are_502,
+    pages_carry_security_headers_and_head_answers_like_get,
 );
 
 /// With the event's waiting room on, the edge refuses holds without a valid pass even
@@ -858,6 +859,109 @@ async fn reads_carry_etags_and_answer_not_modified(adapter: Adapter) {
     assert!(html.contains("Cached Show") && html.contains("<form"));
 }
 
+/// HTML pages restrict what they may load and who may frame them, with no inline script
+/// or style; `HEAD` tells the length `GET` sends; a browser asking for a path nobody
+/// knows gets the HTML 404 page.
+async fn pages_carry_security_headers_and_head_answers_like_get(adapter: Adapter) {
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
+    let id = p
+        .create(event_json(
+            "Guarded Show",
+            "opera",
+            "Madrid",
+            "The Tenors",
+            "2027-07-01T20:00:00Z",
+        ))
+        .await;
+    p.eventually("/v1/events", |page| page["total"] == 1).await;
+    let live = &p.backend.coordinator.url;
+    let live_socket = live.replacen("http://", "ws://", 1);
+    let mut stylesheet = String::new();
+    for path in [
+        "/".to_string(),
+        format!("/events/{id}"),
+        "/search?q=tenors".to_string(),
+    ] {
+        let (status, headers, html) = p.edge_get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        for part in [
+            "default-src 'none'",
+            "script-src 'self';",
+            "style-src 'self';",
+            "frame-ancestors 'none'",
+            &format!("connect-src 'self' {live} {live_socket};"),
+        ] {
+            assert!(
+                policy.contains(part),
+                "{path}: {part} missing from {policy}"
+            );
+        }
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+        assert!(
+            !html.contains("<style") && !html.contains(" style="),
+            "{path}: inline style"
+        );
+        assert!(!html.contains("<script>"), "{path}: inline script");
+        stylesheet = html
+            .split('"')
+            .find(|part| part.starts_with("/static/onsale.") && part.ends_with(".css"))
+            .expect("pages link the stylesheet")
+            .to_string();
+    }
+    let (status, headers, css) = p.edge_get(&stylesheet).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+    assert!(css.contains(".seatmap"));
+
+    for path in [
+        "/".to_string(),
+        "/v1/events".to_string(),
+        format!("/events/{id}"),
+        stylesheet,
+    ] {
+        let (_, _, body) = p.edge_get(&path).await;
+        let head = p
+            .backend
+            .http
+            .head(format!("{}{path}", p.edge.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            body.len().to_string(),
+            "HEAD {path}"
+        );
+    }
+
+    let browser = p
+        .backend
+        .http
+        .get(format!("{}/no/such/page", p.edge.url))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 404);
+    assert!(
+        browser.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(browser.headers().contains_key("content-security-policy"));
+    assert!(browser.text().await.unwrap().contains("Not found"));
+    let (status, headers, body) = p.edge_get("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(body.contains("not_found"));
+}
+
 /// One backend, every adapter that can run here in front of it, the same requests to
 /// each: the answers (status, the headers the core sets, body) must be identical.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -969,6 +1073,8 @@ async fn adapters_answer_alike() {
         "etag",
         "cache-control",
         "x-snapshot-version",
+        "content-security-policy",
+        "x-content-type-options",
     ];
     for path in &paths {
         // Twice: a miss, then (for snapshot reads) a cache hit.

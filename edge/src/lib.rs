@@ -11,27 +11,41 @@
 //! - [`Edge`]: routing, caching, conditional requests, forwarding.
 //! - `gate`: the waiting room's pass check on forwarded holds.
 //! - `reads`: the JSON API and the seed aliases served from the snapshot.
-//! - `pages`: the HTML pages; `assets`: their script (the live seat map, the queue page).
+//! - `pages`: the HTML pages; `assets`: their script (the live seat map, the queue page)
+//!   and stylesheet; `security`: the headers that restrict what pages may do.
+//! - [`ByteLru`], [`cache_weight`]: a byte-bounded cache for adapters without threads, and
+//!   what an entry weighs.
 //!
 //! Decisions:
 //! - Cache keys carry the snapshot version, so a new snapshot is served as soon as it is
 //!   installed and never mixed with an old one; old entries simply stop being asked for.
+//!   After it come the route and the query parameters that route knows, in one order
+//!   (`reads::cache_key`): made-up parameters make no new entries, and demo pictures are
+//!   cached only for the names the snapshot's events use.
+//! - `HEAD` is answered exactly as `GET`: the platform's HTTP server (hyper, workerd,
+//!   wasmtime) sends the headers, with the body's length, and not the body.
+//! - Browsers (`Accept: text/html`) asking for a path the coordinator does not know get
+//!   the HTML 404 page instead of its JSON.
 //! - Snapshot reads answer `Cache-Control: public, no-cache` with a strong `ETag`:
 //!   browsers and CDNs keep the bytes but revalidate, which costs a `304`.
 //! - Nothing here blocks or spawns: the core builds for wasm32.
 
 mod assets;
+mod cache;
 mod gate;
 pub mod http;
 mod pages;
 mod reads;
+mod security;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use onsale_indexer::Snapshot;
 use onsale_model::{ApiError, ErrorCode};
 
+pub use cache::{ByteLru, cache_weight};
 pub use http::{EdgeRequest, EdgeResponse};
 pub use onsale_pass::QueueKey;
 
@@ -76,7 +90,7 @@ pub trait Upstream {
 /// The edge: the snapshot it serves from, a cache and the way to the coordinator.
 pub struct Edge<C, U> {
     /// The newest snapshot installed; swapped whole, never changed in place.
-    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    served: RwLock<Option<Arc<Served>>>,
     cache: C,
     upstream: U,
     /// Checks waiting-room passes on holds; without it, the coordinator alone does.
@@ -84,17 +98,47 @@ pub struct Edge<C, U> {
     /// The coordinator's base URL as browsers reach it, for the live seat map and queue
     /// position; without it, pages poll through the edge instead.
     live_url: Option<String>,
+    /// The pages' Content-Security-Policy (it names the live URL).
+    csp: String,
+}
+
+/// A snapshot being served, with what is worked out from it once.
+struct Served {
+    snapshot: Arc<Snapshot>,
+    /// The demo pictures its events show (`/static/demo/{name}.svg`).
+    demo_images: HashSet<String>,
+}
+
+impl Served {
+    fn new(snapshot: Snapshot) -> Self {
+        let demo_images = snapshot
+            .events()
+            .iter()
+            .filter_map(|event| {
+                event
+                    .image_url
+                    .strip_prefix("/static/demo/")?
+                    .strip_suffix(".svg")
+                    .map(str::to_string)
+            })
+            .collect();
+        Served {
+            snapshot: Arc::new(snapshot),
+            demo_images,
+        }
+    }
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
     /// An edge with no snapshot yet (reads answer 503 until one is installed).
     pub fn new(cache: C, upstream: U) -> Self {
         Edge {
-            snapshot: RwLock::new(None),
+            served: RwLock::new(None),
             cache,
             upstream,
             gate: None,
             live_url: None,
+            csp: security::content_security_policy(None),
         }
     }
 
@@ -103,6 +147,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     pub fn with_live_url(mut self, url: &str) -> Self {
         let url = url.trim().trim_end_matches('/');
         self.live_url = (!url.is_empty()).then(|| url.to_string());
+        self.csp = security::content_security_policy(self.live_url.as_deref());
         self
     }
 
@@ -145,14 +190,19 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     /// Serves from `snapshot` from now on, unless a newer one is already installed.
     /// Returns whether it was installed.
     pub fn install(&self, snapshot: Snapshot) -> bool {
-        let mut current = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        let installed = self.snapshot_version();
+        if installed.is_some_and(|old| old >= snapshot.version()) {
+            return false;
+        }
+        let served = Arc::new(Served::new(snapshot));
+        let mut current = self.served.write().unwrap_or_else(|p| p.into_inner());
         if current
             .as_ref()
-            .is_some_and(|old| old.version() >= snapshot.version())
+            .is_some_and(|old| old.snapshot.version() >= served.snapshot.version())
         {
             return false;
         }
-        *current = Some(Arc::new(snapshot));
+        *current = Some(served);
         true
     }
 
@@ -166,11 +216,15 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         &self.cache
     }
 
-    fn current(&self) -> Option<Arc<Snapshot>> {
-        self.snapshot
+    fn served(&self) -> Option<Arc<Served>> {
+        self.served
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.served().map(|served| served.snapshot.clone())
     }
 
     /// Answers one request.
@@ -180,56 +234,85 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return EdgeResponse::json_error(&ApiError::new(ErrorCode::NotFound, "no such path"));
         }
         let read = matches!(request.method.as_str(), "GET" | "HEAD");
-        if read && request.path == "/healthz" {
-            let version = self
-                .snapshot_version()
-                .map_or_else(|| "none".to_string(), |v| v.to_string());
-            return EdgeResponse::text(200, format!("ok snapshot={version}\n"));
-        }
-        if let Some(script) = read.then(|| assets::script(&request.path)).flatten() {
-            return script.conditional(request.header("if-none-match"));
-        }
-        if let Some(id) = read
-            .then(|| request.path.strip_prefix("/bookings/"))
-            .flatten()
-        {
-            return pages::booking_response(id);
-        }
-        let kind = if read {
-            reads::classify(&request.path)
+        let answer = if read {
+            self.read(&request).await
         } else {
             None
         };
-        let Some(kind) = kind else {
-            let refusal = self
-                .gate
-                .as_ref()
-                .and_then(|gate| gate.refusal(&request, self.current().as_deref()));
-            if let Some(refusal) = refusal {
-                return EdgeResponse::json_error(&refusal);
+        match answer {
+            Some(response) => {
+                let mut response = response.conditional(request.header("if-none-match"));
+                security::protect(&mut response, &self.csp);
+                response
             }
-            return self.forward(request).await;
-        };
-        let Some(snapshot) = self.current() else {
-            return kind.error(&ApiError::new(
+            None => self.pass_on(request, read).await,
+        }
+    }
+
+    /// The answer to a `GET` or `HEAD` the edge answers itself, or `None` for one the
+    /// coordinator answers.
+    async fn read(&self, request: &EdgeRequest) -> Option<EdgeResponse> {
+        if request.path == "/healthz" {
+            let version = self
+                .snapshot_version()
+                .map_or_else(|| "none".to_string(), |v| v.to_string());
+            return Some(EdgeResponse::text(200, format!("ok snapshot={version}\n")));
+        }
+        if let Some(asset) = assets::asset(&request.path) {
+            return Some(asset);
+        }
+        if let Some(id) = request.path.strip_prefix("/bookings/") {
+            return Some(pages::booking_response(id));
+        }
+        let kind = reads::classify(&request.path)?;
+        let Some(served) = self.served() else {
+            return Some(kind.error(&ApiError::new(
                 ErrorCode::Unavailable,
                 "the catalogue is not loaded yet; retry in a moment",
-            ));
+            )));
         };
-        let key = format!("v{}:{}?{}", snapshot.version(), request.path, request.query);
-        let response = match self.cache.get(&key).await {
-            Some(hit) => hit,
-            None => {
-                let fresh = reads::render(&kind, &request, &snapshot, self.live_url.as_deref());
-                if fresh.status == 200 {
-                    self.cache.put(&key, &fresh).await;
-                }
-                fresh
-            }
+        let snapshot = &served.snapshot;
+        if let reads::ReadKind::DemoImage(name) = &kind
+            && !served.demo_images.contains(name)
+        {
+            return Some(kind.error(&ApiError::new(ErrorCode::NotFound, "no such picture")));
+        }
+        let live = self.live_url.as_deref();
+        let Some(route) = reads::cache_key(&kind, &request.query) else {
+            return Some(reads::render(&kind, request, snapshot, live));
         };
-        let mut response = response.conditional(request.header("if-none-match"));
-        if request.method == "HEAD" {
-            response.body = bytes::Bytes::new();
+        let key = format!("v{}:{route}", snapshot.version());
+        if let Some(hit) = self.cache.get(&key).await {
+            return Some(hit);
+        }
+        let fresh = reads::render(&kind, request, snapshot, live);
+        if fresh.status == 200 {
+            self.cache.put(&key, &fresh).await;
+        }
+        Some(fresh)
+    }
+
+    /// Sends a request the edge does not answer on to the coordinator, unless the
+    /// waiting room's gate refuses it. A browser's page the coordinator does not know
+    /// gets the HTML 404 page.
+    async fn pass_on(&self, request: EdgeRequest, read: bool) -> EdgeResponse {
+        let refusal = self
+            .gate
+            .as_ref()
+            .and_then(|gate| gate.refusal(&request, self.current().as_deref()));
+        if let Some(refusal) = refusal {
+            return EdgeResponse::json_error(&refusal);
+        }
+        let browser = read
+            && request
+                .header("accept")
+                .is_some_and(|accept| accept.contains("text/html"));
+        let response = self.forward(request).await;
+        if browser && response.status == 404 {
+            let error = ApiError::new(ErrorCode::NotFound, "There is no page at this address.");
+            let mut page = EdgeResponse::html(404, pages::error_page(&error));
+            security::protect(&mut page, &self.csp);
+            return page;
         }
         response
     }

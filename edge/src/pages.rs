@@ -1,7 +1,9 @@
 //! The HTML pages a person uses: the event list with a search box, search results and an
 //! event page with its live seat map, and the waiting room. Plain server-rendered HTML
 //! that works on any phone and from any cache; the seat map and the queue position are
-//! drawn by the pages' script (`assets/onsale.js`).
+//! drawn by the pages' script (`assets/onsale.js`). Pages carry no inline script or style:
+//! their look is the served stylesheet (`assets/onsale.css`), so the Content-Security-Policy
+//! can allow the site's own files only.
 
 use std::fmt::Write;
 
@@ -20,47 +22,6 @@ use crate::reads::search_link;
 const DATE: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
 );
-
-const STYLE: &str = "
-*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;background:#f6f6f8}
-header{background:#14213d;color:#fff;padding:12px 16px}header a{color:#fff;text-decoration:none;font-weight:700;font-size:1.3em}
-main{max-width:960px;margin:0 auto;padding:16px}
-form.search{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}
-form.search input{flex:1 1 140px;padding:8px;border:1px solid #bbb;border-radius:6px;font-size:1em}
-form.search button{padding:8px 16px;border:0;border-radius:6px;background:#fca311;font-weight:700;font-size:1em}
-ul.events{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
-ul.events li{background:#fff;border-radius:10px;padding:12px;box-shadow:0 1px 3px #0002}
-ul.events a{color:#14213d;font-weight:700;text-decoration:none}
-.meta{color:#555;font-size:.92em}.price{font-weight:700}
-nav.pages{display:flex;gap:12px;justify-content:center;margin:16px 0}
-article img{max-width:100%;height:auto;border-radius:10px}
-.availability{padding:8px 12px;background:#fff;border-left:4px solid #fca311}
-button{font:inherit;padding:8px 14px;border:1px solid #14213d;border-radius:6px;background:#fff;color:#14213d;cursor:pointer}
-button.primary{background:#14213d;color:#fff}button.link{border:0;padding:0;background:none;text-decoration:underline}
-button:disabled{opacity:.5;cursor:wait}:focus-visible{outline:3px solid #fca311;outline-offset:2px}
-.seats{background:#fff;border-radius:10px;padding:12px;margin:16px 0;box-shadow:0 1px 3px #0002}
-form.account{display:flex;flex-wrap:wrap;gap:8px;align-items:center}form.account p{flex:1 0 100%;margin:0}
-form.account input{flex:1 1 140px;padding:8px;border:1px solid #bbb;border-radius:6px;font-size:1em}
-.signup{display:flex;flex-wrap:wrap;gap:8px;flex:1 0 100%}.signup[hidden]{display:none}
-.seatmap-scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:8px 0}
-svg.seatmap{display:block;width:100%;height:auto;user-select:none}
-.stage{fill:#14213d}.stage-label{fill:#fff;font-size:12px;font-weight:700}
-.section-label{font-size:13px;font-weight:700;fill:#333}.row-label{font-size:11px;fill:#666}
-.seat{cursor:pointer;fill:var(--tier);stroke:#fff;stroke-width:1.5}.seat:focus{outline:none;stroke:#fca311;stroke-width:4}
-.seat.held{fill:#c4c4c4;cursor:not-allowed}.seat.sold{fill:#6b6b6b;cursor:not-allowed}
-.seat.selected{fill:#111;stroke:#fca311;stroke-width:3}.seat.mine{fill:#1b9e4b}
-.legend{display:flex;flex-wrap:wrap;gap:6px 16px;list-style:none;padding:0;margin:8px 0;font-size:.9em}
-.swatch{display:inline-block;width:14px;height:14px;border-radius:50%;margin-right:6px;vertical-align:-2px}
-.swatch.selected{background:#111}.swatch.mine{background:#1b9e4b}.swatch.held{background:#c4c4c4}.swatch.sold{background:#6b6b6b}
-.notice{padding:8px 12px;border-radius:6px;background:#eef3ff}.notice.error{background:#fde8e8;color:#8a1010}.notice[hidden]{display:none}
-.summary{position:sticky;bottom:0;background:#fff;padding:8px 0;border-top:1px solid #ddd}
-.summary p{margin:4px 0}.best select{font:inherit;padding:7px;border:1px solid #bbb;border-radius:6px}.actions{display:flex;flex-wrap:wrap;gap:8px}.countdown{font-variant-numeric:tabular-nums;font-size:1.2em}
-.live-status{font-size:.9em;color:#555;margin:4px 0}.booking-status{font-size:1.3em;font-weight:700}
-.tickets{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px}
-.ticket{display:flex;flex-direction:column;align-items:center;gap:6px;border:1px dashed #999;border-radius:8px;padding:10px}
-.ticket code{font-size:.7em;word-break:break-all}.queue-status{font-size:1.4em;font-weight:700}
-@media (max-width:480px){main{padding:10px}h1{font-size:1.5em}.actions button{flex:1 1 100%}}
-";
 
 /// HTML-escapes text for element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -116,9 +77,10 @@ fn page(title: &str, body: &str, head: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · onsale</title><style>{STYLE}</style>{head}</head>\
+         <title>{} · onsale</title><link rel=\"stylesheet\" href=\"{}\">{head}</head>\
          <body><header><a href=\"/\">onsale</a></header><main>{body}</main></body></html>",
-        escape(title)
+        escape(title),
+        assets::stylesheet_path(),
     )
 }
 

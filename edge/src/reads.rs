@@ -3,8 +3,8 @@
 
 use onsale_indexer::{SearchQuery, Snapshot};
 use onsale_model::{ApiError, ErrorCode, Event, Page, PageQuery};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::http::{EdgeRequest, EdgeResponse};
 use crate::pages;
@@ -77,6 +77,40 @@ pub(crate) fn classify(path: &str) -> Option<ReadKind> {
             .map(|category| ReadKind::DemoImage(category.to_string())),
         _ => None,
     }
+}
+
+/// The route part of a cache key (after the snapshot version): the read and the query
+/// parameters it knows, parsed and written back in one order (unknown ones dropped, the
+/// seed API's aliases under their own names), so URLs that mean the same answer share an
+/// entry and made-up parameters make no new ones. `None` where the answer is not worth a
+/// cache entry: a query that does not parse, an id not written as a plain number.
+pub(crate) fn cache_key(kind: &ReadKind, query: &str) -> Option<String> {
+    let canonical = |route: &str, query: Option<String>| Some(format!("{route}?{}", query?));
+    match kind {
+        ReadKind::ApiList => canonical("/v1/events", known::<PageQuery>(query)),
+        ReadKind::HomePage => canonical("/", known::<PageQuery>(query)),
+        ReadKind::ApiSearch => canonical("/v1/search", known::<SearchQuery>(query)),
+        ReadKind::SeedSearch => canonical("/searchEvent", known::<SearchQuery>(query)),
+        ReadKind::SearchPage => canonical("/search", known::<SearchQuery>(query)),
+        ReadKind::SeedView => canonical("/viewEvent", known::<SeedView>(query)),
+        ReadKind::SeedGet => canonical("/getEvent", known::<SeedGet>(query)),
+        ReadKind::ApiEvent(id) => Some(format!("/v1/events/{}", plain_id(id)?)),
+        ReadKind::EventPage(id) => Some(format!("/events/{}", plain_id(id)?)),
+        ReadKind::QueuePage(id) => Some(format!("/events/{}/queue", plain_id(id)?)),
+        ReadKind::DemoImage(category) => Some(format!("/static/demo/{category}.svg")),
+    }
+}
+
+/// `query` as `T` reads it, written back: the known parameters in `T`'s order.
+fn known<T: DeserializeOwned + Serialize>(query: &str) -> Option<String> {
+    let parsed: T = serde_urlencoded::from_str(query).ok()?;
+    serde_urlencoded::to_string(&parsed).ok()
+}
+
+/// An event id written the one way (`7`, not `07` or `+7`).
+fn plain_id(id: &str) -> Option<u64> {
+    let number: u64 = id.parse().ok()?;
+    (number.to_string() == id).then_some(number)
 }
 
 /// Renders a read; successful answers carry the snapshot's caching headers. Pages tell
@@ -169,14 +203,14 @@ pub(crate) fn search_link(query: &SearchQuery, page: u32) -> String {
     serde_urlencoded::to_string(&next).unwrap_or_default()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SeedView {
     page_number: Option<u32>,
     max_result_size: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SeedGet {
     event_id: String,
@@ -206,6 +240,32 @@ mod tests {
         assert_eq!(classify("/v1/events/7/seats"), None);
         assert_eq!(classify("/v1/holds/abc"), None);
         assert_eq!(classify("/bookEvent"), None);
+    }
+
+    #[test]
+    fn cache_keys_know_each_routes_parameters() {
+        let key = |path: &str| {
+            let (path, query) = path.split_once('?').unwrap_or((path, ""));
+            cache_key(&classify(path).expect("a read"), query)
+        };
+        assert_eq!(
+            key("/v1/events?page_size=100&cb=1"),
+            key("/v1/events?page=1&page_size=100&cb=2")
+        );
+        assert_eq!(
+            key("/v1/events?page_size=100&page=2").as_deref(),
+            Some("/v1/events?page=2&page_size=100")
+        );
+        assert_eq!(
+            key("/searchEvent?type=opera&eventName=x&zzz=1"),
+            key("/searchEvent?name=x&category=opera")
+        );
+        assert_ne!(key("/search?q=a"), key("/v1/search?q=a"));
+        assert_eq!(key("/?x=1"), key("/"));
+        assert_eq!(key("/events/7?utm=1").as_deref(), Some("/events/7"));
+        assert_eq!(key("/events/07"), None);
+        assert_eq!(key("/v1/events?page=x"), None);
+        assert_eq!(key("/v1/events?page=1&page=2"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod edge;
 mod holds;
+mod idle;
 mod live;
 mod queue;
 
@@ -22,6 +23,9 @@ pub enum Scenario {
     /// Many people join one event's waiting room; joins per second, position look-ups,
     /// and (`--in-process`) store bytes per queued person.
     Queue(queue::QueueArgs),
+    /// Many idle keep-alive connections: whether the server still answers, and the
+    /// memory it holds for them.
+    Idle(idle::IdleArgs),
 }
 
 /// Runs a scenario.
@@ -31,6 +35,7 @@ pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Edge(args) => edge::run(args).await,
         Scenario::Live(args) => live::run(args).await,
         Scenario::Queue(args) => queue::run(args).await,
+        Scenario::Idle(args) => idle::run(args).await,
     }
 }
 

@@ -14,9 +14,7 @@ mod queue;
 mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -145,27 +143,18 @@ fn live_feed_cors() -> CorsLayer {
         .allow_methods([Method::GET])
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then drains open requests
-/// for at most ten seconds.
+/// Serves the API on `listener` with the default limits (`onsale_server::Limits`) until
+/// `shutdown` completes, then drains open requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     coordinator: Coordinator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(coordinator).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = drained_tx.send(());
-    });
-    tokio::select! {
-        result = server => result,
-        () = async {
-            let _ = drained_rx.await;
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        } => {
-            tracing::warn!("open requests did not finish within 10 s of shutdown");
-            Ok(())
-        }
-    }
+    onsale_server::serve(
+        listener,
+        router(coordinator),
+        onsale_server::Settings::plain("coordinator"),
+        shutdown,
+    )
+    .await
 }

@@ -117,7 +117,47 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/refunds", post(refunds_create).get(refunds_index))
         .route("/pay/{id}", get(pay_show))
         .route("/pay/{id}/{outcome}", post(pay_decide))
+        .layer(axum::middleware::map_response(protect_page))
         .with_state(sandbox)
+}
+
+/// The payment page's look, inline: the policy below names it by its hash.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:40px auto;padding:0 16px}\
+button{font-size:1em;padding:10px 16px;margin:4px;border-radius:6px;border:1px solid #888}";
+
+/// The payment page's Content-Security-Policy: no script at all, only its own inline
+/// style, no framing (its forms post to the sandbox and are redirected to the shop).
+static PAGE_POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
+    )
+});
+
+/// Adds the page headers (policy, no sniffing, no referrer) to HTML answers.
+async fn protect_page(mut response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        let headers = response.headers_mut();
+        if let Ok(policy) = axum::http::HeaderValue::from_str(&PAGE_POLICY) {
+            headers.insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+        headers.insert(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
+        );
+    }
+    response
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
@@ -241,9 +281,7 @@ fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:40px auto;padding:0 16px}}\
-         button{{font-size:1em;padding:10px 16px;margin:4px;border-radius:6px;border:1px solid #888}}</style>\
-         </head><body><p><strong>onsale sandbox payments</strong> · no real money moves</p>{body}</body></html>"
+         <style>{STYLE}</style></head><body><p><strong>onsale sandbox payments</strong> · no real money moves</p>{body}</body></html>"
     ))
 }
 
@@ -387,6 +425,34 @@ mod tests {
         ReturnTo {
             return_to: Some(url.to_string()),
         }
+    }
+
+    #[tokio::test]
+    async fn the_payment_page_allows_only_its_own_inline_style() {
+        let response = protect_page(page("Pay", "<h1>Pay</h1>").into_response()).await;
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let style = html
+            .split("<style>")
+            .nth(1)
+            .and_then(|rest| rest.split("</style>").next())
+            .unwrap();
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+        assert!(
+            policy.contains(&format!("style-src 'sha256-{hash}'")),
+            "{policy}"
+        );
+        assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

@@ -9,13 +9,11 @@
 //! - [`client_guard`]: rate limits per client address before anything is forwarded, and
 //!   the client's address (with the edge secret) in `X-Onsale-Client-Ip` for the
 //!   coordinator's own limits.
-//! - [`serve`]: the server and the refresh task.
+//! - [`serve`]: the server (`onsale_server`) and the refresh task.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -29,39 +27,47 @@ use onsale_limits::{ClientAddressPolicy, RateLimitLayer, RateLimits};
 /// Largest request body forwarded to the coordinator.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// A bounded in-memory response cache. When it is full it is emptied at once: entries
-/// of old snapshots are never asked for again, and current ones are rebuilt on demand.
+/// The in-memory response cache: bounded by the bytes it holds (keys, headers and
+/// bodies), evicting the least recently used entries first, and admitting a new entry only
+/// when it is likely to be asked for more often than the one it would push out (moka's
+/// TinyLFU), so a flood of one-off URLs neither grows memory past the bound nor flushes
+/// the entries everyone reads.
 pub struct MemoryCache {
-    entries: Mutex<HashMap<String, EdgeResponse>>,
-    capacity: usize,
+    entries: moka::sync::Cache<String, EdgeResponse>,
 }
 
 impl MemoryCache {
-    /// A cache of at most `capacity` responses.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `max_bytes` bytes of responses.
+    pub fn new(max_bytes: u64) -> Self {
         MemoryCache {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &String, response: &EdgeResponse| {
+                    u32::try_from(onsale_edge::cache_weight(key, response)).unwrap_or(u32::MAX)
+                })
+                .build(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EdgeResponse>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    /// Bytes held now (after pending evictions are applied).
+    pub fn weighted_bytes(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
+    }
+
+    /// Whether `key` is cached.
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
     }
 }
 
 impl Cache for MemoryCache {
     fn get(&self, key: &str) -> impl Future<Output = Option<EdgeResponse>> {
-        let hit = self.lock().get(key).cloned();
-        std::future::ready(hit)
+        std::future::ready(self.entries.get(key))
     }
 
     fn put(&self, key: &str, response: &EdgeResponse) -> impl Future<Output = ()> {
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity {
-            entries.clear();
-        }
-        entries.insert(key.to_string(), response.clone());
+        self.entries.insert(key.to_string(), response.clone());
         std::future::ready(())
     }
 }
@@ -299,15 +305,14 @@ pub fn router(edge: Arc<NativeEdge>, guard: RateLimitLayer) -> axum::Router {
     guard.apply(axum::Router::new().fallback(handle).with_state(edge))
 }
 
-/// Serves the edge on `listener` until `shutdown` completes.
+/// Serves the edge on `listener` with `settings` (limits, TLS) until `shutdown`
+/// completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     edge: Arc<NativeEdge>,
     guard: RateLimitLayer,
+    settings: onsale_server::Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(edge, guard).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    onsale_server::serve(listener, router(edge, guard), settings, shutdown).await
 }

@@ -6,37 +6,30 @@
 //! other wasi:http hosts cannot link.)
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
-use onsale_edge::{Cache, EdgeResponse};
+use onsale_edge::{ByteLru, Cache, EdgeResponse};
 
-/// A bounded in-memory cache, emptied at once when full: entries of old snapshots are
-/// never asked for again, and current ones are rebuilt on demand.
+/// A cache bounded by the bytes it holds, the least recently used entries evicted first
+/// (the core's [`ByteLru`]; an instance runs one thread).
 pub struct InstanceCache {
-    entries: RefCell<HashMap<String, EdgeResponse>>,
-    capacity: usize,
+    entries: RefCell<ByteLru>,
 }
 
 impl InstanceCache {
-    /// A cache of at most `capacity` responses.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `max_bytes` bytes of responses.
+    pub fn new(max_bytes: usize) -> Self {
         InstanceCache {
-            entries: RefCell::new(HashMap::new()),
-            capacity,
+            entries: RefCell::new(ByteLru::new(max_bytes)),
         }
     }
 }
 
 impl Cache for InstanceCache {
     async fn get(&self, key: &str) -> Option<EdgeResponse> {
-        self.entries.borrow().get(key).cloned()
+        self.entries.borrow_mut().get(key)
     }
 
     async fn put(&self, key: &str, response: &EdgeResponse) {
-        let mut entries = self.entries.borrow_mut();
-        if entries.len() >= self.capacity {
-            entries.clear();
-        }
-        entries.insert(key.to_string(), response.clone());
+        self.entries.borrow_mut().insert(key, response);
     }
 }

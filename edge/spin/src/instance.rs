@@ -21,8 +21,8 @@ use crate::{HttpUpstream, InstanceCache, SpinEdge};
 /// Shortest time between two looks at `latest`.
 const REFRESH: Duration = Duration::from_secs(1);
 
-/// Responses the instance's cache keeps.
-const CACHE_ENTRIES: usize = 10_000;
+/// Bytes of responses the instance's cache keeps.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 thread_local! {
     static INSTANCE: OnceCell<Rc<Instance>> = const { OnceCell::new() };
@@ -44,7 +44,7 @@ impl Instance {
             return Ok(instance);
         }
         let edge = SpinEdge::new(
-            InstanceCache::new(CACHE_ENTRIES),
+            InstanceCache::new(CACHE_BYTES),
             HttpUpstream::new(&var("ONSALE_COORDINATOR")?),
         )
         .with_settings(|name| std::env::var(name).ok(), unix_millis)?;

@@ -1,0 +1,86 @@
+//! The native edge's cache under cache-busting traffic: bounded by bytes, keyed by the
+//! parameters each route knows, and keeping what everyone reads.
+
+use onsale_edge::EdgeRequest;
+use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge};
+use onsale_indexer::{Snapshot, build_snapshot};
+use onsale_model::Event;
+
+/// The cache's bound in the test: room for a few dozen pages of 100 events.
+const BOUND: u64 = 2 * 1024 * 1024;
+
+fn event(id: u64) -> Event {
+    Event {
+        id,
+        name: format!("Event number {id}"),
+        category: "concert".into(),
+        description: "An evening of music with a description long enough to weigh something."
+            .into(),
+        performers: vec![format!("Performer {id}")],
+        venue: "Hall".into(),
+        city: "Town".into(),
+        starts_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::hours(id as i64),
+        image_url: "/static/demo/concert.svg".into(),
+        currency: "EUR".into(),
+        price_min: 100,
+        price_max: 200,
+        seat_count: 10,
+        waiting_room: false,
+        max_seats_per_account: onsale_model::DEFAULT_MAX_SEATS_PER_ACCOUNT,
+    }
+}
+
+fn edge() -> NativeEdge {
+    // Nothing listens on port 9: reads never need the coordinator.
+    let edge = NativeEdge::new(
+        MemoryCache::new(BOUND),
+        HttpUpstream::new("http://127.0.0.1:9"),
+    );
+    let events: Vec<Event> = (1..=2_000).map(event).collect();
+    let blob = build_snapshot(1, &events).expect("snapshot");
+    assert!(edge.install(Snapshot::from_bytes(blob).expect("open")));
+    edge
+}
+
+#[tokio::test]
+async fn cache_busting_urls_neither_grow_the_cache_nor_flush_popular_entries() {
+    let edge = edge();
+    let popular = "/v1/events?page=1&page_size=100";
+    let popular_key = "v1:/v1/events?page=1&page_size=100";
+    let first = edge.handle(EdgeRequest::get(popular)).await;
+    assert_eq!(first.status, 200);
+    let one_entry = edge.cache().weighted_bytes();
+    assert!(one_entry > first.body.len() as u64);
+
+    // Unknown parameters make no new entries.
+    for n in 0..20_000 {
+        let busting = format!("/v1/events?page_size=100&cb={n}");
+        let answer = edge.handle(EdgeRequest::get(&busting)).await;
+        assert_eq!(answer.body, first.body);
+    }
+    assert_eq!(edge.cache().weighted_bytes(), one_entry);
+    for n in 0..200 {
+        let answer = edge
+            .handle(EdgeRequest::get(&format!("/static/demo/made-up-{n}.svg")))
+            .await;
+        assert_eq!(answer.status, 404);
+    }
+    assert_eq!(edge.cache().weighted_bytes(), one_entry);
+
+    // Distinct pages people may ask for: the bytes stay under the bound, and the page
+    // everyone reads stays cached.
+    for n in 0..20_000 {
+        let page = format!("/v1/events?page={}&page_size=100", n % 19 + 2);
+        let search = format!("/v1/search?q=number+{n}&page_size=100");
+        for path in [page, search] {
+            assert_eq!(edge.handle(EdgeRequest::get(&path)).await.status, 200);
+        }
+        if n % 10 == 0 {
+            assert_eq!(edge.handle(EdgeRequest::get(popular)).await.status, 200);
+        }
+    }
+    let held = edge.cache().weighted_bytes();
+    assert!(held <= BOUND, "{held} bytes held, bound {BOUND}");
+    assert!(held > BOUND / 2, "the cache is in use ({held} bytes)");
+    assert!(edge.cache().contains(popular_key), "the popular page stays");
+}
