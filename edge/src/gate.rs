@@ -11,7 +11,7 @@
 //! request goes on to the coordinator.
 
 use onsale_indexer::Snapshot;
-use onsale_model::{ApiError, ErrorCode};
+use onsale_model::ApiError;
 use onsale_pass::{PASS_HEADER, QueueKey};
 use serde::Deserialize;
 
@@ -43,18 +43,12 @@ impl Gate {
             return None;
         }
         let Some(pass) = request.header(PASS_HEADER) else {
-            return Some(ApiError::new(
-                ErrorCode::QueuePassRequired,
-                format!(
-                    "event {event_id}'s waiting room is on: join the queue (POST /v1/events/{event_id}/queue) \
-                     and, once admitted, send the pass as the X-Queue-Pass header"
-                ),
-            ));
+            return Some(ApiError::queue_pass_required(event_id));
         };
         self.key
             .check_pass(pass, event_id, None, (self.now)())
             .err()
-            .map(|refused| ApiError::new(ErrorCode::QueuePassInvalid, refused.to_string()))
+            .map(|refused| ApiError::queue_pass_invalid(&refused))
     }
 }
 

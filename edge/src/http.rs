@@ -144,6 +144,18 @@ impl EdgeResponse {
         self
     }
 
+    /// The response with its body's length in `content-length`, so that a `HEAD` answers
+    /// the length `GET` would on every platform (workerd and wasmtime send no length for
+    /// a body they are not given); `204` and `304` carry none.
+    pub fn with_length(mut self) -> Self {
+        self.headers.retain(|(name, _)| name != "content-length");
+        if !matches!(self.status, 204 | 304) {
+            self.headers
+                .push(("content-length".into(), self.body.len().to_string()));
+        }
+        self
+    }
+
     /// `304 Not Modified` when `if_none_match` names this response's `ETag`.
     pub fn conditional(self, if_none_match: Option<&str>) -> Self {
         let (Some(wanted), Some(etag)) = (if_none_match, self.header("etag")) else {

@@ -22,8 +22,9 @@
 //!   After it come the route and the query parameters that route knows, in one order
 //!   (`reads::cache_key`): made-up parameters make no new entries, and demo pictures are
 //!   cached only for the names the snapshot's events use.
-//! - `HEAD` is answered exactly as `GET`: the platform's HTTP server (hyper, workerd,
-//!   wasmtime) sends the headers, with the body's length, and not the body.
+//! - `HEAD` is answered exactly as `GET`: the edge's own answers carry their body's
+//!   length in `content-length`, and the platform's HTTP server (hyper, workerd,
+//!   wasmtime) sends the headers and not the body.
 //! - Browsers (`Accept: text/html`) asking for a path the coordinator does not know get
 //!   the HTML 404 page instead of its JSON.
 //! - Snapshot reads answer `Cache-Control: public, no-cache` with a strong `ETag`:
@@ -243,7 +244,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             Some(response) => {
                 let mut response = response.conditional(request.header("if-none-match"));
                 security::protect(&mut response, &self.csp);
-                response
+                response.with_length()
             }
             None => self.pass_on(request, read).await,
         }

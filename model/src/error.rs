@@ -4,206 +4,158 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Every error code a client can see, with its HTTP status and a default message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// A field is missing, malformed or out of range.
-    InvalidRequest,
-    /// The body is not valid JSON of the expected shape.
-    InvalidJson,
-    /// The body is not `application/json`.
-    UnsupportedMediaType,
-    /// The body is larger than the server accepts.
-    PayloadTooLarge,
-    /// No credentials, or credentials that are not valid (any more).
-    Unauthorized,
-    /// Username or password wrong.
-    InvalidCredentials,
-    /// Valid credentials that do not allow this.
-    Forbidden,
-    /// No such resource (or not yours).
-    NotFound,
-    /// The path exists but not with this method.
-    MethodNotAllowed,
-    /// One or more requested seats are held or sold by someone else.
-    SeatUnavailable,
-    /// The hold would take the account past the event's seat limit per account.
-    TicketLimitReached,
-    /// The hold has expired or been released.
-    HoldExpired,
-    /// The username is already registered.
-    UsernameTaken,
-    /// The email address or the phone number is already registered (which one is not
-    /// said, so that sign-up does not tell who has an account).
-    ContactTaken,
-    /// The password is too easy to guess; the message says why.
-    WeakPassword,
-    /// A write that must be idempotent came without an `Idempotency-Key` header.
-    IdempotencyKeyRequired,
-    /// The `Idempotency-Key` was used before for a different request.
-    IdempotencyKeyReused,
-    /// The hold is being paid for; it ends with the payment's outcome.
-    CheckoutInProgress,
-    /// The payment provider could not be reached or refused the request.
-    PaymentUnavailable,
-    /// A webhook's signature is missing, wrong or too old.
-    InvalidSignature,
-    /// The event's waiting room is on and the request carries no `X-Queue-Pass`.
-    QueuePassRequired,
-    /// The `X-Queue-Pass` is forged, expired, or for another event or user.
-    QueuePassInvalid,
-    /// The queue ticket is not one this site issued for this event.
-    QueueTicketInvalid,
-    /// The event's waiting room is off: there is no queue to join.
-    WaitingRoomOff,
-    /// Too many requests of one kind from one client address or account; retry after
-    /// the `Retry-After` header's seconds.
-    RateLimited,
-    /// Too many failed log-ins for this username; log-ins are refused until the
-    /// `Retry-After` header's seconds have passed.
-    LoginLocked,
-    /// The server's queue for this work is full; retry after `Retry-After` seconds.
-    Busy,
-    /// The store stayed too contended to commit in time; retrying later will work.
-    StoreBusy,
-    /// A dependency of the server is unavailable.
-    Unavailable,
-    /// The server behind this one answered, but not with a whole, valid response.
-    BadGateway,
-    /// Something failed inside the server; it is logged.
-    Internal,
+/// Declares [`ErrorCode`] from one row per code: the variant (with its doc), its HTTP
+/// status, the snake_case code clients see and the default message. Everything a code
+/// means is in its row.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = ($status:literal, $code:literal, $message:expr);)*) => {
+        /// Every error code a client can see, with its HTTP status and a default message.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The snake_case code sent to clients.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            /// The HTTP status that goes with the code.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+
+            /// A message for when the caller has nothing more specific to say.
+            pub fn default_message(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $message,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The snake_case code sent to clients.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::InvalidCredentials => "invalid_credentials",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::SeatUnavailable => "seat_unavailable",
-            ErrorCode::TicketLimitReached => "ticket_limit_reached",
-            ErrorCode::HoldExpired => "hold_expired",
-            ErrorCode::UsernameTaken => "username_taken",
-            ErrorCode::ContactTaken => "contact_taken",
-            ErrorCode::WeakPassword => "weak_password",
-            ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
-            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
-            ErrorCode::CheckoutInProgress => "checkout_in_progress",
-            ErrorCode::PaymentUnavailable => "payment_unavailable",
-            ErrorCode::InvalidSignature => "invalid_signature",
-            ErrorCode::QueuePassRequired => "queue_pass_required",
-            ErrorCode::QueuePassInvalid => "queue_pass_invalid",
-            ErrorCode::QueueTicketInvalid => "queue_ticket_invalid",
-            ErrorCode::WaitingRoomOff => "waiting_room_off",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::LoginLocked => "login_locked",
-            ErrorCode::Busy => "busy",
-            ErrorCode::StoreBusy => "store_busy",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::BadGateway => "bad_gateway",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
-    /// The HTTP status that goes with the code.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorCode::InvalidRequest
-            | ErrorCode::InvalidJson
-            | ErrorCode::IdempotencyKeyRequired
-            | ErrorCode::InvalidSignature
-            | ErrorCode::QueueTicketInvalid
-            | ErrorCode::WeakPassword => 400,
-            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::Forbidden | ErrorCode::QueuePassRequired | ErrorCode::QueuePassInvalid => {
-                403
-            }
-            ErrorCode::NotFound => 404,
-            ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::SeatUnavailable
-            | ErrorCode::UsernameTaken
-            | ErrorCode::ContactTaken
-            | ErrorCode::CheckoutInProgress
-            | ErrorCode::TicketLimitReached
-            | ErrorCode::WaitingRoomOff => 409,
-            ErrorCode::HoldExpired => 410,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::IdempotencyKeyReused => 422,
-            ErrorCode::RateLimited | ErrorCode::LoginLocked => 429,
-            ErrorCode::Internal => 500,
-            ErrorCode::BadGateway => 502,
-            ErrorCode::StoreBusy
-            | ErrorCode::Unavailable
-            | ErrorCode::PaymentUnavailable
-            | ErrorCode::Busy => 503,
-        }
-    }
-
-    /// A message for when the caller has nothing more specific to say.
-    pub fn default_message(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "the request is not valid",
-            ErrorCode::InvalidJson => "the body is not valid JSON of the expected shape",
-            ErrorCode::UnsupportedMediaType => "send the body as application/json",
-            ErrorCode::PayloadTooLarge => "the body is too large",
-            ErrorCode::Unauthorized => "log in and send Authorization: Bearer TOKEN",
-            ErrorCode::InvalidCredentials => "wrong username or password",
-            ErrorCode::Forbidden => "you are not allowed to do this",
-            ErrorCode::NotFound => "not found",
-            ErrorCode::MethodNotAllowed => "this method is not allowed here",
-            ErrorCode::SeatUnavailable => "some seats are no longer available",
-            ErrorCode::TicketLimitReached => {
-                "you have as many seats of this event as one account may have"
-            }
-            ErrorCode::HoldExpired => "the hold has expired or was released",
-            ErrorCode::UsernameTaken => "this username is taken",
-            ErrorCode::ContactTaken => {
-                "an account already uses this email address or phone number: log in, or use others"
-            }
-            ErrorCode::WeakPassword => "the password is too easy to guess",
-            ErrorCode::IdempotencyKeyRequired => "send an Idempotency-Key header",
-            ErrorCode::IdempotencyKeyReused => {
-                "this Idempotency-Key was already used for a different request"
-            }
-            ErrorCode::CheckoutInProgress => {
-                "this hold is being paid for; it ends with the payment's outcome"
-            }
-            ErrorCode::PaymentUnavailable => {
-                "the payment provider is unavailable; retry with the same Idempotency-Key"
-            }
-            ErrorCode::InvalidSignature => "the webhook signature is missing, wrong or too old",
-            ErrorCode::QueuePassRequired => {
-                "this event's waiting room is on: join the queue (POST /v1/events/{id}/queue) \
-                 and, once admitted, send the pass as the X-Queue-Pass header"
-            }
-            ErrorCode::QueuePassInvalid => {
-                "the X-Queue-Pass is not valid for this event; join the queue again"
-            }
-            ErrorCode::QueueTicketInvalid => {
-                "the queue ticket is not valid for this event; join the queue again"
-            }
-            ErrorCode::WaitingRoomOff => "this event has no waiting room on; hold seats directly",
-            ErrorCode::RateLimited => "too many requests; retry in a moment",
-            ErrorCode::LoginLocked => "too many failed log-ins for this username; retry later",
-            ErrorCode::Busy => "the server is busy; retry in a moment",
-            ErrorCode::StoreBusy => "the service is busy; retry in a moment",
-            ErrorCode::Unavailable => "the service is unavailable; retry in a moment",
-            ErrorCode::BadGateway => {
-                "the booking service's answer did not arrive whole; retry in a moment"
-            }
-            ErrorCode::Internal => "internal error",
-        }
-    }
+error_codes! {
+    /// A field is missing, malformed or out of range.
+    InvalidRequest = (400, "invalid_request", "the request is not valid");
+    /// The body is not valid JSON of the expected shape.
+    InvalidJson = (400, "invalid_json", "the body is not valid JSON of the expected shape");
+    /// The body is not `application/json`.
+    UnsupportedMediaType = (415, "unsupported_media_type", "send the body as application/json");
+    /// The body is larger than the server accepts.
+    PayloadTooLarge = (413, "payload_too_large", "the body is too large");
+    /// No credentials, or credentials that are not valid (any more).
+    Unauthorized = (401, "unauthorized", "log in and send Authorization: Bearer TOKEN");
+    /// Username or password wrong.
+    InvalidCredentials = (401, "invalid_credentials", "wrong username or password");
+    /// Valid credentials that do not allow this.
+    Forbidden = (403, "forbidden", "you are not allowed to do this");
+    /// No such resource (or not yours).
+    NotFound = (404, "not_found", "not found");
+    /// The path exists but not with this method.
+    MethodNotAllowed = (405, "method_not_allowed", "this method is not allowed here");
+    /// One or more requested seats are held or sold by someone else.
+    SeatUnavailable = (409, "seat_unavailable", "some seats are no longer available");
+    /// The hold would take the account past the event's seat limit per account.
+    TicketLimitReached = (
+        409,
+        "ticket_limit_reached",
+        "you have as many seats of this event as one account may have"
+    );
+    /// The hold has expired or been released.
+    HoldExpired = (410, "hold_expired", "the hold has expired or was released");
+    /// The username is already registered.
+    UsernameTaken = (409, "username_taken", "this username is taken");
+    /// The email address or the phone number is already registered (which one is not
+    /// said, so that sign-up does not tell who has an account).
+    ContactTaken = (
+        409,
+        "contact_taken",
+        "an account already uses this email address or phone number: log in, or use others"
+    );
+    /// The password is too easy to guess; the message says why.
+    WeakPassword = (400, "weak_password", "the password is too easy to guess");
+    /// A write that must be idempotent came without an `Idempotency-Key` header.
+    IdempotencyKeyRequired = (400, "idempotency_key_required", "send an Idempotency-Key header");
+    /// The `Idempotency-Key` was used before for a different request.
+    IdempotencyKeyReused = (
+        422,
+        "idempotency_key_reused",
+        "this Idempotency-Key was already used for a different request"
+    );
+    /// The hold is being paid for; it ends with the payment's outcome.
+    CheckoutInProgress = (
+        409,
+        "checkout_in_progress",
+        "this hold is being paid for; it ends with the payment's outcome"
+    );
+    /// The payment provider could not be reached or refused the request.
+    PaymentUnavailable = (
+        503,
+        "payment_unavailable",
+        "the payment provider is unavailable; retry with the same Idempotency-Key"
+    );
+    /// A webhook's signature is missing, wrong or too old.
+    InvalidSignature = (
+        400,
+        "invalid_signature",
+        "the webhook signature is missing, wrong or too old"
+    );
+    /// The event's waiting room is on and the request carries no `X-Queue-Pass`.
+    QueuePassRequired = (
+        403,
+        "queue_pass_required",
+        "this event's waiting room is on: join the queue (POST /v1/events/{id}/queue) \
+         and, once admitted, send the pass as the X-Queue-Pass header"
+    );
+    /// The `X-Queue-Pass` is forged, expired, or for another event or user.
+    QueuePassInvalid = (
+        403,
+        "queue_pass_invalid",
+        "the X-Queue-Pass is not valid for this event; join the queue again"
+    );
+    /// The queue ticket is not one this site issued for this event.
+    QueueTicketInvalid = (
+        400,
+        "queue_ticket_invalid",
+        "the queue ticket is not valid for this event; join the queue again"
+    );
+    /// The event's waiting room is off: there is no queue to join.
+    WaitingRoomOff = (
+        409,
+        "waiting_room_off",
+        "this event has no waiting room on; hold seats directly"
+    );
+    /// Too many requests of one kind from one client address or account; retry after
+    /// the `Retry-After` header's seconds.
+    RateLimited = (429, "rate_limited", "too many requests; retry in a moment");
+    /// Too many failed log-ins for this username; log-ins are refused until the
+    /// `Retry-After` header's seconds have passed.
+    LoginLocked = (429, "login_locked", "too many failed log-ins for this username; retry later");
+    /// The server's queue for this work is full; retry after `Retry-After` seconds.
+    Busy = (503, "busy", "the server is busy; retry in a moment");
+    /// The store stayed too contended to commit in time; retrying later will work.
+    StoreBusy = (503, "store_busy", "the service is busy; retry in a moment");
+    /// A dependency of the server is unavailable.
+    Unavailable = (503, "unavailable", "the service is unavailable; retry in a moment");
+    /// The server behind this one answered, but not with a whole, valid response.
+    BadGateway = (
+        502,
+        "bad_gateway",
+        "the booking service's answer did not arrive whole; retry in a moment"
+    );
+    /// Something failed inside the server; it is logged.
+    Internal = (500, "internal", "internal error");
 }
 
 impl fmt::Display for ErrorCode {
@@ -310,6 +262,23 @@ impl ApiError {
         }
     }
 
+    /// `queue_pass_required`: event `event_id`'s waiting room is on and no pass came.
+    pub fn queue_pass_required(event_id: u64) -> Self {
+        ApiError::new(
+            ErrorCode::QueuePassRequired,
+            format!(
+                "event {event_id}'s waiting room is on: join the queue \
+                 (POST /v1/events/{event_id}/queue) and, once admitted, send the pass as the \
+                 X-Queue-Pass header"
+            ),
+        )
+    }
+
+    /// `queue_pass_invalid`, saying why the pass was refused.
+    pub fn queue_pass_invalid(reason: &dyn fmt::Display) -> Self {
+        ApiError::new(ErrorCode::QueuePassInvalid, reason.to_string())
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.code.status()
@@ -336,15 +305,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_serialize_as_their_string() {
-        for code in [
-            ErrorCode::SeatUnavailable,
-            ErrorCode::IdempotencyKeyReused,
-            ErrorCode::InvalidJson,
-        ] {
+    fn every_code_serializes_as_its_string_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().into()));
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!((400..600).contains(&code.status()), "{code}");
+            assert!(!code.default_message().is_empty(), "{code}");
         }
+        assert_eq!(seen.len(), 31);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onsale_model::{ApiError, ErrorCode, WaitingRoomSettings};
+use onsale_model::{ApiError, WaitingRoomSettings};
 use uuid::Uuid;
 
 use super::{Rooms, records};
@@ -112,23 +112,14 @@ impl Coordinator {
             self.switch_on_automatically(event_id).await?;
         }
         let Some(pass) = pass else {
-            return Err(Error::Api(ApiError::new(
-                ErrorCode::QueuePassRequired,
-                format!(
-                    "event {event_id}'s waiting room is on: join the queue (POST /v1/events/{event_id}/queue) \
-                     and, once admitted, send the pass as the X-Queue-Pass header"
-                ),
-            )));
+            return Err(Error::Api(ApiError::queue_pass_required(event_id)));
         };
         self.secrets()
             .queue_key()
             .check_pass(pass, event_id, Some(user.as_bytes()), now)
             .map_err(|refused| {
                 metrics::counter!("onsale_queue_passes_refused_total").increment(1);
-                Error::Api(ApiError::new(
-                    ErrorCode::QueuePassInvalid,
-                    refused.to_string(),
-                ))
+                Error::Api(ApiError::queue_pass_invalid(&refused))
             })?;
         Ok(())
     }
