@@ -16,7 +16,7 @@ use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, 
 use onsale_model::NewEvent;
 
 use onsale_edge_native::{
-    HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh, unix_millis,
+    HttpUpstream, MemoryCache, NativeEdge, SnapshotLocation, spawn_refresh, unix_millis,
 };
 use onsale_pass::QueueKey;
 
@@ -374,7 +374,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 edge = edge.with_live_url(&url);
             }
             let edge = Arc::new(edge);
-            let source = SnapshotSource::parse(&snapshots);
+            let source = SnapshotLocation::parse(&snapshots);
             let refresher = spawn_refresh(edge.clone(), source, refresh);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -514,7 +514,7 @@ async fn dev(
     );
     let refresher = spawn_refresh(
         edge.clone(),
-        SnapshotSource::Dir(snapshots),
+        SnapshotLocation::Dir(snapshots),
         Duration::from_millis(200),
     );
     let listener = tokio::net::TcpListener::bind(listen)

@@ -70,6 +70,41 @@ impl EdgeRequest {
             .iter()
             .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
     }
+
+    /// The core's view of an `http` request (as hyper, axum and Spin hand it over); header
+    /// values that are not text are dropped.
+    pub fn from_http(parts: &http::request::Parts, body: Bytes) -> Self {
+        EdgeRequest {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            headers: text_headers(&parts.headers),
+            body,
+        }
+    }
+
+    /// The request without the headers only an edge may send (`x-onsale-*`: the client's
+    /// address and the edge's secret, which the coordinator's limits believe): for
+    /// platforms that pass on whatever a client sent.
+    pub fn without_client_claims(mut self) -> Self {
+        self.headers
+            .retain(|(name, _)| !name.starts_with(EDGE_HEADER_PREFIX));
+        self
+    }
+}
+
+/// The prefix of the headers the edge adds for the coordinator; a client's own are dropped.
+const EDGE_HEADER_PREFIX: &str = "x-onsale-";
+
+/// Header names (lower case, as `http` keeps them) with their values; values that are
+/// not text are dropped.
+fn text_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
 }
 
 /// An HTTP response.
@@ -91,6 +126,55 @@ impl EdgeResponse {
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
         }
+    }
+
+    /// The coordinator's answer as the edge passes it on: its status, its end-to-end
+    /// headers (those of the connection and the length are the platform's to set) and
+    /// its body.
+    pub fn from_upstream<N, V>(
+        status: u16,
+        headers: impl IntoIterator<Item = (N, V)>,
+        body: Bytes,
+    ) -> Self
+    where
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| (name.into().to_ascii_lowercase(), value.into()))
+            .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+            .collect();
+        EdgeResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// [`EdgeResponse::from_upstream`] with the headers as an `http` map (as reqwest
+    /// hands them over).
+    pub fn from_upstream_map(status: u16, headers: &http::HeaderMap, body: Bytes) -> Self {
+        EdgeResponse::from_upstream(status, text_headers(headers), body)
+    }
+
+    /// As an `http` response for the platform's server; a status or header `http` refuses
+    /// makes it a `500` that says so.
+    pub fn into_http(self) -> http::Response<Bytes> {
+        let mut builder = http::Response::builder().status(self.status);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        builder.body(self.body).unwrap_or_else(|e| {
+            let error = ApiError::new(
+                onsale_model::ErrorCode::Internal,
+                format!("bad response from the edge core: {e}"),
+            );
+            let fallback = EdgeResponse::json_error(&error);
+            let mut answer = http::Response::new(fallback.body);
+            *answer.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            answer
+        })
     }
 
     /// A JSON response.

@@ -4,7 +4,9 @@
 //! This crate is the platform-free core: a request comes in as an [`EdgeRequest`], an
 //! [`EdgeResponse`] goes out, and the platform gives the core a [`Cache`] and an
 //! [`Upstream`]. Adapters (native, Cloudflare Workers, Spin) only convert their platform's
-//! request and response types and supply those two, so every adapter behaves the same.
+//! request and response types (the `http` crate's with [`EdgeRequest::from_http`] and
+//! [`EdgeResponse::into_http`]) and supply those two and a [`SnapshotSource`], so every
+//! adapter behaves the same.
 //!
 //! Layout:
 //! - [`http`]: the request and response types.
@@ -13,6 +15,8 @@
 //! - `reads`: the JSON API and the seed aliases served from the snapshot.
 //! - `pages`: the HTML pages; `assets`: their script (the live seat map, the queue page)
 //!   and stylesheet; `security`: the headers that restrict what pages may do.
+//! - [`SnapshotSource`], [`RefreshPolicy`], [`Edge::refresh`]: where an adapter's snapshots
+//!   come from, when to look again, and the look that installs a newer one.
 //! - [`ByteLru`], [`cache_weight`]: a byte-bounded cache for adapters without threads, and
 //!   what an entry weighs.
 //!
@@ -38,6 +42,7 @@ pub mod http;
 mod pages;
 mod reads;
 mod security;
+mod snapshots;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -49,6 +54,7 @@ use onsale_model::{ApiError, ErrorCode};
 pub use cache::{ByteLru, cache_weight};
 pub use http::{EdgeRequest, EdgeResponse};
 pub use onsale_pass::QueueKey;
+pub use snapshots::{RefreshPolicy, SnapshotSource, SourceError};
 
 /// A response cache the platform provides (memory, the Workers Cache API, ...).
 pub trait Cache {

@@ -6,19 +6,17 @@
 //! once it has one, the look runs after the response (`wait_until`) and the request is
 //! served from the snapshot it already holds.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
-use onsale_indexer::{Snapshot, layout};
+use onsale_edge::{RefreshPolicy, SnapshotSource, SourceError};
 use onsale_model::ApiError;
 use worker::{Context, Date, Env, Fetch, Url, console_warn};
 
 use crate::{CloudflareEdge, FetchUpstream, WorkersCache, misconfigured};
-
-/// Shortest time between two looks at `latest`, in milliseconds.
-const REFRESH_MS: u64 = 1_000;
 
 /// A look at `latest` that several requests may wait for.
 type Refresh = Shared<LocalBoxFuture<'static, ()>>;
@@ -30,10 +28,9 @@ thread_local! {
 /// The edge core of this isolate and where its snapshots come from.
 pub struct Isolate {
     edge: CloudflareEdge,
-    /// `ONSALE_SNAPSHOTS`, without a trailing `/`.
-    snapshots: String,
-    /// When `latest` was last asked for, in milliseconds since the epoch.
-    checked_at: Cell<u64>,
+    snapshots: FetchSource,
+    /// A look at `latest` at most once a second.
+    policy: RefreshPolicy,
     /// The look at `latest` in flight, if any; it clears itself when done.
     refreshing: RefCell<Option<Refresh>>,
 }
@@ -59,10 +56,12 @@ impl Isolate {
         )?;
         let isolate = Rc::new(Isolate {
             edge,
-            snapshots: var(env, "ONSALE_SNAPSHOTS")?
-                .trim_end_matches('/')
-                .to_string(),
-            checked_at: Cell::new(0),
+            snapshots: FetchSource {
+                base: var(env, "ONSALE_SNAPSHOTS")?
+                    .trim_end_matches('/')
+                    .to_string(),
+            },
+            policy: RefreshPolicy::every(1_000),
             refreshing: RefCell::new(None),
         });
         Ok(ISOLATE.with(|cell| cell.get_or_init(|| isolate).clone()))
@@ -90,14 +89,13 @@ impl Isolate {
         if let Some(in_flight) = self.refreshing.borrow().clone() {
             return Some((in_flight, false));
         }
-        let now = Date::now().as_millis();
-        if now.saturating_sub(self.checked_at.get()) < REFRESH_MS {
+        let installed = self.edge.snapshot_version().is_some();
+        if !self.policy.due(Date::now().as_millis() as i64, installed) {
             return None;
         }
-        self.checked_at.set(now);
         let isolate = Rc::clone(self);
         let refresh = async move {
-            if let Err(why) = isolate.refresh().await {
+            if let Err(why) = isolate.edge.refresh(&isolate.snapshots).await {
                 console_warn!("onsale edge: no new snapshot: {why}");
             }
             isolate.refreshing.replace(None);
@@ -107,37 +105,28 @@ impl Isolate {
         self.refreshing.replace(Some(refresh.clone()));
         Some((refresh, true))
     }
+}
 
-    /// Installs the version `latest` names if it is newer than the one served.
-    async fn refresh(&self) -> Result<(), String> {
-        let pointer = self.fetch(layout::LATEST).await?;
-        let latest = layout::parse_latest(&pointer).map_err(|e| e.to_string())?;
-        if self
-            .edge
-            .snapshot_version()
-            .is_some_and(|current| current >= latest)
-        {
-            return Ok(());
-        }
-        let bytes = self.fetch(&layout::snapshot_path(latest)).await?;
-        let snapshot =
-            Snapshot::from_bytes(bytes).map_err(|e| format!("opening snapshot {latest}: {e}"))?;
-        self.edge.install(snapshot);
-        Ok(())
-    }
+/// The snapshots published under `ONSALE_SNAPSHOTS`, read with `fetch`.
+struct FetchSource {
+    /// The base URL, without a trailing `/`.
+    base: String,
+}
 
-    /// `GET {ONSALE_SNAPSHOTS}/{name}`, which must answer 200.
-    async fn fetch(&self, name: &str) -> Result<Vec<u8>, String> {
-        let url = format!("{}/{name}", self.snapshots);
-        let parsed = Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+impl SnapshotSource for FetchSource {
+    async fn read(&self, name: &str) -> Result<Bytes, SourceError> {
+        let url = format!("{}/{name}", self.base);
+        let failed = |why: String| SourceError::Read(format!("{url}: {why}"));
+        let parsed = Url::parse(&url).map_err(|e| failed(e.to_string()))?;
         let mut response = Fetch::Url(parsed)
             .send()
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| failed(e.to_string()))?;
         if response.status_code() != 200 {
-            return Err(format!("{url}: status {}", response.status_code()));
+            return Err(failed(format!("status {}", response.status_code())));
         }
-        response.bytes().await.map_err(|e| format!("{url}: {e}"))
+        let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+        Ok(Bytes::from(bytes))
     }
 }
 

@@ -69,12 +69,7 @@ async fn edge_request(mut request: Request) -> Result<EdgeRequest, ApiError> {
     let url = request
         .url()
         .map_err(|e| ApiError::invalid(format!("bad request URL: {e}")))?;
-    // The client's own claims about its address are never passed on (see the decisions).
-    let headers = request
-        .headers()
-        .entries()
-        .filter(|(name, _)| !name.starts_with("x-onsale-"))
-        .collect();
+    let headers = request.headers().entries().collect();
     let body = request
         .bytes()
         .await
@@ -85,7 +80,9 @@ async fn edge_request(mut request: Request) -> Result<EdgeRequest, ApiError> {
         query: url.query().unwrap_or_default().to_string(),
         headers,
         body: Bytes::from(body),
-    })
+    }
+    // The client's own claims about its address are never passed on (see the decisions).
+    .without_client_claims())
 }
 
 /// A Workers response from the core's; a response without a body gets none at all, as

@@ -5,9 +5,6 @@ use onsale_edge::{EdgeRequest, EdgeResponse, Upstream, UpstreamError};
 use worker::js_sys::Uint8Array;
 use worker::{Fetch, Headers, Request, web_sys};
 
-/// Response headers that describe the coordinator's connection, not the message.
-const CONNECTION_HEADERS: &[&str] = &["transfer-encoding", "connection", "content-length"];
-
 /// The coordinator at a base URL, reached with `fetch`.
 pub struct FetchUpstream {
     base: String,
@@ -44,21 +41,17 @@ impl Upstream for FetchUpstream {
         let failed = |e: worker::Error| UpstreamError::Unreachable(e.to_string());
         let outgoing = self.outgoing(&request).map_err(failed)?;
         let mut response = Fetch::Request(outgoing).send().await.map_err(failed)?;
-        let headers = response
-            .headers()
-            .entries()
-            .filter(|(name, _)| !CONNECTION_HEADERS.contains(&name.as_str()))
-            .collect();
+        let headers: Vec<(String, String)> = response.headers().entries().collect();
         // workerd fails a body that ends before its content-length: an error, never an
         // answer passed on cut short.
         let body = response
             .bytes()
             .await
             .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?;
-        Ok(EdgeResponse {
-            status: response.status_code(),
+        Ok(EdgeResponse::from_upstream(
+            response.status_code(),
             headers,
-            body: body.into(),
-        })
+            body.into(),
+        ))
     }
 }

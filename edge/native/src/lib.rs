@@ -5,7 +5,7 @@
 //! Layout:
 //! - [`MemoryCache`]: the response cache.
 //! - [`HttpUpstream`]: forwarding to the coordinator.
-//! - [`SnapshotSource`]: where snapshots are read from (a folder or an HTTP base URL).
+//! - [`SnapshotLocation`]: where snapshots are read from (a folder or an HTTP base URL).
 //! - [`client_guard`]: rate limits per client address before anything is forwarded, and
 //!   the client's address (with the edge secret) in `X-Onsale-Client-Ip` for the
 //!   coordinator's own limits.
@@ -20,8 +20,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use bytes::Bytes;
-use onsale_edge::{Cache, Edge, EdgeRequest, EdgeResponse, Upstream, UpstreamError};
-use onsale_indexer::{Snapshot, layout};
+use onsale_edge::{
+    Cache, Edge, EdgeRequest, EdgeResponse, SnapshotSource, SourceError, Upstream, UpstreamError,
+};
 use onsale_limits::{ClientAddressPolicy, RateLimitLayer, RateLimits};
 
 /// Largest request body forwarded to the coordinator.
@@ -108,106 +109,64 @@ impl Upstream for HttpUpstream {
             .await
             .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter(|(name, _)| {
-                !matches!(
-                    name.as_str(),
-                    "transfer-encoding" | "connection" | "content-length"
-                )
-            })
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-            })
-            .collect();
+        let headers = response.headers().clone();
         // A body that fails or ends before its content-length (hyper checks) is an error,
         // never an answer passed on cut short.
         let body = response
             .bytes()
             .await
             .map_err(|e| UpstreamError::BadAnswer(format!("{e:?}")))?;
-        Ok(EdgeResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(EdgeResponse::from_upstream_map(status, &headers, body))
     }
 }
 
 /// Where published snapshots are read: a folder (`snapshots/{version}.snap` and a
 /// `latest` file) or the same layout under an HTTP base URL.
 #[derive(Debug, Clone)]
-pub enum SnapshotSource {
+pub enum SnapshotLocation {
     /// A local folder.
     Dir(PathBuf),
-    /// An HTTP(S) base URL.
-    Http(String),
-}
-
-/// Why a snapshot could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// Reading the folder failed.
-    #[error("reading snapshots: {0}")]
-    Io(#[from] std::io::Error),
-    /// Fetching over HTTP failed.
-    #[error("fetching snapshots: {0}")]
-    Http(#[from] reqwest::Error),
-    /// The `latest` pointer is not a version number.
-    #[error("the latest pointer {0:?} is not a version")]
-    Pointer(String),
-    /// The snapshot's bytes did not open.
-    #[error("opening snapshot {version}: {reason}")]
-    Open {
-        /// Which version.
-        version: u64,
-        /// Why.
-        reason: String,
+    /// An HTTP(S) base URL, read with this client.
+    Http {
+        /// The base URL, without a trailing `/`.
+        base: String,
+        /// The client that reads it.
+        client: reqwest::Client,
     },
 }
 
-impl SnapshotSource {
+impl SnapshotLocation {
     /// A folder path as is; `http://` or `https://` as a URL.
     pub fn parse(text: &str) -> Self {
         if text.starts_with("http://") || text.starts_with("https://") {
-            SnapshotSource::Http(text.trim_end_matches('/').to_string())
+            SnapshotLocation::Http {
+                base: text.trim_end_matches('/').to_string(),
+                client: reqwest::Client::new(),
+            }
         } else {
-            SnapshotSource::Dir(PathBuf::from(text.strip_prefix("file://").unwrap_or(text)))
+            SnapshotLocation::Dir(PathBuf::from(text.strip_prefix("file://").unwrap_or(text)))
         }
     }
+}
 
-    async fn read(&self, client: &reqwest::Client, name: &str) -> Result<Bytes, SourceError> {
+impl SnapshotSource for SnapshotLocation {
+    async fn read(&self, name: &str) -> Result<Bytes, SourceError> {
+        let read = |e: &dyn std::fmt::Display| SourceError::Read(format!("{name}: {e}"));
         match self {
-            SnapshotSource::Dir(dir) => Ok(Bytes::from(tokio::fs::read(dir.join(name)).await?)),
-            SnapshotSource::Http(base) => Ok(client
-                .get(format!("{base}/{name}"))
-                .send()
-                .await?
-                .error_for_status()?
-                .bytes()
-                .await?),
+            SnapshotLocation::Dir(dir) => tokio::fs::read(dir.join(name))
+                .await
+                .map(Bytes::from)
+                .map_err(|e| read(&e)),
+            SnapshotLocation::Http { base, client } => {
+                let response = client
+                    .get(format!("{base}/{name}"))
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| read(&e))?;
+                response.bytes().await.map_err(|e| read(&e))
+            }
         }
-    }
-
-    /// The newest published version.
-    pub async fn latest(&self, client: &reqwest::Client) -> Result<u64, SourceError> {
-        let bytes = self.read(client, layout::LATEST).await?;
-        layout::parse_latest(&bytes)
-            .map_err(|_| SourceError::Pointer(String::from_utf8_lossy(&bytes).trim().to_string()))
-    }
-
-    /// Opens one version.
-    pub async fn open(
-        &self,
-        client: &reqwest::Client,
-        version: u64,
-    ) -> Result<Snapshot, SourceError> {
-        let bytes = self.read(client, &layout::snapshot_path(version)).await?;
-        Snapshot::from_bytes(bytes.to_vec()).map_err(|e| SourceError::Open {
-            version,
-            reason: e.to_string(),
-        })
     }
 }
 
@@ -222,34 +181,15 @@ pub fn unix_millis() -> i64 {
         .map_or(0, |since| since.as_millis() as i64)
 }
 
-/// Installs the newest snapshot if it is newer than the one served; returns the version
-/// installed, if any.
-pub async fn refresh(
-    edge: &NativeEdge,
-    source: &SnapshotSource,
-    client: &reqwest::Client,
-) -> Result<Option<u64>, SourceError> {
-    let latest = source.latest(client).await?;
-    if edge
-        .snapshot_version()
-        .is_some_and(|current| current >= latest)
-    {
-        return Ok(None);
-    }
-    let snapshot = source.open(client, latest).await?;
-    Ok(edge.install(snapshot).then_some(latest))
-}
-
-/// Checks for a new snapshot every `interval`, forever.
+/// Looks for a new snapshot every `interval`, forever.
 pub fn spawn_refresh(
     edge: Arc<NativeEdge>,
-    source: SnapshotSource,
+    source: SnapshotLocation,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
         loop {
-            match refresh(&edge, &source, &client).await {
+            match edge.refresh(&source).await {
                 Ok(Some(version)) => tracing::info!(version, "catalogue snapshot installed"),
                 Ok(None) => {}
                 Err(err) => tracing::debug!(error = %err, "no new snapshot"),
@@ -265,30 +205,14 @@ async fn handle(State(edge): State<Arc<NativeEdge>>, request: Request) -> Respon
         Ok(body) => body,
         Err(_) => return into_response(EdgeResponse::text(413, "request body too large\n")),
     };
-    let edge_request = EdgeRequest {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-            })
-            .collect(),
-        body,
-    };
-    into_response(edge.handle(edge_request).await)
+    // The guard in front has already replaced the client's `x-onsale-*` headers with the
+    // edge's own.
+    let answer = edge.handle(EdgeRequest::from_http(&parts, body)).await;
+    into_response(answer)
 }
 
 fn into_response(response: EdgeResponse) -> Response {
-    let mut builder = Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(Body::from(response.body))
-        .unwrap_or_else(|_| Response::new(Body::from("bad response from the edge core")))
+    response.into_http().map(Body::from)
 }
 
 /// The edge's guard: `limits` per client address (the edge cannot check tokens, so

@@ -8,18 +8,15 @@
 //! request from the newest snapshot published; `wasmtime serve` reuses a WASIp3 instance
 //! (up to 128 requests, 16 at once), which keeps the snapshot and the cache between them.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
-use onsale_indexer::{Snapshot, layout};
+use bytes::Bytes;
+use onsale_edge::{RefreshPolicy, SnapshotSource, SourceError};
 use onsale_model::{ApiError, ErrorCode};
 
 use crate::upstream::get;
 use crate::{HttpUpstream, InstanceCache, SpinEdge};
-
-/// Shortest time between two looks at `latest`.
-const REFRESH: Duration = Duration::from_secs(1);
 
 /// Bytes of responses the instance's cache keeps.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
@@ -31,10 +28,9 @@ thread_local! {
 /// The edge core of this instance and where its snapshots come from.
 pub struct Instance {
     edge: SpinEdge,
-    /// `ONSALE_SNAPSHOTS`, without a trailing `/`.
-    snapshots: String,
-    /// When `latest` was last asked for; `None` before the first look.
-    checked_at: Cell<Option<Instant>>,
+    snapshots: HttpSource,
+    /// A look at `latest` at most once a second once a snapshot is installed.
+    policy: RefreshPolicy,
 }
 
 impl Instance {
@@ -50,8 +46,10 @@ impl Instance {
         .with_settings(|name| std::env::var(name).ok(), unix_millis)?;
         let instance = Rc::new(Instance {
             edge,
-            snapshots: var("ONSALE_SNAPSHOTS")?.trim_end_matches('/').to_string(),
-            checked_at: Cell::new(None),
+            snapshots: HttpSource {
+                base: var("ONSALE_SNAPSHOTS")?.trim_end_matches('/').to_string(),
+            },
+            policy: RefreshPolicy::every(1_000),
         });
         Ok(INSTANCE.with(|cell| cell.get_or_init(|| instance).clone()))
     }
@@ -66,52 +64,38 @@ impl Instance {
     /// their own look rather than answer `503`). A failure leaves the snapshot served as it
     /// is (none at all means reads answer `503 unavailable`).
     pub async fn keep_fresh(&self) {
-        let now = Instant::now();
         let installed = self.edge.snapshot_version().is_some();
-        if installed
-            && self
-                .checked_at
-                .get()
-                .is_some_and(|at| now.duration_since(at) < REFRESH)
-        {
+        if !self.policy.due(unix_millis(), installed) {
             return;
         }
-        self.checked_at.set(Some(now));
-        if let Err(why) = self.refresh().await {
+        if let Err(why) = self.edge.refresh(&self.snapshots).await {
             eprintln!("onsale edge: no new snapshot: {why}");
         }
     }
+}
 
-    /// Installs the version `latest` names if it is newer than the one served.
-    async fn refresh(&self) -> Result<(), String> {
-        let pointer = get(&format!("{}/{}", self.snapshots, layout::LATEST))
+/// The snapshots published under `ONSALE_SNAPSHOTS`, read over outbound HTTP.
+struct HttpSource {
+    /// The base URL, without a trailing `/`.
+    base: String,
+}
+
+impl SnapshotSource for HttpSource {
+    async fn read(&self, name: &str) -> Result<Bytes, SourceError> {
+        get(&format!("{}/{name}", self.base))
             .await
-            .map_err(|e| e.to_string())?;
-        let latest = layout::parse_latest(&pointer).map_err(|e| e.to_string())?;
-        if self
-            .edge
-            .snapshot_version()
-            .is_some_and(|current| current >= latest)
-        {
-            return Ok(());
-        }
-        let url = format!("{}/{}", self.snapshots, layout::snapshot_path(latest));
-        let bytes = get(&url).await.map_err(|e| e.to_string())?;
-        let snapshot = Snapshot::from_bytes(bytes.to_vec())
-            .map_err(|e| format!("opening snapshot {latest}: {e}"))?;
-        self.edge.install(snapshot);
-        Ok(())
+            .map_err(|e| SourceError::Read(e.to_string()))
     }
 }
 
-/// A required environment variable.
-/// The wall clock in milliseconds since the Unix epoch (for pass expiry).
+/// The wall clock in milliseconds since the Unix epoch (for pass expiry and refreshes).
 fn unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A required environment variable.
 fn var(name: &str) -> Result<String, ApiError> {
     std::env::var(name).map_err(|_| {
         ApiError::new(

@@ -63,49 +63,17 @@ async fn handle(request: Request) -> http::Response<FullBody<Bytes>> {
     response(answer)
 }
 
-/// The core's view of an incoming request.
+/// The core's view of an incoming request, without the headers only an edge may send.
 async fn edge_request(request: Request) -> Result<EdgeRequest, ApiError> {
     let (parts, body) = request.into_parts();
     let body = body
         .bytes()
         .await
         .map_err(|e| ApiError::invalid(format!("could not read the request body: {e:?}")))?;
-    Ok(EdgeRequest {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: header_pairs(&parts.headers),
-        body,
-    })
-}
-
-/// Header names (lower case, as `http` keeps them) with their values; values that are
-/// not text are dropped.
-fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-        })
-        .collect()
+    Ok(EdgeRequest::from_http(&parts, body).without_client_claims())
 }
 
 /// The outgoing response for the core's.
 fn response(response: EdgeResponse) -> http::Response<FullBody<Bytes>> {
-    let mut builder = http::Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(FullBody::new(response.body))
-        .unwrap_or_else(|e| {
-            let error = ApiError::new(
-                ErrorCode::Internal,
-                format!("bad response from the edge core: {e}"),
-            );
-            let fallback = EdgeResponse::json_error(&error);
-            let mut answer = http::Response::new(FullBody::new(fallback.body));
-            *answer.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            answer
-        })
+    response.into_http().map(FullBody::new)
 }

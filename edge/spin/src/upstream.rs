@@ -17,9 +17,6 @@ use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Method, Request, Response
 use spin_sdk::wasip3::wit_bindgen::StreamResult;
 use spin_sdk::wasip3::{spawn, wit_future, wit_stream};
 
-/// Response headers that describe the coordinator's connection, not the message.
-const CONNECTION_HEADERS: &[&str] = &["transfer-encoding", "connection", "content-length"];
-
 /// Request headers the host sets itself (`host` is the URL's authority) and refuses
 /// from a guest.
 const HOST_SET_HEADERS: &[&str] = &[
@@ -57,15 +54,11 @@ impl Upstream for HttpUpstream {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
         let answer = exchange(&request.method, &url, &headers, request.body).await?;
-        Ok(EdgeResponse {
-            status: answer.status,
-            headers: answer
-                .headers
-                .into_iter()
-                .filter(|(name, _)| !CONNECTION_HEADERS.contains(&name.as_str()))
-                .collect(),
-            body: answer.body,
-        })
+        Ok(EdgeResponse::from_upstream(
+            answer.status,
+            answer.headers,
+            answer.body,
+        ))
     }
 }
 
