@@ -3,7 +3,7 @@
 
 use onsale_model::{ApiError, ErrorCode};
 
-use crate::store::{StoreError, TxError};
+use onsale_store::{StoreError, TxError};
 
 /// Result alias of the coordinator.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

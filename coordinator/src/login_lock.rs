@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Tx, keys};
+use crate::store::keys;
+use onsale_store::Tx;
 
 /// When failed log-ins slow down and lock a username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,9 @@ use tokio::task::JoinHandle;
 use crate::booking::Coordinator;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
-use crate::store::keys::{self, LogPosition};
+use crate::store::keys;
+use onsale_store::LogPosition;
+use onsale_store::StoreExt;
 
 /// Where emails go out.
 #[derive(Clone)]
@@ -118,7 +119,7 @@ impl Coordinator {
     pub async fn notify_pending(&self, mailer: Option<&Mailer>, limit: usize) -> Result<usize> {
         let store = self.store();
         let place = store
-            .transact(|tx, _| async move { tx.get(&keys::meta("notifier_position")).await })
+            .transact(|tx| async move { tx.get(&keys::meta("notifier_position")).await })
             .await?
             .and_then(|bytes| LogPosition::parse(&String::from_utf8_lossy(&bytes)));
         let entries = self
@@ -144,7 +145,7 @@ impl Coordinator {
         }
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let notice = &notice;
                 async move {
                     if let Some(notice) = notice {
@@ -171,7 +172,7 @@ impl Coordinator {
     pub async fn notifications(&self, user_id: &str, limit: usize) -> Result<Vec<Notification>> {
         let pairs = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 tx.get_range(keys::notifications_of(user_id).reverse().limit(limit))
                     .await
             })

@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use onsale_coordinator::store::{RangeRead, StoreExt, keys};
+use onsale_coordinator::store::keys;
+use onsale_store::{RangeRead, StoreExt};
 use rand::Rng;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -94,7 +95,7 @@ async fn storm(s: Arc<TestServer>, event: u64) -> Outcomes {
 async fn scan(store: &TestStore, range: RangeRead) -> Vec<(Vec<u8>, Value)> {
     store
         .store
-        .transact(|tx, _| {
+        .transact(|tx| {
             let range = range.clone();
             async move { tx.get_range(range).await }
         })
@@ -191,7 +192,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
         assert!(reported.contains(hold_id));
     }
     // One hold_placed entry per reported hold in the change log, nothing for refusals.
-    let log = scan(store_probe, keys::log_after(None)).await;
+    let log = scan(store_probe, onsale_store::log::after(None)).await;
     let placed_logged = log
         .iter()
         .filter(|(_, e)| e["type"] == "hold_placed")

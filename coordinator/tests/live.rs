@@ -164,7 +164,7 @@ async fn the_sse_twin_sends_the_same_feed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_coordinator_on_a_store_sees_every_change() {
     let first = serve(pg_store().await).await;
-    let store = onsale_coordinator::store::open(&first.store.address, Default::default())
+    let store = onsale_store::open(&first.store.address, Default::default())
         .await
         .unwrap();
     let second = common::serve_shared(store).await;

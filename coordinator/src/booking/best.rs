@@ -25,7 +25,8 @@ use super::Coordinator;
 use super::events::seat_status;
 use super::records::SeatRecord;
 use crate::error::{Error, Result};
-use crate::store::{RangeRead, StoreExt, keys};
+use crate::store::keys;
+use onsale_store::{RangeRead, StoreExt};
 
 /// How long a section's taken seats, once read, serve further first choices on this
 /// coordinator (a later choice after a lost race always reads afresh).
@@ -96,7 +97,7 @@ impl Coordinator {
         let count = best.count as usize;
         let (map, (first, last), taken) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let map = self.seat_map(&*tx, event_id).await?;
                 let Some((first, last)) = map.map.section(&best.section) else {
                     return Err(Error::Api(ApiError::invalid(format!(

@@ -18,7 +18,8 @@ use super::{Coordinator, log};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
 use crate::payments::{Money, PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::keys;
+use onsale_store::{StoreExt, Tx};
 
 /// How long a claimed task is hidden from other workers before it is tried again (a
 /// worker that died mid-task is replaced after this).
@@ -44,7 +45,7 @@ impl Coordinator {
         let new_booking_id = Uuid::new_v4().to_string();
         let booking = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (user_id, idem_key, new_booking_id) = (&user_id, &idem_key, &new_booking_id);
                 async move {
                     if let Some(bytes) = tx.get(idem_key).await? {
@@ -139,7 +140,7 @@ impl Coordinator {
         let booking_id = booking.booking_id.clone();
         let updated = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (booking_id, payment) = (&booking_id, &payment);
                 async move {
                     let mut booking = read_booking(&*tx, booking_id)
@@ -183,7 +184,7 @@ impl Coordinator {
         let task_id = Uuid::new_v4().to_string();
         let fresh = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (event, task_id) = (&event, &task_id);
                 async move {
                     let key = keys::webhook(provider_name, &event.id);
@@ -236,7 +237,7 @@ impl Coordinator {
         let now = self.clock.now();
         let claimed = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let due = tx
                     .get_range(keys::tasks_due_before(now + 1).limit(limit))
                     .await?;
@@ -262,7 +263,7 @@ impl Coordinator {
                     metrics::counter!("onsale_task_failures_total").increment(1);
                     let retry_at = self.clock.now() + delay;
                     self.store
-                        .transact(|tx, _| {
+                        .transact(|tx| {
                             let (leased_key, record) = (&leased_key, &record);
                             async move {
                                 if tx.get(leased_key).await?.is_some() {
@@ -313,7 +314,7 @@ impl Coordinator {
     ) -> Result<()> {
         let refund_task = Uuid::new_v4().to_string();
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let refund_task = &refund_task;
                 async move {
                     if tx.get(leased_key).await?.is_none() {
@@ -381,7 +382,7 @@ impl Coordinator {
     async fn refund(&self, leased_key: &[u8], booking_id: &str) -> Result<()> {
         let booking = self
             .store
-            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .transact(|tx| async move { read_booking(&*tx, booking_id).await })
             .await?
             .ok_or_else(|| Error::Internal(format!("refund of unknown booking {booking_id}")))?;
         let provider = self
@@ -397,7 +398,7 @@ impl Coordinator {
                 .map_err(|e| Error::Internal(format!("refund: {e}")))?;
         }
         self.store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 if tx.get(leased_key).await?.is_none() {
                     return Ok(());
                 }
@@ -426,7 +427,7 @@ impl Coordinator {
     pub async fn booking(&self, user_id: Uuid, booking_id: &str) -> Result<Booking> {
         let record = self
             .store
-            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .transact(|tx| async move { read_booking(&*tx, booking_id).await })
             .await?
             .filter(|b| b.user_id == user_id.to_string())
             .ok_or_else(|| {

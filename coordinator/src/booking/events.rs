@@ -11,8 +11,9 @@ use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
-use crate::store::keys::LogPosition;
-use crate::store::{StoreExt, Tx, decode_counter, keys};
+use crate::store::keys;
+use onsale_store::LogPosition;
+use onsale_store::{StoreExt, Tx, decode_counter};
 
 impl Coordinator {
     /// Creates an event with its seat map; every seat starts available.
@@ -26,7 +27,7 @@ impl Coordinator {
         })?;
         let event = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let details = new.details.clone();
                 let spec = spec.clone();
                 async move {
@@ -81,7 +82,7 @@ impl Coordinator {
         details.validate()?;
         let event = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let details = details.clone();
                 async move {
                     let old = read_event(&*tx, id).await?;
@@ -121,11 +122,13 @@ impl Coordinator {
     /// transaction, for the indexer to build a snapshot from.
     pub async fn catalogue(&self) -> Result<Catalogue> {
         self.store
-            .transact(|tx, _| async move {
-                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
+            .transact(|tx| async move {
+                let last = tx
+                    .get_range(onsale_store::log::all().reverse().limit(1))
+                    .await?;
                 let position = last
                     .first()
-                    .and_then(|(key, _)| keys::log_position(key))
+                    .and_then(|(key, _)| onsale_store::log::position(key))
                     .map(|p| p.to_string());
                 let events = tx
                     .get_range(keys::events_all())
@@ -141,7 +144,7 @@ impl Coordinator {
     /// One event.
     pub async fn event(&self, id: u64) -> Result<Event> {
         self.store
-            .transact(|tx, _| async move { read_event(&*tx, id).await })
+            .transact(|tx| async move { read_event(&*tx, id).await })
             .await
     }
 
@@ -149,7 +152,7 @@ impl Coordinator {
     pub async fn list_events(&self, query: PageQuery) -> Result<Page<Event>> {
         query.validate()?;
         self.store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let total =
                     decode_counter(tx.get(&keys::meta("event_count")).await?.as_deref()).max(0);
                 let order = tx
@@ -178,7 +181,7 @@ impl Coordinator {
         let now = self.clock.now();
         let (total, records) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let seat_map = self.seat_map(&*tx, event_id).await?;
                 let records = tx.get_range(keys::seats_of(event_id)).await?;
                 Ok::<_, Error>((seat_map.map.seats().len() as u32, records))
@@ -215,11 +218,15 @@ impl Coordinator {
         let now = self.clock.now();
         let (seat_map, records, position) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let seat_map = self.seat_map(&*tx, event_id).await?;
                 let records = tx.get_range(keys::seats_of(event_id)).await?;
-                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
-                let position = last.first().and_then(|(key, _)| keys::log_position(key));
+                let last = tx
+                    .get_range(onsale_store::log::all().reverse().limit(1))
+                    .await?;
+                let position = last
+                    .first()
+                    .and_then(|(key, _)| onsale_store::log::position(key));
                 Ok::<_, Error>((seat_map, records, position))
             })
             .await?;
@@ -257,7 +264,7 @@ impl Coordinator {
         };
         let seat_map = self
             .store
-            .transact(|tx, _| async move { self.seat_map(&*tx, event_id).await })
+            .transact(|tx| async move { self.seat_map(&*tx, event_id).await })
             .await?;
         position
             .checked_sub(1)

@@ -13,7 +13,8 @@ use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use super::{Coordinator, log};
 use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::keys;
+use onsale_store::{StoreExt, Tx};
 
 /// Choices a best-available hold makes before it answers that the seats are gone.
 const BEST_AVAILABLE_TRIES: u32 = 5;
@@ -69,7 +70,7 @@ impl Coordinator {
         let idem_key = keys::idempotency(&user_id.to_string(), "hold", idempotency_key);
         let replay = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (idem_key, fingerprint) = (&idem_key, &fingerprint);
                 async move { replayed_hold(&*tx, idem_key, fingerprint).await }
             })
@@ -116,7 +117,7 @@ impl Coordinator {
 
         let outcome = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (user_id, hold_id, fingerprint, idem_key) =
                     (&user_id, &hold_id, &fingerprint, &idem_key);
                 let request = &request;
@@ -237,7 +238,7 @@ impl Coordinator {
     pub async fn hold(&self, user_id: Uuid, hold_id: &str) -> Result<Hold> {
         let record = self
             .store
-            .transact(|tx, _| async move { read_hold(&*tx, hold_id).await })
+            .transact(|tx| async move { read_hold(&*tx, hold_id).await })
             .await?;
         match record {
             Some(hold) if hold.user_id == user_id.to_string() => Ok(hold_view(&hold)),
@@ -249,7 +250,7 @@ impl Coordinator {
     pub async fn release_hold(&self, user_id: Uuid, hold_id: &str) -> Result<()> {
         let user_id = user_id.to_string();
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let user_id = &user_id;
                 async move {
                     match read_hold(&*tx, hold_id).await? {
@@ -275,7 +276,7 @@ impl Coordinator {
         let now = self.clock.now();
         let due = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 tx.get_range(keys::holds_expired_before(now + 1).limit(limit))
                     .await
             })
@@ -284,7 +285,7 @@ impl Coordinator {
         for (expiry_key, _) in due {
             let released = self
                 .store
-                .transact(|tx, _| {
+                .transact(|tx| {
                     let expiry_key = &expiry_key;
                     async move {
                         if tx.get(expiry_key).await?.is_none() {
@@ -331,7 +332,7 @@ impl Coordinator {
     pub async fn sweep_idempotency_keys(&self, limit: usize) -> Result<usize> {
         let before = self.clock.now() - self.settings.idempotency_ttl.as_millis() as Millis;
         self.store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let due = tx
                     .get_range(keys::idempotency_created_before(before).limit(limit))
                     .await?;

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::records::HoldRecord;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Tx, keys};
+use crate::store::keys;
+use onsale_store::Tx;
 
 /// What one account has of one event.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]

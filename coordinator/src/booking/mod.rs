@@ -1,4 +1,4 @@
-//! The booking logic, written once against [`crate::store::Store`]: events and seat maps,
+//! The booking logic, written once against [`onsale_store::Store`]: events and seat maps,
 //! users and sessions, holds and their expiry. Every state change appends to the change
 //! log in the same transaction.
 //!
@@ -24,7 +24,8 @@ use crate::auth::{PasswordPool, Secrets};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::payments::PaymentProvider;
-use crate::store::{Store, StoreError, StoreExt, Tx, keys};
+use crate::store::keys;
+use onsale_store::{Store, StoreError, StoreExt, Tx};
 
 pub(crate) use events::set_waiting_room_flag;
 pub use holds::{PlacedHold, SweepReport};
@@ -138,12 +139,17 @@ impl Coordinator {
     }
 
     /// The position of the newest change-log entry (`None` for an empty log).
-    pub async fn log_end(&self) -> Result<Option<keys::LogPosition>> {
+    pub async fn log_end(&self) -> Result<Option<onsale_store::LogPosition>> {
         let last = self
             .store
-            .transact(|tx, _| async move { tx.get_range(keys::log_all().reverse().limit(1)).await })
+            .transact(|tx| async move {
+                tx.get_range(onsale_store::log::all().reverse().limit(1))
+                    .await
+            })
             .await?;
-        Ok(last.first().and_then(|(key, _)| keys::log_position(key)))
+        Ok(last
+            .first()
+            .and_then(|(key, _)| onsale_store::log::position(key)))
     }
 
     /// Takes payments through `provider`.
@@ -185,11 +191,11 @@ impl Coordinator {
 
 async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
     store
-        .transact(|tx, _| async move {
+        .transact(|tx| async move {
             let key = keys::meta("secrets");
             if let Some(bytes) = tx.get(&key).await? {
-                if crate::store::sealed::is_sealed(&bytes) {
-                    return Err(crate::store::StoreError::backend(
+                if onsale_store::sealed::is_sealed(&bytes) {
+                    return Err(onsale_store::StoreError::backend(
                         "seal",
                         "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
                     )
@@ -223,7 +229,7 @@ impl Coordinator {
         limit: usize,
     ) -> Result<Vec<onsale_model::LogEntry>> {
         let after = match after {
-            Some(text) => Some(keys::LogPosition::parse(text).ok_or_else(|| {
+            Some(text) => Some(onsale_store::LogPosition::parse(text).ok_or_else(|| {
                 crate::error::Error::Api(onsale_model::ApiError::invalid(
                     "after must be a position returned by this call",
                 ))
@@ -233,14 +239,15 @@ impl Coordinator {
         let limit = limit.clamp(1, 1000);
         let entries = self
             .store
-            .transact(
-                |tx, _| async move { tx.get_range(keys::log_after(after).limit(limit)).await },
-            )
+            .transact(|tx| async move {
+                tx.get_range(onsale_store::log::after(after).limit(limit))
+                    .await
+            })
             .await?;
         entries
             .into_iter()
             .map(|(key, value)| {
-                let position = keys::log_position(&key)
+                let position = onsale_store::log::position(&key)
                     .ok_or_else(|| crate::error::Error::Internal("malformed log key".into()))?;
                 Ok(onsale_model::LogEntry {
                     position: position.to_string(),

@@ -20,7 +20,8 @@ use uuid::Uuid;
 use super::Coordinator;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, decode_counter, keys};
+use crate::store::keys;
+use onsale_store::{StoreExt, decode_counter};
 
 /// How long a generation read from the store is trusted.
 const GENERATION_TTL: Duration = Duration::from_secs(2);
@@ -95,7 +96,7 @@ impl Coordinator {
         let key = keys::token_generation(user);
         let generation = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let key = &key;
                 async move {
                     tx.add(key, 1).await?;
@@ -113,7 +114,7 @@ impl Coordinator {
         let key = keys::token_generation(user);
         let value = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let key = &key;
                 async move { tx.get(key).await }
             })

@@ -8,7 +8,8 @@ use super::{Coordinator, log};
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::login_lock;
-use crate::store::{StoreExt, keys};
+use crate::store::keys;
+use onsale_store::StoreExt;
 
 impl Coordinator {
     /// Registers a user. Username (any case), email and phone must each be unused.
@@ -46,7 +47,7 @@ impl Coordinator {
         ];
         let record = serde_json::to_vec(&user)?;
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (unique, record, user) = (&unique, &record, &user);
                 async move {
                     for (key, taken) in unique {
@@ -94,7 +95,7 @@ impl Coordinator {
         let lock = self.settings.login_lock;
         let user = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (index, failures) = (&index, &failures);
                 async move {
                     login_lock::begin_attempt(&*tx, failures, now, &lock).await?;
@@ -120,7 +121,7 @@ impl Coordinator {
             }
         };
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let failures = &failures;
                 async move { login_lock::clear(&*tx, failures).await }
             })
@@ -139,7 +140,7 @@ impl Coordinator {
     pub async fn sweep_login_failures(&self, limit: usize) -> Result<usize> {
         let now = self.clock.now();
         self.store
-            .transact(|tx, _| async move { login_lock::sweep(&*tx, now, limit).await })
+            .transact(|tx| async move { login_lock::sweep(&*tx, now, limit).await })
             .await
     }
 
@@ -147,7 +148,7 @@ impl Coordinator {
     pub async fn user_email(&self, user_id: &str) -> Result<Option<String>> {
         let record = self
             .store
-            .transact(|tx, _| async move { tx.get(&keys::user(user_id)).await })
+            .transact(|tx| async move { tx.get(&keys::user(user_id)).await })
             .await?;
         match record {
             Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?.email)),

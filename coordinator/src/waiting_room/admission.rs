@@ -13,7 +13,8 @@ use super::records::{self, AdmissionState, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, keys};
+use crate::store::keys;
+use onsale_store::StoreExt;
 
 /// Lobby people given their places per transaction.
 const PLACE_BATCH: usize = 2000;
@@ -58,7 +59,7 @@ impl Coordinator {
     pub async fn admit_waiting_rooms(&self) -> Result<AdmissionReport> {
         let rooms = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let mut rooms = Vec::new();
                 for (key, value) in tx.get_range(keys::waiting_rooms_all()).await? {
                     if let Some(event_id) = keys::waiting_room_settings_event(&key) {
@@ -99,7 +100,7 @@ impl Coordinator {
     async fn shuffle_if_due(&self, event_id: u64) -> Result<()> {
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok::<_, Error>(());
                 };
@@ -119,7 +120,7 @@ impl Coordinator {
     /// returns how many.
     async fn place_lobby(&self, event_id: u64) -> Result<u64> {
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let mut state = records::read_admission(&*tx, event_id).await?;
                 let left = state.lobby_end.saturating_sub(state.lobby_next);
                 if left == 0 {
@@ -159,7 +160,7 @@ impl Coordinator {
     async fn admit(&self, event_id: u64) -> Result<(u64, u64)> {
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok::<_, Error>((0, 0));
                 };
@@ -207,7 +208,7 @@ impl Coordinator {
 /// Forgets the admitted places, from the oldest, whose pass expired by `now` (and their
 /// holders' entries, unless they queued again); returns how many.
 async fn end_sessions(
-    tx: &dyn crate::store::Tx,
+    tx: &dyn onsale_store::Tx,
     event_id: u64,
     state: &mut AdmissionState,
     now: Millis,

@@ -17,7 +17,8 @@ use super::records::{self, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_datetime, to_millis};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::keys;
+use onsale_store::{StoreExt, Tx};
 
 /// Most joins written in one transaction.
 const MAX_BATCH: usize = 2048;
@@ -120,7 +121,7 @@ impl Coordinator {
     async fn join_batch(&self, event_id: u64, users: &[u128]) -> Result<Vec<bool>> {
         let outcome = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok(None);
                 };
@@ -185,7 +186,7 @@ impl Coordinator {
         let user_id = user.as_u128();
         let (settings, entry, admitted, place) = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let settings = records::read_settings(&*tx, event_id).await?;
                 let entry = records::read_entry(&*tx, event_id, user_id).await?;
                 let admitted = records::read_admission(&*tx, event_id).await?.admitted;

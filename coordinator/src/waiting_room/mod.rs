@@ -48,8 +48,8 @@ pub use watch::QueueFollower;
 
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
 use crate::store::keys::{self, RoomPart};
+use onsale_store::StoreExt;
 
 /// What one coordinator keeps in memory about waiting rooms; the queues themselves are
 /// in the store. Std mutexes, never held across an `.await`.
@@ -77,7 +77,7 @@ impl Coordinator {
         settings.validate()?;
         let stored = serde_json::to_vec(&settings)?;
         self.store()
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let stored = &stored;
                 let enabled = settings.enabled;
                 async move {
@@ -102,7 +102,7 @@ impl Coordinator {
     /// An event's waiting-room settings and live counts.
     pub async fn waiting_room(&self, event_id: u64) -> Result<WaitingRoom> {
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let settings = records::read_settings(&*tx, event_id)
                     .await?
                     .ok_or_else(|| no_waiting_room(event_id))?;

@@ -9,8 +9,8 @@ use onsale_model::WaitingRoomSettings;
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::Tx;
 use crate::store::keys::{self, RoomPart};
+use onsale_store::Tx;
 
 /// A user's place in a queue (`QUEUE_ENTRY`), 9 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
