@@ -124,3 +124,44 @@ impl<S: Store + ?Sized> StoreExt for S {
         retry::run(self, f)
     }
 }
+
+/// A shared transaction is a transaction, so a [`Txn`] handle is passed as `&tx` where a
+/// `&dyn Tx` is wanted.
+#[async_trait]
+impl<T: Tx + ?Sized> Tx for Arc<T> {
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(key).await
+    }
+
+    async fn get_range(&self, range: RangeRead) -> Result<Vec<KeyValue>> {
+        (**self).get_range(range).await
+    }
+
+    fn set(&self, key: &[u8], value: &[u8]) {
+        (**self).set(key, value);
+    }
+
+    fn clear(&self, key: &[u8]) {
+        (**self).clear(key);
+    }
+
+    async fn clear_range(&self, begin: &[u8], end: &[u8]) -> Result<()> {
+        (**self).clear_range(begin, end).await
+    }
+
+    async fn add(&self, key: &[u8], delta: i64) -> Result<()> {
+        (**self).add(key, delta).await
+    }
+
+    fn append_log(&self, entry: &[u8]) {
+        (**self).append_log(entry);
+    }
+
+    async fn commit(&self) -> Result<()> {
+        (**self).commit().await
+    }
+
+    async fn rollback(&self) {
+        (**self).rollback().await;
+    }
+}

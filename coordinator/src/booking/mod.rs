@@ -9,8 +9,8 @@ mod best;
 mod checkout;
 mod events;
 mod holds;
-mod limits;
-mod records;
+pub(crate) mod limits;
+pub(crate) mod records;
 mod sessions;
 mod users;
 

@@ -208,37 +208,6 @@ pub fn hold_expiry(expires_at: i64, hold_id: &str) -> Vec<u8> {
         .build()
 }
 
-/// Holds that expire before `now` (exclusive), soonest first.
-pub fn holds_expired_before(now: i64) -> RangeRead {
-    RangeRead::new(
-        KeyBuilder::new(prefix::HOLD_EXPIRY).build(),
-        KeyBuilder::new(prefix::HOLD_EXPIRY).i64(now).build(),
-    )
-}
-
-/// The hold id inside a [`hold_expiry`] key.
-pub fn hold_expiry_id(key: &[u8]) -> Option<String> {
-    let rest = key.strip_prefix(prefix::HOLD_EXPIRY)?.get(8..)?;
-    String::from_utf8(unescape_last(rest)?).ok()
-}
-
-/// Decodes a byte-string element that ends the key.
-fn unescape_last(element: &[u8]) -> Option<Vec<u8>> {
-    let (body, terminator) = element.split_at(element.len().checked_sub(1)?);
-    if terminator != [0] {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut bytes = body.iter();
-    while let Some(&b) = bytes.next() {
-        out.push(b);
-        if b == 0 && bytes.next() != Some(&0xff) {
-            return None;
-        }
-    }
-    Some(out)
-}
-
 /// A stored answer to an idempotent request.
 pub fn idempotency(user_id: &str, scope: &str, key: &str) -> Vec<u8> {
     KeyBuilder::new(prefix::IDEMPOTENCY)
@@ -253,22 +222,6 @@ pub fn idempotency_expiry(created_at: i64, idempotency_key: &[u8]) -> Vec<u8> {
     KeyBuilder::new(prefix::IDEMPOTENCY_EXPIRY)
         .i64(created_at)
         .bytes(idempotency_key)
-        .build()
-}
-
-/// Idempotency records created before `at` (exclusive), oldest first.
-pub fn idempotency_created_before(at: i64) -> RangeRead {
-    RangeRead::new(
-        KeyBuilder::new(prefix::IDEMPOTENCY_EXPIRY).build(),
-        KeyBuilder::new(prefix::IDEMPOTENCY_EXPIRY).i64(at).build(),
-    )
-}
-
-/// The seats an account has of an event.
-pub fn account_seats(event_id: u64, user_id: &str) -> Vec<u8> {
-    KeyBuilder::new(prefix::ACCOUNT_SEATS)
-        .u64(event_id)
-        .str(user_id)
         .build()
 }
 
@@ -475,14 +428,6 @@ mod tests {
         let with_nul = hold("a\0b");
         assert!(b < with_nul && with_nul < a);
         assert!(!a.starts_with(&b));
-    }
-
-    #[test]
-    fn hold_expiry_keys_decode() {
-        let key = hold_expiry(-3, "h\0ld");
-        assert_eq!(hold_expiry_id(&key).as_deref(), Some("h\0ld"));
-        assert!(holds_expired_before(-2).end > key);
-        assert!(holds_expired_before(-3).end <= key);
     }
 
     #[test]
