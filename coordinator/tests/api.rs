@@ -703,6 +703,142 @@ async fn openapi_document_lists_every_route() {
     );
 }
 
+/// Every status an operation can answer is in the document, the limits the server
+/// enforces are schema constraints, and the live feeds are described;
+/// scripts/schemathesis.sh checks the same against live answers.
+#[tokio::test]
+async fn openapi_document_lists_every_answer_and_limit() {
+    let s = server().await;
+    let (_, doc) = send(&s, Method::GET, "/v1/openapi.json", None, None).await;
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = &operation["responses"];
+            let name = format!("{method} {path}");
+            assert_eq!(
+                responses["503"]["headers"]["Retry-After"]["schema"]["type"], "integer",
+                "{name}: 503 with Retry-After"
+            );
+            let schemes: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|requirement| requirement.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            if !schemes.is_empty() {
+                assert!(responses["401"].is_object(), "{name}: 401");
+            }
+            if schemes.contains(&"operator") {
+                assert!(responses["403"].is_object(), "{name}: 403");
+            }
+            if path.contains('{') {
+                assert!(responses["404"].is_object(), "{name}: 404");
+            }
+            if operation["requestBody"].is_object() {
+                for status in ["400", "413"] {
+                    assert!(responses[status].is_object(), "{name}: {status}");
+                }
+            }
+        }
+    }
+    assert!(operations >= 29, "{operations} operations");
+    for (path, method) in [
+        ("/v1/users", "post"),
+        ("/v1/sessions", "post"),
+        ("/v1/events/{id}/holds", "post"),
+        ("/bookEvent", "post"),
+        ("/v1/holds/{id}/checkout", "post"),
+        ("/v1/events/{id}/queue", "post"),
+    ] {
+        let limited = &doc["paths"][path][method]["responses"]["429"];
+        assert!(
+            limited["headers"]["Retry-After"].is_object(),
+            "{method} {path}: 429 with Retry-After"
+        );
+    }
+    assert!(doc["paths"]["/v1/events"]["get"]["responses"]["429"].is_null());
+    assert!(
+        doc["paths"]["/v1/operator/events"]["post"]["security"][0]["operator"].is_array(),
+        "operator calls name the operator's scheme"
+    );
+
+    for path in [
+        "/v1/events/{id}/live",
+        "/v1/events/{id}/live.sse",
+        "/v1/events/{id}/queue/live",
+        "/v1/me/notifications/live",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} described");
+    }
+    assert!(doc["paths"]["/v1/events/{id}/live"]["get"]["responses"]["101"].is_object());
+    assert!(
+        doc["paths"]["/v1/events/{id}/live.sse"]["get"]["responses"]["200"]["content"]
+            ["text/event-stream"]
+            .is_object()
+    );
+
+    let page_size = doc["paths"]["/v1/events"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "page_size")
+        .expect("page_size");
+    assert_eq!(page_size["schema"]["minimum"], 1);
+    assert_eq!(page_size["schema"]["maximum"], 100);
+    let key = doc["paths"]["/v1/events/{id}/holds"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .expect("Idempotency-Key");
+    assert_eq!(key["schema"]["maxLength"], 255);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["HoldRequest"]["properties"]["seats"]["maxItems"],
+        10
+    );
+    assert_eq!(
+        schemas["BestAvailable"]["properties"]["count"]["maximum"],
+        10
+    );
+    assert_eq!(
+        schemas["SignUp"]["properties"]["username"]["pattern"],
+        "^[A-Za-z0-9_.-]{3,32}$"
+    );
+    assert_eq!(schemas["SignUp"]["properties"]["password"]["minLength"], 8);
+    assert_eq!(
+        schemas["EventDetails"]["properties"]["name"]["maxLength"],
+        200
+    );
+}
+
+/// A plain GET of the WebSocket feed is refused in the API's error shape, as the
+/// document says, not with a text body.
+#[tokio::test]
+async fn the_websocket_feed_refuses_plain_requests_as_json() {
+    let s = server().await;
+    let event = s.create_event("Socket Show", 1, 1, 3).await;
+    let (status, body) = send(
+        &s,
+        Method::GET,
+        &format!("/v1/events/{event}/live"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("live.sse"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn seed_book_event_alias_holds_one_seat() {
     let s = server().await;

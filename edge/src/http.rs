@@ -102,10 +102,10 @@ impl EdgeResponse {
     }
 
     /// An API error as `{"error": {"code", "message"}}`, with `Retry-After` when the
-    /// error asks for a wait.
+    /// error asks for a wait (every `503` does: [`ApiError::wait_seconds`]).
     pub fn json_error(error: &ApiError) -> Self {
         let mut response = EdgeResponse::json(error.status(), &error.body());
-        if let Some(seconds) = error.retry_after {
+        if let Some(seconds) = error.wait_seconds() {
             response
                 .headers
                 .push(("retry-after".into(), seconds.to_string()));

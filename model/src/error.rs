@@ -212,6 +212,9 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// What a `503` without a wait of its own asks clients to wait, in seconds.
+pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// An error as a client sees it: `{"error": {"code", "message", "seats"?, "limit"?,
 /// "current"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -255,6 +258,14 @@ impl ApiError {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds.max(1));
         self
+    }
+
+    /// Seconds the client should wait before trying again: the error's own wait, else
+    /// [`DEFAULT_RETRY_AFTER_SECONDS`] for every `503` (the store, a provider or the
+    /// upstream recovers, or a retry loop's next round starts, within about a second).
+    pub fn wait_seconds(&self) -> Option<u64> {
+        self.retry_after
+            .or((self.status() == 503).then_some(DEFAULT_RETRY_AFTER_SECONDS))
     }
 
     /// An error with the code's default message.

@@ -70,31 +70,40 @@ pub struct Event {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDetails {
     /// Title.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// Kind of event.
+    #[cfg_attr(feature = "openapi", schema(max_length = 50, pattern = r"\S"))]
     pub category: String,
     /// Free text.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     pub description: String,
     /// Who performs.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub performers: Vec<String>,
     /// Venue name.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"\S"))]
     pub venue: String,
     /// City.
+    #[cfg_attr(feature = "openapi", schema(max_length = 100, pattern = r"\S"))]
     pub city: String,
     /// Start time (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
     /// Picture URL.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub image_url: String,
     /// ISO 4217 currency code, e.g. "EUR".
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{3}$"))]
     pub currency: String,
     /// The most seats one account may have of the event, 1 to
     /// [`MAX_SEATS_PER_ACCOUNT_LIMIT`]. Left out, a new event gets
     /// [`DEFAULT_MAX_SEATS_PER_ACCOUNT`] and an edited one keeps its limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_seats_per_account: Option<u32>,
 }
 
@@ -114,6 +123,7 @@ pub struct NewEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatMapSpec {
     /// The sections, in display order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub sections: Vec<SectionSpec>,
 }
 
@@ -122,12 +132,15 @@ pub struct SeatMapSpec {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionSpec {
     /// Short code used in seat ids: letters and digits, e.g. "FLR".
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,16}$"))]
     pub id: String,
     /// Display name, e.g. "Floor".
+    #[cfg_attr(feature = "openapi", schema(max_length = 100, pattern = r"\S"))]
     pub name: String,
     /// Price of every seat in the section unless a row says otherwise, in minor units.
     pub price: u64,
     /// The rows, front to back.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub rows: Vec<RowSpec>,
 }
 
@@ -136,8 +149,10 @@ pub struct SectionSpec {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSpec {
     /// Row label used in seat ids: letters and digits, e.g. "A" or "12".
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,8}$"))]
     pub name: String,
     /// Number of seats.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200000))]
     pub seats: u32,
     /// Price override for this row, in minor units.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,7 @@ pub const MAX_SEATS_PER_HOLD: usize = 10;
 pub struct HoldRequest {
     /// Seat ids to hold, all or none (leave empty with `best_available`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub seats: Vec<String>,
     /// Instead of `seats`: let the coordinator choose the best seats available now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,8 +27,10 @@ pub struct HoldRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BestAvailable {
     /// The section's id (the first part of its seat ids, e.g. "FLR") or its name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub section: String,
     /// How many seats, 1 to [`MAX_SEATS_PER_HOLD`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     pub count: u32,
 }
 

@@ -28,7 +28,7 @@ pub use booking::{
     Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus, Ticket, TicketKey,
 };
 pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
-pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use error::{ApiError, DEFAULT_RETRY_AFTER_SECONDS, ErrorBody, ErrorCode};
 pub use event::{
     Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, Event, EventDetails, MAX_SEATS_PER_ACCOUNT_LIMIT,
     NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView, SeatsResponse,

@@ -28,9 +28,13 @@ pub struct Page<T> {
 pub struct PageQuery {
     /// 1-based page number (default 1).
     #[serde(default = "first_page")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub page: u32,
     /// Items per page (default 20, at most [`MAX_PAGE_SIZE`]).
     #[serde(default = "default_page_size")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub page_size: u32,
 }
 

@@ -18,10 +18,13 @@ pub struct WaitingRoomSettings {
     /// Whether the room is on: holds need a pass, and people queue for one.
     pub enabled: bool,
     /// Most users admitted at once (admitted users whose pass has not expired).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub total_active_users: u32,
     /// Most users admitted in any 60 seconds; admission is spread evenly over the minute.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub new_users_per_minute: u32,
     /// How long a pass is valid once a user is admitted, in seconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 86400))]
     pub session_duration_seconds: u32,
     /// The on-sale time: everyone who joins before it is shuffled into a random order
     /// at this time, ahead of everyone who joins after it (who queue first come, first
@@ -35,6 +38,7 @@ pub struct WaitingRoomSettings {
     /// Switch the room on by itself when more than this many distinct users try to hold
     /// seats of the event within one minute. Absent: only the operator switches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub auto_threshold: Option<u32>,
 }
 

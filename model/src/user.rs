@@ -10,12 +10,25 @@ use crate::error::ApiError;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignUp {
     /// 3-32 letters, digits, `_`, `.` or `-`; unique regardless of case.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$"))]
     pub username: String,
     /// Email address; unique.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 254,
+            pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"
+        )
+    )]
     pub email: String,
     /// Phone number, digits with an optional leading `+`; unique.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\+?[ ()-]*([0-9][ ()-]*){7,15}$")
+    )]
     pub phone: String,
     /// 8-128 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
 }
 

@@ -18,7 +18,7 @@ use crate::error::Result;
 #[utoipa::path(post, path = "/v1/holds/{id}/checkout", tag = "bookings", security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Hold id"),
-        ("Idempotency-Key" = String, Header, description = "The same key returns the same booking"),
+        ("Idempotency-Key" = String, Header, description = "The same key returns the same booking", min_length = 1, max_length = 255, pattern = "^[!-~]+$"),
     ),
     responses(
         (status = 201, description = "A pending booking and where to pay", body = CheckoutResponse),

@@ -19,22 +19,15 @@ impl IntoResponse for Error {
     }
 }
 
-/// The response for an [`ApiError`], with `Retry-After` when it asks for a wait; every
-/// `503` asks for one (the store and providers recover, or the retry loop's next round
-/// starts, within about a second).
+/// The response for an [`ApiError`], with `Retry-After` when it asks for a wait (every
+/// `503` does: [`ApiError::wait_seconds`]).
 pub fn api_error_response(api: &ApiError) -> Response {
     let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(api.body())).into_response();
-    let wait = api
-        .retry_after
-        .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(DEFAULT_RETRY_AFTER_SECONDS));
-    if let Some(seconds) = wait {
+    if let Some(seconds) = api.wait_seconds() {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
-
-/// What a `503` without a wait of its own asks clients to wait, in seconds.
-const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;

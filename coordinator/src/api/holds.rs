@@ -17,7 +17,7 @@ use crate::error::Result;
     security(("bearer" = [])),
     params(
         ("id" = u64, Path, description = "Event id"),
-        ("Idempotency-Key" = String, Header, description = "Makes retries safe: the same key returns the same hold"),
+        ("Idempotency-Key" = String, Header, description = "Makes retries safe: the same key returns the same hold", min_length = 1, max_length = 255, pattern = "^[!-~]+$"),
         ("X-Queue-Pass" = Option<String>, Header, description = "The waiting room's pass, needed while the event's room is on"),
     ),
     responses(
@@ -105,6 +105,7 @@ pub struct BookEventQuery {
     responses(
         (status = 201, description = "The seat is held", body = Hold),
         (status = 403, description = "The waiting room is on: no pass or a bad one", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "The seat is taken, or the account is at the event's seat limit", body = ErrorBody),
         (status = 429, description = "Too many holds from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]

@@ -20,12 +20,13 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use onsale_limits::ClientAddress;
-use onsale_model::{ApiError, ErrorCode, SeatStatus};
+use onsale_model::{ApiError, ErrorBody, ErrorCode, SeatStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -72,8 +73,11 @@ fn admit(coordinator: &Coordinator, address: Option<ClientAddress>) -> Result<Op
 }
 
 /// `?after=SEQ`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    /// The last `seq` this client saw: it gets the changes since instead of the full state.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
     after: Option<String>,
 }
 
@@ -289,14 +293,32 @@ async fn shared_full_state(
     Ok(state)
 }
 
-/// The live seat feed over a WebSocket.
+/// The live seat feed over a WebSocket: text messages, the full state in parts
+/// (`{"type": "snapshot", "event_id", "part", "parts", "seats": [{"seat_id", "state"}]}`,
+/// `seq` on the last part), then each change as it commits (`{"type": "seat", "seq",
+/// "seat_id", "state"}`). A client that falls behind is closed with code 1013 and
+/// reconnects with `?after=` the last `seq` it saw.
+#[utoipa::path(get, path = "/v1/events/{id}/live", tag = "live",
+    params(("id" = u64, Path, description = "Event id"), LiveQuery),
+    responses(
+        (status = 101, description = "Switched to the WebSocket; the feed follows"),
+        (status = 400, description = "Not a WebSocket upgrade request, or `after` is not a seq this feed sent (`invalid`)", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 429, description = "This address has its most live feeds open (`rate_limited`, `Retry-After`)", body = ErrorBody),
+    ))]
 pub async fn live_ws(
     State(coordinator): State<Coordinator>,
     address: Option<Extension<ClientAddress>>,
     ApiPath(event_id): ApiPath<u64>,
     ApiQuery(query): ApiQuery<LiveQuery>,
-    upgrade: WebSocketUpgrade,
+    upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response> {
+    let upgrade = upgrade.map_err(|rejection| {
+        Error::Api(ApiError::invalid(format!(
+            "this feed is a WebSocket ({}); without one, read /v1/events/{event_id}/live.sse",
+            rejection.body_text()
+        )))
+    })?;
     let address = address.map(|Extension(a)| a);
     let feed = Feed::open(coordinator, address, event_id, query.after.as_deref()).await?;
     // Small buffers: the feed only sends short messages, and tungstenite's 128 KiB
@@ -345,6 +367,14 @@ async fn serve_socket(mut socket: WebSocket, mut feed: Feed) {
 }
 
 /// The same feed as server-sent events (`data:` lines of the same JSON).
+#[utoipa::path(get, path = "/v1/events/{id}/live.sse", tag = "live",
+    params(("id" = u64, Path, description = "Event id"), LiveQuery),
+    responses(
+        (status = 200, description = "The feed as server-sent events, one message per `data:` line", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`after` is not a seq this feed sent (`invalid`)", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 429, description = "This address has its most live feeds open (`rate_limited`, `Retry-After`)", body = ErrorBody),
+    ))]
 pub async fn live_sse(
     State(coordinator): State<Coordinator>,
     address: Option<Extension<ClientAddress>>,

@@ -32,8 +32,10 @@ pub async fn notifications_index(
 }
 
 /// `?token=` for clients that cannot set headers (a browser's `EventSource`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    /// The bearer token, when it cannot come in `Authorization`.
     token: Option<String>,
 }
 
@@ -44,6 +46,12 @@ const TOKEN_RECHECK: Duration = Duration::from_secs(2);
 
 /// New notifications as server-sent events (`event: notification`, JSON data), from the
 /// moment of connecting; the stream ends when its token expires or is signed out.
+#[utoipa::path(get, path = "/v1/me/notifications/live", tag = "users", security(("bearer" = [])),
+    params(LiveQuery),
+    responses(
+        (status = 200, description = "`event: notification` messages, a Notification as JSON each", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid token in `Authorization` or `?token=`", body = ErrorBody),
+    ))]
 pub async fn notifications_live(
     State(coordinator): State<Coordinator>,
     headers: HeaderMap,

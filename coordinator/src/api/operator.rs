@@ -12,7 +12,7 @@ use crate::error::Result;
 
 /// Creates an event with its seat map.
 #[utoipa::path(post, path = "/v1/operator/events", tag = "operator", request_body = NewEvent,
-    security(("bearer" = [])),
+    security(("operator" = [])),
     responses(
         (status = 201, description = "Created; every seat is available", body = Event),
         (status = 400, description = "Invalid details or seat map", body = ErrorBody),
@@ -32,7 +32,7 @@ pub async fn operator_events_create(
 
 /// Changes an event's details.
 #[utoipa::path(put, path = "/v1/operator/events/{id}", tag = "operator", request_body = EventDetails,
-    security(("bearer" = [])),
+    security(("operator" = [])),
     params(("id" = u64, Path, description = "Event id")),
     responses(
         (status = 200, description = "Updated", body = Event),
@@ -50,7 +50,7 @@ pub async fn operator_events_update(
 
 /// Every event and the change-log position they are current at.
 #[utoipa::path(get, path = "/v1/operator/catalogue", tag = "operator",
-    security(("bearer" = [])),
+    security(("operator" = [])),
     responses((status = 200, description = "The whole catalogue", body = Catalogue)))]
 pub async fn catalogue_show(
     State(coordinator): State<Coordinator>,
@@ -64,14 +64,16 @@ pub async fn catalogue_show(
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Read entries after this position (exclusive); from the start when absent.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub after: Option<String>,
-    /// At most this many entries (default 100, at most 1000).
+    /// At most this many entries (default 100; asking for more than 1000 gives 1000).
+    #[param(minimum = 0)]
     pub limit: Option<usize>,
 }
 
 /// Reads the change log in commit order.
 #[utoipa::path(get, path = "/v1/changes", tag = "operator", params(ChangesQuery),
-    security(("bearer" = [])),
+    security(("operator" = [])),
     responses(
         (status = 200, description = "Entries after the position, oldest first", body = Vec<LogEntry>),
         (status = 400, description = "Malformed position", body = ErrorBody),

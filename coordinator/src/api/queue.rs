@@ -18,7 +18,7 @@ use crate::error::Result;
 
 /// Sets up, changes, or switches an event's waiting room on or off.
 #[utoipa::path(put, path = "/v1/operator/events/{id}/waiting-room", tag = "waiting room",
-    request_body = WaitingRoomSettings, security(("bearer" = [])),
+    request_body = WaitingRoomSettings, security(("operator" = [])),
     params(("id" = u64, Path, description = "Event id")),
     responses(
         (status = 200, description = "The room as now set, with its live counts", body = WaitingRoom),
@@ -41,7 +41,7 @@ pub async fn waiting_room_update(
 
 /// An event's waiting-room settings and live counts (queued, active).
 #[utoipa::path(get, path = "/v1/operator/events/{id}/waiting-room", tag = "waiting room",
-    security(("bearer" = [])),
+    security(("operator" = [])),
     params(("id" = u64, Path, description = "Event id")),
     responses(
         (status = 200, description = "Settings and counts", body = WaitingRoom),
@@ -58,7 +58,7 @@ pub async fn waiting_room_show(
 /// The key that passes are signed with, for edges to check them (`onsale edge
 /// --queue-key`).
 #[utoipa::path(get, path = "/v1/operator/queue-key", tag = "waiting room",
-    security(("bearer" = [])),
+    security(("operator" = [])),
     responses((status = 200, description = "The shared key", body = QueueKeyView)))]
 pub async fn queue_key_show(
     State(coordinator): State<Coordinator>,
@@ -127,6 +127,12 @@ pub async fn queue_show(
 /// The ticket's standing as server-sent events (`event: queue`, a [`QueueStatus`] as
 /// JSON): the current one at once, then each change (position, estimate, admission).
 /// Watchers share one read of the room a second (`QueueFollower`).
+#[utoipa::path(get, path = "/v1/events/{id}/queue/live", tag = "waiting room",
+    params(("id" = u64, Path, description = "Event id"), TicketQuery),
+    responses(
+        (status = 200, description = "`event: queue` messages, a QueueStatus as JSON each", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Not a ticket for this event", body = ErrorBody),
+    ))]
 pub async fn queue_live(
     State(coordinator): State<Coordinator>,
     ApiPath(event_id): ApiPath<u64>,

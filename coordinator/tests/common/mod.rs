@@ -4,11 +4,11 @@
 
 pub mod shop;
 
-use std::sync::Arc;
-
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use onsale_store::{RetryPolicy, Store, Txn};
+use onsale_store::{self as store, KeyValue, RangeRead, RetryPolicy, Store, Tx, Txn};
 
 /// The server the PostgreSQL tests use; CI starts it, `ONSALE_TEST_PG` overrides it.
 pub fn pg_admin_url() -> String {
@@ -150,10 +150,12 @@ pub fn sealed(t: TestStore) -> (TestStore, Arc<dyn Store>) {
     (sealed, raw)
 }
 
-/// A store that counts the transactions begun on it (retries included).
+/// A store that counts the transactions begun on it (retries included) and the range
+/// reads that start at each key.
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     begun: AtomicU64,
+    ranges: Arc<Mutex<HashMap<Vec<u8>, u64>>>,
 }
 
 impl CountingStore {
@@ -162,6 +164,7 @@ impl CountingStore {
         CountingStore {
             inner,
             begun: AtomicU64::new(0),
+            ranges: Arc::default(),
         }
     }
 
@@ -169,13 +172,23 @@ impl CountingStore {
     pub fn begun(&self) -> u64 {
         self.begun.load(Ordering::Relaxed)
     }
+
+    /// Range reads so far that began at `begin` (e.g. `keys::seats_of(event).begin`: the
+    /// reads of an event's whole seat state).
+    pub fn ranges_read(&self, begin: &[u8]) -> u64 {
+        let ranges = self.ranges.lock().unwrap();
+        ranges.get(begin).copied().unwrap_or_default()
+    }
 }
 
 #[async_trait::async_trait]
 impl Store for CountingStore {
-    async fn begin(&self) -> onsale_store::Result<Txn> {
+    async fn begin(&self) -> store::Result<Txn> {
         self.begun.fetch_add(1, Ordering::Relaxed);
-        self.inner.begin().await
+        Ok(Arc::new(CountingTx {
+            inner: self.inner.begin().await?,
+            ranges: self.ranges.clone(),
+        }))
     }
 
     fn backend(&self) -> &'static str {
@@ -184,6 +197,57 @@ impl Store for CountingStore {
 
     fn retry_policy(&self) -> &RetryPolicy {
         self.inner.retry_policy()
+    }
+}
+
+/// A transaction of a [`CountingStore`]: the inner one, with its range reads counted.
+struct CountingTx {
+    inner: Txn,
+    ranges: Arc<Mutex<HashMap<Vec<u8>, u64>>>,
+}
+
+#[async_trait::async_trait]
+impl Tx for CountingTx {
+    async fn get(&self, key: &[u8]) -> store::Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+
+    async fn get_range(&self, range: RangeRead) -> store::Result<Vec<KeyValue>> {
+        *self
+            .ranges
+            .lock()
+            .unwrap()
+            .entry(range.begin.clone())
+            .or_default() += 1;
+        self.inner.get_range(range).await
+    }
+
+    fn set(&self, key: &[u8], value: &[u8]) {
+        self.inner.set(key, value);
+    }
+
+    fn clear(&self, key: &[u8]) {
+        self.inner.clear(key);
+    }
+
+    async fn clear_range(&self, begin: &[u8], end: &[u8]) -> store::Result<()> {
+        self.inner.clear_range(begin, end).await
+    }
+
+    async fn add(&self, key: &[u8], delta: i64) -> store::Result<()> {
+        self.inner.add(key, delta).await
+    }
+
+    fn append_log(&self, entry: &[u8]) {
+        self.inner.append_log(entry);
+    }
+
+    async fn commit(&self) -> store::Result<()> {
+        self.inner.commit().await
+    }
+
+    async fn rollback(&self) {
+        self.inner.rollback().await;
     }
 }
 
