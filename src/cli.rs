@@ -10,11 +10,11 @@ use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::notify::{self, Mailer};
 use onsale_coordinator::payments::{self, stripe::StripeProvider};
-use onsale_coordinator::store::keys;
+use onsale_coordinator::store::tables::EVENT_COUNT;
 use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, waiting_room};
 use onsale_model::NewEvent;
 use onsale_store::sealed::{SealKey, SealedStore, Sealer};
-use onsale_store::{RetryPolicy, Store, StoreExt, decode_counter};
+use onsale_store::{RetryPolicy, Store, StoreExt};
 
 use onsale_edge_native::{
     HttpUpstream, MemoryCache, NativeEdge, SnapshotSource, spawn_refresh, unix_millis,
@@ -570,9 +570,9 @@ async fn start_coordinator(
 async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     let existing = coordinator
         .store()
-        .transact(|tx| async move { tx.get(&keys::meta("event_count")).await })
+        .transact(|tx| async move { EVENT_COUNT.get(&tx).await })
         .await?;
-    if decode_counter(existing.as_deref()) > 0 {
+    if existing.unwrap_or(0) > 0 {
         return Ok(());
     }
     let events = demo::catalogue(300);

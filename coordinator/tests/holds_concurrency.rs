@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use onsale_coordinator::store::keys;
+use onsale_coordinator::store::tables::{HOLDS, SEATS};
 use onsale_store::{RangeRead, StoreExt};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -152,7 +152,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
 
     // The store agrees exactly: every reported hold is stored with all its seats, and
     // nothing else is (a refused attempt left no seat and no hold behind).
-    let holds = scan(store_probe, RangeRead::prefix(keys::hold("")[..1].to_vec())).await;
+    let holds = scan(store_probe, HOLDS.all()).await;
     let stored: HashSet<String> = holds
         .iter()
         .map(|(_, hold)| hold["hold_id"].as_str().unwrap().to_string())
@@ -167,7 +167,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
         assert_eq!(hold["user_id"], json!(user.to_string()));
         assert_eq!(hold["seats"], json!(seats));
     }
-    let seat_records = scan(store_probe, keys::seats_of(event)).await;
+    let seat_records = scan(store_probe, SEATS.starting_with(&event)).await;
     assert_eq!(
         seat_records.len(),
         owner_of.len(),

@@ -141,6 +141,23 @@ impl<K, V, C: Codec<V>> Table<K, V, C> {
             .collect()
     }
 
+    /// Reads the records in `range` whose keys decode as `K`, skipping the others: for
+    /// tables that share a prefix and are told apart by a key element (a key that does
+    /// not decode belongs to another of them).
+    pub async fn range_matching(&self, tx: &dyn Tx, range: RangeRead) -> Result<Vec<(K, V)>>
+    where
+        K: Unpack,
+    {
+        tx.get_range(range)
+            .await?
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let key = self.unpack_key(&key)?;
+                Some(self.decode(&value).map(|value| (key, value)))
+            })
+            .collect()
+    }
+
     /// Reads the values of the records in `range`, in key order.
     pub async fn values(&self, tx: &dyn Tx, range: RangeRead) -> Result<Vec<V>> {
         tx.get_range(range)

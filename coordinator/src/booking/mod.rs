@@ -10,7 +10,7 @@ mod checkout;
 mod events;
 mod holds;
 pub(crate) mod limits;
-pub(crate) mod records;
+pub mod records;
 mod sessions;
 mod users;
 
@@ -24,7 +24,7 @@ use crate::auth::{PasswordPool, Secrets};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::payments::PaymentProvider;
-use crate::store::keys;
+use crate::store::tables::{CHANGES, SECRETS};
 use onsale_store::{Store, StoreError, StoreExt, Tx};
 
 pub(crate) use events::set_waiting_room_flag;
@@ -140,16 +140,11 @@ impl Coordinator {
 
     /// The position of the newest change-log entry (`None` for an empty log).
     pub async fn log_end(&self) -> Result<Option<onsale_store::LogPosition>> {
-        let last = self
+        let end = self
             .store
-            .transact(|tx| async move {
-                tx.get_range(onsale_store::log::all().reverse().limit(1))
-                    .await
-            })
+            .transact(|tx| async move { CHANGES.end(&tx).await })
             .await?;
-        Ok(last
-            .first()
-            .and_then(|(key, _)| onsale_store::log::position(key)))
+        Ok(end)
     }
 
     /// Takes payments through `provider`.
@@ -192,23 +187,23 @@ impl Coordinator {
 async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
     store
         .transact(|tx| async move {
-            let key = keys::meta("secrets");
-            if let Some(bytes) = tx.get(&key).await? {
-                if onsale_store::sealed::is_sealed(&bytes) {
-                    return Err(onsale_store::StoreError::backend(
-                        "seal",
-                        "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
-                    )
-                    .into());
-                }
-                let mut secrets: Secrets = serde_json::from_slice(&bytes)?;
+            // Sealed values do not decode: look at the bytes first, to say why.
+            let stored = tx.get(&SECRETS.key()).await?;
+            if stored.is_some_and(|bytes| onsale_store::sealed::is_sealed(&bytes)) {
+                return Err(onsale_store::StoreError::backend(
+                    "seal",
+                    "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
+                )
+                .into());
+            }
+            if let Some(mut secrets) = SECRETS.get(&tx).await? {
                 if secrets.complete() {
-                    tx.set(&key, &serde_json::to_vec(&secrets)?);
+                    SECRETS.set(&tx, &secrets)?;
                 }
                 return Ok(secrets);
             }
             let secrets = Secrets::generate();
-            tx.set(&key, &serde_json::to_vec(&secrets)?);
+            SECRETS.set(&tx, &secrets)?;
             Ok::<_, crate::error::Error>(secrets)
         })
         .await
@@ -216,9 +211,7 @@ async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
 
 /// Appends a change to the log of `tx`.
 fn log(tx: &dyn Tx, change: &Change) -> Result<(), StoreError> {
-    let entry = serde_json::to_vec(change).map_err(|e| StoreError::backend("encode", e))?;
-    tx.append_log(&entry);
-    Ok(())
+    CHANGES.append(tx, change)
 }
 
 impl Coordinator {
@@ -239,21 +232,14 @@ impl Coordinator {
         let limit = limit.clamp(1, 1000);
         let entries = self
             .store
-            .transact(|tx| async move {
-                tx.get_range(onsale_store::log::after(after).limit(limit))
-                    .await
-            })
+            .transact(|tx| async move { CHANGES.read_after(&tx, after, limit).await })
             .await?;
-        entries
+        Ok(entries
             .into_iter()
-            .map(|(key, value)| {
-                let position = onsale_store::log::position(&key)
-                    .ok_or_else(|| crate::error::Error::Internal("malformed log key".into()))?;
-                Ok(onsale_model::LogEntry {
-                    position: position.to_string(),
-                    change: serde_json::from_slice(&value)?,
-                })
+            .map(|(position, change)| onsale_model::LogEntry {
+                position: position.to_string(),
+                change,
             })
-            .collect()
+            .collect())
     }
 }

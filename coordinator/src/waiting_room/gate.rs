@@ -19,7 +19,6 @@ use super::{Rooms, records};
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::keys::{self, RoomPart};
 use onsale_store::StoreExt;
 
 /// How long settings read from the store are trusted.
@@ -157,10 +156,7 @@ impl Coordinator {
                 if !settings.enabled {
                     settings.enabled = true;
                     set_waiting_room_flag(&*tx, event_id, true).await?;
-                    tx.set(
-                        &keys::waiting_room(event_id, RoomPart::Settings),
-                        &serde_json::to_vec(&settings)?,
-                    );
+                    records::write_settings(&*tx, event_id, &settings)?;
                 }
                 Ok(Some(settings))
             })

@@ -17,7 +17,7 @@ use super::records::{self, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_datetime, to_millis};
 use crate::error::{Error, Result};
-use crate::store::keys;
+use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER};
 use onsale_store::{StoreExt, Tx};
 
 /// Most joins written in one transaction.
@@ -143,7 +143,7 @@ impl Coordinator {
                     }
                     let new = needs_place(&*tx, event_id, user, now).await?;
                     if new {
-                        place(&*tx, event_id, user, lobby_open, &mut joins);
+                        place(&*tx, event_id, user, lobby_open, &mut joins)?;
                     }
                     placed.push(new);
                 }
@@ -331,23 +331,20 @@ fn place(
     user: u128,
     lobby_open: bool,
     joins: &mut records::JoinCounters,
-) {
+) -> Result<()> {
     let entry = if lobby_open {
         let slot: u64 = rand::random();
-        tx.set(&keys::queue_lobby(event_id, slot, user), &[]);
+        QUEUE_LOBBY.set(tx, &(event_id, slot, user), &())?;
         joins.lobby += 1;
         Entry::Lobby(slot)
     } else {
         joins.tail += 1;
-        tx.set(
-            &keys::queue_order(event_id, joins.tail),
-            &Place {
-                user,
-                expires_at: None,
-            }
-            .encode(),
-        );
+        let place = Place {
+            user,
+            expires_at: None,
+        };
+        QUEUE_ORDER.set(tx, &(event_id, joins.tail), &place)?;
         Entry::Seq(joins.tail)
     };
-    tx.set(&keys::queue_entry(event_id, user), &entry.encode());
+    Ok(QUEUE_ENTRIES.set(tx, &(event_id, user), &entry)?)
 }

@@ -34,7 +34,7 @@
 mod admission;
 mod gate;
 mod join;
-mod records;
+pub(crate) mod records;
 mod watch;
 
 use std::collections::HashMap;
@@ -48,7 +48,6 @@ pub use watch::QueueFollower;
 
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::error::{Error, Result};
-use crate::store::keys::{self, RoomPart};
 use onsale_store::StoreExt;
 
 /// What one coordinator keeps in memory about waiting rooms; the queues themselves are
@@ -75,14 +74,12 @@ impl Coordinator {
         settings: WaitingRoomSettings,
     ) -> Result<WaitingRoom> {
         settings.validate()?;
-        let stored = serde_json::to_vec(&settings)?;
         self.store()
             .transact(|tx| {
-                let stored = &stored;
-                let enabled = settings.enabled;
+                let settings = &settings;
                 async move {
-                    set_waiting_room_flag(&*tx, event_id, enabled).await?;
-                    tx.set(&keys::waiting_room(event_id, RoomPart::Settings), stored);
+                    set_waiting_room_flag(&*tx, event_id, settings.enabled).await?;
+                    records::write_settings(&*tx, event_id, settings)?;
                     Ok::<_, Error>(())
                 }
             })

@@ -173,7 +173,7 @@ impl CountingStore {
         self.begun.load(Ordering::Relaxed)
     }
 
-    /// Range reads so far that began at `begin` (e.g. `keys::seats_of(event).begin`: the
+    /// Range reads so far that began at `begin` (e.g. `SEATS.starting_with(&event).begin`: the
     /// reads of an event's whole seat state).
     pub fn ranges_read(&self, begin: &[u8]) -> u64 {
         let ranges = self.ranges.lock().unwrap();

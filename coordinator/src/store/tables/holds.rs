@@ -1,20 +1,18 @@
-//! The records of holds, as one typed table per kind (see
-//! [`onsale_store::Table`]): a transaction reads `HOLDS.get(tx, hold_id)` and writes
-//! `HOLDS.set(tx, hold_id, &hold)`, and never encodes a value itself. The prefixes are
-//! those of [`super::keys`], so every key is byte-for-byte what it was.
+//! Seats, holds, idempotency records and the seats each account has of an event.
 
 use onsale_store::{Empty, Raw, Table};
 
-use super::keys::prefix;
 use crate::booking::limits::AccountSeats;
 use crate::booking::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use crate::clock::Millis;
+use crate::store::keys::prefix;
 
-/// `(event id, seat number)` → the seat's state; absent means available.
-pub(crate) const SEATS: Table<(u64, u32), SeatRecord> = Table::new(prefix::SEAT);
+/// `(event id, seat number)` → the seat's state; absent means available. Public for the
+/// tests that read the store itself.
+pub const SEATS: Table<(u64, u32), SeatRecord> = Table::new(prefix::SEAT);
 
-/// `hold id` → the hold.
-pub(crate) const HOLDS: Table<String, HoldRecord> = Table::new(prefix::HOLD);
+/// `hold id` → the hold. Public for the tests that read the store itself.
+pub const HOLDS: Table<String, HoldRecord> = Table::new(prefix::HOLD);
 
 /// `(expires_at, hold id)` → nothing: what the sweeper releases.
 pub(crate) const HOLD_EXPIRY: Table<(Millis, String), (), Empty> = Table::new(prefix::HOLD_EXPIRY);
