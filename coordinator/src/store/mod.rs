@@ -1,5 +1,5 @@
-//! The coordinator's records in the store ([`onsale_store`]): every key prefix and key it
-//! writes ([`keys`]) and the typed tables over them ([`tables`]).
+//! The coordinator's records in the store ([`onsale_store`]): the key prefix of each kind
+//! ([`keys`]) and the typed tables that build and read every key and value ([`tables`]).
 
 pub mod keys;
 pub mod tables;

@@ -30,28 +30,28 @@ pub(crate) const LOGIN_FAILURES_EXPIRY: Table<(Millis, Vec<u8>), Vec<u8>, Raw> =
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::{int, text};
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
-        assert_eq!(USERS.key("u\0id"), keys::user("u\0id"));
+    fn keys_keep_their_bytes() {
+        assert_eq!(USERS.key("u\0id"), [&[0x30][..], b"u\0\xffid\0"].concat());
         assert_eq!(
             USER_INDEX.key(&("email", &[0u8, 1, 0xff][..])),
-            keys::user_index("email", &[0, 1, 0xff])
+            [&[0x31][..], b"email\0", &[0, 0xff, 1, 0xff, 0]].concat()
         );
         assert_eq!(
             TOKEN_GENERATIONS.key(&u128::MAX),
-            keys::token_generation(u128::MAX)
+            [&[0x32][..], &[0xff; 16]].concat()
         );
-        let failures = keys::login_failures(&[9, 0]);
+        let failures = [0x38, 9, 0, 0xff, 0].to_vec();
         assert_eq!(LOGIN_FAILURES.key(&[9u8, 0][..]), failures);
         assert_eq!(
             LOGIN_FAILURES_EXPIRY.key(&(-4, &failures)),
-            keys::login_failures_expiry(-4, &failures)
+            [&[0x39][..], &int(-4), &text(&failures)].concat()
         );
         assert_eq!(
             LOGIN_FAILURES_EXPIRY.before(&10i64).end,
-            keys::login_failures_forgotten_before(10).end
+            [&[0x39][..], &int(10)].concat()
         );
     }
 }

@@ -19,17 +19,16 @@ pub(crate) const SEAT_MAPS: Table<u64, StoredSeatMap> = Table::new(prefix::SEAT_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::int;
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
-        assert_eq!(EVENTS.key(&7), keys::event(7));
-        assert_eq!(EVENT_ORDER.key(&(-5, 7)), keys::event_order(-5, 7));
-        assert_eq!(SEAT_MAPS.key(&7), keys::seat_map(7));
-        assert_eq!(
-            EVENT_ORDER.unpack_key(&keys::event_order(-5, 7)),
-            Some((-5, 7))
-        );
+    fn keys_keep_their_bytes() {
+        let id = 7u64.to_be_bytes();
+        assert_eq!(EVENTS.key(&7), [&[0x10][..], &id].concat());
+        let order = [&[0x11][..], &int(-5), &id].concat();
+        assert_eq!(EVENT_ORDER.key(&(-5, 7)), order);
+        assert_eq!(EVENT_ORDER.unpack_key(&order), Some((-5, 7)));
+        assert_eq!(SEAT_MAPS.key(&7), [&[0x12][..], &id].concat());
     }
 
     #[test]

@@ -19,17 +19,23 @@ pub(crate) const WEBHOOKS: Table<(String, String), Millis, Counter> = Table::new
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::int;
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
-        assert_eq!(BOOKINGS.key("b-1"), keys::booking("b-1"));
-        assert_eq!(TASKS.key(&(-2, "t\0")), keys::task(-2, "t\0"));
-        assert_eq!(TASKS.before(&5i64).end, keys::tasks_due_before(5).end);
-        assert_eq!(TASKS.all().begin, keys::tasks_due_before(5).begin);
+    fn keys_keep_their_bytes() {
+        assert_eq!(BOOKINGS.key("b-1"), [&[0x40][..], b"b-1\0"].concat());
+        assert_eq!(
+            TASKS.key(&(-2, "t\0")),
+            [&[0x50][..], &int(-2), b"t\0\xff\0"].concat()
+        );
+        let due = TASKS.before(&5i64);
+        assert_eq!(
+            (due.begin, due.end),
+            (vec![0x50], [&[0x50][..], &int(5)].concat())
+        );
         assert_eq!(
             WEBHOOKS.key(&("stripe", "evt_1")),
-            keys::webhook("stripe", "evt_1")
+            [&[0x51][..], b"stripe\0evt_1\0"].concat()
         );
     }
 }

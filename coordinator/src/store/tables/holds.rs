@@ -32,24 +32,33 @@ pub(crate) const ACCOUNT_SEATS: Table<(u64, String), AccountSeats> =
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::{int, text};
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
-        assert_eq!(SEATS.key(&(7, 300)), keys::seat(7, 300));
-        assert_eq!(HOLDS.key("h\0ld"), keys::hold("h\0ld"));
+    fn keys_keep_their_bytes() {
+        let event = 7u64.to_be_bytes();
+        let seat = [&[0x13][..], &event, &300u32.to_be_bytes()].concat();
+        assert_eq!(SEATS.key(&(7, 300)), seat);
+        assert_eq!(HOLDS.key("h\0ld"), [&[0x20][..], b"h\0\xffld\0"].concat());
         assert_eq!(
             HOLD_EXPIRY.key(&(-3, "h\0ld")),
-            keys::hold_expiry(-3, "h\0ld")
+            [&[0x21][..], &int(-3), &text("h\0ld")].concat()
         );
-        let idem = keys::idempotency("u", "hold", "k");
+        let idem = [&[0x22][..], b"u\0hold\0k\0"].concat();
         assert_eq!(IDEMPOTENCY.key(&("u", "hold", "k")), idem);
         assert_eq!(
             IDEMPOTENCY_EXPIRY.key(&(5, &idem)),
-            keys::idempotency_expiry(5, &idem)
+            [&[0x23][..], &int(5), &text(&idem)].concat()
         );
-        let account = [&[0x24][..], &7u64.to_be_bytes(), b"user\0"].concat();
+        let account = [&[0x24][..], &event, b"user\0"].concat();
         assert_eq!(ACCOUNT_SEATS.key(&(7, "user")), account);
+    }
+
+    #[test]
+    fn strings_are_prefix_free() {
+        let (a, b, with_nul) = (HOLDS.key("ab"), HOLDS.key("a"), HOLDS.key("a\0b"));
+        assert!(b < with_nul && with_nul < a);
+        assert!(!a.starts_with(&b));
     }
 
     #[test]

@@ -22,13 +22,14 @@ pub(crate) const NOTIFIER_POSITION: Entry<String, Text> =
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::text;
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
-        assert_eq!(SECRETS.key(), keys::meta("secrets"));
-        assert_eq!(EVENT_SEQ.key(), keys::meta("event_seq"));
-        assert_eq!(EVENT_COUNT.key(), keys::meta("event_count"));
-        assert_eq!(NOTIFIER_POSITION.key(), keys::meta("notifier_position"));
+    fn keys_keep_their_bytes() {
+        let meta = |name: &str| [&[0x01][..], &text(name)].concat();
+        assert_eq!(SECRETS.key(), meta("secrets"));
+        assert_eq!(EVENT_SEQ.key(), meta("event_seq"));
+        assert_eq!(EVENT_COUNT.key(), meta("event_count"));
+        assert_eq!(NOTIFIER_POSITION.key(), meta("notifier_position"));
     }
 }

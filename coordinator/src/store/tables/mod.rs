@@ -22,6 +22,9 @@ mod meta;
 mod notices;
 mod queue;
 
+#[cfg(test)]
+mod key_bytes;
+
 pub(crate) use accounts::*;
 pub(crate) use catalogue::*;
 pub(crate) use changes::*;

@@ -14,21 +14,18 @@ pub(crate) const NOTIFICATIONS: Table<(String, Millis, String), Notification> =
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use crate::store::tables::key_bytes::int;
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
+    fn keys_keep_their_bytes() {
         assert_eq!(
             NOTIFICATIONS.key(&("u", -1, "0a")),
-            keys::notification("u", -1, "0a")
+            [&[0x60][..], b"u\0", &int(-1), b"0a\0"].concat()
         );
+        let of_user = NOTIFICATIONS.starting_with::<String, _>("u");
         assert_eq!(
-            NOTIFICATIONS.starting_with::<String, _>("u").begin,
-            keys::notifications_of("u").begin
-        );
-        assert_eq!(
-            NOTIFICATIONS.starting_with::<String, _>("u").end,
-            keys::notifications_of("u").end
+            (of_user.begin, of_user.end),
+            (vec![0x60, b'u', 0], vec![0x60, b'u', 1])
         );
     }
 }

@@ -60,37 +60,39 @@ pub(crate) const QUEUE_LOBBY: Table<(u64, u64, u128), (), Empty> = Table::new(pr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
 
     #[test]
-    fn keys_are_those_of_the_key_builders() {
+    fn keys_keep_their_bytes() {
+        let event = 7u64.to_be_bytes();
+        let room = |part: u8| [&[0x70][..], &event, &[part]].concat();
+        assert_eq!(ROOM_SETTINGS.key(&(7, SETTINGS)), room(0));
+        assert_eq!(ROOM_JOINS.key(&(7, JOINS)), room(1));
+        assert_eq!(ROOM_ADMISSION.key(&(7, ADMISSION)), room(2));
+        let rooms = ROOM_SETTINGS.all();
+        assert_eq!((rooms.begin, rooms.end), (vec![0x70], vec![0x71]));
         assert_eq!(
-            ROOM_SETTINGS.key(&(7, SETTINGS)),
-            keys::waiting_room(7, keys::RoomPart::Settings)
+            QUEUE_ENTRIES.key(&(7, 1)),
+            [&[0x71][..], &event, &1u128.to_be_bytes()].concat()
         );
         assert_eq!(
-            ROOM_JOINS.key(&(7, JOINS)),
-            keys::waiting_room(7, keys::RoomPart::Joins)
+            QUEUE_ORDER.key(&(7, 300)),
+            [&[0x72][..], &event, &300u64.to_be_bytes()].concat()
         );
-        assert_eq!(
-            ROOM_ADMISSION.key(&(7, ADMISSION)),
-            keys::waiting_room(7, keys::RoomPart::Admission)
-        );
-        assert_eq!(ROOM_SETTINGS.all().begin, keys::waiting_rooms_all().begin);
-        assert_eq!(ROOM_SETTINGS.all().end, keys::waiting_rooms_all().end);
-        assert_eq!(QUEUE_ENTRIES.key(&(7, 1)), keys::queue_entry(7, 1));
-        assert_eq!(QUEUE_ORDER.key(&(7, 300)), keys::queue_order(7, 300));
-        let from = keys::queue_order_from(7, 10);
-        let range = QUEUE_ORDER.from_within(&(7u64, 10u64), &7u64);
-        assert_eq!((range.begin, range.end), (from.begin, from.end));
+        let from = QUEUE_ORDER.from_within(&(7u64, 10u64), &7u64);
+        assert_eq!(from.begin, QUEUE_ORDER.key(&(7, 10)));
+        assert_eq!(from.end, [&[0x72][..], &8u64.to_be_bytes()].concat());
         assert_eq!(
             QUEUE_LOBBY.key(&(7, 5, u128::MAX - 1)),
-            keys::queue_lobby(7, 5, u128::MAX - 1)
+            [
+                &[0x73][..],
+                &event,
+                &5u64.to_be_bytes(),
+                &(u128::MAX - 1).to_be_bytes()
+            ]
+            .concat()
         );
-        assert_eq!(
-            QUEUE_LOBBY.starting_with::<u64, _>(&7u64).end,
-            keys::queue_lobby_all(7).end
-        );
+        let lobby = QUEUE_LOBBY.starting_with::<u64, _>(&7u64);
+        assert_eq!(lobby.end, [&[0x73][..], &8u64.to_be_bytes()].concat());
     }
 
     #[test]
@@ -102,9 +104,11 @@ mod tests {
             QUEUE_ORDER.unpack_key(&QUEUE_ORDER.key(&(7, 300))),
             Some((7, 300))
         );
+        assert!(QUEUE_ORDER.key(&(7, 255)) < QUEUE_ORDER.key(&(7, 256)));
         assert_eq!(
             QUEUE_LOBBY.unpack_key(&QUEUE_LOBBY.key(&(7, 5, 9))),
             Some((7, 5, 9))
         );
+        assert!(QUEUE_LOBBY.key(&(7, 5, 1)) < QUEUE_LOBBY.key(&(7, 6, 0)));
     }
 }
