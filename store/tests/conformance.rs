@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use onsale_store::log;
-use onsale_store::{LogPosition, RangeRead, Store, StoreError, StoreExt, decode_counter};
+use onsale_store::tuple::{Pack, Unpack};
+use onsale_store::{
+    Counter, LogPosition, RangeRead, Store, StoreError, StoreExt, Table, Text, decode_counter,
+};
 
 fn k(s: &str) -> Vec<u8> {
     let mut key = b"\x05test/".to_vec();
@@ -275,6 +278,59 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
     assert_eq!(rest.len(), 54);
 }
 
+/// A key element that is always the byte `N`: it tells apart tables under one prefix.
+#[derive(Debug, PartialEq)]
+struct Part<const N: u8>;
+
+impl<const N: u8> Pack<Part<N>> for Part<N> {
+    fn pack(&self, out: &mut Vec<u8>) {
+        out.push(N);
+    }
+}
+
+impl<const N: u8> Unpack for Part<N> {
+    fn unpack(input: &mut &[u8]) -> Option<Self> {
+        let (&part, rest) = input.split_first()?;
+        *input = rest;
+        (part == N).then_some(Part)
+    }
+}
+
+const NAMES: Table<(u64, Part<0>), String, Text> = Table::new(b"\x05tab/");
+const COUNTS: Table<(u64, Part<1>), i64, Counter> = Table::new(b"\x05tab/");
+
+pub async fn typed_tables(store: Arc<dyn Store>) {
+    store
+        .transact(|tx| async move {
+            for id in 1..=3u64 {
+                NAMES.set(&tx, &(id, Part), &format!("n{id}"))?;
+                COUNTS.add(&tx, &(id, Part), id as i64).await?;
+            }
+            NAMES.clear(&tx, &(3u64, Part));
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .expect("write");
+    let (names, counts, second) = store
+        .transact(|tx| async move {
+            let names = NAMES.range_matching(&tx, NAMES.all()).await?;
+            let counts = COUNTS.range_matching(&tx, COUNTS.all()).await?;
+            let second = NAMES.get(&tx, &(2u64, Part)).await?;
+            Ok::<_, StoreError>((names, counts, second))
+        })
+        .await
+        .expect("read");
+    let names: Vec<_> = names.into_iter().map(|((id, _), n)| (id, n)).collect();
+    assert_eq!(names, [(1, "n1".to_string()), (2, "n2".to_string())]);
+    let counts: Vec<_> = counts.into_iter().map(|((id, _), n)| (id, n)).collect();
+    assert_eq!(counts, [(1, 1), (2, 2), (3, 3)]);
+    assert_eq!(second.as_deref(), Some("n2"));
+    let mixed = store
+        .transact(|tx| async move { NAMES.range(&tx, NAMES.all()).await })
+        .await;
+    assert!(mixed.is_err(), "a plain range refuses another table's keys");
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -332,6 +388,15 @@ macro_rules! conformance {
                     return;
                 };
                 super::change_log_follows_commits(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn typed_tables() {
+                let Some(t) = $make.await else {
+                    eprintln!("skipped: no {} store here", stringify!($backend));
+                    return;
+                };
+                super::typed_tables(t.store.clone()).await;
             }
         }
     };
