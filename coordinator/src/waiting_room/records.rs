@@ -143,6 +143,7 @@ impl Codec<Place> for Compact {
     }
 }
 
+/// The room's settings, if the event has a room.
 pub(super) async fn read_settings(
     tx: &dyn Tx,
     event_id: u64,
@@ -150,6 +151,7 @@ pub(super) async fn read_settings(
     Ok(ROOM_SETTINGS.get(tx, &(event_id, SETTINGS)).await?)
 }
 
+/// Writes the room's settings.
 pub(super) fn write_settings(
     tx: &dyn Tx,
     event_id: u64,
@@ -158,28 +160,34 @@ pub(super) fn write_settings(
     Ok(ROOM_SETTINGS.set(tx, &(event_id, SETTINGS), settings)?)
 }
 
+/// The room's join counters (all zero before the first join).
 pub(super) async fn read_joins(tx: &dyn Tx, event_id: u64) -> Result<JoinCounters> {
     let joins = ROOM_JOINS.get(tx, &(event_id, JOINS)).await?;
     Ok(joins.unwrap_or_default())
 }
 
+/// Writes the room's join counters.
 pub(super) fn write_joins(tx: &dyn Tx, event_id: u64, joins: &JoinCounters) -> Result<()> {
     Ok(ROOM_JOINS.set(tx, &(event_id, JOINS), joins)?)
 }
 
+/// The room's admission state (all zero before the first round).
 pub(super) async fn read_admission(tx: &dyn Tx, event_id: u64) -> Result<AdmissionState> {
     let state = ROOM_ADMISSION.get(tx, &(event_id, ADMISSION)).await?;
     Ok(state.unwrap_or_default())
 }
 
+/// Writes the room's admission state.
 pub(super) fn write_admission(tx: &dyn Tx, event_id: u64, state: &AdmissionState) -> Result<()> {
     Ok(ROOM_ADMISSION.set(tx, &(event_id, ADMISSION), state)?)
 }
 
+/// `user`'s place in the event's queue, if queued.
 pub(super) async fn read_entry(tx: &dyn Tx, event_id: u64, user: u128) -> Result<Option<Entry>> {
     Ok(QUEUE_ENTRIES.get(tx, &(event_id, user)).await?)
 }
 
+/// Who holds place `seq` of the event's queue.
 pub(super) async fn read_place(tx: &dyn Tx, event_id: u64, seq: u64) -> Result<Option<Place>> {
     Ok(QUEUE_ORDER.get(tx, &(event_id, seq)).await?)
 }
