@@ -10,10 +10,11 @@ use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::notify::{self, Mailer};
 use onsale_coordinator::payments::{self, stripe::StripeProvider};
-use onsale_coordinator::store::sealed::{SealKey, SealedStore, Sealer};
-use onsale_coordinator::store::{self, RetryPolicy, Store, StoreExt, decode_counter, keys};
+use onsale_coordinator::store::tables::EVENT_COUNT;
 use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, waiting_room};
 use onsale_model::NewEvent;
+use onsale_store::sealed::{SealKey, SealedStore, Sealer};
+use onsale_store::{RetryPolicy, Store, StoreExt};
 
 use onsale_edge_native::{
     HttpUpstream, MemoryCache, NativeEdge, SnapshotLocation, spawn_refresh, unix_millis,
@@ -234,7 +235,7 @@ struct BookingFlags {
     seal: SealFlags,
 }
 
-/// Values sealed at rest (`store::sealed`).
+/// Values sealed at rest (`onsale_store::sealed`).
 #[derive(Debug, Clone, Default, clap::Args)]
 struct SealFlags {
     /// Seal (encrypt) every value written to the store with this key: 32 bytes as 64 hex
@@ -264,8 +265,13 @@ impl SealFlags {
     }
 }
 
+/// Parses a seal key: 64 hex digits or 43 base64url characters.
 fn parse_seal_key(text: &str) -> Result<SealKey, String> {
-    SealKey::parse(text).map_err(|e| e.to_string())
+    onsale_pass::parse_key_bytes(text)
+        .map(SealKey::new)
+        .map_err(|_| {
+            "a seal key is 32 bytes: 64 hex digits or 43 characters of base64url".to_string()
+        })
 }
 
 /// Parses a queue key: 64 hex digits or 43 base64url characters.
@@ -549,7 +555,7 @@ async fn start_coordinator(
     flags: &BookingFlags,
     guard: impl FnOnce(Settings) -> Settings,
 ) -> anyhow::Result<Coordinator> {
-    let store = store::open(address, RetryPolicy::default())
+    let store = onsale_store::open(address, RetryPolicy::default())
         .await
         .with_context(|| format!("opening store {address}"))?;
     let store = flags.seal.wrap(store)?;
@@ -564,9 +570,9 @@ async fn start_coordinator(
 async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     let existing = coordinator
         .store()
-        .transact(|tx, _| async move { tx.get(&keys::meta("event_count")).await })
+        .transact(|tx| async move { EVENT_COUNT.get(&tx).await })
         .await?;
-    if decode_counter(existing.as_deref()) > 0 {
+    if existing.unwrap_or(0) > 0 {
         return Ok(());
     }
     let events = demo::catalogue(300);

@@ -3,7 +3,7 @@
 
 use onsale_model::{ApiError, ErrorCode};
 
-use crate::store::{StoreError, TxError};
+use onsale_store::{StoreError, TxError};
 
 /// Result alias of the coordinator.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -17,8 +17,8 @@ pub enum Error {
     /// The store failed (conflicts are retried before they get here).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A stored record could not be decoded.
-    #[error("corrupt record: {0}")]
+    /// A JSON document (a live-feed message) could not be encoded.
+    #[error("JSON encoding: {0}")]
     Corrupt(#[from] serde_json::Error),
     /// Any other internal failure.
     #[error("{0}")]

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::booking::Coordinator;
 use crate::error::Result;
-use crate::store::keys::LogPosition;
+use onsale_store::LogPosition;
 
 /// After a poke, how long the follower waits for more commits before reading the log.
 const POKE_GATHER: Duration = Duration::from_millis(2);

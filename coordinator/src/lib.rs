@@ -1,8 +1,8 @@
 //! The onsale coordinator: the one source of truth for holds, bookings and users.
 //!
 //! Layout:
-//! - [`store`]: the `Store` trait in FoundationDB's model, its retry loop, key layout and
-//!   backends (fjall, PostgreSQL, FoundationDB behind feature `fdb`).
+//! - [`store`]: the coordinator's records in the store (the `onsale-store` crate: the
+//!   `Store` trait in FoundationDB's model, its retry loop and backends).
 //! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
 //! - [`payments`]: the payment provider trait, a Stripe-shaped adapter, the sandbox.

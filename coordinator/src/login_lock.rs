@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Tx, keys};
+use crate::store::tables::{LOGIN_FAILURES, LOGIN_FAILURES_EXPIRY};
+use onsale_store::Tx;
 
 /// When failed log-ins slow down and lock a username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl Default for LoginLockSettings {
 
 /// The stored failures of one username.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct FailedLogins {
+pub(crate) struct FailedLogins {
     failures: u32,
     last_at: Millis,
     /// Zero when not locked.
@@ -93,8 +94,8 @@ pub(crate) async fn begin_attempt(
     now: Millis,
     settings: &LoginLockSettings,
 ) -> Result<()> {
-    let key = keys::login_failures(digest);
-    let stored = read(tx, &key).await?;
+    let key = LOGIN_FAILURES.key(digest);
+    let stored = LOGIN_FAILURES.get(tx, digest).await?;
     let current = stored
         .filter(|record| record.forget_at > now)
         .unwrap_or_default();
@@ -109,20 +110,20 @@ pub(crate) async fn begin_attempt(
         tracing::info!("a username was locked after repeated failed log-ins");
     }
     if let Some(old) = stored {
-        tx.clear(&keys::login_failures_expiry(old.forget_at, &key));
+        LOGIN_FAILURES_EXPIRY.clear(tx, &(old.forget_at, &key));
     }
-    tx.set(&key, &serde_json::to_vec(&next)?);
-    tx.set(&keys::login_failures_expiry(next.forget_at, &key), &key);
+    LOGIN_FAILURES.set(tx, digest, &next)?;
+    LOGIN_FAILURES_EXPIRY.set(tx, &(next.forget_at, &key), &key)?;
     Ok(())
 }
 
 /// Forgets the failures of the username whose keyed hash is `digest` (its password was
 /// right).
 pub(crate) async fn clear(tx: &dyn Tx, digest: &[u8]) -> Result<()> {
-    let key = keys::login_failures(digest);
-    if let Some(record) = read(tx, &key).await? {
-        tx.clear(&keys::login_failures_expiry(record.forget_at, &key));
-        tx.clear(&key);
+    if let Some(record) = LOGIN_FAILURES.get(tx, digest).await? {
+        let key = LOGIN_FAILURES.key(digest);
+        LOGIN_FAILURES_EXPIRY.clear(tx, &(record.forget_at, &key));
+        LOGIN_FAILURES.clear(tx, digest);
     }
     Ok(())
 }
@@ -130,21 +131,14 @@ pub(crate) async fn clear(tx: &dyn Tx, digest: &[u8]) -> Result<()> {
 /// Deletes records that stopped mattering before `now` (at most `limit`); returns how
 /// many.
 pub(crate) async fn sweep(tx: &dyn Tx, now: Millis, limit: usize) -> Result<usize> {
-    let due = tx
-        .get_range(keys::login_failures_forgotten_before(now).limit(limit))
+    let due = LOGIN_FAILURES_EXPIRY
+        .range(tx, LOGIN_FAILURES_EXPIRY.before(&now).limit(limit))
         .await?;
-    for (index_key, record_key) in &due {
+    for (index, record_key) in &due {
         tx.clear(record_key);
-        tx.clear(index_key);
+        LOGIN_FAILURES_EXPIRY.clear(tx, index);
     }
     Ok(due.len())
-}
-
-async fn read(tx: &dyn Tx, key: &[u8]) -> Result<Option<FailedLogins>> {
-    match tx.get(key).await? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
-        None => Ok(None),
-    }
 }
 
 /// `429 login_locked`, asking to wait `wait` milliseconds.

@@ -17,8 +17,9 @@ use tokio::task::JoinHandle;
 use crate::booking::Coordinator;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
-use crate::store::keys::{self, LogPosition};
+use crate::store::tables::{NOTIFICATIONS, NOTIFIER_POSITION};
+use onsale_store::LogPosition;
+use onsale_store::StoreExt;
 
 /// Where emails go out.
 #[derive(Clone)]
@@ -118,9 +119,9 @@ impl Coordinator {
     pub async fn notify_pending(&self, mailer: Option<&Mailer>, limit: usize) -> Result<usize> {
         let store = self.store();
         let place = store
-            .transact(|tx, _| async move { tx.get(&keys::meta("notifier_position")).await })
+            .transact(|tx| async move { NOTIFIER_POSITION.get(&tx).await })
             .await?
-            .and_then(|bytes| LogPosition::parse(&String::from_utf8_lossy(&bytes)));
+            .and_then(|text| LogPosition::parse(&text));
         let entries = self
             .changes(place.map(|p| p.to_string()).as_deref(), limit)
             .await?;
@@ -144,7 +145,7 @@ impl Coordinator {
         }
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let notice = &notice;
                 async move {
                     if let Some(notice) = notice {
@@ -155,12 +156,10 @@ impl Coordinator {
                             booking_id: notice.booking_id.clone(),
                             created_at: to_datetime(now),
                         };
-                        tx.set(
-                            &keys::notification(&notice.user_id, now, &entry.position),
-                            &serde_json::to_vec(&record)?,
-                        );
+                        let key = (&notice.user_id, now, &entry.position);
+                        NOTIFICATIONS.set(&tx, &key, &record)?;
                     }
-                    tx.set(&keys::meta("notifier_position"), entry.position.as_bytes());
+                    NOTIFIER_POSITION.set(&tx, &entry.position)?;
                     Ok::<_, Error>(())
                 }
             })
@@ -169,17 +168,18 @@ impl Coordinator {
 
     /// A user's notifications, newest first (at most `limit`).
     pub async fn notifications(&self, user_id: &str, limit: usize) -> Result<Vec<Notification>> {
-        let pairs = self
+        let newest = NOTIFICATIONS
+            .starting_with::<String, _>(user_id)
+            .reverse()
+            .limit(limit);
+        let notifications = self
             .store()
-            .transact(|tx, _| async move {
-                tx.get_range(keys::notifications_of(user_id).reverse().limit(limit))
-                    .await
+            .transact(|tx| {
+                let newest = newest.clone();
+                async move { NOTIFICATIONS.values(&tx, newest).await }
             })
             .await?;
-        pairs
-            .into_iter()
-            .map(|(_, value)| Ok(serde_json::from_slice(&value)?))
-            .collect()
+        Ok(notifications)
     }
 }
 

@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use onsale_coordinator::store::{RangeRead, StoreExt, keys};
+use onsale_coordinator::store::tables::{HOLDS, SEATS};
+use onsale_store::{RangeRead, StoreExt};
 use rand::Rng;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -94,7 +95,7 @@ async fn storm(s: Arc<TestServer>, event: u64) -> Outcomes {
 async fn scan(store: &TestStore, range: RangeRead) -> Vec<(Vec<u8>, Value)> {
     store
         .store
-        .transact(|tx, _| {
+        .transact(|tx| {
             let range = range.clone();
             async move { tx.get_range(range).await }
         })
@@ -151,7 +152,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
 
     // The store agrees exactly: every reported hold is stored with all its seats, and
     // nothing else is (a refused attempt left no seat and no hold behind).
-    let holds = scan(store_probe, RangeRead::prefix(keys::hold("")[..1].to_vec())).await;
+    let holds = scan(store_probe, HOLDS.all()).await;
     let stored: HashSet<String> = holds
         .iter()
         .map(|(_, hold)| hold["hold_id"].as_str().unwrap().to_string())
@@ -166,7 +167,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
         assert_eq!(hold["user_id"], json!(user.to_string()));
         assert_eq!(hold["seats"], json!(seats));
     }
-    let seat_records = scan(store_probe, keys::seats_of(event)).await;
+    let seat_records = scan(store_probe, SEATS.starting_with(&event)).await;
     assert_eq!(
         seat_records.len(),
         owner_of.len(),
@@ -191,7 +192,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
         assert!(reported.contains(hold_id));
     }
     // One hold_placed entry per reported hold in the change log, nothing for refusals.
-    let log = scan(store_probe, keys::log_after(None)).await;
+    let log = scan(store_probe, onsale_store::log::after(None)).await;
     let placed_logged = log
         .iter()
         .filter(|(_, e)| e["type"] == "hold_placed")

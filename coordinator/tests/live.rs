@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use onsale_coordinator::store::keys;
+use onsale_coordinator::store::tables::SEATS;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -165,7 +165,7 @@ async fn the_sse_twin_sends_the_same_feed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_coordinator_on_a_store_sees_every_change() {
     let first = serve(pg_store().await).await;
-    let store = onsale_coordinator::store::open(&first.store.address, Default::default())
+    let store = onsale_store::open(&first.store.address, Default::default())
         .await
         .unwrap();
     let second = common::serve_shared(store).await;
@@ -193,7 +193,7 @@ async fn clients_opening_together_share_one_full_state() {
     let event = s.create_event("Shared State", 2, 10, 50).await;
     s.hold(&s.token_for(Uuid::new_v4()), event, &["S1-R9-50"])
         .await;
-    let seat_reads = || counting.ranges_read(&keys::seats_of(event).begin);
+    let seat_reads = || counting.ranges_read(&SEATS.starting_with(&event).begin);
     let before = seat_reads();
     let sockets = futures::future::join_all((0..CLIENTS).map(|_| connect(&s, event, None))).await;
     // 1,000 seats come in parts of 256; the last carries the seq.

@@ -6,8 +6,8 @@ mod common;
 
 use std::sync::Arc;
 
-use onsale_coordinator::store::sealed::{SealKey, SealedStore, Sealer};
-use onsale_coordinator::store::{RangeRead, StoreError, StoreExt};
+use onsale_store::sealed::{SealKey, SealedStore, Sealer};
+use onsale_store::{RangeRead, StoreError, StoreExt};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +44,7 @@ async fn a_sealed_store_hides_personal_data_and_secrets_from_the_backend() {
 
     // Everything the backend holds, read around the seal.
     let everything = raw
-        .transact(|tx, _| async move { tx.get_range(RangeRead::new(vec![0x00], vec![0xff])).await })
+        .transact(|tx| async move { tx.get_range(RangeRead::new(vec![0x00], vec![0xff])).await })
         .await
         .expect("read the raw store");
     assert!(everything.len() > 10, "the store holds the records");
@@ -79,7 +79,7 @@ async fn a_sealed_store_hides_personal_data_and_secrets_from_the_backend() {
     .await;
     assert!(started.is_err(), "a coordinator with the wrong key started");
     let read = wrong
-        .transact(|tx, _| async move { tx.get_range(RangeRead::new(vec![0x30], vec![0x31])).await })
+        .transact(|tx| async move { tx.get_range(RangeRead::new(vec![0x30], vec![0x31])).await })
         .await;
     assert!(
         matches!(read, Err(StoreError::Backend { .. })),

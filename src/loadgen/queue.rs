@@ -16,12 +16,12 @@ use anyhow::{Context, ensure};
 use futures::future::join_all;
 use hdrhistogram::Histogram;
 use onsale_coordinator::clock::SystemClock;
-use onsale_coordinator::store::{self, RetryPolicy};
 use onsale_coordinator::{Coordinator, Settings};
 use onsale_model::{
     EventDetails, NewEvent, QueueState, QueueStatus, RowSpec, SeatMapSpec, SectionSpec,
     WaitingRoomSettings,
 };
+use onsale_store::RetryPolicy;
 use rand::Rng;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -132,7 +132,7 @@ async fn in_process(args: &QueueArgs) -> anyhow::Result<()> {
 
 async fn in_process_at(args: &QueueArgs, folder: &Path) -> anyhow::Result<()> {
     let address = format!("fjall:{}", folder.display());
-    let store = store::open(&address, RetryPolicy::default())
+    let store = onsale_store::open(&address, RetryPolicy::default())
         .await
         .with_context(|| format!("opening {address}"))?;
     let coordinator = Coordinator::new(store, Arc::new(SystemClock), Settings::default()).await?;

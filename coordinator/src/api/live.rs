@@ -34,7 +34,7 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
 use crate::error::{Error, Result};
 use crate::hub::{FeedPermit, FullState, FullStateSlot, Subscription};
-use crate::store::keys::LogPosition;
+use onsale_store::LogPosition;
 
 /// Changes replayed from the log on reconnect before a full state is sent instead.
 const REPLAY_LIMIT: usize = 1_000;

@@ -23,9 +23,9 @@ use onsale_model::{ApiError, BestAvailable, ErrorCode, SeatStatus};
 
 use super::Coordinator;
 use super::events::seat_status;
-use super::records::SeatRecord;
 use crate::error::{Error, Result};
-use crate::store::{RangeRead, StoreExt, keys};
+use crate::store::tables::SEATS;
+use onsale_store::{RangeRead, StoreExt};
 
 /// How long a section's taken seats, once read, serve further first choices on this
 /// coordinator (a later choice after a lost race always reads afresh).
@@ -96,7 +96,7 @@ impl Coordinator {
         let count = best.count as usize;
         let (map, (first, last), taken) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let map = self.seat_map(&*tx, event_id).await?;
                 let Some((first, last)) = map.map.section(&best.section) else {
                     return Err(Error::Api(ApiError::invalid(format!(
@@ -111,17 +111,14 @@ impl Coordinator {
                     return Ok::<_, Error>((map, (first, last), taken));
                 }
                 let now = self.clock.now();
-                let records = tx
-                    .get_range(RangeRead::new(
-                        keys::seat(event_id, first),
-                        keys::seat(event_id, last + 1),
-                    ))
-                    .await?;
+                let section = RangeRead::new(
+                    SEATS.key(&(event_id, first)),
+                    SEATS.key(&(event_id, last + 1)),
+                );
                 let mut taken = HashSet::new();
-                for (key, value) in records {
-                    let record: SeatRecord = serde_json::from_slice(&value)?;
+                for ((_, ordinal), record) in SEATS.range(&tx, section).await? {
                     if seat_status(&record, now) != SeatStatus::Available {
-                        taken.insert(keys::seat_ordinal(&key).unwrap_or(u32::MAX));
+                        taken.insert(ordinal);
                     }
                 }
                 self.taken_views.store((event_id, first), taken.clone());

@@ -18,11 +18,17 @@ use super::{Coordinator, log};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
 use crate::payments::{Money, PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::tables::{
+    BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS, WEBHOOKS,
+};
+use onsale_store::{StoreExt, Tx};
 
 /// How long a claimed task is hidden from other workers before it is tried again (a
 /// worker that died mid-task is replaced after this).
 const TASK_LEASE_MS: Millis = 30_000;
+
+/// Where a task is queued: `(due_at, task id)`.
+type TaskKey = (Millis, String);
 
 impl Coordinator {
     /// Turns a live hold of `user_id` into a pending booking and creates its payment.
@@ -40,15 +46,14 @@ impl Coordinator {
             ))
         })?;
         let user_id = user_id.to_string();
-        let idem_key = keys::idempotency(&user_id, "checkout", idempotency_key);
+        let idem_key = (user_id.as_str(), "checkout", idempotency_key);
         let new_booking_id = Uuid::new_v4().to_string();
         let booking = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (user_id, idem_key, new_booking_id) = (&user_id, &idem_key, &new_booking_id);
                 async move {
-                    if let Some(bytes) = tx.get(idem_key).await? {
-                        let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
+                    if let Some(record) = IDEMPOTENCY.get(&tx, idem_key).await? {
                         if record.fingerprint != hold_id {
                             return Err(Error::code(ErrorCode::IdempotencyKeyReused));
                         }
@@ -87,17 +92,16 @@ impl Coordinator {
                         refund: None,
                     };
                     hold.booking_id = Some(booking.booking_id.clone());
-                    tx.set(&keys::hold(&hold.hold_id), &serde_json::to_vec(&hold)?);
+                    HOLDS.set(&tx, &hold.hold_id, &hold)?;
                     write_booking(&*tx, &booking)?;
-                    tx.set(&keys::idempotency_expiry(now, idem_key), idem_key);
-                    tx.set(
-                        idem_key,
-                        &serde_json::to_vec(&IdempotencyRecord {
-                            fingerprint: hold_id.to_string(),
-                            resource_id: booking.booking_id.clone(),
-                            created_at: now,
-                        })?,
-                    );
+                    let record_key = IDEMPOTENCY.key(idem_key);
+                    IDEMPOTENCY_EXPIRY.set(&tx, &(now, &record_key), &record_key)?;
+                    let answer = IdempotencyRecord {
+                        fingerprint: hold_id.to_string(),
+                        resource_id: booking.booking_id.clone(),
+                        created_at: now,
+                    };
+                    IDEMPOTENCY.set(&tx, idem_key, &answer)?;
                     log(
                         &*tx,
                         &Change::BookingCreated {
@@ -139,7 +143,7 @@ impl Coordinator {
         let booking_id = booking.booking_id.clone();
         let updated = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (booking_id, payment) = (&booking_id, &payment);
                 async move {
                     let mut booking = read_booking(&*tx, booking_id)
@@ -183,15 +187,15 @@ impl Coordinator {
         let task_id = Uuid::new_v4().to_string();
         let fresh = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (event, task_id) = (&event, &task_id);
                 async move {
-                    let key = keys::webhook(provider_name, &event.id);
-                    if tx.get(&key).await?.is_some() {
+                    let key = (provider_name, event.id.as_str());
+                    if WEBHOOKS.get(&tx, &key).await?.is_some() {
                         return Ok(false);
                     }
                     let now = self.clock.now();
-                    tx.set(&key, &now.to_le_bytes());
+                    WEBHOOKS.set(&tx, &key, &now)?;
                     let task = match &event.outcome {
                         PaymentOutcome::Succeeded {
                             payment_id,
@@ -236,17 +240,16 @@ impl Coordinator {
         let now = self.clock.now();
         let claimed = self
             .store
-            .transact(|tx, _| async move {
-                let due = tx
-                    .get_range(keys::tasks_due_before(now + 1).limit(limit))
+            .transact(|tx| async move {
+                let due = TASKS
+                    .range(&tx, TASKS.before(&(now + 1)).limit(limit))
                     .await?;
                 let mut claimed = Vec::with_capacity(due.len());
-                for (key, value) in due {
-                    let mut record: TaskRecord = serde_json::from_slice(&value)?;
+                for (key, mut record) in due {
                     record.attempts += 1;
-                    tx.clear(&key);
-                    let leased = keys::task(now + TASK_LEASE_MS, &record.task_id);
-                    tx.set(&leased, &serde_json::to_vec(&record)?);
+                    TASKS.clear(&tx, &key);
+                    let leased: TaskKey = (now + TASK_LEASE_MS, record.task_id.clone());
+                    TASKS.set(&tx, &leased, &record)?;
                     claimed.push((leased, record));
                 }
                 Ok::<_, Error>(claimed)
@@ -262,15 +265,12 @@ impl Coordinator {
                     metrics::counter!("onsale_task_failures_total").increment(1);
                     let retry_at = self.clock.now() + delay;
                     self.store
-                        .transact(|tx, _| {
+                        .transact(|tx| {
                             let (leased_key, record) = (&leased_key, &record);
                             async move {
-                                if tx.get(leased_key).await?.is_some() {
-                                    tx.clear(leased_key);
-                                    tx.set(
-                                        &keys::task(retry_at, &record.task_id),
-                                        &serde_json::to_vec(record)?,
-                                    );
+                                if TASKS.get(&tx, leased_key).await?.is_some() {
+                                    TASKS.clear(&tx, leased_key);
+                                    TASKS.set(&tx, &(retry_at, &record.task_id), record)?;
                                 }
                                 Ok::<_, Error>(())
                             }
@@ -282,7 +282,7 @@ impl Coordinator {
         Ok(done)
     }
 
-    async fn run_task(&self, leased_key: &[u8], record: &TaskRecord) -> Result<()> {
+    async fn run_task(&self, leased_key: &TaskKey, record: &TaskRecord) -> Result<()> {
         match &record.task {
             Task::PaymentOutcome {
                 booking_id,
@@ -306,20 +306,20 @@ impl Coordinator {
     /// its currency; any other amount cancels the booking and is refunded.
     async fn apply_payment_outcome(
         &self,
-        leased_key: &[u8],
+        leased_key: &TaskKey,
         booking_id: &str,
         payment_id: &str,
         outcome: Outcome<'_>,
     ) -> Result<()> {
         let refund_task = Uuid::new_v4().to_string();
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let refund_task = &refund_task;
                 async move {
-                    if tx.get(leased_key).await?.is_none() {
+                    if TASKS.get(&tx, leased_key).await?.is_none() {
                         return Ok(());
                     }
-                    tx.clear(leased_key);
+                    TASKS.clear(&tx, leased_key);
                     let now = self.clock.now();
                     let Some(mut booking) = read_booking(&*tx, booking_id).await? else {
                         tracing::warn!(booking_id, "payment outcome for an unknown booking ignored");
@@ -378,10 +378,10 @@ impl Coordinator {
 
     /// Asks the provider for a refund (idempotent there by booking), then records it and
     /// removes the task.
-    async fn refund(&self, leased_key: &[u8], booking_id: &str) -> Result<()> {
+    async fn refund(&self, leased_key: &TaskKey, booking_id: &str) -> Result<()> {
         let booking = self
             .store
-            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .transact(|tx| async move { read_booking(&*tx, booking_id).await })
             .await?
             .ok_or_else(|| Error::Internal(format!("refund of unknown booking {booking_id}")))?;
         let provider = self
@@ -397,11 +397,11 @@ impl Coordinator {
                 .map_err(|e| Error::Internal(format!("refund: {e}")))?;
         }
         self.store
-            .transact(|tx, _| async move {
-                if tx.get(leased_key).await?.is_none() {
+            .transact(|tx| async move {
+                if TASKS.get(&tx, leased_key).await?.is_none() {
                     return Ok(());
                 }
-                tx.clear(leased_key);
+                TASKS.clear(&tx, leased_key);
                 if let Some(mut booking) = read_booking(&*tx, booking_id).await?
                     && booking.refund == Some(RefundStatus::Requested)
                 {
@@ -426,7 +426,7 @@ impl Coordinator {
     pub async fn booking(&self, user_id: Uuid, booking_id: &str) -> Result<Booking> {
         let record = self
             .store
-            .transact(|tx, _| async move { read_booking(&*tx, booking_id).await })
+            .transact(|tx| async move { read_booking(&*tx, booking_id).await })
             .await?
             .filter(|b| b.user_id == user_id.to_string())
             .ok_or_else(|| {
@@ -579,10 +579,10 @@ fn request_refund(
 
 async fn seats_still_held(tx: &dyn Tx, hold: &HoldRecord) -> Result<bool> {
     for &ordinal in &hold.ordinals {
-        let Some(bytes) = tx.get(&keys::seat(hold.event_id, ordinal)).await? else {
+        let Some(record) = SEATS.get(tx, &(hold.event_id, ordinal)).await? else {
             return Ok(false);
         };
-        match serde_json::from_slice(&bytes)? {
+        match record {
             SeatRecord::Held { hold_id, .. } if hold_id == hold.hold_id => {}
             _ => return Ok(false),
         }
@@ -593,11 +593,11 @@ async fn seats_still_held(tx: &dyn Tx, hold: &HoldRecord) -> Result<bool> {
 /// Marks the hold's seats sold to the booking and removes the hold; the seats count
 /// towards the account's limit for good.
 async fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result<()> {
-    let sold = serde_json::to_vec(&SeatRecord::Sold {
+    let sold = SeatRecord::Sold {
         booking_id: booking.booking_id.clone(),
-    })?;
+    };
     for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
-        tx.set(&keys::seat(hold.event_id, ordinal), &sold);
+        SEATS.set(tx, &(hold.event_id, ordinal), &sold)?;
         log(
             tx,
             &Change::Seat {
@@ -607,8 +607,8 @@ async fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result
             },
         )?;
     }
-    tx.clear(&keys::hold(&hold.hold_id));
-    tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
+    HOLDS.clear(tx, &hold.hold_id);
+    HOLD_EXPIRY.clear(tx, &(hold.expires_at, &hold.hold_id));
     super::limits::book(tx, hold).await
 }
 
@@ -618,23 +618,15 @@ fn enqueue(tx: &dyn Tx, task_id: &str, task: Task, due_at: Millis) -> Result<()>
         task,
         attempts: 0,
     };
-    tx.set(&keys::task(due_at, task_id), &serde_json::to_vec(&record)?);
-    Ok(())
+    Ok(TASKS.set(tx, &(due_at, task_id), &record)?)
 }
 
 async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
-    match tx.get(&keys::booking(booking_id)).await? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
-        None => Ok(None),
-    }
+    Ok(BOOKINGS.get(tx, booking_id).await?)
 }
 
 fn write_booking(tx: &dyn Tx, booking: &BookingRecord) -> Result<()> {
-    tx.set(
-        &keys::booking(&booking.booking_id),
-        &serde_json::to_vec(booking)?,
-    );
-    Ok(())
+    Ok(BOOKINGS.set(tx, &booking.booking_id, booking)?)
 }
 
 fn checkout_view(booking: &BookingRecord) -> CheckoutResponse {

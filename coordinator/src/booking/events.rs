@@ -11,8 +11,10 @@ use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
-use crate::store::keys::LogPosition;
-use crate::store::{StoreExt, Tx, decode_counter, keys};
+use crate::store::tables::{
+    CHANGES, EVENT_COUNT, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
+};
+use onsale_store::{LogPosition, StoreExt, Tx};
 
 impl Coordinator {
     /// Creates an event with its seat map; every seat starts available.
@@ -20,20 +22,18 @@ impl Coordinator {
         let seat_map = new.validate()?;
         let (price_min, price_max) = seat_map.price_range();
         let seat_count = seat_map.seats().len() as u32;
-        let spec = serde_json::to_vec(&StoredSeatMap {
+        let stored = StoredSeatMap {
             currency: new.details.currency.clone(),
             spec: new.seat_map.clone(),
-        })?;
+        };
         let event = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let details = new.details.clone();
-                let spec = spec.clone();
+                let stored = &stored;
                 async move {
-                    let id = decode_counter(tx.get(&keys::meta("event_seq")).await?.as_deref())
-                        as u64
-                        + 1;
-                    tx.set(&keys::meta("event_seq"), &(id as i64).to_le_bytes());
+                    let id = EVENT_SEQ.get(&tx).await?.unwrap_or(0) as u64 + 1;
+                    EVENT_SEQ.set(&tx, &(id as i64))?;
                     let event = Event {
                         id,
                         name: details.name,
@@ -53,10 +53,10 @@ impl Coordinator {
                             .max_seats_per_account
                             .unwrap_or(DEFAULT_MAX_SEATS_PER_ACCOUNT),
                     };
-                    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
-                    tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
-                    tx.set(&keys::seat_map(id), &spec);
-                    tx.add(&keys::meta("event_count"), 1).await?;
+                    EVENTS.set(&tx, &id, &event)?;
+                    EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
+                    SEAT_MAPS.set(&tx, &id, stored)?;
+                    EVENT_COUNT.add(&tx, 1).await?;
                     log(&*tx, &Change::EventCreated { event_id: id })?;
                     Ok::<_, Error>(event)
                 }
@@ -81,7 +81,7 @@ impl Coordinator {
         details.validate()?;
         let event = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let details = details.clone();
                 async move {
                     let old = read_event(&*tx, id).await?;
@@ -105,9 +105,9 @@ impl Coordinator {
                             .unwrap_or(old.max_seats_per_account),
                         ..old.clone()
                     };
-                    tx.clear(&keys::event_order(to_millis(old.starts_at), id));
-                    tx.set(&keys::event_order(to_millis(event.starts_at), id), &[]);
-                    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
+                    EVENT_ORDER.clear(&tx, &(to_millis(old.starts_at), id));
+                    EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
+                    EVENTS.set(&tx, &id, &event)?;
                     log(&*tx, &Change::EventUpdated { event_id: id })?;
                     Ok::<_, Error>(event)
                 }
@@ -121,18 +121,9 @@ impl Coordinator {
     /// transaction, for the indexer to build a snapshot from.
     pub async fn catalogue(&self) -> Result<Catalogue> {
         self.store
-            .transact(|tx, _| async move {
-                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
-                let position = last
-                    .first()
-                    .and_then(|(key, _)| keys::log_position(key))
-                    .map(|p| p.to_string());
-                let events = tx
-                    .get_range(keys::events_all())
-                    .await?
-                    .into_iter()
-                    .map(|(_, value)| serde_json::from_slice(&value))
-                    .collect::<Result<Vec<Event>, _>>()?;
+            .transact(|tx| async move {
+                let position = CHANGES.end(&tx).await?.map(|p| p.to_string());
+                let events = EVENTS.values(&tx, EVENTS.all()).await?;
                 Ok::<_, Error>(Catalogue { position, events })
             })
             .await
@@ -141,7 +132,7 @@ impl Coordinator {
     /// One event.
     pub async fn event(&self, id: u64) -> Result<Event> {
         self.store
-            .transact(|tx, _| async move { read_event(&*tx, id).await })
+            .transact(|tx| async move { read_event(&*tx, id).await })
             .await
     }
 
@@ -149,18 +140,18 @@ impl Coordinator {
     pub async fn list_events(&self, query: PageQuery) -> Result<Page<Event>> {
         query.validate()?;
         self.store
-            .transact(|tx, _| async move {
-                let total =
-                    decode_counter(tx.get(&keys::meta("event_count")).await?.as_deref()).max(0);
-                let order = tx
-                    .get_range(
-                        keys::event_order_all().limit(query.offset() + query.page_size as usize),
+            .transact(|tx| async move {
+                let total = EVENT_COUNT.get(&tx).await?.unwrap_or(0).max(0);
+                let order = EVENT_ORDER
+                    .range(
+                        &tx,
+                        EVENT_ORDER
+                            .all()
+                            .limit(query.offset() + query.page_size as usize),
                     )
                     .await?;
                 let mut items = Vec::with_capacity(query.page_size as usize);
-                for (key, _) in order.into_iter().skip(query.offset()) {
-                    let id = keys::event_order_id(&key)
-                        .ok_or_else(|| Error::Internal("malformed event order key".into()))?;
+                for ((_, id), ()) in order.into_iter().skip(query.offset()) {
                     items.push(read_event(&*tx, id).await?);
                 }
                 Ok::<_, Error>(Page {
@@ -178,15 +169,15 @@ impl Coordinator {
         let now = self.clock.now();
         let (total, records) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let seat_map = self.seat_map(&*tx, event_id).await?;
-                let records = tx.get_range(keys::seats_of(event_id)).await?;
+                let records = SEATS.values(&tx, SEATS.starting_with(&event_id)).await?;
                 Ok::<_, Error>((seat_map.map.seats().len() as u32, records))
             })
             .await?;
         let (mut held, mut sold) = (0, 0);
-        for (_, value) in records {
-            match seat_status(&serde_json::from_slice(&value)?, now) {
+        for record in records {
+            match seat_status(&record, now) {
                 SeatStatus::Held => held += 1,
                 SeatStatus::Sold => sold += 1,
                 SeatStatus::Available => {}
@@ -215,20 +206,15 @@ impl Coordinator {
         let now = self.clock.now();
         let (seat_map, records, position) = self
             .store
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let seat_map = self.seat_map(&*tx, event_id).await?;
-                let records = tx.get_range(keys::seats_of(event_id)).await?;
-                let last = tx.get_range(keys::log_all().reverse().limit(1)).await?;
-                let position = last.first().and_then(|(key, _)| keys::log_position(key));
+                let records = SEATS.range(&tx, SEATS.starting_with(&event_id)).await?;
+                let position = CHANGES.end(&tx).await?;
                 Ok::<_, Error>((seat_map, records, position))
             })
             .await?;
         let mut states = vec![SeatStatus::Available; seat_map.map.seats().len()];
-        for (key, value) in records {
-            let Some(ordinal) = keys::seat_no(&key) else {
-                continue;
-            };
-            let record: SeatRecord = serde_json::from_slice(&value)?;
+        for ((_, ordinal), record) in records {
             if let Some(state) = states.get_mut(ordinal as usize) {
                 *state = seat_status(&record, now);
             }
@@ -257,7 +243,7 @@ impl Coordinator {
         };
         let seat_map = self
             .store
-            .transact(|tx, _| async move { self.seat_map(&*tx, event_id).await })
+            .transact(|tx| async move { self.seat_map(&*tx, event_id).await })
             .await?;
         position
             .checked_sub(1)
@@ -281,11 +267,10 @@ impl Coordinator {
         {
             return Ok(map.clone());
         }
-        let bytes = tx
-            .get(&keys::seat_map(event_id))
+        let stored = SEAT_MAPS
+            .get(tx, &event_id)
             .await?
             .ok_or_else(|| event_not_found(event_id))?;
-        let stored: StoredSeatMap = serde_json::from_slice(&bytes)?;
         let map = Arc::new(PricedSeatMap {
             map: SeatMap::compile(&stored.spec)?,
             currency: stored.currency,
@@ -321,7 +306,7 @@ pub(crate) async fn set_waiting_room_flag(tx: &dyn Tx, id: u64, on: bool) -> Res
         return Ok(());
     }
     event.waiting_room = on;
-    tx.set(&keys::event(id), &serde_json::to_vec(&event)?);
+    EVENTS.set(tx, &id, &event)?;
     log(tx, &Change::EventUpdated { event_id: id })?;
     Ok(())
 }
@@ -331,9 +316,8 @@ pub(super) fn event_not_found(id: u64) -> Error {
 }
 
 pub(super) async fn read_event(tx: &dyn Tx, id: u64) -> Result<Event> {
-    let bytes = tx
-        .get(&keys::event(id))
+    EVENTS
+        .get(tx, &id)
         .await?
-        .ok_or_else(|| event_not_found(id))?;
-    Ok(serde_json::from_slice(&bytes)?)
+        .ok_or_else(|| event_not_found(id))
 }

@@ -13,7 +13,8 @@ use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use super::{Coordinator, log};
 use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::tables::{HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS};
+use onsale_store::{StoreExt, Tx};
 
 /// Choices a best-available hold makes before it answers that the seats are gone.
 const BEST_AVAILABLE_TRIES: u32 = 5;
@@ -66,10 +67,11 @@ impl Coordinator {
         };
         // A repeated request answers with its hold even when the section has since run
         // out of seats, so the key is looked up before choosing.
-        let idem_key = keys::idempotency(&user_id.to_string(), "hold", idempotency_key);
+        let user = user_id.to_string();
+        let idem_key = (user.as_str(), "hold", idempotency_key);
         let replay = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (idem_key, fingerprint) = (&idem_key, &fingerprint);
                 async move { replayed_hold(&*tx, idem_key, fingerprint).await }
             })
@@ -111,12 +113,12 @@ impl Coordinator {
         let fingerprint = fingerprint.to_string();
         let request = HoldRequest::seats(seats.to_vec());
         let hold_id = Uuid::new_v4().to_string();
-        let idem_key = keys::idempotency(&user_id, "hold", idempotency_key);
+        let idem_key = (user_id.as_str(), "hold", idempotency_key);
         let ttl = self.settings.hold_ttl.as_millis() as Millis;
 
         let outcome = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (user_id, hold_id, fingerprint, idem_key) =
                     (&user_id, &hold_id, &fingerprint, &idem_key);
                 let request = &request;
@@ -142,11 +144,10 @@ impl Coordinator {
                     let now = self.clock.now();
                     let mut taken = Vec::new();
                     for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
-                        if let Some(bytes) = tx.get(&keys::seat(event_id, ordinal)).await? {
-                            let record: SeatRecord = serde_json::from_slice(&bytes)?;
-                            if seat_status(&record, now) != SeatStatus::Available {
-                                taken.push(seat_id.clone());
-                            }
+                        if let Some(record) = SEATS.get(&tx, &(event_id, ordinal)).await?
+                            && seat_status(&record, now) != SeatStatus::Available
+                        {
+                            taken.push(seat_id.clone());
                         }
                     }
                     if !taken.is_empty() {
@@ -172,13 +173,13 @@ impl Coordinator {
                     };
                     let limit = read_event(&*tx, event_id).await?.max_seats_per_account;
                     super::limits::admit(&*tx, &hold, limit, now).await?;
-                    let seat_record = serde_json::to_vec(&SeatRecord::Held {
+                    let seat_record = SeatRecord::Held {
                         hold_id: hold_id.clone(),
                         user_id: user_id.clone(),
                         expires_at,
-                    })?;
+                    };
                     for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
-                        tx.set(&keys::seat(event_id, ordinal), &seat_record);
+                        SEATS.set(&tx, &(event_id, ordinal), &seat_record)?;
                         log(
                             &*tx,
                             &Change::Seat {
@@ -188,17 +189,19 @@ impl Coordinator {
                             },
                         )?;
                     }
-                    tx.set(&keys::hold(hold_id), &serde_json::to_vec(&hold)?);
-                    tx.set(&keys::hold_expiry(expires_at, hold_id), &[]);
-                    tx.set(&keys::idempotency_expiry(now, idem_key), idem_key);
-                    tx.set(
+                    HOLDS.set(&tx, hold_id, &hold)?;
+                    HOLD_EXPIRY.set(&tx, &(expires_at, hold_id), &())?;
+                    let record_key = IDEMPOTENCY.key(idem_key);
+                    IDEMPOTENCY_EXPIRY.set(&tx, &(now, &record_key), &record_key)?;
+                    IDEMPOTENCY.set(
+                        &tx,
                         idem_key,
-                        &serde_json::to_vec(&IdempotencyRecord {
+                        &IdempotencyRecord {
                             fingerprint: fingerprint.clone(),
                             resource_id: hold_id.clone(),
                             created_at: now,
-                        })?,
-                    );
+                        },
+                    )?;
                     log(
                         &*tx,
                         &Change::HoldPlaced {
@@ -237,7 +240,7 @@ impl Coordinator {
     pub async fn hold(&self, user_id: Uuid, hold_id: &str) -> Result<Hold> {
         let record = self
             .store
-            .transact(|tx, _| async move { read_hold(&*tx, hold_id).await })
+            .transact(|tx| async move { read_hold(&*tx, hold_id).await })
             .await?;
         match record {
             Some(hold) if hold.user_id == user_id.to_string() => Ok(hold_view(&hold)),
@@ -249,7 +252,7 @@ impl Coordinator {
     pub async fn release_hold(&self, user_id: Uuid, hold_id: &str) -> Result<()> {
         let user_id = user_id.to_string();
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let user_id = &user_id;
                 async move {
                     match read_hold(&*tx, hold_id).await? {
@@ -275,25 +278,24 @@ impl Coordinator {
         let now = self.clock.now();
         let due = self
             .store
-            .transact(|tx, _| async move {
-                tx.get_range(keys::holds_expired_before(now + 1).limit(limit))
+            .transact(|tx| async move {
+                HOLD_EXPIRY
+                    .range(&tx, HOLD_EXPIRY.before(&(now + 1)).limit(limit))
                     .await
             })
             .await?;
         let mut report = SweepReport::default();
-        for (expiry_key, _) in due {
+        for (expiry, ()) in due {
             let released = self
                 .store
-                .transact(|tx, _| {
-                    let expiry_key = &expiry_key;
+                .transact(|tx| {
+                    let expiry = &expiry;
                     async move {
-                        if tx.get(expiry_key).await?.is_none() {
+                        if HOLD_EXPIRY.get(&tx, expiry).await?.is_none() {
                             return Ok::<_, Error>(0);
                         }
-                        tx.clear(expiry_key);
-                        let hold_id = keys::hold_expiry_id(expiry_key)
-                            .ok_or_else(|| Error::Internal("malformed hold expiry key".into()))?;
-                        let Some(hold) = read_hold(&*tx, &hold_id).await? else {
+                        HOLD_EXPIRY.clear(&tx, expiry);
+                        let Some(hold) = read_hold(&*tx, &expiry.1).await? else {
                             return Ok(0);
                         };
                         let freed = end_hold(&*tx, &hold, ReleaseReason::Expired).await?;
@@ -331,13 +333,13 @@ impl Coordinator {
     pub async fn sweep_idempotency_keys(&self, limit: usize) -> Result<usize> {
         let before = self.clock.now() - self.settings.idempotency_ttl.as_millis() as Millis;
         self.store
-            .transact(|tx, _| async move {
-                let due = tx
-                    .get_range(keys::idempotency_created_before(before).limit(limit))
+            .transact(|tx| async move {
+                let due = IDEMPOTENCY_EXPIRY
+                    .range(&tx, IDEMPOTENCY_EXPIRY.before(&before).limit(limit))
                     .await?;
-                for (index_key, record_key) in &due {
+                for (index, record_key) in &due {
                     tx.clear(record_key);
-                    tx.clear(index_key);
+                    IDEMPOTENCY_EXPIRY.clear(&tx, index);
                 }
                 Ok::<_, Error>(due.len())
             })
@@ -354,13 +356,12 @@ pub(super) async fn end_hold(
 ) -> Result<usize> {
     let mut freed = 0;
     for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
-        let key = keys::seat(hold.event_id, ordinal);
-        let Some(bytes) = tx.get(&key).await? else {
+        let seat = (hold.event_id, ordinal);
+        let Some(record) = SEATS.get(tx, &seat).await? else {
             continue;
         };
-        let record: SeatRecord = serde_json::from_slice(&bytes)?;
         if matches!(&record, SeatRecord::Held { hold_id, .. } if *hold_id == hold.hold_id) {
-            tx.clear(&key);
+            SEATS.clear(tx, &seat);
             freed += 1;
             log(
                 tx,
@@ -372,8 +373,8 @@ pub(super) async fn end_hold(
             )?;
         }
     }
-    tx.clear(&keys::hold(&hold.hold_id));
-    tx.clear(&keys::hold_expiry(hold.expires_at, &hold.hold_id));
+    HOLDS.clear(tx, &hold.hold_id);
+    HOLD_EXPIRY.clear(tx, &(hold.expires_at, &hold.hold_id));
     super::limits::release(tx, hold).await?;
     log(
         tx,
@@ -387,10 +388,7 @@ pub(super) async fn end_hold(
 }
 
 pub(super) async fn read_hold(tx: &dyn Tx, hold_id: &str) -> Result<Option<HoldRecord>> {
-    match tx.get(&keys::hold(hold_id)).await? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
-        None => Ok(None),
-    }
+    Ok(HOLDS.get(tx, hold_id).await?)
 }
 
 fn hold_view(record: &HoldRecord) -> Hold {
@@ -427,21 +425,20 @@ pub(super) fn validate_idempotency_key(key: &str) -> Result<()> {
 /// request (`fingerprint`); a key used for another request is an error.
 async fn replayed_hold(
     tx: &dyn Tx,
-    idem_key: &[u8],
+    idem_key: &(&str, &str, &str),
     fingerprint: &str,
 ) -> Result<Option<HoldRecord>> {
-    let Some(bytes) = tx.get(idem_key).await? else {
+    let Some(record) = IDEMPOTENCY.get(tx, idem_key).await? else {
         return Ok(None);
     };
-    let record: IdempotencyRecord = serde_json::from_slice(&bytes)?;
     if record.fingerprint != fingerprint {
         return Err(Error::code(ErrorCode::IdempotencyKeyReused));
     }
-    let stored = tx
-        .get(&keys::hold(&record.resource_id))
+    let hold = HOLDS
+        .get(tx, &record.resource_id)
         .await?
         .ok_or_else(|| Error::code(ErrorCode::HoldExpired))?;
-    Ok(Some(serde_json::from_slice(&stored)?))
+    Ok(Some(hold))
 }
 
 fn hold_fingerprint(event_id: u64, request: &HoldRequest) -> String {

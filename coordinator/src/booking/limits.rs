@@ -2,7 +2,7 @@
 //! holds, in pending bookings, which keep their hold, and in completed bookings) never
 //! pass the event's `max_seats_per_account`.
 //!
-//! Each (event, account) has one record under [`keys::account_seats`], read and written in
+//! Each (event, account) has one record under [`ACCOUNT_SEATS`], read and written in
 //! the same transaction as the seats it counts. Two holds of one account therefore write
 //! the same key: on every backend one of them conflicts and is retried, and then sees the
 //! other's seats, so concurrent holds cannot both pass the limit. Holds of different
@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 use super::records::HoldRecord;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Tx, keys};
+use crate::store::tables::ACCOUNT_SEATS;
+use onsale_store::Tx;
 
 /// What one account has of one event.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct AccountSeats {
+pub(crate) struct AccountSeats {
     /// Live holds (including those in checkout), each with its seat count and expiry.
     #[serde(default)]
     holds: Vec<HeldSeats>,
@@ -32,7 +33,7 @@ struct AccountSeats {
 
 /// One hold's share of an [`AccountSeats`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct HeldSeats {
+pub(crate) struct HeldSeats {
     hold_id: String,
     seats: u32,
     expires_at: Millis,
@@ -58,18 +59,18 @@ impl AccountSeats {
     }
 }
 
-async fn read(tx: &dyn Tx, key: &[u8]) -> Result<AccountSeats> {
-    match tx.get(key).await? {
-        Some(bytes) => Ok(serde_json::from_slice(&bytes)?),
-        None => Ok(AccountSeats::default()),
-    }
+/// The record of `hold`'s account for its event (empty when there is none).
+async fn read(tx: &dyn Tx, hold: &HoldRecord) -> Result<AccountSeats> {
+    let key = (hold.event_id, hold.user_id.as_str());
+    Ok(ACCOUNT_SEATS.get(tx, &key).await?.unwrap_or_default())
 }
 
-fn write(tx: &dyn Tx, key: &[u8], seats: &AccountSeats) -> Result<()> {
+fn write(tx: &dyn Tx, hold: &HoldRecord, seats: &AccountSeats) -> Result<()> {
+    let key = (hold.event_id, hold.user_id.as_str());
     if seats.holds.is_empty() && seats.booked == 0 {
-        tx.clear(key);
+        ACCOUNT_SEATS.clear(tx, &key);
     } else {
-        tx.set(key, &serde_json::to_vec(seats)?);
+        ACCOUNT_SEATS.set(tx, &key, seats)?;
     }
     Ok(())
 }
@@ -78,8 +79,7 @@ fn write(tx: &dyn Tx, key: &[u8], seats: &AccountSeats) -> Result<()> {
 /// it, or answers `ticket_limit_reached` (with the limit and the seats the account has)
 /// when it would pass `limit`. Expired holds are dropped from the record on the way.
 pub(super) async fn admit(tx: &dyn Tx, hold: &HoldRecord, limit: u32, now: Millis) -> Result<()> {
-    let key = keys::account_seats(hold.event_id, &hold.user_id);
-    let mut seats = read(tx, &key).await?;
+    let mut seats = read(tx, hold).await?;
     seats.holds.retain(|h| h.expires_at > now);
     let current = seats.current(now);
     let requested = hold.seats.len() as u32;
@@ -93,26 +93,24 @@ pub(super) async fn admit(tx: &dyn Tx, hold: &HoldRecord, limit: u32, now: Milli
         seats: requested,
         expires_at: hold.expires_at,
     });
-    write(tx, &key, &seats)
+    write(tx, hold, &seats)
 }
 
 /// A hold ended without a sale (released, expired, cancelled): its seats count back.
 pub(super) async fn release(tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
-    let key = keys::account_seats(hold.event_id, &hold.user_id);
-    let mut seats = read(tx, &key).await?;
+    let mut seats = read(tx, hold).await?;
     if seats.forget(&hold.hold_id) {
-        write(tx, &key, &seats)?;
+        write(tx, hold, &seats)?;
     }
     Ok(())
 }
 
 /// A hold's seats were sold to its account: they count for good.
 pub(super) async fn book(tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
-    let key = keys::account_seats(hold.event_id, &hold.user_id);
-    let mut seats = read(tx, &key).await?;
+    let mut seats = read(tx, hold).await?;
     seats.forget(&hold.hold_id);
     seats.booked += hold.seats.len() as u32;
-    write(tx, &key, &seats)
+    write(tx, hold, &seats)
 }
 
 #[cfg(test)]

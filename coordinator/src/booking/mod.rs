@@ -1,4 +1,4 @@
-//! The booking logic, written once against [`crate::store::Store`]: events and seat maps,
+//! The booking logic, written once against [`onsale_store::Store`]: events and seat maps,
 //! users and sessions, holds and their expiry. Every state change appends to the change
 //! log in the same transaction.
 //!
@@ -9,8 +9,8 @@ mod best;
 mod checkout;
 mod events;
 mod holds;
-mod limits;
-mod records;
+pub(crate) mod limits;
+pub mod records;
 mod sessions;
 mod users;
 
@@ -24,7 +24,8 @@ use crate::auth::{PasswordPool, Secrets};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::payments::PaymentProvider;
-use crate::store::{Store, StoreError, StoreExt, Tx, keys};
+use crate::store::tables::{CHANGES, SECRETS};
+use onsale_store::{Store, StoreError, StoreExt, Tx};
 
 pub(crate) use events::set_waiting_room_flag;
 pub use holds::{PlacedHold, SweepReport};
@@ -138,12 +139,12 @@ impl Coordinator {
     }
 
     /// The position of the newest change-log entry (`None` for an empty log).
-    pub async fn log_end(&self) -> Result<Option<keys::LogPosition>> {
-        let last = self
+    pub async fn log_end(&self) -> Result<Option<onsale_store::LogPosition>> {
+        let end = self
             .store
-            .transact(|tx, _| async move { tx.get_range(keys::log_all().reverse().limit(1)).await })
+            .transact(|tx| async move { CHANGES.end(&tx).await })
             .await?;
-        Ok(last.first().and_then(|(key, _)| keys::log_position(key)))
+        Ok(end)
     }
 
     /// Takes payments through `provider`.
@@ -185,24 +186,24 @@ impl Coordinator {
 
 async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
     store
-        .transact(|tx, _| async move {
-            let key = keys::meta("secrets");
-            if let Some(bytes) = tx.get(&key).await? {
-                if crate::store::sealed::is_sealed(&bytes) {
-                    return Err(crate::store::StoreError::backend(
-                        "seal",
-                        "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
-                    )
-                    .into());
-                }
-                let mut secrets: Secrets = serde_json::from_slice(&bytes)?;
+        .transact(|tx| async move {
+            // Sealed values do not decode: look at the bytes first, to say why.
+            let stored = tx.get(&SECRETS.key()).await?;
+            if stored.is_some_and(|bytes| onsale_store::sealed::is_sealed(&bytes)) {
+                return Err(onsale_store::StoreError::backend(
+                    "seal",
+                    "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
+                )
+                .into());
+            }
+            if let Some(mut secrets) = SECRETS.get(&tx).await? {
                 if secrets.complete() {
-                    tx.set(&key, &serde_json::to_vec(&secrets)?);
+                    SECRETS.set(&tx, &secrets)?;
                 }
                 return Ok(secrets);
             }
             let secrets = Secrets::generate();
-            tx.set(&key, &serde_json::to_vec(&secrets)?);
+            SECRETS.set(&tx, &secrets)?;
             Ok::<_, crate::error::Error>(secrets)
         })
         .await
@@ -210,9 +211,7 @@ async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
 
 /// Appends a change to the log of `tx`.
 fn log(tx: &dyn Tx, change: &Change) -> Result<(), StoreError> {
-    let entry = serde_json::to_vec(change).map_err(|e| StoreError::backend("encode", e))?;
-    tx.append_log(&entry);
-    Ok(())
+    CHANGES.append(tx, change)
 }
 
 impl Coordinator {
@@ -223,7 +222,7 @@ impl Coordinator {
         limit: usize,
     ) -> Result<Vec<onsale_model::LogEntry>> {
         let after = match after {
-            Some(text) => Some(keys::LogPosition::parse(text).ok_or_else(|| {
+            Some(text) => Some(onsale_store::LogPosition::parse(text).ok_or_else(|| {
                 crate::error::Error::Api(onsale_model::ApiError::invalid(
                     "after must be a position returned by this call",
                 ))
@@ -233,20 +232,14 @@ impl Coordinator {
         let limit = limit.clamp(1, 1000);
         let entries = self
             .store
-            .transact(
-                |tx, _| async move { tx.get_range(keys::log_after(after).limit(limit)).await },
-            )
+            .transact(|tx| async move { CHANGES.read_after(&tx, after, limit).await })
             .await?;
-        entries
+        Ok(entries
             .into_iter()
-            .map(|(key, value)| {
-                let position = keys::log_position(&key)
-                    .ok_or_else(|| crate::error::Error::Internal("malformed log key".into()))?;
-                Ok(onsale_model::LogEntry {
-                    position: position.to_string(),
-                    change: serde_json::from_slice(&value)?,
-                })
+            .map(|(position, change)| onsale_model::LogEntry {
+                position: position.to_string(),
+                change,
             })
-            .collect()
+            .collect())
     }
 }

@@ -1,4 +1,4 @@
-//! What the booking logic stores, as JSON values under the keys of [`crate::store::keys`].
+//! What the booking logic stores, as the values of the tables of [`crate::store::tables`].
 
 use serde::{Deserialize, Serialize};
 
@@ -25,28 +25,43 @@ pub(crate) struct PricedSeatMap {
 /// A seat's state; an absent record means the seat is available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub(crate) enum SeatRecord {
+pub enum SeatRecord {
     /// Held until `expires_at` (after which it counts as available).
     Held {
+        /// The hold.
         hold_id: String,
+        /// Its holder.
         user_id: String,
+        /// When it ends.
         expires_at: Millis,
     },
     /// Sold through a booking.
-    Sold { booking_id: String },
+    Sold {
+        /// The booking.
+        booking_id: String,
+    },
 }
 
 /// A live hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HoldRecord {
+pub struct HoldRecord {
+    /// The hold's id.
     pub hold_id: String,
+    /// The event its seats are of.
     pub event_id: u64,
+    /// Its holder.
     pub user_id: String,
+    /// The seat ids, as requested.
     pub seats: Vec<String>,
+    /// The seats' positions in the seat map, in the order of `seats`.
     pub ordinals: Vec<u32>,
+    /// When it was placed.
     pub created_at: Millis,
+    /// When it ends unless checked out.
     pub expires_at: Millis,
+    /// The seats' price, in minor units of `currency`.
     pub total: u64,
+    /// The currency of `total`.
     pub currency: String,
     /// The booking this hold was checked out into, if any.
     #[serde(default)]

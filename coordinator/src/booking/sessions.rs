@@ -20,7 +20,8 @@ use uuid::Uuid;
 use super::Coordinator;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, decode_counter, keys};
+use crate::store::tables::TOKEN_GENERATIONS;
+use onsale_store::StoreExt;
 
 /// How long a generation read from the store is trusted.
 const GENERATION_TTL: Duration = Duration::from_secs(2);
@@ -92,15 +93,12 @@ impl Coordinator {
     /// Signs an account out everywhere: every token issued to it so far stops working.
     pub async fn sign_out(&self, user_id: Uuid) -> Result<()> {
         let user = user_id.as_u128();
-        let key = keys::token_generation(user);
         let generation = self
             .store
-            .transact(|tx, _| {
-                let key = &key;
-                async move {
-                    tx.add(key, 1).await?;
-                    Ok::<_, Error>(decode_counter(tx.get(key).await?.as_deref()))
-                }
+            .transact(|tx| async move {
+                TOKEN_GENERATIONS.add(&tx, &user, 1).await?;
+                let generation = TOKEN_GENERATIONS.get(&tx, &user).await?;
+                Ok::<_, Error>(generation.unwrap_or(0))
             })
             .await?;
         self.generations.remember(user, generation.max(0) as u64);
@@ -110,15 +108,11 @@ impl Coordinator {
     }
 
     async fn read_generation(&self, user: u128) -> Result<u64> {
-        let key = keys::token_generation(user);
         let value = self
             .store
-            .transact(|tx, _| {
-                let key = &key;
-                async move { tx.get(key).await }
-            })
+            .transact(|tx| async move { TOKEN_GENERATIONS.get(&tx, &user).await })
             .await?;
-        let generation = decode_counter(value.as_deref()).max(0) as u64;
+        let generation = value.unwrap_or(0).max(0) as u64;
         self.generations.remember(user, generation);
         Ok(generation)
     }

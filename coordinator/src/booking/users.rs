@@ -8,7 +8,8 @@ use super::{Coordinator, log};
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::login_lock;
-use crate::store::{StoreExt, keys};
+use crate::store::tables::{USER_INDEX, USERS};
+use onsale_store::StoreExt;
 
 impl Coordinator {
     /// Registers a user. Username (any case), email and phone must each be unused.
@@ -29,29 +30,28 @@ impl Coordinator {
         };
         let unique = [
             (
-                keys::user_index(
+                (
                     "username",
-                    &self.secrets.index_digest("username", &valid.username_key),
+                    self.secrets.index_digest("username", &valid.username_key),
                 ),
                 ErrorCode::UsernameTaken,
             ),
             (
-                keys::user_index("email", &self.secrets.index_digest("email", &valid.email)),
+                ("email", self.secrets.index_digest("email", &valid.email)),
                 ErrorCode::ContactTaken,
             ),
             (
-                keys::user_index("phone", &self.secrets.index_digest("phone", &valid.phone)),
+                ("phone", self.secrets.index_digest("phone", &valid.phone)),
                 ErrorCode::ContactTaken,
             ),
         ];
-        let record = serde_json::to_vec(&user)?;
         self.store
-            .transact(|tx, _| {
-                let (unique, record, user) = (&unique, &record, &user);
+            .transact(|tx| {
+                let (unique, user) = (&unique, &user);
                 async move {
                     for (key, taken) in unique {
-                        if let Some(owner) = tx.get(key).await? {
-                            if owner == user.id.as_bytes() {
+                        if let Some(owner) = USER_INDEX.get(&tx, key).await? {
+                            if owner == user.id {
                                 // An earlier attempt committed; this is its retry.
                                 return Ok(());
                             }
@@ -59,9 +59,9 @@ impl Coordinator {
                         }
                     }
                     for (key, _) in unique {
-                        tx.set(key, user.id.as_bytes());
+                        USER_INDEX.set(&tx, key, &user.id)?;
                     }
-                    tx.set(&keys::user(&user.id), record);
+                    USERS.set(&tx, &user.id, user)?;
                     log(
                         &*tx,
                         &Change::UserCreated {
@@ -85,28 +85,23 @@ impl Coordinator {
     /// exists.
     pub async fn log_in(&self, request: Login) -> Result<Session> {
         let username_key = request.username.trim().to_ascii_lowercase();
-        let index = keys::user_index(
+        let index = (
             "username",
-            &self.secrets.index_digest("username", &username_key),
+            self.secrets.index_digest("username", &username_key),
         );
         let failures = self.secrets.index_digest("login", &username_key);
         let now = self.clock.now();
         let lock = self.settings.login_lock;
         let user = self
             .store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let (index, failures) = (&index, &failures);
                 async move {
                     login_lock::begin_attempt(&*tx, failures, now, &lock).await?;
-                    let Some(id) = tx.get(index).await? else {
+                    let Some(id) = USER_INDEX.get(&tx, index).await? else {
                         return Ok(None);
                     };
-                    let id = String::from_utf8(id)
-                        .map_err(|e| Error::Internal(format!("user index value: {e}")))?;
-                    match tx.get(&keys::user(&id)).await? {
-                        Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?)),
-                        None => Ok::<_, Error>(None),
-                    }
+                    Ok::<_, Error>(USERS.get(&tx, &id).await?)
                 }
             })
             .await?;
@@ -120,7 +115,7 @@ impl Coordinator {
             }
         };
         self.store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let failures = &failures;
                 async move { login_lock::clear(&*tx, failures).await }
             })
@@ -139,7 +134,7 @@ impl Coordinator {
     pub async fn sweep_login_failures(&self, limit: usize) -> Result<usize> {
         let now = self.clock.now();
         self.store
-            .transact(|tx, _| async move { login_lock::sweep(&*tx, now, limit).await })
+            .transact(|tx| async move { login_lock::sweep(&*tx, now, limit).await })
             .await
     }
 
@@ -147,11 +142,8 @@ impl Coordinator {
     pub async fn user_email(&self, user_id: &str) -> Result<Option<String>> {
         let record = self
             .store
-            .transact(|tx, _| async move { tx.get(&keys::user(user_id)).await })
+            .transact(|tx| async move { USERS.get(&tx, user_id).await })
             .await?;
-        match record {
-            Some(bytes) => Ok(Some(serde_json::from_slice::<UserRecord>(&bytes)?.email)),
-            None => Ok(None),
-        }
+        Ok(record.map(|user| user.email))
     }
 }

@@ -13,7 +13,8 @@ use super::records::{self, AdmissionState, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, keys};
+use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER, ROOM_SETTINGS};
+use onsale_store::StoreExt;
 
 /// Lobby people given their places per transaction.
 const PLACE_BATCH: usize = 2000;
@@ -58,16 +59,14 @@ impl Coordinator {
     pub async fn admit_waiting_rooms(&self) -> Result<AdmissionReport> {
         let rooms = self
             .store()
-            .transact(|tx, _| async move {
-                let mut rooms = Vec::new();
-                for (key, value) in tx.get_range(keys::waiting_rooms_all()).await? {
-                    if let Some(event_id) = keys::waiting_room_settings_event(&key) {
-                        let settings: WaitingRoomSettings = serde_json::from_slice(&value)?;
-                        if settings.enabled {
-                            rooms.push(event_id);
-                        }
-                    }
-                }
+            .transact(|tx| async move {
+                let rooms = ROOM_SETTINGS
+                    .range_matching(&tx, ROOM_SETTINGS.all())
+                    .await?
+                    .into_iter()
+                    .filter(|(_, settings)| settings.enabled)
+                    .map(|((event_id, _), _)| event_id)
+                    .collect::<Vec<_>>();
                 Ok::<_, Error>(rooms)
             })
             .await?;
@@ -99,7 +98,7 @@ impl Coordinator {
     async fn shuffle_if_due(&self, event_id: u64) -> Result<()> {
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok::<_, Error>(());
                 };
@@ -119,34 +118,27 @@ impl Coordinator {
     /// returns how many.
     async fn place_lobby(&self, event_id: u64) -> Result<u64> {
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let mut state = records::read_admission(&*tx, event_id).await?;
                 let left = state.lobby_end.saturating_sub(state.lobby_next);
                 if left == 0 {
                     return Ok::<_, Error>(0);
                 }
                 let limit = left.min(PLACE_BATCH as u64) as usize;
-                let lobby = tx
-                    .get_range(keys::queue_lobby_all(event_id).limit(limit))
+                let lobby = QUEUE_LOBBY
+                    .range(&tx, QUEUE_LOBBY.starting_with(&event_id).limit(limit))
                     .await?;
-                for (key, _) in &lobby {
-                    let user = keys::queue_lobby_user(key)
-                        .ok_or_else(|| Error::Internal("malformed lobby key".into()))?;
+                for (key, ()) in &lobby {
+                    let user = key.2;
                     let seq = state.lobby_next;
                     state.lobby_next += 1;
-                    tx.set(
-                        &keys::queue_order(event_id, seq),
-                        &Place {
-                            user,
-                            expires_at: None,
-                        }
-                        .encode(),
-                    );
-                    tx.set(
-                        &keys::queue_entry(event_id, user),
-                        &Entry::Seq(seq).encode(),
-                    );
-                    tx.clear(key);
+                    let place = Place {
+                        user,
+                        expires_at: None,
+                    };
+                    QUEUE_ORDER.set(&tx, &(event_id, seq), &place)?;
+                    QUEUE_ENTRIES.set(&tx, &(event_id, user), &Entry::Seq(seq))?;
+                    QUEUE_LOBBY.clear(&tx, key);
                 }
                 records::write_admission(&*tx, event_id, &state)?;
                 Ok(lobby.len() as u64)
@@ -159,7 +151,7 @@ impl Coordinator {
     async fn admit(&self, event_id: u64) -> Result<(u64, u64)> {
         let now = self.clock().now();
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok::<_, Error>((0, 0));
                 };
@@ -171,27 +163,26 @@ impl Coordinator {
                 let allowed = allowance(&settings, &mut state, now);
                 let mut admitted = 0;
                 if allowed > 0 {
-                    let next = tx
-                        .get_range(
-                            keys::queue_order_from(event_id, state.admitted + 1)
+                    let from = (event_id, state.admitted + 1);
+                    let next = QUEUE_ORDER
+                        .range(
+                            &tx,
+                            QUEUE_ORDER
+                                .from_within(&from, &event_id)
                                 .limit(allowed as usize),
                         )
                         .await?;
                     let session = Millis::from(settings.session_duration_seconds) * 1000;
-                    for (key, value) in next {
-                        if keys::queue_order_seq(&key) != Some(state.admitted + 1) {
+                    for ((_, seq), place) in next {
+                        if seq != state.admitted + 1 {
                             // The lobby's reserved places are still being handed out.
                             break;
                         }
-                        let place = Place::decode(&value)?;
-                        tx.set(
-                            &key,
-                            &Place {
-                                expires_at: Some(now + session),
-                                ..place
-                            }
-                            .encode(),
-                        );
+                        let admitted_place = Place {
+                            expires_at: Some(now + session),
+                            ..place
+                        };
+                        QUEUE_ORDER.set(&tx, &(event_id, seq), &admitted_place)?;
                         state.admitted += 1;
                         admitted += 1;
                     }
@@ -207,7 +198,7 @@ impl Coordinator {
 /// Forgets the admitted places, from the oldest, whose pass expired by `now` (and their
 /// holders' entries, unless they queued again); returns how many.
 async fn end_sessions(
-    tx: &dyn crate::store::Tx,
+    tx: &dyn onsale_store::Tx,
     event_id: u64,
     state: &mut AdmissionState,
     now: Millis,
@@ -216,20 +207,18 @@ async fn end_sessions(
         return Ok(0);
     }
     let limit = (state.admitted - state.ended).min(END_BATCH as u64) as usize;
-    let oldest = tx
-        .get_range(keys::queue_order_from(event_id, state.ended + 1).limit(limit))
+    let from = (event_id, state.ended + 1);
+    let oldest = QUEUE_ORDER
+        .range(tx, QUEUE_ORDER.from_within(&from, &event_id).limit(limit))
         .await?;
     let mut ended = 0;
-    for (key, value) in oldest {
-        let seq = keys::queue_order_seq(&key)
-            .ok_or_else(|| Error::Internal("malformed queue order key".into()))?;
-        let place = Place::decode(&value)?;
+    for ((_, seq), place) in oldest {
         if seq > state.admitted || place.expires_at.is_none_or(|at| at > now) {
             break;
         }
-        tx.clear(&key);
+        QUEUE_ORDER.clear(tx, &(event_id, seq));
         if records::read_entry(tx, event_id, place.user).await? == Some(Entry::Seq(seq)) {
-            tx.clear(&keys::queue_entry(event_id, place.user));
+            QUEUE_ENTRIES.clear(tx, &(event_id, place.user));
         }
         state.ended = seq;
         ended += 1;

@@ -19,8 +19,7 @@ use super::{Rooms, records};
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
-use crate::store::keys::{self, RoomPart};
+use onsale_store::StoreExt;
 
 /// How long settings read from the store are trusted.
 const SETTINGS_TTL: Duration = Duration::from_secs(1);
@@ -131,7 +130,7 @@ impl Coordinator {
         }
         let settings = self
             .store()
-            .transact(|tx, _| async move { records::read_settings(&*tx, event_id).await })
+            .transact(|tx| async move { records::read_settings(&*tx, event_id).await })
             .await?;
         self.rooms().remember_settings(event_id, settings.clone());
         Ok(settings.map(Arc::new))
@@ -141,17 +140,14 @@ impl Coordinator {
     async fn switch_on_automatically(&self, event_id: u64) -> Result<()> {
         let settings = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(mut settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok::<_, Error>(None);
                 };
                 if !settings.enabled {
                     settings.enabled = true;
                     set_waiting_room_flag(&*tx, event_id, true).await?;
-                    tx.set(
-                        &keys::waiting_room(event_id, RoomPart::Settings),
-                        &serde_json::to_vec(&settings)?,
-                    );
+                    records::write_settings(&*tx, event_id, &settings)?;
                 }
                 Ok(Some(settings))
             })

@@ -17,7 +17,8 @@ use super::records::{self, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_datetime, to_millis};
 use crate::error::{Error, Result};
-use crate::store::{StoreExt, Tx, keys};
+use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER};
+use onsale_store::{StoreExt, Tx};
 
 /// Most joins written in one transaction.
 const MAX_BATCH: usize = 2048;
@@ -120,7 +121,7 @@ impl Coordinator {
     async fn join_batch(&self, event_id: u64, users: &[u128]) -> Result<Vec<bool>> {
         let outcome = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let Some(settings) = records::read_settings(&*tx, event_id).await? else {
                     return Ok(None);
                 };
@@ -142,7 +143,7 @@ impl Coordinator {
                     }
                     let new = needs_place(&*tx, event_id, user, now).await?;
                     if new {
-                        place(&*tx, event_id, user, lobby_open, &mut joins);
+                        place(&*tx, event_id, user, lobby_open, &mut joins)?;
                     }
                     placed.push(new);
                 }
@@ -185,7 +186,7 @@ impl Coordinator {
         let user_id = user.as_u128();
         let (settings, entry, admitted, place) = self
             .store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let settings = records::read_settings(&*tx, event_id).await?;
                 let entry = records::read_entry(&*tx, event_id, user_id).await?;
                 let admitted = records::read_admission(&*tx, event_id).await?.admitted;
@@ -330,23 +331,20 @@ fn place(
     user: u128,
     lobby_open: bool,
     joins: &mut records::JoinCounters,
-) {
+) -> Result<()> {
     let entry = if lobby_open {
         let slot: u64 = rand::random();
-        tx.set(&keys::queue_lobby(event_id, slot, user), &[]);
+        QUEUE_LOBBY.set(tx, &(event_id, slot, user), &())?;
         joins.lobby += 1;
         Entry::Lobby(slot)
     } else {
         joins.tail += 1;
-        tx.set(
-            &keys::queue_order(event_id, joins.tail),
-            &Place {
-                user,
-                expires_at: None,
-            }
-            .encode(),
-        );
+        let place = Place {
+            user,
+            expires_at: None,
+        };
+        QUEUE_ORDER.set(tx, &(event_id, joins.tail), &place)?;
         Entry::Seq(joins.tail)
     };
-    tx.set(&keys::queue_entry(event_id, user), &entry.encode());
+    Ok(QUEUE_ENTRIES.set(tx, &(event_id, user), &entry)?)
 }

@@ -34,7 +34,7 @@
 mod admission;
 mod gate;
 mod join;
-mod records;
+pub(crate) mod records;
 mod watch;
 
 use std::collections::HashMap;
@@ -48,8 +48,7 @@ pub use watch::QueueFollower;
 
 use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
-use crate::store::keys::{self, RoomPart};
+use onsale_store::StoreExt;
 
 /// What one coordinator keeps in memory about waiting rooms; the queues themselves are
 /// in the store. Std mutexes, never held across an `.await`.
@@ -75,14 +74,12 @@ impl Coordinator {
         settings: WaitingRoomSettings,
     ) -> Result<WaitingRoom> {
         settings.validate()?;
-        let stored = serde_json::to_vec(&settings)?;
         self.store()
-            .transact(|tx, _| {
-                let stored = &stored;
-                let enabled = settings.enabled;
+            .transact(|tx| {
+                let settings = &settings;
                 async move {
-                    set_waiting_room_flag(&*tx, event_id, enabled).await?;
-                    tx.set(&keys::waiting_room(event_id, RoomPart::Settings), stored);
+                    set_waiting_room_flag(&*tx, event_id, settings.enabled).await?;
+                    records::write_settings(&*tx, event_id, settings)?;
                     Ok::<_, Error>(())
                 }
             })
@@ -102,7 +99,7 @@ impl Coordinator {
     /// An event's waiting-room settings and live counts.
     pub async fn waiting_room(&self, event_id: u64) -> Result<WaitingRoom> {
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 let settings = records::read_settings(&*tx, event_id)
                     .await?
                     .ok_or_else(|| no_waiting_room(event_id))?;

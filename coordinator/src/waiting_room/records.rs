@@ -2,19 +2,21 @@
 //! place and an entry, about 70 bytes with their keys), so a million people in one queue
 //! take tens of megabytes; the per-room records are JSON.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use onsale_model::WaitingRoomSettings;
+use onsale_store::{Codec, CodecError, Tx};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::store::Tx;
-use crate::store::keys::{self, RoomPart};
+use crate::store::tables::{
+    ADMISSION, JOINS, QUEUE_ENTRIES, QUEUE_ORDER, ROOM_ADMISSION, ROOM_JOINS, ROOM_SETTINGS,
+    SETTINGS,
+};
 
 /// A user's place in a queue (`QUEUE_ENTRY`), 9 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Entry {
+pub(crate) enum Entry {
     /// Waiting for the on-sale shuffle in this random slot of the lobby.
     Lobby(u64),
     /// Holding this sequence number: position = seq − admitted count.
@@ -22,7 +24,7 @@ pub(super) enum Entry {
 }
 
 impl Entry {
-    pub(super) fn encode(self) -> [u8; 9] {
+    fn encode(self) -> [u8; 9] {
         let (tag, value) = match self {
             Entry::Lobby(slot) => (0, slot),
             Entry::Seq(seq) => (1, seq),
@@ -33,7 +35,7 @@ impl Entry {
         bytes
     }
 
-    pub(super) fn decode(bytes: &[u8]) -> Result<Entry> {
+    fn decode(bytes: &[u8]) -> Result<Entry> {
         let value = bytes
             .get(1..9)
             .and_then(|b| b.try_into().ok())
@@ -48,7 +50,7 @@ impl Entry {
 
 /// Who holds a sequence number (`QUEUE_ORDER`): 16 bytes, 24 once admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Place {
+pub(crate) struct Place {
     /// The user.
     pub user: u128,
     /// When their pass expires, once admitted.
@@ -56,7 +58,7 @@ pub(super) struct Place {
 }
 
 impl Place {
-    pub(super) fn encode(self) -> Vec<u8> {
+    fn encode(self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(24);
         bytes.extend_from_slice(&self.user.to_be_bytes());
         if let Some(expires_at) = self.expires_at {
@@ -65,7 +67,7 @@ impl Place {
         bytes
     }
 
-    pub(super) fn decode(bytes: &[u8]) -> Result<Place> {
+    fn decode(bytes: &[u8]) -> Result<Place> {
         let malformed = || Error::Internal("malformed queue place".into());
         let user = u128::from_be_bytes(
             bytes
@@ -84,9 +86,9 @@ impl Place {
     }
 }
 
-/// What joins keep per room ([`RoomPart::Joins`]).
+/// What joins keep per room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct JoinCounters {
+pub(crate) struct JoinCounters {
     /// The last sequence number handed out (places are `1..=tail`).
     pub tail: u64,
     /// People in the lobby, waiting for the shuffle.
@@ -95,9 +97,9 @@ pub(super) struct JoinCounters {
     pub shuffled: bool,
 }
 
-/// What admission keeps per room ([`RoomPart::Admission`]).
+/// What admission keeps per room.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(super) struct AdmissionState {
+pub(crate) struct AdmissionState {
     /// Places `1..=admitted` were admitted, in order.
     pub admitted: u64,
     /// Places `1..=ended` were admitted and their sessions ended (and were forgotten), so
@@ -117,64 +119,77 @@ pub(super) struct AdmissionState {
     pub lobby_end: u64,
 }
 
-async fn read_json<T: DeserializeOwned>(tx: &dyn Tx, key: &[u8]) -> Result<Option<T>> {
-    match tx.get(key).await? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
-        None => Ok(None),
+/// The compact binary form of the queue's per-user records, [`Entry`] and [`Place`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compact;
+
+impl Codec<Entry> for Compact {
+    fn encode(value: &Entry) -> std::result::Result<Vec<u8>, CodecError> {
+        Ok(value.encode().to_vec())
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Entry, CodecError> {
+        Ok(Entry::decode(bytes)?)
     }
 }
 
+impl Codec<Place> for Compact {
+    fn encode(value: &Place) -> std::result::Result<Vec<u8>, CodecError> {
+        Ok(value.encode())
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Place, CodecError> {
+        Ok(Place::decode(bytes)?)
+    }
+}
+
+/// The room's settings, if the event has a room.
 pub(super) async fn read_settings(
     tx: &dyn Tx,
     event_id: u64,
 ) -> Result<Option<WaitingRoomSettings>> {
-    read_json(tx, &keys::waiting_room(event_id, RoomPart::Settings)).await
+    Ok(ROOM_SETTINGS.get(tx, &(event_id, SETTINGS)).await?)
 }
 
+/// Writes the room's settings.
+pub(super) fn write_settings(
+    tx: &dyn Tx,
+    event_id: u64,
+    settings: &WaitingRoomSettings,
+) -> Result<()> {
+    Ok(ROOM_SETTINGS.set(tx, &(event_id, SETTINGS), settings)?)
+}
+
+/// The room's join counters (all zero before the first join).
 pub(super) async fn read_joins(tx: &dyn Tx, event_id: u64) -> Result<JoinCounters> {
-    Ok(
-        read_json(tx, &keys::waiting_room(event_id, RoomPart::Joins))
-            .await?
-            .unwrap_or_default(),
-    )
+    let joins = ROOM_JOINS.get(tx, &(event_id, JOINS)).await?;
+    Ok(joins.unwrap_or_default())
 }
 
+/// Writes the room's join counters.
 pub(super) fn write_joins(tx: &dyn Tx, event_id: u64, joins: &JoinCounters) -> Result<()> {
-    tx.set(
-        &keys::waiting_room(event_id, RoomPart::Joins),
-        &serde_json::to_vec(joins)?,
-    );
-    Ok(())
+    Ok(ROOM_JOINS.set(tx, &(event_id, JOINS), joins)?)
 }
 
+/// The room's admission state (all zero before the first round).
 pub(super) async fn read_admission(tx: &dyn Tx, event_id: u64) -> Result<AdmissionState> {
-    Ok(
-        read_json(tx, &keys::waiting_room(event_id, RoomPart::Admission))
-            .await?
-            .unwrap_or_default(),
-    )
+    let state = ROOM_ADMISSION.get(tx, &(event_id, ADMISSION)).await?;
+    Ok(state.unwrap_or_default())
 }
 
+/// Writes the room's admission state.
 pub(super) fn write_admission(tx: &dyn Tx, event_id: u64, state: &AdmissionState) -> Result<()> {
-    tx.set(
-        &keys::waiting_room(event_id, RoomPart::Admission),
-        &serde_json::to_vec(state)?,
-    );
-    Ok(())
+    Ok(ROOM_ADMISSION.set(tx, &(event_id, ADMISSION), state)?)
 }
 
+/// `user`'s place in the event's queue, if queued.
 pub(super) async fn read_entry(tx: &dyn Tx, event_id: u64, user: u128) -> Result<Option<Entry>> {
-    tx.get(&keys::queue_entry(event_id, user))
-        .await?
-        .map(|bytes| Entry::decode(&bytes))
-        .transpose()
+    Ok(QUEUE_ENTRIES.get(tx, &(event_id, user)).await?)
 }
 
+/// Who holds place `seq` of the event's queue.
 pub(super) async fn read_place(tx: &dyn Tx, event_id: u64, seq: u64) -> Result<Option<Place>> {
-    tx.get(&keys::queue_order(event_id, seq))
-        .await?
-        .map(|bytes| Place::decode(&bytes))
-        .transpose()
+    Ok(QUEUE_ORDER.get(tx, &(event_id, seq)).await?)
 }
 
 /// Closes the lobby at the on-sale time: its people get the next `lobby` places, handed

@@ -20,7 +20,7 @@ use super::records;
 use crate::booking::Coordinator;
 use crate::clock::to_millis;
 use crate::error::{Error, Result};
-use crate::store::StoreExt;
+use onsale_store::StoreExt;
 
 /// How often a watched room's head is read.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -122,7 +122,7 @@ impl Coordinator {
 
     async fn room_head(&self, event_id: u64) -> Result<RoomHead> {
         self.store()
-            .transact(|tx, _| async move {
+            .transact(|tx| async move {
                 Ok::<_, Error>(RoomHead {
                     settings: records::read_settings(&*tx, event_id).await?,
                     admitted: records::read_admission(&*tx, event_id).await?.admitted,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use onsale_coordinator::store::{self, KeyValue, RangeRead, RetryPolicy, Store, Tx, Txn};
+use onsale_store::{self as store, KeyValue, RangeRead, RetryPolicy, Store, Tx, Txn};
 
 /// The server the PostgreSQL tests use; CI starts it, `ONSALE_TEST_PG` overrides it.
 pub fn pg_admin_url() -> String {
@@ -85,7 +85,7 @@ pub struct TestStore {
 pub async fn fjall_store() -> TestStore {
     let dir = tempfile::tempdir().expect("tempdir");
     let address = format!("fjall:{}", dir.path().display());
-    let store = store::open(&address, RetryPolicy::default())
+    let store = onsale_store::open(&address, RetryPolicy::default())
         .await
         .expect("open fjall");
     TestStore {
@@ -103,7 +103,7 @@ pub async fn fjall_store_at(dir: &std::path::Path) -> TestStore {
     let address = format!("fjall:{}", dir.display());
     let mut attempts = 0;
     let store = loop {
-        match store::open(&address, RetryPolicy::default()).await {
+        match onsale_store::open(&address, RetryPolicy::default()).await {
             Ok(store) => break store,
             Err(_) if attempts < 200 => {
                 attempts += 1;
@@ -124,7 +124,7 @@ pub async fn fjall_store_at(dir: &std::path::Path) -> TestStore {
 pub async fn pg_store() -> TestStore {
     let db = TestDb::create().await;
     let address = db.url.clone();
-    let store = store::open(&address, RetryPolicy::default())
+    let store = onsale_store::open(&address, RetryPolicy::default())
         .await
         .expect("open postgres");
     TestStore {
@@ -139,9 +139,12 @@ pub async fn pg_store() -> TestStore {
 /// reachable as `raw`, to look at what the backend holds.
 pub fn sealed(t: TestStore) -> (TestStore, Arc<dyn Store>) {
     let raw = t.store.clone();
-    let sealer = store::sealed::Sealer::new(store::sealed::SealKey::new([0x5e; 32]), Vec::new());
+    let sealer = onsale_store::sealed::Sealer::new(
+        onsale_store::sealed::SealKey::new([0x5e; 32]),
+        Vec::new(),
+    );
     let sealed = TestStore {
-        store: Arc::new(store::sealed::SealedStore::new(raw.clone(), sealer)),
+        store: Arc::new(onsale_store::sealed::SealedStore::new(raw.clone(), sealer)),
         ..t
     };
     (sealed, raw)
@@ -170,7 +173,7 @@ impl CountingStore {
         self.begun.load(Ordering::Relaxed)
     }
 
-    /// Range reads so far that began at `begin` (e.g. `keys::seats_of(event).begin`: the
+    /// Range reads so far that began at `begin` (e.g. `SEATS.starting_with(&event).begin`: the
     /// reads of an event's whole seat state).
     pub fn ranges_read(&self, begin: &[u8]) -> u64 {
         let ranges = self.ranges.lock().unwrap();
@@ -257,28 +260,6 @@ pub async fn serve_shared(store: Arc<dyn Store>) -> TestServer {
         _db: None,
     })
     .await
-}
-
-/// A FoundationDB store on the cluster named by `ONSALE_TEST_FDB_CLUSTER`, or `None`
-/// where there is none. The cluster is emptied first: point this at a test cluster only.
-#[cfg(feature = "fdb")]
-pub async fn fdb_store() -> Option<TestStore> {
-    use onsale_coordinator::store::StoreExt;
-    let cluster = std::env::var("ONSALE_TEST_FDB_CLUSTER").ok()?;
-    let address = format!("fdb:{cluster}");
-    let store = store::open(&address, RetryPolicy::default())
-        .await
-        .expect("open fdb");
-    store
-        .transact(|tx, _| async move { tx.clear_range(&[0x00], &[0xff]).await })
-        .await
-        .expect("clear the test cluster");
-    Some(TestStore {
-        store,
-        address,
-        _dir: None,
-        _db: None,
-    })
 }
 
 /// Aborts a background task when dropped.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::{Store, StoreError};
+use crate::{Store, StoreError, Txn};
 
 /// How the retry loop backs off and when it gives up.
 #[derive(Debug, Clone)]
@@ -42,16 +42,6 @@ impl RetryPolicy {
     }
 }
 
-/// Which run of a transaction closure this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attempt {
-    /// 0 for the first run.
-    pub number: u32,
-    /// The previous attempt's commit may have succeeded (its outcome is unknown), so the
-    /// closure must find and return what it wrote rather than write it again.
-    pub maybe_committed: bool,
-}
-
 /// An error a transaction closure may return: it can carry a [`StoreError`], which the
 /// retry loop inspects to decide whether to run the closure again.
 pub trait TxError: From<StoreError> {
@@ -65,22 +55,20 @@ impl TxError for StoreError {
     }
 }
 
-pub(super) async fn run<S, T, E, F, Fut>(store: &S, mut f: F) -> Result<T, E>
+/// Runs `f` in fresh transactions until one commits or `store`'s policy gives up.
+pub(crate) async fn run<S, T, E, F, Fut>(store: &S, mut f: F) -> Result<T, E>
 where
     S: Store + ?Sized,
     E: TxError,
-    F: FnMut(super::Txn, Attempt) -> Fut,
+    F: FnMut(Txn) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     let policy = store.retry_policy().clone();
     let started = Instant::now();
-    let mut attempt = Attempt {
-        number: 0,
-        maybe_committed: false,
-    };
+    let mut attempt: u32 = 0;
     loop {
         let tx = store.begin().await?;
-        let outcome = match f(tx.clone(), attempt).await {
+        let outcome = match f(tx.clone()).await {
             Ok(value) => tx.commit().await.map(|()| value).map_err(E::from),
             Err(err) => {
                 tx.rollback().await;
@@ -89,35 +77,27 @@ where
         };
         let err = match outcome {
             Ok(value) => {
-                if attempt.number > 0 {
+                if attempt > 0 {
                     metrics::histogram!("onsale_tx_attempts", "backend" => store.backend())
-                        .record(f64::from(attempt.number + 1));
+                        .record(f64::from(attempt + 1));
                 }
                 return Ok(value);
             }
             Err(err) => err,
         };
-        let retryable = err.store_error().is_some_and(StoreError::is_retryable);
-        if !retryable {
+        if !err.store_error().is_some_and(StoreError::is_retryable) {
             return Err(err);
         }
         metrics::counter!("onsale_tx_conflicts_total", "backend" => store.backend()).increment(1);
-        let maybe_committed = matches!(err.store_error(), Some(StoreError::MaybeCommitted));
-        attempt = Attempt {
-            number: attempt.number + 1,
-            maybe_committed: attempt.maybe_committed || maybe_committed,
-        };
-        if attempt.number >= policy.max_attempts || started.elapsed() >= policy.deadline {
+        attempt += 1;
+        if attempt >= policy.max_attempts || started.elapsed() >= policy.deadline {
             tracing::warn!(
                 backend = store.backend(),
-                attempts = attempt.number,
+                attempts = attempt,
                 "transaction gave up"
             );
-            return Err(StoreError::RetriesExhausted {
-                attempts: attempt.number,
-            }
-            .into());
+            return Err(StoreError::RetriesExhausted { attempts: attempt }.into());
         }
-        tokio::time::sleep(policy.backoff(attempt.number)).await;
+        tokio::time::sleep(policy.backoff(attempt)).await;
     }
 }

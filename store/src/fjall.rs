@@ -21,8 +21,8 @@ use fjall::{
 };
 use tokio::sync::oneshot;
 
-use super::keys::{self, LogPosition};
-use super::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
+use crate::log::{self, LOG_PREFIX, LogPosition};
+use crate::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
 
 const BACKEND: &str = "fjall";
 
@@ -54,11 +54,10 @@ impl FjallStore {
         let data = db.keyspace("onsale", keyspace_options).map_err(fjall_err)?;
         let last = {
             let snapshot = db.read_tx();
-            let prefix = keys::log_prefix();
-            match snapshot.prefix(&data, &prefix).next_back() {
+            match snapshot.prefix(&data, LOG_PREFIX).next_back() {
                 Some(guard) => {
                     let key = guard.key().map_err(fjall_err)?;
-                    keys::log_position(&key).map_or(0, |p| p.version())
+                    log::position(&key).map_or(0, |p| p.version())
                 }
                 None => 0,
             }
@@ -142,7 +141,7 @@ fn commit_one(data: &OptimisticTxKeyspace, state: TxState, next_version: &mut u6
             let index = u16::try_from(index).map_err(fjall_err)?;
             tx.insert(
                 data,
-                keys::log(LogPosition::new(version, index)),
+                log::key(LogPosition::new(version, index)),
                 entry.as_slice(),
             );
         }
@@ -269,7 +268,7 @@ impl Tx for FjallTx {
     async fn add(&self, key: &[u8], delta: i64) -> Result<()> {
         self.with(|s| {
             let current = s.tx.get(&self.data, key).map_err(fjall_err)?;
-            let next = super::decode_counter(current.as_deref()).wrapping_add(delta);
+            let next = crate::decode_counter(current.as_deref()).wrapping_add(delta);
             s.wrote = true;
             s.tx.insert(&self.data, key, next.to_le_bytes());
             Ok(())

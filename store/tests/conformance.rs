@@ -1,15 +1,18 @@
 //! One conformance suite, run against every store backend available here: fjall always,
 //! PostgreSQL always (CI starts it), FoundationDB with the `fdb` feature where
 //! `ONSALE_TEST_FDB_CLUSTER` names a cluster file (elsewhere its tests say they skipped);
-//! and fjall and PostgreSQL again with their values sealed at rest (`store::sealed`).
+//! and fjall and PostgreSQL again with their values sealed at rest (`sealed`).
 
-mod common;
+mod backends;
 
 use std::sync::Arc;
 
 use futures::future::join_all;
-use onsale_coordinator::store::keys::{self, LogPosition};
-use onsale_coordinator::store::{RangeRead, Store, StoreError, StoreExt, decode_counter};
+use onsale_store::log;
+use onsale_store::tuple::{Pack, Unpack};
+use onsale_store::{
+    Counter, LogPosition, RangeRead, Store, StoreError, StoreExt, Table, Text, decode_counter,
+};
 
 fn k(s: &str) -> Vec<u8> {
     let mut key = b"\x05test/".to_vec();
@@ -27,7 +30,7 @@ async fn put(store: &dyn Store, pairs: &[(&str, &str)]) {
         .map(|(key, value)| (k(key), value.as_bytes().to_vec()))
         .collect();
     store
-        .transact(|tx, _| {
+        .transact(|tx| {
             let pairs = pairs.clone();
             async move {
                 for (key, value) in &pairs {
@@ -42,7 +45,7 @@ async fn put(store: &dyn Store, pairs: &[(&str, &str)]) {
 
 async fn read_range(store: &dyn Store, range: RangeRead) -> Vec<(String, String)> {
     let pairs = store
-        .transact(|tx, _| {
+        .transact(|tx| {
             let range = range.clone();
             async move { tx.get_range(range).await }
         })
@@ -82,7 +85,7 @@ pub async fn ordering_and_range_scans(store: Arc<dyn Store>) {
     assert_eq!(keys, ["ab", "b"], "begin is inclusive, end exclusive");
 
     store
-        .transact(|tx, _| async move { tx.clear_range(&k("ab"), &k("d")).await })
+        .transact(|tx| async move { tx.clear_range(&k("ab"), &k("d")).await })
         .await
         .expect("clear_range");
     let rest = read_range(&*store, test_range()).await;
@@ -93,7 +96,7 @@ pub async fn ordering_and_range_scans(store: Arc<dyn Store>) {
 pub async fn read_your_writes(store: Arc<dyn Store>) {
     put(&*store, &[("x", "old"), ("gone", "1")]).await;
     store
-        .transact(|tx, _| async move {
+        .transact(|tx| async move {
             tx.set(&k("x"), b"new");
             tx.set(&k("y"), b"fresh");
             tx.clear(&k("gone"));
@@ -170,7 +173,7 @@ pub async fn conflicts_retry_to_correct_result(store: Arc<dyn Store>) {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .transact(|tx, _| async move {
+                .transact(|tx| async move {
                     let current = tx.get(&k("counter")).await?;
                     let n: u64 = current
                         .map(|v| String::from_utf8(v).unwrap().parse().unwrap())
@@ -199,7 +202,7 @@ pub async fn atomic_add_under_contention(store: Arc<dyn Store>) {
         tokio::spawn(async move {
             for _ in 0..per_task {
                 store
-                    .transact(|tx, _| async move { tx.add(&k("hits"), 1).await })
+                    .transact(|tx| async move { tx.add(&k("hits"), 1).await })
                     .await?;
             }
             Ok::<_, StoreError>(())
@@ -210,7 +213,7 @@ pub async fn atomic_add_under_contention(store: Arc<dyn Store>) {
         result.expect("task").expect("adds commit");
     }
     let value = store
-        .transact(|tx, _| async move { tx.get(&k("hits")).await })
+        .transact(|tx| async move { tx.get(&k("hits")).await })
         .await
         .expect("read");
     assert_eq!(decode_counter(value.as_deref()), tasks * per_task);
@@ -223,7 +226,7 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .transact(|tx, _| async move {
+                .transact(|tx| async move {
                     tx.append_log(format!("{i}:first").as_bytes());
                     tx.append_log(format!("{i}:second").as_bytes());
                     Ok::<_, StoreError>(())
@@ -236,7 +239,7 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
         result.expect("task").expect("append");
     }
     let aborted: Result<(), StoreError> = store
-        .transact(|tx, _| async move {
+        .transact(|tx| async move {
             tx.append_log(b"never");
             Err(StoreError::backend("test", "abandoned on purpose"))
         })
@@ -244,13 +247,13 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
     assert!(aborted.is_err());
 
     let entries = store
-        .transact(|tx, _| async move { tx.get_range(keys::log_after(None)).await })
+        .transact(|tx| async move { tx.get_range(log::after(None)).await })
         .await
         .expect("read log");
     assert_eq!(entries.len(), 64);
     let positions: Vec<LogPosition> = entries
         .iter()
-        .map(|(key, _)| keys::log_position(key).expect("log key"))
+        .map(|(key, _)| log::position(key).expect("log key"))
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]));
     for pair in entries.chunks(2) {
@@ -264,15 +267,68 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
             "a transaction's entries are adjacent"
         );
     }
-    let after_tenth = keys::log_after(Some(positions[9]));
+    let after_tenth = log::after(Some(positions[9]));
     let rest = store
-        .transact(|tx, _| {
+        .transact(|tx| {
             let range = after_tenth.clone();
             async move { tx.get_range(range).await }
         })
         .await
         .expect("read log tail");
     assert_eq!(rest.len(), 54);
+}
+
+/// A key element that is always the byte `N`: it tells apart tables under one prefix.
+#[derive(Debug, PartialEq)]
+struct Part<const N: u8>;
+
+impl<const N: u8> Pack<Part<N>> for Part<N> {
+    fn pack(&self, out: &mut Vec<u8>) {
+        out.push(N);
+    }
+}
+
+impl<const N: u8> Unpack for Part<N> {
+    fn unpack(input: &mut &[u8]) -> Option<Self> {
+        let (&part, rest) = input.split_first()?;
+        *input = rest;
+        (part == N).then_some(Part)
+    }
+}
+
+const NAMES: Table<(u64, Part<0>), String, Text> = Table::new(b"\x05tab/");
+const COUNTS: Table<(u64, Part<1>), i64, Counter> = Table::new(b"\x05tab/");
+
+pub async fn typed_tables(store: Arc<dyn Store>) {
+    store
+        .transact(|tx| async move {
+            for id in 1..=3u64 {
+                NAMES.set(&tx, &(id, Part), &format!("n{id}"))?;
+                COUNTS.add(&tx, &(id, Part), id as i64).await?;
+            }
+            NAMES.clear(&tx, &(3u64, Part));
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .expect("write");
+    let (names, counts, second) = store
+        .transact(|tx| async move {
+            let names = NAMES.range_matching(&tx, NAMES.all()).await?;
+            let counts = COUNTS.range_matching(&tx, COUNTS.all()).await?;
+            let second = NAMES.get(&tx, &(2u64, Part)).await?;
+            Ok::<_, StoreError>((names, counts, second))
+        })
+        .await
+        .expect("read");
+    let names: Vec<_> = names.into_iter().map(|((id, _), n)| (id, n)).collect();
+    assert_eq!(names, [(1, "n1".to_string()), (2, "n2".to_string())]);
+    let counts: Vec<_> = counts.into_iter().map(|((id, _), n)| (id, n)).collect();
+    assert_eq!(counts, [(1, 1), (2, 2), (3, 3)]);
+    assert_eq!(second.as_deref(), Some("n2"));
+    let mixed = store
+        .transact(|tx| async move { NAMES.range(&tx, NAMES.all()).await })
+        .await;
+    assert!(mixed.is_err(), "a plain range refuses another table's keys");
 }
 
 macro_rules! conformance {
@@ -333,17 +389,26 @@ macro_rules! conformance {
                 };
                 super::change_log_follows_commits(t.store.clone()).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn typed_tables() {
+                let Some(t) = $make.await else {
+                    eprintln!("skipped: no {} store here", stringify!($backend));
+                    return;
+                };
+                super::typed_tables(t.store.clone()).await;
+            }
         }
     };
 }
 
-conformance!(fjall, async { Some(common::fjall_store().await) });
-conformance!(postgres, async { Some(common::pg_store().await) });
+conformance!(fjall, async { Some(backends::fjall_store().await) });
+conformance!(postgres, async { Some(backends::pg_store().await) });
 conformance!(sealed_fjall, async {
-    Some(common::sealed(common::fjall_store().await).0)
+    Some(backends::sealed(backends::fjall_store().await).0)
 });
 conformance!(sealed_postgres, async {
-    Some(common::sealed(common::pg_store().await).0)
+    Some(backends::sealed(backends::pg_store().await).0)
 });
 #[cfg(feature = "fdb")]
-conformance!(fdb, common::fdb_store());
+conformance!(fdb, backends::fdb_store());

@@ -8,7 +8,7 @@
 //! Conflicts: FoundationDB's optimistic concurrency refuses a commit whose reads were
 //! overwritten (`not_committed`, 1020); that and every other retryable error is
 //! [`StoreError::Conflict`], and `commit_unknown_result` (1021) is
-//! [`StoreError::MaybeCommitted`]. The retry loop of [`super::retry`] starts a new
+//! [`StoreError::MaybeCommitted`]. The retry loop of [`crate::retry`] starts a new
 //! transaction for each attempt, so FoundationDB's own `on_error` loop is not used.
 //! Every transaction is cancelled by the cluster after the retry policy's deadline, so an
 //! unreachable cluster surfaces as an error instead of a read that never returns.
@@ -29,8 +29,8 @@ use foundationdb::api::{FdbApiBuilder, NetworkAutoStop};
 use foundationdb::options::{DatabaseOption, MutationType, StreamingMode};
 use foundationdb::{Database, FdbError, FdbResult, RangeOption, Transaction};
 
-use super::keys::{self, LogPosition};
-use super::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
+use crate::log::{self, LOG_PREFIX, LogPosition};
+use crate::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
 
 const BACKEND: &str = "fdb";
 
@@ -152,12 +152,12 @@ impl FdbTx {
 /// placeholder of the versionstamp, followed by the placeholder's offset (4 bytes,
 /// little-endian, as API versions from 520 expect).
 fn stamp_log(tx: &Transaction, log: &[Vec<u8>]) -> Result<()> {
-    let offset = u32::try_from(keys::log_prefix().len())
+    let offset = u32::try_from(LOG_PREFIX.len())
         .map_err(|e| StoreError::backend(BACKEND, e))?
         .to_le_bytes();
     for (index, entry) in log.iter().enumerate() {
         let index = u16::try_from(index).map_err(|e| StoreError::backend(BACKEND, e))?;
-        let mut key = keys::log(LogPosition::new(0, index));
+        let mut key = log::key(LogPosition::new(0, index));
         key.extend_from_slice(&offset);
         tx.atomic_op(&key, entry, MutationType::SetVersionstampedKey);
     }
@@ -238,7 +238,19 @@ impl Tx for FdbTx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{StoreExt, decode_counter};
+    use crate::{Raw, StoreExt, Table, decode_counter};
+
+    /// Seats of an event, by number: a table to page through.
+    const SEATS: Table<(u64, u32), Vec<u8>, Raw> = Table::new(&[0x13]);
+
+    fn seat(event: u64, seat: u32) -> Vec<u8> {
+        SEATS.key(&(event, seat))
+    }
+
+    fn counter_key(what: &str) -> Vec<u8> {
+        Table::<String, i64, crate::Counter>::new(&[0x01])
+            .key(&format!("fdb-test-{what}-{}", rand::random::<u64>()))
+    }
 
     /// A store on the test cluster, or `None` (and the test does nothing) without one.
     fn store() -> Option<FdbStore> {
@@ -255,11 +267,11 @@ mod tests {
         let event = rand::random::<u64>();
         let value = vec![7u8; 1000];
         store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let value = value.clone();
                 async move {
                     for seat in 0..300 {
-                        tx.set(&keys::seat(event, seat), &value);
+                        tx.set(&seat(event, seat), &value);
                     }
                     Ok::<_, StoreError>(())
                 }
@@ -268,13 +280,13 @@ mod tests {
             .expect("write seats");
 
         let (all, first, last, one) = store
-            .transact(|tx, _| async move {
-                let all = tx.get_range(keys::seats_of(event)).await?;
-                let first = tx.get_range(keys::seats_of(event).limit(250)).await?;
+            .transact(|tx| async move {
+                let all = tx.get_range(SEATS.starting_with(&event)).await?;
+                let first = tx.get_range(SEATS.starting_with(&event).limit(250)).await?;
                 let last = tx
-                    .get_range(keys::seats_of(event).reverse().limit(2))
+                    .get_range(SEATS.starting_with(&event).reverse().limit(2))
                     .await?;
-                let one = tx.get(&keys::seat(event, 42)).await?;
+                let one = tx.get(&seat(event, 42)).await?;
                 Ok::<_, StoreError>((all, first, last, one))
             })
             .await
@@ -283,18 +295,20 @@ mod tests {
         assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(first.len(), 250);
         assert_eq!(first[..], all[..250]);
-        let last_seats: Vec<_> = last.iter().filter_map(|(k, _)| keys::seat_no(k)).collect();
+        let last_seats: Vec<_> = last
+            .iter()
+            .filter_map(|(k, _)| SEATS.unpack_key(k).map(|(_, no)| no))
+            .collect();
         assert_eq!(last_seats, vec![299, 298]);
         assert_eq!(one.as_deref(), Some(value.as_slice()));
 
         let (cleared, rest) = store
-            .transact(|tx, _| async move {
-                tx.clear(&keys::seat(event, 0));
-                tx.clear_range(&keys::seat(event, 1), &keys::seat(event, 100))
-                    .await?;
-                let cleared = tx.get(&keys::seat(event, 50)).await?;
-                let rest = tx.get_range(keys::seats_of(event)).await?;
-                let range = keys::seats_of(event);
+            .transact(|tx| async move {
+                tx.clear(&seat(event, 0));
+                tx.clear_range(&seat(event, 1), &seat(event, 100)).await?;
+                let cleared = tx.get(&seat(event, 50)).await?;
+                let rest = tx.get_range(SEATS.starting_with(&event)).await?;
+                let range = SEATS.starting_with(&event);
                 tx.clear_range(&range.begin, &range.end).await?;
                 Ok::<_, StoreError>((cleared, rest.len()))
             })
@@ -307,7 +321,7 @@ mod tests {
     #[tokio::test]
     async fn counters_add_without_conflicts() {
         let Some(store) = store() else { return };
-        let key = keys::meta(&format!("fdb-test-counter-{}", rand::random::<u64>()));
+        let key = counter_key("counter");
         let first = store.begin().await.expect("begin");
         let second = store.begin().await.expect("begin");
         first.add(&key, 5).await.expect("add");
@@ -316,7 +330,7 @@ mod tests {
         second.commit().await.expect("second commit");
 
         let total = store
-            .transact(|tx, _| {
+            .transact(|tx| {
                 let key = key.clone();
                 async move {
                     let total = decode_counter(tx.get(&key).await?.as_deref());
@@ -332,7 +346,7 @@ mod tests {
     #[tokio::test]
     async fn overwritten_reads_conflict() {
         let Some(store) = store() else { return };
-        let key = keys::meta(&format!("fdb-test-conflict-{}", rand::random::<u64>()));
+        let key = counter_key("conflict");
         let reader = store.begin().await.expect("begin");
         let writer = store.begin().await.expect("begin");
         assert_eq!(reader.get(&key).await.expect("read"), None);
@@ -360,16 +374,15 @@ mod tests {
         }
 
         let tail = store
-            .transact(|tx, _| async move {
-                tx.get_range(keys::log_after(None).reverse().limit(1000))
-                    .await
-            })
+            .transact(
+                |tx| async move { tx.get_range(log::after(None).reverse().limit(1000)).await },
+            )
             .await
             .expect("read log");
         let mut ours: Vec<_> = tail
             .iter()
             .filter(|(_, v)| v.starts_with(&tag))
-            .map(|(k, v)| (keys::log_position(k).expect("log key"), v[8..].to_vec()))
+            .map(|(k, v)| (log::position(k).expect("log key"), v[8..].to_vec()))
             .collect();
         ours.reverse();
         assert_eq!(ours.len(), 4);
@@ -386,7 +399,7 @@ mod tests {
 
         let cleanup = store.begin().await.expect("begin");
         for (position, _) in &ours {
-            cleanup.clear(&keys::log(*position));
+            cleanup.clear(&log::key(*position));
         }
         cleanup.commit().await.expect("cleanup");
     }

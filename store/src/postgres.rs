@@ -26,8 +26,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-use super::keys::{self, LogPosition};
-use super::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
+use crate::log::{LOG_PREFIX, LogPosition};
+use crate::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
 
 const BACKEND: &str = "postgres";
 /// Advisory-lock id that orders change-log appends ("onsale" in ASCII).
@@ -237,7 +237,7 @@ impl PgTx {
                 .await
                 .map_err(pg_err)?;
             client
-                .execute(&stmt, &[&keys::log_prefix(), &suffixes, &log, &LOG_LOCK])
+                .execute(&stmt, &[&LOG_PREFIX, &suffixes, &log, &LOG_LOCK])
                 .await
                 .map_err(pg_err)?;
         }
@@ -330,7 +330,7 @@ impl Tx for PgTx {
 
     async fn add(&self, key: &[u8], delta: i64) -> Result<()> {
         let current = self.get(key).await?;
-        let next = super::decode_counter(current.as_deref()).wrapping_add(delta);
+        let next = crate::decode_counter(current.as_deref()).wrapping_add(delta);
         self.set(key, &next.to_le_bytes());
         Ok(())
     }

@@ -1,0 +1,41 @@
+//! Bookings, the durable task queue and the payment provider's webhooks.
+
+use onsale_store::{Counter, Table};
+
+use crate::booking::records::{BookingRecord, TaskRecord};
+use crate::clock::Millis;
+use crate::store::keys::prefix;
+
+/// `booking id` → the booking.
+pub(crate) const BOOKINGS: Table<String, BookingRecord> = Table::new(prefix::BOOKING);
+
+/// `(due_at, task id)` → a task, run once due; claiming one moves it to the end of its
+/// lease.
+pub(crate) const TASKS: Table<(Millis, String), TaskRecord> = Table::new(prefix::TASK);
+
+/// `(provider, provider event id)` → when the webhook was first received.
+pub(crate) const WEBHOOKS: Table<(String, String), Millis, Counter> = Table::new(prefix::WEBHOOK);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tables::key_bytes::int;
+
+    #[test]
+    fn keys_keep_their_bytes() {
+        assert_eq!(BOOKINGS.key("b-1"), [&[0x40][..], b"b-1\0"].concat());
+        assert_eq!(
+            TASKS.key(&(-2, "t\0")),
+            [&[0x50][..], &int(-2), b"t\0\xff\0"].concat()
+        );
+        let due = TASKS.before(&5i64);
+        assert_eq!(
+            (due.begin, due.end),
+            (vec![0x50], [&[0x50][..], &int(5)].concat())
+        );
+        assert_eq!(
+            WEBHOOKS.key(&("stripe", "evt_1")),
+            [&[0x51][..], b"stripe\0evt_1\0"].concat()
+        );
+    }
+}
