@@ -6,8 +6,10 @@
 //! A coordinator may die and come back during the run (the chaos test kills one): a
 //! request that meets a transport error is counted and sent again, as a browser would,
 //! with the same `Idempotency-Key` to the next coordinator, so its outcome is still known
-//! (a hold committed just before the crash is answered by the replay). The end checks ask
-//! whichever coordinator answers.
+//! (a hold committed just before the crash is answered by the replay). A `503` (the store
+//! too busy, or unreachable for a moment) is counted and sent again after its
+//! `Retry-After`, as the page's script does. The end checks ask whichever coordinator
+//! answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,17 +58,36 @@ pub struct HoldsArgs {
 
 const ROW_SEATS: u32 = 100;
 
-/// How often a request that met a transport error is sent again, and the pause before
-/// each (doubling): about 25 s in all, longer than a coordinator takes to restart.
-const TRANSPORT_RETRIES: u32 = 8;
+/// How often a request that met a transport error or a `503` is sent again, and the pause
+/// before each after a transport error (doubling): about 25 s in all, longer than a
+/// coordinator takes to restart.
+const RETRIES: u32 = 8;
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Longest `Retry-After` a `503` is waited for.
+const LONGEST_BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// What a request met before its last outcome.
+#[derive(Debug, Clone, Copy, Default)]
+struct Resent {
+    /// Transport errors: sent again to the next coordinator.
+    transport: u64,
+    /// `503` answers: sent again after their `Retry-After`.
+    busy: u64,
+}
+
+impl Resent {
+    fn any(self) -> bool {
+        self.transport + self.busy > 0
+    }
+}
 
 struct BuyerReport {
     latencies: Histogram<u64>,
     placed: u64,
     conflicts: u64,
     errors: u64,
-    transport_errors: u64,
+    resent: Resent,
     kept: Vec<(String, Hold)>,
 }
 
@@ -138,7 +159,8 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
 
     let mut latencies = Histogram::<u64>::new(3)?;
-    let (mut placed, mut conflicts, mut errors, mut transport_errors) = (0, 0, 0, 0);
+    let (mut placed, mut conflicts, mut errors) = (0, 0, 0);
+    let mut resent = Resent::default();
     let mut kept = Vec::new();
     for report in reports {
         let report = report.context("buyer task")??;
@@ -146,7 +168,8 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
         placed += report.placed;
         conflicts += report.conflicts;
         errors += report.errors;
-        transport_errors += report.transport_errors;
+        resent.transport += report.resent.transport;
+        resent.busy += report.resent.busy;
         kept.extend(report.kept);
     }
 
@@ -218,7 +241,8 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     println!("| holds placed | {placed} |");
     println!("| refused: seat unavailable (409) | {conflicts} |");
     println!("| other errors | {errors} |");
-    println!("| transport errors (sent again) | {transport_errors} |");
+    println!("| transport errors (sent again) | {} |", resent.transport);
+    println!("| busy answers, 503 (sent again) | {} |", resent.busy);
     println!("| latency p50 | {:.2} ms |", ms(0.50));
     println!("| latency p99 | {:.2} ms |", ms(0.99));
     println!(
@@ -337,26 +361,35 @@ impl Bases {
     }
 
     /// Sends the request `build` makes for a base URL; after a transport error, sends it
-    /// again (to the next coordinator, after a pause), up to [`TRANSPORT_RETRIES`] times.
-    /// Returns the last outcome and how many transport errors were met.
+    /// again (to the next coordinator, after a pause), and after a `503`, again after its
+    /// `Retry-After`; up to [`RETRIES`] times in all. Returns the last outcome and what
+    /// was met before it (a last transport error counts too).
     async fn send(
         &self,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> (reqwest::Result<reqwest::Response>, u64) {
+    ) -> (reqwest::Result<reqwest::Response>, Resent) {
         let mut pause = FIRST_RETRY_PAUSE;
-        let mut failures = 0;
+        let mut resent = Resent::default();
+        let mut tries = 0;
         loop {
-            let base = &self.order[failures as usize % self.order.len()];
-            match build(base).send().await {
-                Err(error) if failures < u64::from(TRANSPORT_RETRIES) => {
+            let base = &self.order[resent.transport as usize % self.order.len()];
+            let outcome = build(base).send().await;
+            let again = tries < RETRIES;
+            tries += 1;
+            match outcome {
+                Err(error) if again => {
                     tracing::debug!(%error, base, "transport error; sending again");
-                    failures += 1;
+                    resent.transport += 1;
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                 }
+                Ok(response) if again && response.status().as_u16() == 503 => {
+                    resent.busy += 1;
+                    tokio::time::sleep(retry_after(&response).min(LONGEST_BUSY_WAIT)).await;
+                }
                 outcome => {
-                    let failed = u64::from(outcome.is_err());
-                    return (outcome, failures + failed);
+                    resent.transport += u64::from(outcome.is_err());
+                    return (outcome, resent);
                 }
             }
         }
@@ -376,7 +409,7 @@ async fn buyer(
         placed: 0,
         conflicts: 0,
         errors: 0,
-        transport_errors: 0,
+        resent: Resent::default(),
         kept: Vec::new(),
     };
     for _ in 0..attempts {
@@ -398,7 +431,7 @@ async fn buyer(
         };
         let key = uuid_like();
         let sent = Instant::now();
-        let (response, transport_errors) = bases
+        let (response, resent) = bases
             .send(|base| {
                 client
                     .post(format!("{base}/v1/events/{event_id}/holds"))
@@ -407,7 +440,8 @@ async fn buyer(
                     .json(&request)
             })
             .await;
-        report.transport_errors += transport_errors;
+        report.resent.transport += resent.transport;
+        report.resent.busy += resent.busy;
         let Ok(response) = response else {
             report.errors += 1;
             continue;
@@ -423,19 +457,21 @@ async fn buyer(
                     report.kept.push((token.clone(), hold));
                     continue;
                 }
-                let (released, transport_errors) = bases
+                let (released, resent) = bases
                     .send(|base| {
                         client
                             .delete(format!("{base}/v1/holds/{}", hold.hold_id))
                             .bearer_auth(&token)
                     })
                     .await;
-                report.transport_errors += transport_errors;
-                // A release sent again after a crash may find the hold already gone; one
-                // that never got an answer leaves the hold's fate unknown (an error).
+                report.resent.transport += resent.transport;
+                report.resent.busy += resent.busy;
+                // A release sent again may find the hold already gone (the first one
+                // committed); one that never got an answer leaves the hold's fate unknown
+                // (an error).
                 match released.map(|r| r.status().as_u16()) {
                     Ok(204) => {}
-                    Ok(404) if transport_errors > 0 => {}
+                    Ok(404) if resent.any() => {}
                     Ok(status) => bail!("release failed: {status}"),
                     Err(_) => report.errors += 1,
                 }
@@ -445,6 +481,16 @@ async fn buyer(
         }
     }
     Ok(report)
+}
+
+/// The wait a `503` asks for (`Retry-After` in seconds), or a second.
+fn retry_after(response: &reqwest::Response) -> Duration {
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok()?.trim().parse().ok())
+        .unwrap_or(1);
+    Duration::from_secs(seconds)
 }
 
 /// Asks for every kept hold as its owner, through every coordinator in turn; returns how
