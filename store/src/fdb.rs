@@ -270,8 +270,8 @@ mod tests {
             .transact(|tx| {
                 let value = value.clone();
                 async move {
-                    for seat in 0..300 {
-                        tx.set(&seat(event, seat), &value);
+                    for number in 0..300 {
+                        tx.set(&seat(event, number), &value);
                     }
                     Ok::<_, StoreError>(())
                 }

@@ -39,7 +39,7 @@ mod upstream;
 
 use bytes::Bytes;
 use onsale_edge::{EdgeRequest, EdgeResponse};
-use onsale_model::{ApiError, ErrorCode};
+use onsale_model::ApiError;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{FullBody, Request};
 use spin_sdk::http_service;
