@@ -15,7 +15,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::{pg_admin_url, pg_store, serve};
+use common::{pg_store, serve};
+use onsale_store::testing::pg_admin_url;
 
 const USERS: usize = 60;
 const ATTEMPTS_PER_USER: usize = 6;

@@ -33,6 +33,8 @@ pub mod postgres;
 pub mod retry;
 pub mod sealed;
 pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tuple;
 pub mod tx;
 
