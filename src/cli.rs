@@ -8,10 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use onsale_coordinator::clock::SystemClock;
-use onsale_coordinator::notify::{self, Mailer};
-use onsale_coordinator::payments::{self, stripe::StripeProvider};
+use onsale_coordinator::notify::Mailer;
+use onsale_coordinator::payments::stripe::StripeProvider;
 use onsale_coordinator::store::tables::EVENT_COUNT;
-use onsale_coordinator::{Coordinator, Settings, api, demo, hub, sweeper, tasks, waiting_room};
+use onsale_coordinator::{Coordinator, RunConfig, Settings};
+use onsale_dev::{demo, sandbox};
+use onsale_indexer::follower::{self, IndexerConfig};
+use onsale_indexer::serve::snapshot_router;
 use onsale_model::NewEvent;
 use onsale_store::sealed::{SealKey, SealedStore, Sealer};
 use onsale_store::{RetryPolicy, Store, StoreExt};
@@ -20,10 +23,12 @@ use onsale_edge_native::{
     HttpUpstream, MemoryCache, NativeEdge, SnapshotLocation, spawn_refresh, unix_millis,
 };
 use onsale_pass::QueueKey;
+use tokio_util::sync::CancellationToken;
 
+use crate::duration::parse_duration;
 use crate::limit_flags::{self, LimitFlags, LoginFlags};
+use crate::loadgen;
 use crate::serving::{ConnectionFlags, TlsFlags};
-use crate::{index, loadgen};
 
 /// onsale: ticket booking that never sells a seat twice.
 #[derive(Debug, Parser)]
@@ -279,25 +284,6 @@ fn parse_queue_key(text: &str) -> Result<QueueKey, String> {
     QueueKey::parse(text).map_err(|e| e.to_string())
 }
 
-/// Parses `10m`, `30s`, `500ms`, `2h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 10m or 500ms"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("unknown unit {unit:?}: use ms, s, m or h")),
-    }
-}
-
 /// Runs a command to completion.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
@@ -340,7 +326,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     settings.scheme(),
                     listener.local_addr()?
                 );
-                let router = index::snapshot_router(out.clone());
+                let router = snapshot_router(out.clone());
                 tokio::spawn(onsale_server::serve(
                     listener,
                     router,
@@ -348,7 +334,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     std::future::pending(),
                 ));
             }
-            index::run(index::IndexerConfig {
+            follower::run(IndexerConfig {
                 coordinator,
                 operator_token,
                 out,
@@ -415,7 +401,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             if let Some(sandbox) = &launched.sandbox_url {
                 println!("sandbox payments on {sandbox}");
             }
-            launched.serve(settings, shutdown_signal()).await
+            launched.run(settings, shutdown_signal()).await
         }
         Command::SandboxPay {
             listen,
@@ -428,10 +414,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             let url = format!("http://{}", listener.local_addr()?);
             println!("onsale sandbox payments on {url}");
-            let sandbox = payments::sandbox::Sandbox::new(&url, &webhook, &webhook_secret);
+            let sandbox = sandbox::Sandbox::new(&url, &webhook, &webhook_secret);
             onsale_server::serve(
                 listener,
-                payments::sandbox::router(sandbox),
+                sandbox::router(sandbox),
                 connections.plain("sandbox"),
                 shutdown_signal(),
             )
@@ -467,7 +453,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Coordinator, indexer and edge in one process; the edge's URL is the site.
+/// Coordinator, indexer and edge in one process; the edge's URL is the site. On Ctrl-C
+/// or SIGTERM the edge stops first, then the indexer, then the coordinator (which stops
+/// its workers in order), then the sandbox.
 async fn dev(
     listen: SocketAddr,
     coordinator_listen: SocketAddr,
@@ -485,12 +473,13 @@ async fn dev(
         .edge_secret()
         .map_or_else(|| format!("dev-{}", uuid_hex()), str::to_string);
     let guard = |settings| limit_flags::guarded(settings, limits, login, Some(&edge_secret));
+    let server = connections.plain("coordinator");
     let launched = launch(
         &address,
         coordinator_listen,
         booking,
         guard,
-        &connections.plain("coordinator"),
+        &server,
         Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     )
     .await?;
@@ -499,11 +488,11 @@ async fn dev(
     let queue_key = launched.coordinator.secrets().queue_key();
     let coordinator_url = launched.url.clone();
     let sandbox_url = launched.sandbox_url.clone().unwrap_or_default();
-    let api =
-        tokio::spawn(launched.serve(connections.plain("coordinator"), std::future::pending()));
+    let stop_coordinator = CancellationToken::new();
+    let api = tokio::spawn(launched.run(server, stop_coordinator.clone().cancelled_owned()));
 
     let snapshots = data.join("snapshots");
-    let indexer = tokio::spawn(index::run(index::IndexerConfig {
+    let indexer = tokio::spawn(follower::run(IndexerConfig {
         coordinator: coordinator_url.clone(),
         operator_token: operator_token.clone(),
         out: snapshots.clone(),
@@ -534,7 +523,7 @@ async fn dev(
         &limits.rate_limits(),
         limits.client_address(Some(&edge_secret)),
     );
-    let result = onsale_edge_native::serve(
+    let served = onsale_edge_native::serve(
         listener,
         edge,
         guard,
@@ -542,10 +531,12 @@ async fn dev(
         shutdown_signal(),
     )
     .await;
+    // Reading snapshots and following the log are pure reads: nothing to finish.
     refresher.abort();
     indexer.abort();
-    api.abort();
-    result.context("serving HTTP")
+    stop_coordinator.cancel();
+    api.await.context("the coordinator's task")??;
+    served.context("serving HTTP")
 }
 
 /// Opens the coordinator on `address`; `guard` adds the settings of rate limits and
@@ -584,27 +575,50 @@ async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A coordinator bound to its port, with its payment provider and background work
-/// (sweeper, task worker, sandbox) running.
+/// A coordinator opened on its store and bound to its port, with its payment provider
+/// (and the sandbox's server, if it is the sandbox) and the rest of its run's settings.
 struct Launched {
     coordinator: Coordinator,
     listener: tokio::net::TcpListener,
     url: String,
+    sandbox: Option<Sandboxed>,
     sandbox_url: Option<String>,
-    background: Vec<tokio::task::JoinHandle<()>>,
+    config: RunConfig,
+}
+
+/// The sandbox payment provider on its own listener.
+struct Sandboxed {
+    listener: tokio::net::TcpListener,
+    sandbox: Arc<sandbox::Sandbox>,
 }
 
 impl Launched {
-    /// Serves the API until `shutdown`, then stops the background work.
-    async fn serve(
-        self,
-        settings: onsale_server::Settings,
+    /// Runs the coordinator (and the sandbox) until `shutdown`.
+    async fn run(
+        mut self,
+        server: onsale_server::Settings,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = api::router(self.coordinator);
-        let result = onsale_server::serve(self.listener, router, settings, shutdown).await;
-        for task in self.background {
-            task.abort();
+        self.config.server = server;
+        let stop_sandbox = CancellationToken::new();
+        let sandbox = self.sandbox.map(|Sandboxed { listener, sandbox }| {
+            let settings = onsale_server::Settings {
+                name: "sandbox",
+                limits: self.config.server.limits,
+                tls: None,
+            };
+            tokio::spawn(onsale_server::serve(
+                listener,
+                sandbox::router(sandbox),
+                settings,
+                stop_sandbox.clone().cancelled_owned(),
+            ))
+        });
+        let result =
+            onsale_coordinator::run(self.coordinator, self.config, self.listener, shutdown).await;
+        stop_sandbox.cancel();
+        if let Some(sandbox) = sandbox {
+            sandbox.await.context("the sandbox's task")??;
         }
         result.context("serving HTTP")
     }
@@ -623,7 +637,7 @@ async fn launch(
         .await
         .with_context(|| format!("binding {listen}"))?;
     let url = format!("{}://{}", settings.scheme(), listener.local_addr()?);
-    let mut background = Vec::new();
+    let mut sandboxed = None;
     let mut sandbox_url = None;
     if let Some(sandbox_listen) = sandbox.or(flags.payments_sandbox) {
         let sandbox_listener = tokio::net::TcpListener::bind(sandbox_listen)
@@ -631,25 +645,10 @@ async fn launch(
             .with_context(|| format!("binding {sandbox_listen}"))?;
         let base = format!("http://{}", sandbox_listener.local_addr()?);
         let secret = format!("whsec_sandbox_{}", uuid_hex());
-        let sandbox =
-            payments::sandbox::Sandbox::new(&base, &format!("{url}/v1/payments/webhook"), &secret);
-        let sandbox_settings = onsale_server::Settings {
-            name: "sandbox",
-            limits: settings.limits,
-            tls: None,
-        };
-        background.push(tokio::spawn(async move {
-            if let Err(err) = onsale_server::serve(
-                sandbox_listener,
-                payments::sandbox::router(sandbox),
-                sandbox_settings,
-                std::future::pending(),
-            )
-            .await
-            {
-                tracing::error!(error = %err, "sandbox payments stopped");
-            }
-        }));
+        sandboxed = Some(Sandboxed {
+            listener: sandbox_listener,
+            sandbox: sandbox::Sandbox::new(&base, &format!("{url}/v1/payments/webhook"), &secret),
+        });
         coordinator =
             coordinator.with_payments(Arc::new(StripeProvider::new(&base, "sk_sandbox", &secret)));
         sandbox_url = Some(base);
@@ -662,47 +661,26 @@ async fn launch(
             secret,
         )));
     }
+    let mut config = RunConfig::new(settings.clone());
+    config.sweep_interval = flags.sweep_interval;
+    config.task_worker = flags.task_worker;
+    if let Some(smtp) = &flags.smtp_url {
+        config.mailer = Some(Mailer::new(smtp, &flags.mail_from)?);
+    }
     if let Some(metrics_listen) = flags.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
             .await
             .with_context(|| format!("binding {metrics_listen}"))?;
         tracing::info!(address = %metrics_listener.local_addr()?, "serving /metrics");
-        background.push(tokio::spawn(async move {
-            if let Err(err) = api::metrics::serve(metrics_listener, std::future::pending()).await {
-                tracing::error!(error = %err, "metrics listener stopped");
-            }
-        }));
+        config.metrics = Some(metrics_listener);
     }
-    background.push(sweeper::spawn(coordinator.clone(), flags.sweep_interval));
-    background.push(waiting_room::spawn(
-        coordinator.clone(),
-        Duration::from_secs(1),
-    ));
-    background.push(hub::spawn_follower(
-        coordinator.clone(),
-        Duration::from_millis(20),
-    ));
-    if flags.task_worker {
-        background.push(tasks::spawn(
-            coordinator.clone(),
-            Duration::from_millis(500),
-        ));
-    }
-    let mailer = match &flags.smtp_url {
-        Some(smtp) => Some(Mailer::new(smtp, &flags.mail_from)?),
-        None => None,
-    };
-    background.push(notify::spawn(
-        coordinator.clone(),
-        mailer,
-        Duration::from_millis(500),
-    ));
     Ok(Launched {
         coordinator,
         listener,
         url,
+        sandbox: sandboxed,
         sandbox_url,
-        background,
+        config,
     })
 }
 
@@ -787,18 +765,4 @@ async fn import_over_http(url: &str, token: &str, events: Vec<NewEvent>) -> anyh
     }
     println!("imported {count} events");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("m").is_err());
-        assert!(parse_duration("3d").is_err());
-    }
 }

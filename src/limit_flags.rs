@@ -6,7 +6,7 @@ use std::time::Duration;
 use onsale_coordinator::login_lock::LoginLockSettings;
 use onsale_limits::{Action, ClientAddressPolicy, IpNet, Rate, RateLimits, Scope};
 
-use crate::cli::parse_duration;
+use crate::duration::parse_duration;
 
 /// A rate setting: `N/s|min|h[,burst=B]`, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! - `onsale loadgen holds`: a hold storm against a running coordinator, as a table.
 
 mod cli;
-mod index;
+mod duration;
 mod limit_flags;
 mod loadgen;
 mod serving;

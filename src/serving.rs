@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use onsale_server::{Limits, Settings, Tls};
 
-use crate::cli::parse_duration;
+use crate::duration::parse_duration;
 
 /// Connection limits (`onsale_server::Limits`).
 #[derive(Debug, Clone, clap::Args)]

@@ -4,7 +4,7 @@
 //! so every coordinator sharing a store (and so its secrets) verifies them without a
 //! read. The generation is the account's token generation when the token was issued;
 //! signing out moves the account to the next one, and the coordinator refuses tokens of
-//! older generations (`booking::sessions`). Version-1 tokens, issued before generations
+//! older generations (`accounts::sessions`). Version-1 tokens, issued before generations
 //! existed, carry none and count as generation 0.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
@@ -195,11 +195,11 @@ pub fn hash_password(password: &str) -> Result<String> {
     let mut random = [0u8; 16];
     rand::rng().fill_bytes(&mut random);
     let salt = SaltString::encode_b64(&random)
-        .map_err(|e| Error::Internal(format!("encoding a salt: {e}")))?;
+        .map_err(|e| Error::internal(format!("encoding a salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+        .map_err(|e| Error::internal(format!("hashing a password: {e}")))
 }
 
 /// Checks a password against its stored hash. Slow on purpose, like [`hash_password`].
@@ -271,12 +271,12 @@ impl PasswordPool {
                 ));
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                return Err(Error::Internal("password threads stopped".into()));
+                return Err(Error::internal("the password threads stopped"));
             }
         }
         result
             .await
-            .map_err(|_| Error::Internal("password job dropped".into()))
+            .map_err(|e| Error::internal_from("a password job was dropped", e))
     }
 
     /// [`hash_password`] on the pool.

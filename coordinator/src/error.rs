@@ -20,12 +20,38 @@ pub enum Error {
     /// A JSON document (a live-feed message) could not be encoded.
     #[error("JSON encoding: {0}")]
     Corrupt(#[from] serde_json::Error),
-    /// Any other internal failure.
-    #[error("{0}")]
-    Internal(String),
+    /// Any other internal failure: what was being done, and the error that stopped it
+    /// (if another error did).
+    #[error("{context}")]
+    Internal {
+        /// What was being done, or what was found wrong.
+        context: String,
+        /// The error underneath, kept for the logs.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl Error {
+    /// An internal failure with nothing underneath: an invariant that did not hold.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An internal failure caused by `source` while doing `context`.
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// Shorthand for an [`ApiError`] with the code's default message.
     pub fn code(code: ErrorCode) -> Self {
         Error::Api(ApiError::code(code))
@@ -39,7 +65,7 @@ impl Error {
                 ApiError::code(ErrorCode::StoreBusy)
             }
             Error::Store(StoreError::Disconnected { .. }) => ApiError::code(ErrorCode::Unavailable),
-            Error::Store(_) | Error::Corrupt(_) | Error::Internal(_) => {
+            Error::Store(_) | Error::Corrupt(_) | Error::Internal { .. } => {
                 ApiError::code(ErrorCode::Internal)
             }
         }

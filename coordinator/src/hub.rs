@@ -14,14 +14,15 @@ use std::time::Duration;
 use onsale_model::Change;
 use serde::Serialize;
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 
 use crate::booking::Coordinator;
+use crate::changelog::{Follower, MAX_READ, Topic, Wake};
 use crate::error::Result;
-use onsale_store::LogPosition;
+use crate::run::{Worker, pause};
+use onsale_model::LogPosition;
 
-/// After a poke, how long the follower waits for more commits before reading the log.
-const POKE_GATHER: Duration = Duration::from_millis(2);
+/// After a seat change committed here, how long the follower waits for more commits before reading the log.
+const COMMIT_GATHER: Duration = Duration::from_millis(2);
 
 /// Changes kept for a slow subscriber before it must catch up from the log.
 const BUFFER: usize = 4096;
@@ -96,9 +97,6 @@ struct Channel {
 pub struct Hub {
     /// A std mutex: held only to find or create a channel, never across `.await`.
     channels: Mutex<HashMap<u64, Channel>>,
-    /// Wakes the follower before its next poll: this coordinator just committed a seat
-    /// change (changes committed by other coordinators wait for the poll).
-    committed: tokio::sync::Notify,
     /// Open feeds by client address, for the cap per address.
     feeds_by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
@@ -126,19 +124,12 @@ impl Drop for FeedPermit {
 }
 
 impl Hub {
-    /// Tells the follower that a seat change was committed here, so it reads the log now
-    /// rather than at its next poll; only while someone is subscribed (otherwise nobody
-    /// is waiting, and the poll will do).
-    pub fn poke(&self) {
-        let watched = {
-            let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-            channels
-                .values()
-                .any(|channel| channel.sender.receiver_count() > 0)
-        };
-        if watched {
-            self.committed.notify_one();
-        }
+    /// Whether any event has a subscriber.
+    fn watched(&self) -> bool {
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .values()
+            .any(|channel| channel.sender.receiver_count() > 0)
     }
 
     /// Subscribes to every seat change of `event_id` published from now on.
@@ -184,15 +175,6 @@ impl Hub {
             feeds_by_address: self.feeds_by_address.clone(),
         })
     }
-
-    /// Number of open subscriptions, for metrics.
-    pub fn subscribers(&self) -> usize {
-        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        channels
-            .values()
-            .map(|channel| channel.sender.receiver_count())
-            .sum()
-    }
 }
 
 impl Coordinator {
@@ -204,13 +186,8 @@ impl Coordinator {
         after: Option<LogPosition>,
         limit: usize,
     ) -> Result<(Vec<SeatChange>, Option<LogPosition>)> {
-        let entries = self
-            .changes(after.map(|p| p.to_string()).as_deref(), limit)
-            .await?;
-        let last = entries
-            .last()
-            .and_then(|e| LogPosition::parse(&e.position))
-            .or(after);
+        let entries = self.changelog().read_after(after, limit).await?;
+        let last = entries.last().map(|e| e.position).or(after);
         let changes = entries
             .into_iter()
             .filter_map(|entry| match entry.change {
@@ -218,10 +195,7 @@ impl Coordinator {
                     event_id: e,
                     seat_id,
                     state,
-                } if e == event_id => {
-                    let position = LogPosition::parse(&entry.position)?;
-                    Some(SeatChange::new(position, &seat_id, state))
-                }
+                } if e == event_id => Some(SeatChange::new(entry.position, &seat_id, state)),
                 _ => None,
             })
             .collect();
@@ -230,36 +204,35 @@ impl Coordinator {
 }
 
 /// Follows the change log from its current end, publishing seat changes to the hub;
-/// polls every `interval` when there is nothing new, or sooner when [`Hub::poke`]d.
-pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
+/// polls every `interval` when there is nothing new, or sooner when a seat change is
+/// committed here while someone watches.
+pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> Worker {
+    Worker::spawn("hub", move |stop| async move {
+        let log = coordinator.changelog();
+        let mut commits = log.follow(Topic::Seats);
         let mut position = loop {
-            match coordinator.log_end().await {
+            match log.end().await {
                 Ok(position) => break position,
                 Err(err) => {
                     tracing::warn!(error = %err, "live feed: reading the log end");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if !pause(&stop, Duration::from_secs(1)).await {
+                        return;
+                    }
                 }
             }
         };
-        loop {
-            let read = coordinator
-                .changes(position.map(|p| p.to_string()).as_deref(), 1000)
-                .await;
-            let entries = match read {
+        while !stop.is_cancelled() {
+            let entries = match log.read_after(position, MAX_READ).await {
                 Ok(entries) => entries,
                 Err(err) => {
                     tracing::warn!(error = %err, "live feed: reading the log");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    pause(&stop, Duration::from_secs(1)).await;
                     continue;
                 }
             };
-            let full = entries.len() == 1000;
+            let full = entries.len() == MAX_READ;
             for entry in entries {
-                let Some(at) = LogPosition::parse(&entry.position) else {
-                    continue;
-                };
-                position = Some(at);
+                position = Some(entry.position);
                 if let Change::Seat {
                     event_id,
                     seat_id,
@@ -268,19 +241,32 @@ pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> JoinHandl
                 {
                     coordinator
                         .hub()
-                        .publish(event_id, SeatChange::new(at, &seat_id, state));
+                        .publish(event_id, SeatChange::new(entry.position, &seat_id, state));
                 }
             }
             if !full {
-                tokio::select! {
-                    () = tokio::time::sleep(interval) => {}
-                    () = coordinator.hub().committed.notified() => {
-                        // Commits that come in a stream are read together, a few
-                        // milliseconds' worth at a time, not one log read each.
-                        tokio::time::sleep(POKE_GATHER).await;
-                    }
-                }
+                stop.run_until_cancelled(next_read(&mut commits, coordinator.hub(), interval))
+                    .await;
             }
         }
     })
+}
+
+/// Waits until the follower should read the log again: after `interval`, or a few
+/// milliseconds after a seat change committed here while someone watches (commits that
+/// come in a stream are read together, not one log read each; with nobody watching,
+/// the poll will do).
+async fn next_read(commits: &mut Follower, hub: &Hub, interval: Duration) {
+    let due = tokio::time::Instant::now() + interval;
+    loop {
+        let left = due.saturating_duration_since(tokio::time::Instant::now());
+        match commits.wait(left).await {
+            Wake::Poll => return,
+            Wake::Commit if hub.watched() => {
+                tokio::time::sleep(COMMIT_GATHER).await;
+                return;
+            }
+            Wake::Commit => {}
+        }
+    }
 }

@@ -3,15 +3,19 @@
 //! Layout:
 //! - [`store`]: the coordinator's records in the store (the `onsale-store` crate: the
 //!   `Store` trait in FoundationDB's model, its retry loop and backends).
+//! - [`accounts`]: sign-up, log-in, tokens ([`accounts::Accounts`]).
 //! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
-//! - [`payments`]: the payment provider trait, a Stripe-shaped adapter, the sandbox.
+//! - [`payments`]: the payment provider trait and a Stripe-shaped adapter.
+//! - [`changelog`]: the change log: appended in transactions, read after a position,
+//!   followed by the hub, the notifier and the task worker (and the indexer over HTTP).
 //! - [`hub`]: the live seat feed, fed from the change log.
 //! - [`notify`]: emails and in-app notifications from the change log.
+//! - [`run`]: [`run::run`] serves the API and runs every background worker, and stops
+//!   them in order.
 //! - [`sweeper`]: releases expired holds in the background.
 //! - [`tasks`]: the worker that runs the durable task queue (payment outcomes, refunds).
 //! - [`waiting_room`]: per-event virtual waiting rooms: queues, admission, passes.
-//! - [`demo`]: the demo catalogue that `onsale dev` loads.
 //! - [`auth`], [`clock`], [`error`]: secrets and tokens, injected time, the error type.
 //! - [`login_lock`]: failed log-ins per username: growing waits, then a lock.
 //! - [`password_strength`]: refuses passwords that are easy to guess.
@@ -21,17 +25,19 @@
 //! entries written in the same transaction (an outbox) for consumers to act on after
 //! commit.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod booking;
+pub mod changelog;
 pub mod clock;
-pub mod demo;
 pub mod error;
 pub mod hub;
 pub mod login_lock;
 pub mod notify;
 pub mod password_strength;
 pub mod payments;
+pub mod run;
 pub mod store;
 pub mod sweeper;
 pub mod tasks;
@@ -39,3 +45,4 @@ pub mod waiting_room;
 
 pub use booking::{Coordinator, DEFAULT_LIVE_FEEDS_PER_ADDRESS, Settings};
 pub use error::{Error, Result};
+pub use run::{RunConfig, run};

@@ -12,13 +12,14 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use onsale_model::{Change, LogEntry, Notification};
-use tokio::task::JoinHandle;
 
 use crate::booking::Coordinator;
+use crate::changelog::Topic;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
+use crate::run::Worker;
 use crate::store::tables::{NOTIFICATIONS, NOTIFIER_POSITION};
-use onsale_store::LogPosition;
+use onsale_model::LogPosition;
 use onsale_store::StoreExt;
 
 /// Where emails go out.
@@ -33,30 +34,30 @@ impl Mailer {
     /// or `smtp://host?tls=required` with TLS), sending from `from`.
     pub fn new(url: &str, from: &str) -> Result<Self> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| Error::Internal(format!("SMTP URL {url:?}: {e}")))?
+            .map_err(|e| Error::internal_from(format!("the SMTP URL {url:?}"), e))?
             .timeout(Some(Duration::from_secs(10)))
             .build();
         let from = from
             .parse()
-            .map_err(|e| Error::Internal(format!("sender address {from:?}: {e}")))?;
+            .map_err(|e| Error::internal_from(format!("the sender address {from:?}"), e))?;
         Ok(Mailer { transport, from })
     }
 
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<()> {
         let to: Mailbox = to
             .parse()
-            .map_err(|e| Error::Internal(format!("recipient address: {e}")))?;
+            .map_err(|e| Error::internal_from("a recipient address", e))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
-            .map_err(|e| Error::Internal(format!("building an email: {e}")))?;
+            .map_err(|e| Error::internal_from("building an email", e))?;
         self.transport
             .send(message)
             .await
-            .map_err(|e| Error::Internal(format!("sending an email: {e}")))?;
+            .map_err(|e| Error::internal_from("sending an email", e))?;
         Ok(())
     }
 }
@@ -121,10 +122,8 @@ impl Coordinator {
         let place = store
             .transact(|tx| async move { NOTIFIER_POSITION.get(&tx).await })
             .await?
-            .and_then(|text| LogPosition::parse(&text));
-        let entries = self
-            .changes(place.map(|p| p.to_string()).as_deref(), limit)
-            .await?;
+            .and_then(|text| text.parse::<LogPosition>().ok());
+        let entries = self.changelog().read_after(place, limit).await?;
         let mut handled = 0;
         for entry in entries {
             self.notify_one(mailer, &entry).await?;
@@ -136,7 +135,7 @@ impl Coordinator {
     async fn notify_one(&self, mailer: Option<&Mailer>, entry: &LogEntry) -> Result<()> {
         let notice = notice_for(&entry.change);
         if let (Some(notice), Some(mailer)) = (&notice, mailer)
-            && let Some(email) = self.user_email(&notice.user_id).await?
+            && let Some(email) = self.accounts().user_email(&notice.user_id).await?
         {
             mailer
                 .send(&email, &notice.subject, notice.message.clone())
@@ -144,22 +143,23 @@ impl Coordinator {
             metrics::counter!("onsale_emails_sent_total", "kind" => notice.kind).increment(1);
         }
         let now = self.clock().now();
+        let position = entry.position.to_string();
         self.store()
             .transact(|tx| {
-                let notice = &notice;
+                let (notice, position) = (&notice, &position);
                 async move {
                     if let Some(notice) = notice {
                         let record = Notification {
-                            id: entry.position.clone(),
+                            id: position.clone(),
                             kind: notice.kind.to_string(),
                             message: notice.message.clone(),
                             booking_id: notice.booking_id.clone(),
                             created_at: to_datetime(now),
                         };
-                        let key = (&notice.user_id, now, &entry.position);
+                        let key = (&notice.user_id, now, position);
                         NOTIFICATIONS.set(&tx, &key, &record)?;
                     }
-                    NOTIFIER_POSITION.set(&tx, &entry.position)?;
+                    NOTIFIER_POSITION.set(&tx, position)?;
                     Ok::<_, Error>(())
                 }
             })
@@ -183,20 +183,19 @@ impl Coordinator {
     }
 }
 
-/// Runs the notifier every `interval`; `mailer` `None` keeps in-app notifications only.
-pub fn spawn(
-    coordinator: Coordinator,
-    mailer: Option<Mailer>,
-    interval: Duration,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
+/// Runs the notifier when a booking changes here, and otherwise every `interval` (for
+/// changes committed elsewhere and emails to retry); `mailer` `None` keeps in-app
+/// notifications only.
+pub fn spawn(coordinator: Coordinator, mailer: Option<Mailer>, interval: Duration) -> Worker {
+    Worker::spawn("notifier", move |stop| async move {
+        let mut commits = coordinator.changelog().follow(Topic::Bookings);
+        while !stop.is_cancelled() {
             match coordinator.notify_pending(mailer.as_ref(), 100).await {
                 Ok(100) => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "notifications: will retry"),
             }
-            tokio::time::sleep(interval).await;
+            stop.run_until_cancelled(commits.wait(interval)).await;
         }
     })
 }

@@ -2,22 +2,21 @@
 //! to everyone's map even if nobody tries to hold them (holds are also released lazily
 //! when someone does), and forgets idempotency keys past their retention and failed
 //! log-ins that stopped mattering. Every step is its own transaction, so stopping the
-//! sweeper at any point (aborting its task) loses nothing.
+//! sweeper at any point loses nothing.
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
 use crate::booking::Coordinator;
+use crate::run::{Worker, pause};
 
 /// Holds ended per pass at most; a full batch is followed at once by another pass.
 const BATCH: usize = 256;
 
 /// Starts sweeping every `interval`. Several coordinators on one store may all sweep:
 /// transactions make each hold end once.
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
+pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+    Worker::spawn("sweeper", move |stop| async move {
+        while !stop.is_cancelled() {
             let holds = coordinator.sweep_expired_holds(BATCH).await;
             if let Err(err) = &holds {
                 tracing::warn!(error = %err, "sweeping expired holds failed");
@@ -26,15 +25,15 @@ pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
             if let Err(err) = &keys {
                 tracing::warn!(error = %err, "forgetting old idempotency keys failed");
             }
-            let logins = coordinator.sweep_login_failures(BATCH).await;
+            let logins = coordinator.accounts().sweep_login_failures(BATCH).await;
             if let Err(err) = &logins {
                 tracing::warn!(error = %err, "forgetting old failed log-ins failed");
             }
             let more = matches!(holds, Ok(report) if report.holds == BATCH)
                 || matches!(keys, Ok(n) if n == BATCH)
                 || matches!(logins, Ok(n) if n == BATCH);
-            if !more {
-                tokio::time::sleep(interval).await;
+            if !more && !pause(&stop, interval).await {
+                return;
             }
         }
     })

@@ -5,27 +5,25 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
 use crate::booking::Coordinator;
+use crate::changelog::Topic;
+use crate::run::Worker;
 
 /// Tasks claimed per round.
 const BATCH: usize = 32;
 
 /// Runs due tasks as soon as they are queued, and otherwise every `interval` (for retries
 /// and leases that ran out).
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
+pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+    Worker::spawn("tasks", move |stop| async move {
+        let mut queued = coordinator.changelog().follow(Topic::Tasks);
+        while !stop.is_cancelled() {
             match coordinator.run_due_tasks(BATCH).await {
                 Ok(n) if n == BATCH => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "running tasks failed"),
             }
-            tokio::select! {
-                () = coordinator.task_queued() => {}
-                () = tokio::time::sleep(interval) => {}
-            }
+            stop.run_until_cancelled(queued.wait(interval)).await;
         }
     })
 }

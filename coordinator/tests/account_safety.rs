@@ -270,7 +270,14 @@ async fn a_locked_username_unlocks_after_its_time(store: TestStore) {
     }
     // And the sweeper forgets records that stopped mattering.
     s.clock.advance(16 * 60 * 1000);
-    assert_eq!(s.coordinator.sweep_login_failures(100).await.unwrap(), 1);
+    assert_eq!(
+        s.coordinator
+            .accounts()
+            .sweep_login_failures(100)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -17,7 +17,6 @@ use time::macros::format_description;
 use onsale_indexer::SearchQuery;
 
 use crate::assets;
-use crate::reads::search_link;
 
 const DATE: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
@@ -312,6 +311,13 @@ pub(crate) fn demo_image(category: &str) -> String {
     )
 }
 
+/// The query string that asks for `page` of the same search.
+fn search_link(query: &SearchQuery, page: u32) -> String {
+    let mut next = query.clone();
+    next.page = page;
+    serde_urlencoded::to_string(&next).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +336,15 @@ mod tests {
         assert_eq!(price(5, "GBP"), "£0.05");
         assert_eq!(price(800_000, "JPY"), "¥800000");
         assert_eq!(price(1999, "CHF"), "CHF19.99");
+    }
+
+    #[test]
+    fn search_links_keep_the_search_and_change_the_page() {
+        let query = SearchQuery {
+            q: Some("jazz night".into()),
+            page: 3,
+            ..SearchQuery::default()
+        };
+        assert_eq!(search_link(&query, 4), "q=jazz+night&page=4&page_size=20");
     }
 }

@@ -196,13 +196,6 @@ fn search(snapshot: &Snapshot, query: &SearchQuery) -> Result<Page<Event>, ApiEr
     snapshot.search(query).map_err(ApiError::from)
 }
 
-/// The query string that asks for `page` of the same search.
-pub(crate) fn search_link(query: &SearchQuery, page: u32) -> String {
-    let mut next = query.clone();
-    next.page = page;
-    serde_urlencoded::to_string(&next).unwrap_or_default()
-}
-
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SeedView {
@@ -266,15 +259,5 @@ mod tests {
         assert_eq!(key("/events/07"), None);
         assert_eq!(key("/v1/events?page=x"), None);
         assert_eq!(key("/v1/events?page=1&page=2"), None);
-    }
-
-    #[test]
-    fn search_links_keep_the_search_and_change_the_page() {
-        let query = SearchQuery {
-            q: Some("jazz night".into()),
-            page: 3,
-            ..SearchQuery::default()
-        };
-        assert_eq!(search_link(&query, 4), "q=jazz+night&page=4&page_size=20");
     }
 }

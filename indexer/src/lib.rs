@@ -18,6 +18,9 @@
 //! - `doc_range`: a query for a range of doc ids, which is how start-time ranges match.
 //! - [`build`] (feature `build`): [`build_snapshot`].
 //! - [`folder`] (feature `build`): [`SnapshotFolder`], atomic publishing.
+//! - [`follower`] (feature `service`): follows a coordinator's change log and publishes a
+//!   snapshot after every catalogue change.
+//! - [`serve`] (feature `service`): serves a published folder over HTTP.
 //!
 //! Key decisions:
 //! - **Documents are kept in list order.** Events are sorted by `(starts_at, id)` when the
@@ -55,6 +58,10 @@ pub mod snapshot;
 pub mod build;
 #[cfg(feature = "build")]
 pub mod folder;
+#[cfg(feature = "service")]
+pub mod follower;
+#[cfg(feature = "service")]
+pub mod serve;
 
 mod directory;
 mod doc_range;

@@ -1,5 +1,8 @@
-//! How a validated search becomes a tantivy query (the rules are in [`crate::search`]).
+//! How a validated search becomes a tantivy query and is run against a snapshot (the
+//! rules are in [`crate::search`]).
 
+use onsale_model::{Event, Page, PageQuery};
+use tantivy::collector::TopDocs;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
@@ -9,8 +12,8 @@ use tantivy::{DocId, Searcher, Term};
 use crate::doc_range::DocRangeQuery;
 use crate::error::Result;
 use crate::schema::{Fields, fuzzy_distance};
-use crate::search::Criteria;
-use crate::snapshot::Snapshot;
+use crate::search::{Criteria, SearchQuery};
+use crate::snapshot::{Snapshot, offset};
 
 /// Weight of an exact word in the performers.
 const PERFORMERS_BOOST: f32 = 5.0;
@@ -217,4 +220,50 @@ impl<'a> Plan<'a> {
 /// An exact term query.
 fn term(field: Field, text: &str, option: IndexRecordOption) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, text), option))
+}
+
+impl Snapshot {
+    /// Searches the snapshot: one page of matching events, best first, and how many match in
+    /// all. Without `q`, matching events come in list order (start time, then id).
+    ///
+    /// A query that is not valid is [`crate::Error::Invalid`], carrying the
+    /// `invalid_request` error to answer with.
+    pub fn search(&self, query: &SearchQuery) -> Result<Page<Event>> {
+        let criteria = Criteria::parse(query)?;
+        // An empty catalogue has an empty segment, on which tantivy's fuzzy matching panics.
+        if criteria.words.is_empty() && !criteria.has_filters() || self.is_empty() {
+            return Ok(self.list(PageQuery {
+                page: criteria.page,
+                page_size: criteria.page_size,
+            }));
+        }
+        let plan = Plan::new(self);
+        let mut page = self.run(&plan.query(&criteria, Words::All)?, &criteria)?;
+        if page.total == 0 && criteria.words.len() > 1 {
+            page = self.run(&plan.query(&criteria, Words::Any)?, &criteria)?;
+        }
+        Ok(page)
+    }
+
+    /// Runs a query and collects the requested page.
+    fn run(&self, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
+        // Counting without scores, then a top-n alone (which, for one word, skips blocks of
+        // postings that cannot reach the page), is cheaper than scoring every match for both.
+        let total = query.count(&self.searcher)?;
+        let skip = offset(criteria.page, criteria.page_size);
+        let hits = if skip >= total {
+            Vec::new()
+        } else {
+            let top = TopDocs::with_limit(criteria.page_size as usize)
+                .and_offset(skip)
+                .order_by_score();
+            self.searcher.search(query, &top)?
+        };
+        Ok(Page {
+            items: self.at_positions(hits.into_iter().map(|(_, address)| address.doc_id))?,
+            page: criteria.page,
+            page_size: criteria.page_size,
+            total: total as u64,
+        })
+    }
 }

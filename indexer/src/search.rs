@@ -1,5 +1,6 @@
-//! Search: [`SearchQuery`] (what `/v1/search` and the seed's `searchEvent` accept), its
-//! validation, and running it against a [`Snapshot`].
+//! Search: [`SearchQuery`] (what `/v1/search` and the seed's `searchEvent` accept) and
+//! its validation into the criteria that `query` runs against a
+//! [`Snapshot`](crate::Snapshot).
 //!
 //! - **Free text** (`q`): every word must match some field; if no event has them all, any
 //!   word may, best first. A word scores BM25 in each field, weighted performers 5, name 3,
@@ -18,19 +19,14 @@
 //! - **Order**: by score, ties by `(starts_at, id)`; without `q`, by `(starts_at, id)`.
 //!   Either way the order is total, so pages never overlap or skip.
 
+use onsale_model::ApiError;
 use onsale_model::page::MAX_PAGE_SIZE;
-use onsale_model::{ApiError, Event, Page, PageQuery};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
-use tantivy::query::Query;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::error::Result;
-use crate::query::{Plan, Words};
 use crate::schema;
-use crate::snapshot::{Snapshot, offset};
 
 /// Longest text a search field may have, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
@@ -128,7 +124,8 @@ pub(crate) struct Criteria {
 }
 
 impl Criteria {
-    fn parse(query: &SearchQuery) -> Result<Criteria, ApiError> {
+    /// Validates `query`: the error names the first field at fault.
+    pub(crate) fn parse(query: &SearchQuery) -> Result<Criteria, ApiError> {
         if query.page == 0 {
             return Err(ApiError::invalid("page starts at 1"));
         }
@@ -241,52 +238,6 @@ fn instant(field: &str, text: &str, time_of_day: Time) -> Result<OffsetDateTime,
         "{field} must be an RFC 3339 date-time such as 2027-03-14T20:00:00Z, or a date such as \
          2027-03-14"
     )))
-}
-
-impl Snapshot {
-    /// Searches the snapshot: one page of matching events, best first, and how many match in
-    /// all. Without `q`, matching events come in list order (start time, then id).
-    ///
-    /// A query that is not valid is [`crate::Error::Invalid`], carrying the
-    /// `invalid_request` error to answer with.
-    pub fn search(&self, query: &SearchQuery) -> Result<Page<Event>> {
-        let criteria = Criteria::parse(query)?;
-        // An empty catalogue has an empty segment, on which tantivy's fuzzy matching panics.
-        if criteria.words.is_empty() && !criteria.has_filters() || self.is_empty() {
-            return Ok(self.list(PageQuery {
-                page: criteria.page,
-                page_size: criteria.page_size,
-            }));
-        }
-        let plan = Plan::new(self);
-        let mut page = self.run(&plan.query(&criteria, Words::All)?, &criteria)?;
-        if page.total == 0 && criteria.words.len() > 1 {
-            page = self.run(&plan.query(&criteria, Words::Any)?, &criteria)?;
-        }
-        Ok(page)
-    }
-
-    /// Runs a query and collects the requested page.
-    fn run(&self, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
-        // Counting without scores, then a top-n alone (which, for one word, skips blocks of
-        // postings that cannot reach the page), is cheaper than scoring every match for both.
-        let total = query.count(&self.searcher)?;
-        let skip = offset(criteria.page, criteria.page_size);
-        let hits = if skip >= total {
-            Vec::new()
-        } else {
-            let top = TopDocs::with_limit(criteria.page_size as usize)
-                .and_offset(skip)
-                .order_by_score();
-            self.searcher.search(query, &top)?
-        };
-        Ok(Page {
-            items: self.at_positions(hits.into_iter().map(|(_, address)| address.doc_id))?,
-            page: criteria.page,
-            page_size: criteria.page_size,
-            total: total as u64,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ pub mod user;
 pub use booking::{
     Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus, Ticket, TicketKey,
 };
-pub use change::{Catalogue, Change, LogEntry, ReleaseReason};
+pub use change::{
+    BadLogPosition, Catalogue, Change, LOG_POSITION_PATTERN, LogEntry, LogPosition, ReleaseReason,
+};
 pub use error::{ApiError, DEFAULT_RETRY_AFTER_SECONDS, ErrorBody, ErrorCode};
 pub use event::{
     Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, Event, EventDetails, MAX_SEATS_PER_ACCOUNT_LIMIT,

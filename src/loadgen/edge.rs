@@ -24,7 +24,7 @@ pub struct EdgeArgs {
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// How long to load each path.
-    #[arg(long, default_value = "10s", value_parser = crate::cli::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_duration)]
     duration: Duration,
 }
 

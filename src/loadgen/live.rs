@@ -32,7 +32,7 @@ pub struct LiveArgs {
     #[arg(long, default_value_t = 100)]
     changes: usize,
     /// Pause between two changes.
-    #[arg(long, default_value = "100ms", value_parser = crate::cli::parse_duration)]
+    #[arg(long, default_value = "100ms", value_parser = crate::duration::parse_duration)]
     interval: Duration,
     /// The coordinator's process id, to report its memory per client.
     #[arg(long)]

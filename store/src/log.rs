@@ -2,8 +2,9 @@
 //! [`LogPosition`] the backend stamps at commit ([`Tx::append_log`]), and a typed view of
 //! them ([`ChangeLog`]).
 
-use std::fmt;
 use std::marker::PhantomData;
+
+pub use onsale_model::LogPosition;
 
 use crate::codec::{Codec, Json};
 use crate::tuple::{Pack, Unpack, prefix_end};
@@ -14,51 +15,6 @@ pub const LOG_PREFIX: &[u8] = &[0x7f];
 
 /// The change-log entries, by position, as the bytes appended.
 const ENTRIES: Table<LogPosition, Vec<u8>, crate::codec::Raw> = Table::new(LOG_PREFIX);
-
-/// Where an entry sits in the change log: FoundationDB's layout of a 10-byte commit
-/// versionstamp (8-byte commit version, 2-byte order within the commit batch) and a 2-byte
-/// index of the entry within its transaction. Other backends use a per-commit sequence as
-/// the version. Positions order like the commits that wrote them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LogPosition(pub [u8; 12]);
-
-impl LogPosition {
-    /// The position of entry `index` of the transaction committed as `version`.
-    pub fn new(version: u64, index: u16) -> Self {
-        let mut bytes = [0u8; 12];
-        bytes[..8].copy_from_slice(&version.to_be_bytes());
-        bytes[10..].copy_from_slice(&index.to_be_bytes());
-        LogPosition(bytes)
-    }
-
-    /// The commit version part.
-    pub fn version(&self) -> u64 {
-        let mut be = [0u8; 8];
-        be.copy_from_slice(&self.0[..8]);
-        u64::from_be_bytes(be)
-    }
-
-    /// Parses the 24-hex-digit form written by `Display`.
-    pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != 24 {
-            return None;
-        }
-        let mut bytes = [0u8; 12];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(LogPosition(bytes))
-    }
-}
-
-impl fmt::Display for LogPosition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// A position is its 12 bytes, unescaped (it is fixed-width).
 impl Pack<LogPosition> for LogPosition {
@@ -170,7 +126,6 @@ mod tests {
     #[test]
     fn positions_round_trip_and_order() {
         let p = LogPosition::new(42, 3);
-        assert_eq!(LogPosition::parse(&p.to_string()), Some(p));
         assert_eq!(position(&key(p)), Some(p));
         assert_eq!(key(p), [&[0x7f][..], &p.0].concat());
         assert!(LogPosition::new(42, 3) < LogPosition::new(43, 0));

@@ -57,7 +57,10 @@ where
             Err(rejection @ PathRejection::FailedToDeserializePathParams(_)) => Err(Error::Api(
                 ApiError::new(ErrorCode::NotFound, rejection.body_text()),
             )),
-            Err(rejection) => Err(Error::Internal(rejection.body_text())),
+            Err(rejection) => Err(Error::internal_from(
+                "reading the client's address",
+                rejection,
+            )),
         }
     }
 }
@@ -101,7 +104,11 @@ impl FromRequestParts<Coordinator> for AuthUser {
         coordinator: &Coordinator,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
-        coordinator.authenticate(token).await.map(AuthUser)
+        coordinator
+            .accounts()
+            .authenticate(token)
+            .await
+            .map(AuthUser)
     }
 }
 

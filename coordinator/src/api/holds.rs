@@ -75,6 +75,7 @@ pub async fn holds_show(
     responses(
         (status = 204, description = "Released; the seats are on sale again"),
         (status = 404, description = "No live hold of yours", body = ErrorBody),
+        (status = 409, description = "The hold is being paid for (checkout_in_progress); it ends with the payment's outcome", body = ErrorBody),
     ))]
 pub async fn holds_delete(
     State(coordinator): State<Coordinator>,

@@ -34,7 +34,7 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::booking::Coordinator;
 use crate::error::{Error, Result};
 use crate::hub::{FeedPermit, FullState, FullStateSlot, Subscription};
-use onsale_store::LogPosition;
+use onsale_model::LogPosition;
 
 /// Changes replayed from the log on reconnect before a full state is sent instead.
 const REPLAY_LIMIT: usize = 1_000;
@@ -77,8 +77,8 @@ fn admit(coordinator: &Coordinator, address: Option<ClientAddress>) -> Result<Op
 #[into_params(parameter_in = Query)]
 pub struct LiveQuery {
     /// The last `seq` this client saw: it gets the changes since instead of the full state.
-    #[param(pattern = "^[0-9a-fA-F]{24}$")]
-    after: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^[0-9a-fA-F]{24}$")]
+    after: Option<LogPosition>,
 }
 
 #[derive(Serialize)]
@@ -137,7 +137,7 @@ impl Feed {
         coordinator: Coordinator,
         address: Option<ClientAddress>,
         event_id: u64,
-        after: Option<&str>,
+        after: Option<LogPosition>,
     ) -> Result<Feed> {
         let permit = admit(&coordinator, address)?;
         // Subscribe first: whatever commits after the state read below is broadcast to us.
@@ -151,12 +151,7 @@ impl Feed {
             sent: None,
         };
         let resumed = match after {
-            Some(text) => {
-                let position = LogPosition::parse(text).ok_or_else(|| {
-                    Error::Api(ApiError::invalid("after must be a seq this feed sent"))
-                })?;
-                feed.replay_from(position).await?
-            }
+            Some(position) => feed.replay_from(position).await?,
             None => false,
         };
         if !resumed {
@@ -168,9 +163,8 @@ impl Feed {
             )
             .await?;
             for part in state.parts.iter() {
-                let text = Utf8Bytes::try_from(part.clone()).map_err(|e| {
-                    Error::Internal(format!("the encoded seat state is not UTF-8: {e}"))
-                })?;
+                let text = Utf8Bytes::try_from(part.clone())
+                    .map_err(|e| Error::internal_from("the encoded seat state is not UTF-8", e))?;
                 feed.backlog.push_back(text);
             }
             feed.sent = Some(state.position);
@@ -188,7 +182,8 @@ impl Feed {
         if last.is_some_and(|end| end != position)
             && self
                 .coordinator
-                .log_end()
+                .changelog()
+                .end()
                 .await?
                 .is_some_and(|end| Some(end) != last)
         {
@@ -320,7 +315,7 @@ pub async fn live_ws(
         )))
     })?;
     let address = address.map(|Extension(a)| a);
-    let feed = Feed::open(coordinator, address, event_id, query.after.as_deref()).await?;
+    let feed = Feed::open(coordinator, address, event_id, query.after).await?;
     // Small buffers: the feed only sends short messages, and tungstenite's 128 KiB
     // defaults would cost 10,000 clients over a gigabyte.
     Ok(upgrade
@@ -382,7 +377,7 @@ pub async fn live_sse(
     ApiQuery(query): ApiQuery<LiveQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let address = address.map(|Extension(a)| a);
-    let feed = Feed::open(coordinator, address, event_id, query.after.as_deref()).await?;
+    let feed = Feed::open(coordinator, address, event_id, query.after).await?;
     // A client that falls behind is ended; EventSource reconnects by itself.
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         match feed.next().await {

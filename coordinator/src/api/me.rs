@@ -65,7 +65,11 @@ pub async fn notifications_live(
     let token = header_token
         .or(query.token)
         .ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
-    let user = coordinator.authenticate(&token).await?.to_string();
+    let user = coordinator
+        .accounts()
+        .authenticate(&token)
+        .await?
+        .to_string();
     let seen = coordinator
         .notifications(&user, 50)
         .await?
@@ -100,7 +104,7 @@ impl Live {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
         loop {
             if self.checked_at.elapsed() >= TOKEN_RECHECK {
-                if let Err(err) = self.coordinator.authenticate(&self.token).await {
+                if let Err(err) = self.coordinator.accounts().authenticate(&self.token).await {
                     tracing::debug!(error = %err, "notification stream closed: token ended");
                     metrics::counter!("onsale_streams_closed_total", "reason" => "token")
                         .increment(1);

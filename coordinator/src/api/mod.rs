@@ -103,6 +103,7 @@ pub fn router(coordinator: Coordinator) -> Router {
     limits
         .apply(routes)
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(error::log_failures))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, NewEvent};
+use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
@@ -64,8 +64,8 @@ pub async fn catalogue_show(
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Read entries after this position (exclusive); from the start when absent.
-    #[param(pattern = "^[0-9a-fA-F]{24}$")]
-    pub after: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^[0-9a-fA-F]{24}$")]
+    pub after: Option<LogPosition>,
     /// At most this many entries (default 100; asking for more than 1000 gives 1000).
     #[param(minimum = 0)]
     pub limit: Option<usize>,
@@ -84,7 +84,8 @@ pub async fn changes_index(
     ApiQuery(query): ApiQuery<ChangesQuery>,
 ) -> Result<Json<Vec<LogEntry>>> {
     let entries = coordinator
-        .changes(query.after.as_deref(), query.limit.unwrap_or(100))
+        .changelog()
+        .read_after(query.after, query.limit.unwrap_or(100))
         .await?;
     Ok(Json(entries))
 }

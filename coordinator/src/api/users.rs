@@ -22,7 +22,7 @@ pub async fn users_create(
     State(coordinator): State<Coordinator>,
     ApiJson(request): ApiJson<SignUp>,
 ) -> Result<(StatusCode, Json<UserCreated>)> {
-    let user = coordinator.sign_up(request).await?;
+    let user = coordinator.accounts().sign_up(request).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -38,7 +38,7 @@ pub async fn sessions_create(
     State(coordinator): State<Coordinator>,
     ApiJson(request): ApiJson<Login>,
 ) -> Result<Json<Session>> {
-    Ok(Json(coordinator.log_in(request).await?))
+    Ok(Json(coordinator.accounts().log_in(request).await?))
 }
 
 /// Signs the caller out everywhere: every token issued to the account so far, this one
@@ -52,6 +52,6 @@ pub async fn sessions_delete(
     State(coordinator): State<Coordinator>,
     AuthUser(user): AuthUser,
 ) -> Result<StatusCode> {
-    coordinator.sign_out(user).await?;
+    coordinator.accounts().sign_out(user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

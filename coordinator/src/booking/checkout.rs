@@ -12,12 +12,13 @@ use onsale_model::{
 };
 use uuid::Uuid;
 
+use super::Coordinator;
 use super::holds::{end_hold, hold_not_found, read_hold, validate_idempotency_key};
 use super::records::{BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord};
-use super::{Coordinator, log};
+use crate::changelog::{self, Topic};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::payments::{Money, PaymentError, PaymentOutcome, PaymentRequest, WebhookError};
+use crate::payments::{Money, PaymentOutcome, PaymentRequest};
 use crate::store::tables::{
     BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS, WEBHOOKS,
 };
@@ -59,7 +60,7 @@ impl Coordinator {
                         }
                         return read_booking(&*tx, &record.resource_id)
                             .await?
-                            .ok_or_else(|| Error::Internal("idempotent booking vanished".into()));
+                            .ok_or_else(|| Error::internal("an idempotent booking vanished"));
                     }
                     let now = self.clock.now();
                     let mut hold = match read_hold(&*tx, hold_id).await? {
@@ -69,7 +70,7 @@ impl Coordinator {
                     if let Some(existing) = &hold.booking_id {
                         return read_booking(&*tx, existing)
                             .await?
-                            .ok_or_else(|| Error::Internal("checked-out booking vanished".into()));
+                            .ok_or_else(|| Error::internal("a checked-out booking vanished"));
                     }
                     if hold.expires_at <= now {
                         return Err(Error::code(ErrorCode::HoldExpired));
@@ -102,7 +103,7 @@ impl Coordinator {
                         created_at: now,
                     };
                     IDEMPOTENCY.set(&tx, idem_key, &answer)?;
-                    log(
+                    changelog::append(
                         &*tx,
                         &Change::BookingCreated {
                             booking_id: booking.booking_id.clone(),
@@ -130,15 +131,7 @@ impl Coordinator {
         let payment = provider.create_payment(&request).await.map_err(|err| {
             tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
             metrics::counter!("onsale_payment_errors_total", "call" => "create").increment(1);
-            Error::Api(ApiError::new(
-                ErrorCode::PaymentUnavailable,
-                match err {
-                    PaymentError::Unavailable(_) => {
-                        "the payment provider is unreachable; retry checkout with the same Idempotency-Key"
-                    }
-                    PaymentError::Refused(_) => "the payment provider refused this payment",
-                },
-            ))
+            ApiError::from(err)
         })?;
         let booking_id = booking.booking_id.clone();
         let updated = self
@@ -148,7 +141,7 @@ impl Coordinator {
                 async move {
                     let mut booking = read_booking(&*tx, booking_id)
                         .await?
-                        .ok_or_else(|| Error::Internal("booking vanished".into()))?;
+                        .ok_or_else(|| Error::internal("a booking vanished"))?;
                     if booking.payment_id.is_none() {
                         booking.payment_id = Some(payment.id.clone());
                         booking.payment_url = payment.url.clone();
@@ -177,11 +170,7 @@ impl Coordinator {
             .verify_webhook(signature, body, now_secs)
             .map_err(|err| {
                 metrics::counter!("onsale_webhooks_total", "outcome" => "refused").increment(1);
-                let message = match err {
-                    WebhookError::Body(_) => "the webhook body is not a payment event".to_string(),
-                    other => format!("webhook refused: {other}"),
-                };
-                Error::Api(ApiError::new(ErrorCode::InvalidSignature, message))
+                ApiError::from(err)
             })?;
         let provider_name = provider.name();
         let task_id = Uuid::new_v4().to_string();
@@ -228,9 +217,19 @@ impl Coordinator {
         let outcome = if fresh { "recorded" } else { "replayed" };
         metrics::counter!("onsale_webhooks_total", "outcome" => outcome).increment(1);
         if fresh {
-            self.task_ready.notify_one();
+            self.changelog.committed(Topic::Tasks);
         }
         Ok(fresh)
+    }
+
+    /// How many tasks are queued, due or not, claimed by a worker or not (at most
+    /// `limit` are counted): a task leaves the queue when it has run.
+    pub async fn queued_tasks(&self, limit: usize) -> Result<usize> {
+        let queued = self
+            .store
+            .transact(|tx| async move { TASKS.range(&tx, TASKS.all().limit(limit)).await })
+            .await?;
+        Ok(queued.len())
     }
 
     /// Claims up to `limit` due tasks and runs them; returns how many ran to completion.
@@ -343,7 +342,7 @@ impl Coordinator {
                                 booking.status = BookingStatus::Completed;
                                 booking.payment_id = Some(payment_id.to_string());
                                 write_booking(&*tx, &booking)?;
-                                log(&*tx, &Change::BookingCompleted {
+                                changelog::append(&*tx, &Change::BookingCompleted {
                                     booking_id: booking.booking_id.clone(),
                                     user_id: booking.user_id.clone(),
                                     event_id: booking.event_id,
@@ -371,8 +370,9 @@ impl Coordinator {
                 }
             })
             .await?;
-        self.task_ready.notify_one();
-        self.hub().poke();
+        for topic in [Topic::Tasks, Topic::Seats, Topic::Bookings] {
+            self.changelog.committed(topic);
+        }
         Ok(())
     }
 
@@ -383,18 +383,18 @@ impl Coordinator {
             .store
             .transact(|tx| async move { read_booking(&*tx, booking_id).await })
             .await?
-            .ok_or_else(|| Error::Internal(format!("refund of unknown booking {booking_id}")))?;
+            .ok_or_else(|| Error::internal(format!("refund of unknown booking {booking_id}")))?;
         let provider = self
             .payments
             .clone()
-            .ok_or_else(|| Error::Internal("refund without a payment provider".into()))?;
+            .ok_or_else(|| Error::internal("a refund without a payment provider"))?;
         if booking.refund == Some(RefundStatus::Requested)
             && let Some(payment_id) = &booking.payment_id
         {
             provider
                 .refund(payment_id, booking_id)
                 .await
-                .map_err(|e| Error::Internal(format!("refund: {e}")))?;
+                .map_err(|e| Error::internal_from(format!("refunding booking {booking_id}"), e))?;
         }
         self.store
             .transact(|tx| async move {
@@ -407,7 +407,7 @@ impl Coordinator {
                 {
                     booking.refund = Some(RefundStatus::Refunded);
                     write_booking(&*tx, &booking)?;
-                    log(
+                    changelog::append(
                         &*tx,
                         &Change::BookingRefunded {
                             booking_id: booking.booking_id.clone(),
@@ -418,7 +418,9 @@ impl Coordinator {
                 }
                 Ok::<_, Error>(())
             })
-            .await
+            .await?;
+        self.changelog.committed(Topic::Bookings);
+        Ok(())
     }
 
     /// A booking of `user_id`, with a signed ticket per seat once completed; someone
@@ -463,7 +465,7 @@ impl Coordinator {
             .secrets
             .sign_ticket(booking.event_id, &booking.booking_id, seat_id);
         let qr = qrcode::QrCode::new(code.as_bytes())
-            .map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+            .map_err(|e| Error::internal_from("drawing a QR code", e))?;
         let qr_svg = qr
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(200, 200)
@@ -493,7 +495,7 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
         booking.status = BookingStatus::Cancelled;
         booking.cancel_reason = Some(reason.to_string());
         write_booking(tx, &booking)?;
-        log(
+        changelog::append(
             tx,
             &Change::BookingCancelled {
                 booking_id: booking.booking_id.clone(),
@@ -547,7 +549,7 @@ async fn cancel(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Resul
     booking.status = BookingStatus::Cancelled;
     booking.cancel_reason = Some(reason.to_string());
     write_booking(tx, booking)?;
-    log(
+    changelog::append(
         tx,
         &Change::BookingCancelled {
             booking_id: booking.booking_id.clone(),
@@ -598,7 +600,7 @@ async fn sell(tx: &dyn Tx, hold: &HoldRecord, booking: &BookingRecord) -> Result
     };
     for (seat_id, &ordinal) in hold.seats.iter().zip(&hold.ordinals) {
         SEATS.set(tx, &(hold.event_id, ordinal), &sold)?;
-        log(
+        changelog::append(
             tx,
             &Change::Seat {
                 event_id: hold.event_id,

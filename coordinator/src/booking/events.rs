@@ -4,17 +4,19 @@ use std::sync::Arc;
 
 use onsale_model::{
     ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, ErrorCode, Event,
-    EventDetails, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView, SeatsResponse,
+    EventDetails, LogPosition, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView,
+    SeatsResponse,
 };
 
 use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
-use super::{Coordinator, SEAT_MAP_CACHE_LIMIT, log};
+use super::{Coordinator, SEAT_MAP_CACHE_LIMIT};
+use crate::changelog;
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
 use crate::store::tables::{
     CHANGES, EVENT_COUNT, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
 };
-use onsale_store::{LogPosition, StoreExt, Tx};
+use onsale_store::{StoreExt, Tx};
 
 impl Coordinator {
     /// Creates an event with its seat map; every seat starts available.
@@ -57,7 +59,7 @@ impl Coordinator {
                     EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
                     SEAT_MAPS.set(&tx, &id, stored)?;
                     EVENT_COUNT.add(&tx, 1).await?;
-                    log(&*tx, &Change::EventCreated { event_id: id })?;
+                    changelog::append(&*tx, &Change::EventCreated { event_id: id })?;
                     Ok::<_, Error>(event)
                 }
             })
@@ -108,7 +110,7 @@ impl Coordinator {
                     EVENT_ORDER.clear(&tx, &(to_millis(old.starts_at), id));
                     EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
                     EVENTS.set(&tx, &id, &event)?;
-                    log(&*tx, &Change::EventUpdated { event_id: id })?;
+                    changelog::append(&*tx, &Change::EventUpdated { event_id: id })?;
                     Ok::<_, Error>(event)
                 }
             })
@@ -122,7 +124,7 @@ impl Coordinator {
     pub async fn catalogue(&self) -> Result<Catalogue> {
         self.store
             .transact(|tx| async move {
-                let position = CHANGES.end(&tx).await?.map(|p| p.to_string());
+                let position = CHANGES.end(&tx).await?;
                 let events = EVENTS.values(&tx, EVENTS.all()).await?;
                 Ok::<_, Error>(Catalogue { position, events })
             })
@@ -307,7 +309,7 @@ pub(crate) async fn set_waiting_room_flag(tx: &dyn Tx, id: u64, on: bool) -> Res
     }
     event.waiting_room = on;
     EVENTS.set(tx, &id, &event)?;
-    log(tx, &Change::EventUpdated { event_id: id })?;
+    changelog::append(tx, &Change::EventUpdated { event_id: id })?;
     Ok(())
 }
 

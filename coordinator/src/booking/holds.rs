@@ -8,9 +8,10 @@ use onsale_model::{ApiError, Change, ErrorCode, Hold, HoldRequest, ReleaseReason
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::Coordinator;
 use super::events::{read_event, seat_status};
 use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
-use super::{Coordinator, log};
+use crate::changelog::{self, Topic};
 use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
 use crate::store::tables::{HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS};
@@ -180,7 +181,7 @@ impl Coordinator {
                     };
                     for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
                         SEATS.set(&tx, &(event_id, ordinal), &seat_record)?;
-                        log(
+                        changelog::append(
                             &*tx,
                             &Change::Seat {
                                 event_id,
@@ -202,7 +203,7 @@ impl Coordinator {
                             created_at: now,
                         },
                     )?;
-                    log(
+                    changelog::append(
                         &*tx,
                         &Change::HoldPlaced {
                             hold_id: hold_id.clone(),
@@ -228,7 +229,7 @@ impl Coordinator {
         .increment(1);
         let (record, replayed) = outcome?;
         if !replayed {
-            self.hub().poke();
+            self.changelog.committed(Topic::Seats);
         }
         Ok(PlacedHold {
             hold: hold_view(&record),
@@ -268,7 +269,7 @@ impl Coordinator {
                 }
             })
             .await?;
-        self.hub().poke();
+        self.changelog.committed(Topic::Seats);
         Ok(())
     }
 
@@ -315,6 +316,8 @@ impl Coordinator {
             report.seats += released;
         }
         if report.holds > 0 {
+            self.changelog.committed(Topic::Seats);
+            self.changelog.committed(Topic::Bookings);
             metrics::counter!("onsale_holds_expired_total").increment(report.holds as u64);
             tracing::debug!(
                 holds = report.holds,
@@ -363,7 +366,7 @@ pub(super) async fn end_hold(
         if matches!(&record, SeatRecord::Held { hold_id, .. } if *hold_id == hold.hold_id) {
             SEATS.clear(tx, &seat);
             freed += 1;
-            log(
+            changelog::append(
                 tx,
                 &Change::Seat {
                     event_id: hold.event_id,
@@ -376,7 +379,7 @@ pub(super) async fn end_hold(
     HOLDS.clear(tx, &hold.hold_id);
     HOLD_EXPIRY.clear(tx, &(hold.expires_at, &hold.hold_id));
     super::limits::release(tx, hold).await?;
-    log(
+    changelog::append(
         tx,
         &Change::HoldReleased {
             hold_id: hold.hold_id.clone(),

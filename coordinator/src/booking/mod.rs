@@ -11,21 +11,19 @@ mod events;
 mod holds;
 pub(crate) mod limits;
 pub mod records;
-mod sessions;
-mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onsale_model::Change;
-
-use crate::auth::{PasswordPool, Secrets};
+use crate::accounts::Accounts;
+use crate::auth::Secrets;
+use crate::changelog::ChangeLog;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::payments::PaymentProvider;
-use crate::store::tables::{CHANGES, SECRETS};
-use onsale_store::{Store, StoreError, StoreExt, Tx};
+use crate::store::tables::SECRETS;
+use onsale_store::{Store, StoreExt};
 
 pub(crate) use events::set_waiting_room_flag;
 pub use holds::{PlacedHold, SweepReport};
@@ -86,7 +84,6 @@ pub struct Coordinator {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     secrets: Arc<Secrets>,
-    passwords: Arc<PasswordPool>,
     settings: Arc<Settings>,
     /// Compiled seat maps by event id; a std mutex, never held across `.await`.
     seat_maps: Arc<Mutex<HashMap<u64, Arc<records::PricedSeatMap>>>>,
@@ -94,15 +91,16 @@ pub struct Coordinator {
     taken_views: Arc<best::TakenViews>,
     /// The payment provider; without one, checkout answers `payment_unavailable`.
     payments: Option<Arc<dyn PaymentProvider>>,
-    /// Wakes the task worker when a task is queued, so outcomes apply at once.
-    task_ready: Arc<tokio::sync::Notify>,
+    /// The change log: appended in transactions, followed by the hub, the notifier and
+    /// the task worker.
+    changelog: Arc<ChangeLog>,
     /// Subscribers of the live seat feed.
     hub: Arc<crate::hub::Hub>,
     /// What this coordinator keeps in memory about waiting rooms (the queues are in the
     /// store).
     rooms: Arc<crate::waiting_room::Rooms>,
-    /// Recently read token generations, checked on every authenticated request.
-    generations: Arc<sessions::Generations>,
+    /// Sign-up, log-in, tokens.
+    accounts: Accounts,
 }
 
 impl Coordinator {
@@ -117,20 +115,31 @@ impl Coordinator {
         if let Some(token) = &settings.operator_token {
             secrets.operator_token = token.clone();
         }
+        let secrets = Arc::new(secrets);
+        let settings = Arc::new(settings);
         Ok(Coordinator {
+            changelog: Arc::new(ChangeLog::new(store.clone())),
+            accounts: Accounts::new(
+                store.clone(),
+                clock.clone(),
+                secrets.clone(),
+                settings.clone(),
+            ),
             store,
             clock,
-            secrets: Arc::new(secrets),
-            passwords: Arc::new(PasswordPool::new(settings.password_queue)),
-            settings: Arc::new(settings),
+            secrets,
+            settings,
             seat_maps: Arc::new(Mutex::new(HashMap::new())),
             taken_views: Arc::default(),
             payments: None,
-            task_ready: Arc::new(tokio::sync::Notify::new()),
             hub: Arc::new(crate::hub::Hub::default()),
             rooms: Arc::new(crate::waiting_room::Rooms::default()),
-            generations: Arc::default(),
         })
+    }
+
+    /// Sign-up, log-in, tokens.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     /// The live seat feed's subscribers.
@@ -138,24 +147,15 @@ impl Coordinator {
         &self.hub
     }
 
-    /// The position of the newest change-log entry (`None` for an empty log).
-    pub async fn log_end(&self) -> Result<Option<onsale_store::LogPosition>> {
-        let end = self
-            .store
-            .transact(|tx| async move { CHANGES.end(&tx).await })
-            .await?;
-        Ok(end)
+    /// The change log.
+    pub fn changelog(&self) -> &ChangeLog {
+        &self.changelog
     }
 
     /// Takes payments through `provider`.
     pub fn with_payments(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
         self.payments = Some(provider);
         self
-    }
-
-    /// Completes when a task may have been queued (the task worker waits on it).
-    pub async fn task_queued(&self) {
-        self.task_ready.notified().await;
     }
 
     /// The store.
@@ -207,39 +207,4 @@ async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
             Ok::<_, crate::error::Error>(secrets)
         })
         .await
-}
-
-/// Appends a change to the log of `tx`.
-fn log(tx: &dyn Tx, change: &Change) -> Result<(), StoreError> {
-    CHANGES.append(tx, change)
-}
-
-impl Coordinator {
-    /// Change-log entries after `after` (a position from an earlier answer), oldest first.
-    pub async fn changes(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<onsale_model::LogEntry>> {
-        let after = match after {
-            Some(text) => Some(onsale_store::LogPosition::parse(text).ok_or_else(|| {
-                crate::error::Error::Api(onsale_model::ApiError::invalid(
-                    "after must be a position returned by this call",
-                ))
-            })?),
-            None => None,
-        };
-        let limit = limit.clamp(1, 1000);
-        let entries = self
-            .store
-            .transact(|tx| async move { CHANGES.read_after(&tx, after, limit).await })
-            .await?;
-        Ok(entries
-            .into_iter()
-            .map(|(position, change)| onsale_model::LogEntry {
-                position: position.to_string(),
-                change,
-            })
-            .collect())
-    }
 }

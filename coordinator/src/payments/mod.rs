@@ -1,15 +1,15 @@
-//! Payments: one [`PaymentProvider`] trait, a Stripe-shaped adapter ([`stripe`]) and a
-//! sandbox provider that speaks the same API ([`sandbox`]) so that a purchase can be
-//! completed locally with no account anywhere.
+//! Payments: one [`PaymentProvider`] trait and a Stripe-shaped adapter ([`stripe`]),
+//! which also talks to the sandbox provider of `onsale dev` (the `onsale-dev` crate), so
+//! that a purchase can be completed locally with no account anywhere.
 //!
 //! Provider calls are side effects: they never run inside a store transaction. Checkout
 //! records the booking first and then creates the payment with the booking id as the
 //! provider's idempotency key, so a retried checkout never charges twice.
 
-pub mod sandbox;
 pub mod stripe;
 
 use async_trait::async_trait;
+use onsale_model::{ApiError, ErrorCode};
 
 /// What the coordinator asks a provider to charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +110,30 @@ pub enum WebhookError {
     /// The body is not an event of the expected shape.
     #[error("body is not a provider event: {0}")]
     Body(String),
+}
+
+/// What the buyer is told when a payment call fails.
+impl From<PaymentError> for ApiError {
+    fn from(err: PaymentError) -> Self {
+        let message = match err {
+            PaymentError::Unavailable(_) => {
+                "the payment provider is unreachable; retry checkout with the same Idempotency-Key"
+            }
+            PaymentError::Refused(_) => "the payment provider refused this payment",
+        };
+        ApiError::new(ErrorCode::PaymentUnavailable, message)
+    }
+}
+
+/// What the provider is told when its webhook is refused.
+impl From<WebhookError> for ApiError {
+    fn from(err: WebhookError) -> Self {
+        let message = match err {
+            WebhookError::Body(_) => "the webhook body is not a payment event".to_string(),
+            other => format!("webhook refused: {other}"),
+        };
+        ApiError::new(ErrorCode::InvalidSignature, message)
+    }
 }
 
 /// A payment provider.

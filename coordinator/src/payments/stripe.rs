@@ -1,6 +1,7 @@
 //! A Stripe-shaped provider: PaymentIntents and Refunds over HTTPS with the secret key,
 //! webhooks verified by Stripe's `Stripe-Signature` scheme. The same code talks to the
-//! [`super::sandbox`] provider, which implements that API subset locally.
+//! sandbox provider of `onsale dev` (the `onsale-dev` crate), which implements that API
+//! subset locally.
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use onsale_model::WaitingRoomSettings;
-use tokio::task::JoinHandle;
 
 use super::records::{self, AdmissionState, Entry, Place};
 use crate::booking::Coordinator;
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
+use crate::run::Worker;
 use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER, ROOM_SETTINGS};
 use onsale_store::StoreExt;
 
@@ -41,12 +41,11 @@ pub struct AdmissionReport {
 
 /// Runs an admission round every `interval`. Several coordinators on one store may all
 /// run rounds: admission state is in the store, so together they never over-admit.
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
+pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+    Worker::spawn("admission", move |stop| async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
+        while stop.run_until_cancelled(ticks.tick()).await.is_some() {
             if let Err(err) = coordinator.admit_waiting_rooms().await {
                 tracing::warn!(error = %err, "waiting-room admission failed");
             }

@@ -67,7 +67,7 @@ impl Coordinator {
         }
         let new = joined
             .await
-            .map_err(|_| Error::Internal("the join writer stopped".into()))??;
+            .map_err(|e| Error::internal_from("the join writer stopped", e))??;
         if new {
             metrics::counter!("onsale_queue_joins_total").increment(1);
         }

@@ -43,7 +43,7 @@ impl Entry {
         match (bytes.len(), bytes.first(), value) {
             (9, Some(0), Some(slot)) => Ok(Entry::Lobby(slot)),
             (9, Some(1), Some(seq)) => Ok(Entry::Seq(seq)),
-            _ => Err(Error::Internal("malformed queue entry".into())),
+            _ => Err(Error::internal("a malformed queue entry")),
         }
     }
 }
@@ -68,7 +68,7 @@ impl Place {
     }
 
     fn decode(bytes: &[u8]) -> Result<Place> {
-        let malformed = || Error::Internal("malformed queue place".into());
+        let malformed = || Error::internal("a malformed queue place");
         let user = u128::from_be_bytes(
             bytes
                 .get(..16)

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use onsale_model::{QueueState, QueueStatus, WaitingRoomSettings};
@@ -42,9 +43,10 @@ impl RoomHead {
     }
 }
 
-/// The rooms being watched on this coordinator, by event.
+/// The rooms being watched on this coordinator, by event, and how often their heads
+/// were read.
 #[derive(Default)]
-pub(crate) struct Watches(Mutex<HashMap<u64, watch::Sender<RoomHead>>>);
+pub(crate) struct Watches(Mutex<HashMap<u64, watch::Sender<RoomHead>>>, AtomicU64);
 
 impl Coordinator {
     /// Follows the place that `ticket` names in `event_id`'s queue: the standing now, and
@@ -120,7 +122,15 @@ impl Coordinator {
         Ok(receiver)
     }
 
+    /// How many times this coordinator has read the head of a watched room: once per
+    /// room per refresh, however many people watch it.
+    pub fn queue_head_reads(&self) -> u64 {
+        self.rooms().watches.1.load(Ordering::Relaxed)
+    }
+
     async fn room_head(&self, event_id: u64) -> Result<RoomHead> {
+        self.rooms().watches.1.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("onsale_queue_head_reads_total").increment(1);
         self.store()
             .transact(|tx| async move {
                 Ok::<_, Error>(RoomHead {

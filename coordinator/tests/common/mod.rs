@@ -203,15 +203,6 @@ pub async fn serve_shared(store: Arc<dyn Store>) -> TestServer {
     .await
 }
 
-/// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A coordinator serving on a free port of 127.0.0.1, stopped when dropped.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
@@ -282,7 +273,8 @@ pub async fn serve_with_settings(
     );
     let api = coordinator.clone();
     let server = tokio::spawn(async move {
-        let _follower = AbortOnDrop(follower);
+        // Stops with the server's task (a worker stops when dropped).
+        let _follower = follower;
         onsale_coordinator::api::serve(listener, api, std::future::pending())
             .await
             .expect("serve");

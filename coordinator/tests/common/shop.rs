@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onsale_coordinator::payments::sandbox::{self, Sandbox};
 use onsale_coordinator::payments::stripe::StripeProvider;
 use onsale_coordinator::tasks;
+use onsale_dev::sandbox::{self, Sandbox};
 use serde_json::{Value, json};
 
 use super::{TestServer, fjall_store, serve_with};
@@ -20,7 +20,7 @@ pub struct Shop {
     /// The sandbox's base URL.
     pub sandbox_url: String,
     _sandbox: tokio::task::JoinHandle<()>,
-    _worker: tokio::task::JoinHandle<()>,
+    _worker: onsale_coordinator::run::Worker,
 }
 
 /// Starts a [`Shop`].
@@ -104,6 +104,15 @@ impl Shop {
                 "booking never got there: {booking}"
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits until the task worker has run every queued task (at most 10 s).
+    pub async fn tasks_done(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.s.coordinator.queued_tasks(1).await.unwrap() > 0 {
+            assert!(Instant::now() < deadline, "the task worker never finished");
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

@@ -3,15 +3,16 @@
 use onsale_model::{ApiError, Change, ErrorCode, Login, Session, SignUp, UserCreated};
 use uuid::Uuid;
 
-use super::records::UserRecord;
-use super::{Coordinator, log};
+use super::Accounts;
+use crate::booking::records::UserRecord;
+use crate::changelog;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::login_lock;
 use crate::store::tables::{USER_INDEX, USERS};
 use onsale_store::StoreExt;
 
-impl Coordinator {
+impl Accounts {
     /// Registers a user. Username (any case), email and phone must each be unused.
     pub async fn sign_up(&self, request: SignUp) -> Result<UserCreated> {
         let valid = request.validate()?;
@@ -62,7 +63,7 @@ impl Coordinator {
                         USER_INDEX.set(&tx, key, &user.id)?;
                     }
                     USERS.set(&tx, &user.id, user)?;
-                    log(
+                    changelog::append(
                         &*tx,
                         &Change::UserCreated {
                             user_id: user.id.clone(),
@@ -120,8 +121,8 @@ impl Coordinator {
                 async move { login_lock::clear(&*tx, failures).await }
             })
             .await?;
-        let user_id = Uuid::parse_str(&user.id)
-            .map_err(|e| Error::Internal(format!("stored user id: {e}")))?;
+        let user_id =
+            Uuid::parse_str(&user.id).map_err(|e| Error::internal_from("a stored user id", e))?;
         let (token, expires_at) = self.issue_session(user_id).await?;
         Ok(Session {
             token,

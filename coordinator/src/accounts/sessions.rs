@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use onsale_model::ErrorCode;
 use uuid::Uuid;
 
-use super::Coordinator;
+use super::Accounts;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::store::tables::TOKEN_GENERATIONS;
@@ -58,7 +58,7 @@ impl Generations {
     }
 }
 
-impl Coordinator {
+impl Accounts {
     /// The account a bearer token belongs to, if it is signed by us, has not expired and
     /// was issued in the account's current token generation; else `401 unauthorized`.
     pub async fn authenticate(&self, token: &str) -> Result<Uuid> {

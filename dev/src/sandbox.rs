@@ -1,4 +1,5 @@
-//! The sandbox payment provider: the subset of Stripe's API that [`super::stripe`] uses
+//! The sandbox payment provider: the subset of Stripe's API that the coordinator's
+//! [`stripe`] provider uses
 //! (PaymentIntents, Refunds) plus a payment page where the buyer succeeds, fails or
 //! abandons. Succeeding or failing sends the coordinator a webhook over real HTTP, signed
 //! like Stripe's. `onsale dev` runs it; `onsale sandbox-pay` runs it alone.
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::stripe;
+use onsale_coordinator::payments::stripe;
 
 #[derive(Debug, Clone)]
 struct Intent {
