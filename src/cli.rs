@@ -569,7 +569,7 @@ async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     let events = demo::catalogue(300);
     let count = events.len();
     for event in events {
-        coordinator.create_event(event).await?;
+        coordinator.events().create_event(event).await?;
     }
     tracing::info!(events = count, "demo catalogue loaded");
     Ok(())
@@ -732,6 +732,7 @@ async fn import_into_store(
     let count = events.len();
     for (i, event) in events.into_iter().enumerate() {
         let created = coordinator
+            .events()
             .create_event(event)
             .await
             .with_context(|| format!("event #{i}"))?;

@@ -15,10 +15,9 @@ use onsale_model::Change;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::booking::Coordinator;
-use crate::changelog::{Follower, MAX_READ, Topic, Wake};
+use crate::changelog::{ChangeLog, Follower, MAX_READ, Topic, Wake};
 use crate::error::Result;
-use crate::run::{Worker, pause};
+use crate::worker::{Worker, pause};
 use onsale_model::LogPosition;
 
 /// After a seat change committed here, how long the follower waits for more commits before reading the log.
@@ -177,38 +176,35 @@ impl Hub {
     }
 }
 
-impl Coordinator {
-    /// Seat changes of `event_id` in the log after `after`, oldest first (at most
-    /// `limit` entries of the log are read).
-    pub async fn seat_changes_after(
-        &self,
-        event_id: u64,
-        after: Option<LogPosition>,
-        limit: usize,
-    ) -> Result<(Vec<SeatChange>, Option<LogPosition>)> {
-        let entries = self.changelog().read_after(after, limit).await?;
-        let last = entries.last().map(|e| e.position).or(after);
-        let changes = entries
-            .into_iter()
-            .filter_map(|entry| match entry.change {
-                Change::Seat {
-                    event_id: e,
-                    seat_id,
-                    state,
-                } if e == event_id => Some(SeatChange::new(entry.position, &seat_id, state)),
-                _ => None,
-            })
-            .collect();
-        Ok((changes, last))
-    }
+/// Seat changes of `event_id` in `log` after `after`, oldest first (at most `limit`
+/// entries of the log are read), and the position read up to.
+pub async fn seat_changes_after(
+    log: &ChangeLog,
+    event_id: u64,
+    after: Option<LogPosition>,
+    limit: usize,
+) -> Result<(Vec<SeatChange>, Option<LogPosition>)> {
+    let entries = log.read_after(after, limit).await?;
+    let last = entries.last().map(|e| e.position).or(after);
+    let changes = entries
+        .into_iter()
+        .filter_map(|entry| match entry.change {
+            Change::Seat {
+                event_id: e,
+                seat_id,
+                state,
+            } if e == event_id => Some(SeatChange::new(entry.position, &seat_id, state)),
+            _ => None,
+        })
+        .collect();
+    Ok((changes, last))
 }
 
 /// Follows the change log from its current end, publishing seat changes to the hub;
 /// polls every `interval` when there is nothing new, or sooner when a seat change is
 /// committed here while someone watches.
-pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> Worker {
+pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) -> Worker {
     Worker::spawn("hub", move |stop| async move {
-        let log = coordinator.changelog();
         let mut commits = log.follow(Topic::Seats);
         let mut position = loop {
             match log.end().await {
@@ -239,13 +235,11 @@ pub fn spawn_follower(coordinator: Coordinator, interval: Duration) -> Worker {
                     state,
                 } = entry.change
                 {
-                    coordinator
-                        .hub()
-                        .publish(event_id, SeatChange::new(entry.position, &seat_id, state));
+                    hub.publish(event_id, SeatChange::new(entry.position, &seat_id, state));
                 }
             }
             if !full {
-                stop.run_until_cancelled(next_read(&mut commits, coordinator.hub(), interval))
+                stop.run_until_cancelled(next_read(&mut commits, &hub, interval))
                     .await;
             }
         }

@@ -4,7 +4,10 @@
 //! - [`store`]: the coordinator's records in the store (the `onsale-store` crate: the
 //!   `Store` trait in FoundationDB's model, its retry loop and backends).
 //! - [`accounts`]: sign-up, log-in, tokens ([`accounts::Accounts`]).
-//! - [`booking`]: the booking logic ([`Coordinator`]), written once against the store.
+//! - [`events`]: events, seat maps and seat states ([`events::Events`]).
+//! - [`services`]: [`Coordinator`], the services below composed in one place;
+//!   [`settings`]: what they are configured with.
+//! - [`booking`]: holds, checkout, payment outcomes, refunds ([`booking::Bookings`]).
 //! - [`api`]: the HTTP API (axum) under `/v1`, errors as JSON, metrics.
 //! - [`payments`]: the payment provider trait and a Stripe-shaped adapter.
 //! - [`changelog`]: the change log: appended in transactions, read after a position,
@@ -13,6 +16,7 @@
 //! - [`notify`]: emails and in-app notifications from the change log.
 //! - [`run`]: [`run::run`] serves the API and runs every background worker, and stops
 //!   them in order.
+//! - [`worker`]: background tasks that stop in order.
 //! - [`sweeper`]: releases expired holds in the background.
 //! - [`tasks`]: the worker that runs the durable task queue (payment outcomes, refunds).
 //! - [`waiting_room`]: per-event virtual waiting rooms: queues, admission, passes.
@@ -32,17 +36,22 @@ pub mod booking;
 pub mod changelog;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod hub;
 pub mod login_lock;
 pub mod notify;
 pub mod password_strength;
 pub mod payments;
 pub mod run;
+pub mod services;
+pub mod settings;
 pub mod store;
 pub mod sweeper;
 pub mod tasks;
 pub mod waiting_room;
+pub mod worker;
 
-pub use booking::{Coordinator, DEFAULT_LIVE_FEEDS_PER_ADDRESS, Settings};
 pub use error::{Error, Result};
 pub use run::{RunConfig, run};
+pub use services::Coordinator;
+pub use settings::{DEFAULT_LIVE_FEEDS_PER_ADDRESS, Settings};

@@ -7,20 +7,31 @@
 //! transaction. A crash in between sends that one email again (at least once); the
 //! in-app notification, keyed by the entry's position, is written exactly once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use onsale_model::{Change, LogEntry, Notification};
 
-use crate::booking::Coordinator;
-use crate::changelog::Topic;
-use crate::clock::to_datetime;
+use crate::accounts::Accounts;
+use crate::changelog::{ChangeLog, Topic};
+use crate::clock::{Clock, to_datetime};
 use crate::error::{Error, Result};
-use crate::run::Worker;
 use crate::store::tables::{NOTIFICATIONS, NOTIFIER_POSITION};
+use crate::worker::Worker;
 use onsale_model::LogPosition;
-use onsale_store::StoreExt;
+use onsale_store::{Store, StoreExt};
+
+/// The notifications service; cheap to clone. It follows the change log from its own
+/// place, kept in the store, and asks the accounts service where emails go.
+#[derive(Clone)]
+pub struct Notifications {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    changelog: Arc<ChangeLog>,
+    accounts: Accounts,
+}
 
 /// Where emails go out.
 #[derive(Clone)]
@@ -114,16 +125,31 @@ fn notice_for(change: &Change) -> Option<Notice> {
     }
 }
 
-impl Coordinator {
+impl Notifications {
+    /// The notifications of `store`.
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        changelog: Arc<ChangeLog>,
+        accounts: Accounts,
+    ) -> Self {
+        Notifications {
+            store,
+            clock,
+            changelog,
+            accounts,
+        }
+    }
+
     /// Handles change-log entries the notifier has not seen yet (at most `limit`);
     /// returns how many it handled. Stops at the first entry whose email fails.
     pub async fn notify_pending(&self, mailer: Option<&Mailer>, limit: usize) -> Result<usize> {
-        let store = self.store();
-        let place = store
+        let place = self
+            .store
             .transact(|tx| async move { NOTIFIER_POSITION.get(&tx).await })
             .await?
             .and_then(|text| text.parse::<LogPosition>().ok());
-        let entries = self.changelog().read_after(place, limit).await?;
+        let entries = self.changelog.read_after(place, limit).await?;
         let mut handled = 0;
         for entry in entries {
             self.notify_one(mailer, &entry).await?;
@@ -135,16 +161,16 @@ impl Coordinator {
     async fn notify_one(&self, mailer: Option<&Mailer>, entry: &LogEntry) -> Result<()> {
         let notice = notice_for(&entry.change);
         if let (Some(notice), Some(mailer)) = (&notice, mailer)
-            && let Some(email) = self.accounts().user_email(&notice.user_id).await?
+            && let Some(email) = self.accounts.user_email(&notice.user_id).await?
         {
             mailer
                 .send(&email, &notice.subject, notice.message.clone())
                 .await?;
             metrics::counter!("onsale_emails_sent_total", "kind" => notice.kind).increment(1);
         }
-        let now = self.clock().now();
+        let now = self.clock.now();
         let position = entry.position.to_string();
-        self.store()
+        self.store
             .transact(|tx| {
                 let (notice, position) = (&notice, &position);
                 async move {
@@ -167,13 +193,13 @@ impl Coordinator {
     }
 
     /// A user's notifications, newest first (at most `limit`).
-    pub async fn notifications(&self, user_id: &str, limit: usize) -> Result<Vec<Notification>> {
+    pub async fn list(&self, user_id: &str, limit: usize) -> Result<Vec<Notification>> {
         let newest = NOTIFICATIONS
             .starting_with::<String, _>(user_id)
             .reverse()
             .limit(limit);
         let notifications = self
-            .store()
+            .store
             .transact(|tx| {
                 let newest = newest.clone();
                 async move { NOTIFICATIONS.values(&tx, newest).await }
@@ -186,11 +212,11 @@ impl Coordinator {
 /// Runs the notifier when a booking changes here, and otherwise every `interval` (for
 /// changes committed elsewhere and emails to retry); `mailer` `None` keeps in-app
 /// notifications only.
-pub fn spawn(coordinator: Coordinator, mailer: Option<Mailer>, interval: Duration) -> Worker {
+pub fn spawn(notifications: Notifications, mailer: Option<Mailer>, interval: Duration) -> Worker {
     Worker::spawn("notifier", move |stop| async move {
-        let mut commits = coordinator.changelog().follow(Topic::Bookings);
+        let mut commits = notifications.changelog.follow(Topic::Bookings);
         while !stop.is_cancelled() {
-            match coordinator.notify_pending(mailer.as_ref(), 100).await {
+            match notifications.notify_pending(mailer.as_ref(), 100).await {
                 Ok(100) => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "notifications: will retry"),

@@ -13,11 +13,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-use crate::booking::Coordinator;
 use crate::notify::Mailer;
+use crate::services::Coordinator;
+use crate::worker::Worker;
 use crate::{api, hub, notify, sweeper, tasks, waiting_room};
 
 /// How often the live hub reads the log when nothing was committed here.
@@ -67,14 +66,29 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut workers = vec![
-        hub::spawn_follower(coordinator.clone(), HUB_POLL),
-        notify::spawn(coordinator.clone(), config.mailer, NOTIFIER_POLL),
+        hub::spawn_follower(
+            coordinator.hub().clone(),
+            coordinator.changelog().clone(),
+            HUB_POLL,
+        ),
+        notify::spawn(
+            coordinator.notifications().clone(),
+            config.mailer,
+            NOTIFIER_POLL,
+        ),
     ];
     if config.task_worker {
-        workers.push(tasks::spawn(coordinator.clone(), TASK_POLL));
+        workers.push(tasks::spawn(coordinator.bookings().clone(), TASK_POLL));
     }
-    workers.push(waiting_room::spawn(coordinator.clone(), ADMISSION_INTERVAL));
-    workers.push(sweeper::spawn(coordinator.clone(), config.sweep_interval));
+    workers.push(waiting_room::spawn(
+        coordinator.waiting_rooms().clone(),
+        ADMISSION_INTERVAL,
+    ));
+    workers.push(sweeper::spawn(
+        coordinator.bookings().clone(),
+        coordinator.accounts().clone(),
+        config.sweep_interval,
+    ));
     if let Some(listener) = config.metrics {
         workers.push(Worker::spawn("metrics", move |stop| async move {
             if let Err(err) = api::metrics::serve(listener, stop.cancelled_owned()).await {
@@ -89,53 +103,4 @@ pub async fn run(
     }
     tracing::info!("coordinator stopped");
     served
-}
-
-/// A background task that stops when asked, after the round it is in; dropping it asks
-/// it to stop without waiting.
-pub struct Worker {
-    name: &'static str,
-    stop: CancellationToken,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Worker {
-    /// Spawns `body`, which must return soon after its token is cancelled.
-    pub fn spawn<F, Fut>(name: &'static str, body: F) -> Self
-    where
-        F: FnOnce(CancellationToken) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(body(stop.clone()));
-        Worker {
-            name,
-            stop,
-            task: Some(task),
-        }
-    }
-
-    /// Asks the worker to stop and waits until it has.
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take()
-            && let Err(err) = task.await
-        {
-            tracing::error!(worker = self.name, error = %err, "a worker ended abnormally");
-        }
-        tracing::debug!(worker = self.name, "worker stopped");
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// Waits `duration`, unless `stop` comes first; false when stopped.
-pub async fn pause(stop: &CancellationToken, duration: Duration) -> bool {
-    stop.run_until_cancelled(tokio::time::sleep(duration))
-        .await
-        .is_some()
 }

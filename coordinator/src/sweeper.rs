@@ -6,26 +6,27 @@
 
 use std::time::Duration;
 
-use crate::booking::Coordinator;
-use crate::run::{Worker, pause};
+use crate::accounts::Accounts;
+use crate::booking::Bookings;
+use crate::worker::{Worker, pause};
 
 /// Holds ended per pass at most; a full batch is followed at once by another pass.
 const BATCH: usize = 256;
 
 /// Starts sweeping every `interval`. Several coordinators on one store may all sweep:
 /// transactions make each hold end once.
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+pub fn spawn(bookings: Bookings, accounts: Accounts, interval: Duration) -> Worker {
     Worker::spawn("sweeper", move |stop| async move {
         while !stop.is_cancelled() {
-            let holds = coordinator.sweep_expired_holds(BATCH).await;
+            let holds = bookings.sweep_expired_holds(BATCH).await;
             if let Err(err) = &holds {
                 tracing::warn!(error = %err, "sweeping expired holds failed");
             }
-            let keys = coordinator.sweep_idempotency_keys(BATCH).await;
+            let keys = bookings.sweep_idempotency_keys(BATCH).await;
             if let Err(err) = &keys {
                 tracing::warn!(error = %err, "forgetting old idempotency keys failed");
             }
-            let logins = coordinator.accounts().sweep_login_failures(BATCH).await;
+            let logins = accounts.sweep_login_failures(BATCH).await;
             if let Err(err) = &logins {
                 tracing::warn!(error = %err, "forgetting old failed log-ins failed");
             }

@@ -5,20 +5,20 @@
 
 use std::time::Duration;
 
-use crate::booking::Coordinator;
+use crate::booking::Bookings;
 use crate::changelog::Topic;
-use crate::run::Worker;
+use crate::worker::Worker;
 
 /// Tasks claimed per round.
 const BATCH: usize = 32;
 
 /// Runs due tasks as soon as they are queued, and otherwise every `interval` (for retries
 /// and leases that ran out).
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+pub fn spawn(bookings: Bookings, interval: Duration) -> Worker {
     Worker::spawn("tasks", move |stop| async move {
-        let mut queued = coordinator.changelog().follow(Topic::Tasks);
+        let mut queued = bookings.changelog().follow(Topic::Tasks);
         while !stop.is_cancelled() {
-            match coordinator.run_due_tasks(BATCH).await {
+            match bookings.run_due_tasks(BATCH).await {
                 Ok(n) if n == BATCH => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "running tasks failed"),

@@ -417,7 +417,12 @@ async fn expired_holds_are_released_lazily_and_by_the_sweeper() {
         201
     );
 
-    let report = s.coordinator.sweep_expired_holds(100).await.unwrap();
+    let report = s
+        .coordinator
+        .bookings()
+        .sweep_expired_holds(100)
+        .await
+        .unwrap();
     assert_eq!(
         report.holds, 3,
         "ada's first, bob's and ada's second hold expired"
@@ -443,7 +448,12 @@ async fn expired_holds_are_released_lazily_and_by_the_sweeper() {
     .await;
     assert_eq!(status, 404, "an expired hold is gone");
     assert_eq!(
-        s.coordinator.sweep_expired_holds(100).await.unwrap().holds,
+        s.coordinator
+            .bookings()
+            .sweep_expired_holds(100)
+            .await
+            .unwrap()
+            .holds,
         0
     );
 }
@@ -887,7 +897,11 @@ async fn idempotency_keys_are_forgotten_after_their_retention() {
         201
     );
     assert_eq!(
-        s.coordinator.sweep_idempotency_keys(100).await.unwrap(),
+        s.coordinator
+            .bookings()
+            .sweep_idempotency_keys(100)
+            .await
+            .unwrap(),
         0,
         "still retained"
     );
@@ -897,7 +911,14 @@ async fn idempotency_keys_are_forgotten_after_their_retention() {
     );
     s.clock
         .advance(s.coordinator.settings().idempotency_ttl.as_millis() as i64 + 1);
-    assert_eq!(s.coordinator.sweep_idempotency_keys(100).await.unwrap(), 1);
+    assert_eq!(
+        s.coordinator
+            .bookings()
+            .sweep_idempotency_keys(100)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         hold(&s, &ada, event, &["S0-R0-2"], "once").await.status(),
         201,

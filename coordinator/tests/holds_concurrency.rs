@@ -173,7 +173,7 @@ async fn no_seat_is_held_twice(make: TestStore) {
         owner_of.len(),
         "held seats are exactly the reported ones"
     );
-    let seat_map = s.coordinator.seats(event).await.expect("seats");
+    let seat_map = s.coordinator.events().seats(event).await.expect("seats");
     for seat in &seat_map.seats {
         let expected = if owner_of.contains_key(seat.seat.seat_id.as_str()) {
             "held"

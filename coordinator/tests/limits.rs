@@ -134,7 +134,12 @@ async fn released_and_expired_seats_count_back() {
 
     // Expired and swept.
     s.clock.advance(ttl);
-    let swept = s.coordinator.sweep_expired_holds(100).await.unwrap();
+    let swept = s
+        .coordinator
+        .bookings()
+        .sweep_expired_holds(100)
+        .await
+        .unwrap();
     assert_eq!(swept.holds, 3);
     assert_eq!(hold_run(&s, &token, event, 13, 4).await.0, 201);
     assert_eq!(availability(&s, event).await["held"], 4);
@@ -329,7 +334,11 @@ async fn a_waiting_room_pass_admits_one_account_with_its_limit() {
             break;
         }
         s.clock.advance(1000);
-        s.coordinator.admit_waiting_rooms().await.unwrap();
+        s.coordinator
+            .waiting_rooms()
+            .admit_waiting_rooms()
+            .await
+            .unwrap();
         let status: Value = s
             .http
             .get(format!("{}/v1/events/{event}/queue?ticket={ticket}", s.url))

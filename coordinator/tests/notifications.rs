@@ -99,7 +99,7 @@ async fn buyers_hear_of_completed_and_failed_bookings_by_email_and_in_app() {
     )
     .unwrap();
     let _notifier = notify::spawn(
-        shop.s.coordinator.clone(),
+        shop.s.coordinator.notifications().clone(),
         Some(mailer.clone()),
         Duration::from_millis(50),
     );
@@ -210,6 +210,7 @@ async fn buyers_hear_of_completed_and_failed_bookings_by_email_and_in_app() {
     while shop
         .s
         .coordinator
+        .notifications()
         .notify_pending(Some(&mailer), 100)
         .await
         .unwrap()

@@ -202,7 +202,12 @@ async fn forged_and_stale_webhooks_are_refused_and_change_nothing() {
     let signed_other_body = stripe::sign(SECRET, now(), b"{}");
     assert_eq!(shop.webhook(&body, Some(signed_other_body)).await.0, 400);
     assert_eq!(
-        shop.s.coordinator.queued_tasks(10).await.unwrap(),
+        shop.s
+            .coordinator
+            .bookings()
+            .queued_tasks(10)
+            .await
+            .unwrap(),
         0,
         "a refused webhook queues nothing"
     );
@@ -281,7 +286,13 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
     shop.s
         .clock
         .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
-    let swept = shop.s.coordinator.sweep_expired_holds(10).await.unwrap();
+    let swept = shop
+        .s
+        .coordinator
+        .bookings()
+        .sweep_expired_holds(10)
+        .await
+        .unwrap();
     assert_eq!(swept.seats, 1);
     let (_, timed_out) = shop.booking(&ada, &booking_id).await;
     assert_eq!(
@@ -363,7 +374,11 @@ async fn a_provider_that_is_down_gives_a_clear_error_and_no_stuck_booking() {
     assert!(body["error"]["message"].as_str().unwrap().contains("retry"));
     s.clock
         .advance(s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
-    s.coordinator.sweep_expired_holds(10).await.unwrap();
+    s.coordinator
+        .bookings()
+        .sweep_expired_holds(10)
+        .await
+        .unwrap();
     let availability: Value = s
         .http
         .get(format!("{}/v1/events/{event}/availability", s.url))

@@ -103,6 +103,7 @@ async fn hold(
 async fn tick(s: &TestServer, seconds: i64) {
     s.clock.advance(seconds * 1000);
     s.coordinator
+        .waiting_rooms()
         .admit_waiting_rooms()
         .await
         .expect("admission round");
@@ -159,6 +160,7 @@ async fn concurrent_joins_get_places_1_to_n_first_come_first_served() {
     tick(&s, 1).await;
     let admitted = s
         .coordinator
+        .waiting_rooms()
         .waiting_room(event)
         .await
         .unwrap()
@@ -166,7 +168,12 @@ async fn concurrent_joins_get_places_1_to_n_first_come_first_served() {
     assert!(admitted > 0);
     for (user, (_, first)) in people.iter().zip(&joined) {
         let was = first["position"].as_u64().unwrap();
-        let now = s.coordinator.queue_status(*user, event).await.unwrap();
+        let now = s
+            .coordinator
+            .waiting_rooms()
+            .queue_status(*user, event)
+            .await
+            .unwrap();
         if was <= admitted {
             assert!(
                 now.admitted && now.pass.is_some(),
@@ -219,13 +226,14 @@ async fn two_coordinators_on_postgres_share_one_queue_and_one_rate() {
         a.clock.advance(1000);
         b.clock.advance(1000);
         let (ra, rb) = tokio::join!(
-            a.coordinator.admit_waiting_rooms(),
-            b.coordinator.admit_waiting_rooms()
+            a.coordinator.waiting_rooms().admit_waiting_rooms(),
+            b.coordinator.waiting_rooms().admit_waiting_rooms()
         );
         ra.unwrap();
         rb.unwrap();
         let total = a
             .coordinator
+            .waiting_rooms()
             .waiting_room(event)
             .await
             .unwrap()
@@ -262,8 +270,18 @@ async fn admission_never_exceeds_the_rate_or_the_active_cap() {
     // Three minutes: 360 of the 400 at 120 a minute, and three rounds of 25 sessions.
     for _ in 0..180 {
         tick(&s, 1).await;
-        let a = s.coordinator.waiting_room(rate_bound).await.unwrap();
-        let b = s.coordinator.waiting_room(cap_bound).await.unwrap();
+        let a = s
+            .coordinator
+            .waiting_rooms()
+            .waiting_room(rate_bound)
+            .await
+            .unwrap();
+        let b = s
+            .coordinator
+            .waiting_rooms()
+            .waiting_room(cap_bound)
+            .await
+            .unwrap();
         assert!(b.active <= 25, "{} active of at most 25", b.active);
         assert!(b.admitted_total - last_b <= 25);
         per_second.push(a.admitted_total - last_a);
@@ -291,7 +309,12 @@ async fn admission_never_exceeds_the_rate_or_the_active_cap() {
 
     // Whoever was admitted was at the front.
     for (user, place) in people.iter().zip(places) {
-        let now = s.coordinator.queue_status(*user, rate_bound).await.unwrap();
+        let now = s
+            .coordinator
+            .waiting_rooms()
+            .queue_status(*user, rate_bound)
+            .await
+            .unwrap();
         assert_eq!(
             now.admitted,
             place <= last_a,
@@ -521,6 +544,7 @@ async fn people_who_come_before_the_on_sale_are_shuffled_ahead_of_later_ones() {
     tick(&s, 301).await;
     let admitted = s
         .coordinator
+        .waiting_rooms()
         .waiting_room(event)
         .await
         .unwrap()
@@ -748,9 +772,9 @@ async fn live_watchers_share_one_read_of_the_room() {
     // Over three refreshes of the room's head, the watchers cost one read of it per
     // refresh (plus the live seat hub's reads of the log), not one per watcher (1,500).
     let before = counting.begun();
-    let reads_before = s.coordinator.queue_head_reads();
+    let reads_before = s.coordinator.waiting_rooms().queue_head_reads();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while s.coordinator.queue_head_reads() < reads_before + 3 {
+    while s.coordinator.waiting_rooms().queue_head_reads() < reads_before + 3 {
         assert!(
             std::time::Instant::now() < deadline,
             "the head is not refreshed"
@@ -758,7 +782,7 @@ async fn live_watchers_share_one_read_of_the_room() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let spent = counting.begun() - before;
-    let reads = s.coordinator.queue_head_reads() - reads_before;
+    let reads = s.coordinator.waiting_rooms().queue_head_reads() - reads_before;
     eprintln!("{WATCHERS} live queue watchers: {spent} store transactions over {reads} refreshes");
     assert!(
         spent < WATCHERS as u64,

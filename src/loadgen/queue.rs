@@ -136,8 +136,9 @@ async fn in_process_at(args: &QueueArgs, folder: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {address}"))?;
     let coordinator = Coordinator::new(store, Arc::new(SystemClock), Settings::default()).await?;
-    let event_id = coordinator.create_event(event()).await?.id;
+    let event_id = coordinator.events().create_event(event()).await?.id;
     coordinator
+        .waiting_rooms()
         .configure_waiting_room(event_id, hold_everyone())
         .await?;
     let base_bytes = folder_bytes(folder);
@@ -165,7 +166,10 @@ async fn in_process_at(args: &QueueArgs, folder: &Path) -> anyhow::Result<()> {
                         return anyhow::Ok(latencies);
                     }
                     let sent = Instant::now();
-                    let joined = coordinator.join_queue(user(i), event_id).await?;
+                    let joined = coordinator
+                        .waiting_rooms()
+                        .join_queue(user(i), event_id)
+                        .await?;
                     latencies.record(sent.elapsed().as_micros() as u64)?;
                     ensure!(joined.new, "user {i} joined twice");
                 }
@@ -190,7 +194,7 @@ async fn in_process_at(args: &QueueArgs, folder: &Path) -> anyhow::Result<()> {
         });
         joined = mark;
     }
-    let room = coordinator.waiting_room(event_id).await?;
+    let room = coordinator.waiting_rooms().waiting_room(event_id).await?;
     ensure!(
         room.queued == args.users,
         "the room counts {} queued, not {}",
@@ -247,7 +251,10 @@ async fn lookups(
     for _ in 0..count {
         let i = rand::rng().random_range(0..queued);
         let sent = Instant::now();
-        let status = coordinator.queue_status(user(i), event_id).await?;
+        let status = coordinator
+            .waiting_rooms()
+            .queue_status(user(i), event_id)
+            .await?;
         latencies.record(sent.elapsed().as_micros() as u64)?;
         ensure!(
             status.state != QueueState::Queued

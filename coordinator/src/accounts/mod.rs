@@ -13,8 +13,8 @@ use std::sync::Arc;
 use onsale_store::Store;
 
 use crate::auth::{PasswordPool, Secrets};
-use crate::booking::Settings;
 use crate::clock::Clock;
+use crate::settings::Settings;
 
 /// The accounts service; cheap to clone.
 #[derive(Clone)]

@@ -4,11 +4,11 @@ use onsale_model::{ApiError, Change, ErrorCode, Login, Session, SignUp, UserCrea
 use uuid::Uuid;
 
 use super::Accounts;
-use crate::booking::records::UserRecord;
 use crate::changelog;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::login_lock;
+use crate::store::records::UserRecord;
 use crate::store::tables::{USER_INDEX, USERS};
 use onsale_store::StoreExt;
 

@@ -11,8 +11,8 @@ use onsale_model::{Booking, CheckoutResponse, ErrorBody, TicketKey};
 use serde_json::{Value, json};
 
 use super::extract::{ApiPath, AuthUser, IdempotencyKey};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// Turns a hold into a pending booking and creates its payment.
 #[utoipa::path(post, path = "/v1/holds/{id}/checkout", tag = "bookings", security(("bearer" = [])),
@@ -33,7 +33,10 @@ pub async fn checkout_create(
     ApiPath(hold_id): ApiPath<String>,
     IdempotencyKey(key): IdempotencyKey,
 ) -> Result<(StatusCode, Json<CheckoutResponse>)> {
-    let booking = coordinator.checkout(user, &hold_id, &key).await?;
+    let booking = coordinator
+        .bookings()
+        .checkout(user, &hold_id, &key)
+        .await?;
     Ok((StatusCode::CREATED, Json(booking)))
 }
 
@@ -49,7 +52,9 @@ pub async fn bookings_show(
     AuthUser(user): AuthUser,
     ApiPath(booking_id): ApiPath<String>,
 ) -> Result<Json<Booking>> {
-    Ok(Json(coordinator.booking(user, &booking_id).await?))
+    Ok(Json(
+        coordinator.bookings().booking(user, &booking_id).await?,
+    ))
 }
 
 /// The payment provider's webhook: verified, recorded once, queued, answered at once.
@@ -67,7 +72,10 @@ pub async fn webhook_create(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let fresh = coordinator.receive_webhook(signature, &body).await?;
+    let fresh = coordinator
+        .bookings()
+        .receive_webhook(signature, &body)
+        .await?;
     Ok(Json(json!({"received": true, "duplicate": !fresh})))
 }
 

@@ -5,8 +5,8 @@ use axum::extract::State;
 use onsale_model::{Availability, ErrorBody, Event, Page, PageQuery, SeatsResponse};
 
 use super::extract::{ApiPath, ApiQuery};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// A page of events in start-time order.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(PageQuery),
@@ -18,7 +18,7 @@ pub async fn events_index(
     State(coordinator): State<Coordinator>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Event>>> {
-    Ok(Json(coordinator.list_events(query).await?))
+    Ok(Json(coordinator.events().list_events(query).await?))
 }
 
 /// One event.
@@ -32,7 +32,7 @@ pub async fn events_show(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Event>> {
-    Ok(Json(coordinator.event(id).await?))
+    Ok(Json(coordinator.events().event(id).await?))
 }
 
 /// Every seat of an event with its state.
@@ -46,7 +46,7 @@ pub async fn seats_index(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<SeatsResponse>> {
-    Ok(Json(coordinator.seats(id).await?))
+    Ok(Json(coordinator.events().seats(id).await?))
 }
 
 /// How many seats are available, held and sold now.
@@ -60,5 +60,5 @@ pub async fn availability_show(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Availability>> {
-    Ok(Json(coordinator.availability(id).await?))
+    Ok(Json(coordinator.events().availability(id).await?))
 }

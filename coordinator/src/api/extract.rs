@@ -9,8 +9,8 @@ use onsale_model::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::booking::Coordinator;
 use crate::error::Error;
+use crate::services::Coordinator;
 
 /// A JSON body; malformed bodies are `400 invalid_json`, a wrong content type `415`,
 /// an oversized body `413`.

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use onsale_model::{ErrorBody, Hold, HoldRequest};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey, QueuePass};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// Holds seats for the caller; a replayed `Idempotency-Key` returns the original hold
 /// with `Idempotent-Replayed: true`. While the event's waiting room is on, the caller's
@@ -39,9 +39,11 @@ pub async fn holds_create(
     ApiJson(request): ApiJson<HoldRequest>,
 ) -> Result<Response> {
     coordinator
+        .waiting_rooms()
         .check_queue_pass(user, event_id, pass.as_deref())
         .await?;
     let placed = coordinator
+        .bookings()
         .place_hold(user, event_id, request, &key)
         .await?;
     let mut response = (StatusCode::CREATED, Json(placed.hold)).into_response();
@@ -66,7 +68,7 @@ pub async fn holds_show(
     AuthUser(user): AuthUser,
     ApiPath(hold_id): ApiPath<String>,
 ) -> Result<Json<Hold>> {
-    Ok(Json(coordinator.hold(user, &hold_id).await?))
+    Ok(Json(coordinator.bookings().hold(user, &hold_id).await?))
 }
 
 /// Releases one of the caller's holds.
@@ -82,7 +84,7 @@ pub async fn holds_delete(
     AuthUser(user): AuthUser,
     ApiPath(hold_id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    coordinator.release_hold(user, &hold_id).await?;
+    coordinator.bookings().release_hold(user, &hold_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -118,13 +120,16 @@ pub async fn book_event(
     QueuePass(pass): QueuePass,
 ) -> Result<Response> {
     coordinator
+        .waiting_rooms()
         .check_queue_pass(user, query.event_id, pass.as_deref())
         .await?;
     let seat = coordinator
+        .events()
         .resolve_seat(query.event_id, &query.seat_number)
         .await?;
     let key = key.map_or_else(|| format!("bookEvent:{}:{seat}", query.event_id), |k| k.0);
     let placed = coordinator
+        .bookings()
         .place_hold(user, query.event_id, HoldRequest::seats(vec![seat]), &key)
         .await?;
     Ok((StatusCode::CREATED, Json(placed.hold)).into_response())

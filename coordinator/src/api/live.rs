@@ -31,9 +31,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::extract::{ApiPath, ApiQuery};
-use crate::booking::Coordinator;
 use crate::error::{Error, Result};
-use crate::hub::{FeedPermit, FullState, FullStateSlot, Subscription};
+use crate::hub::{self, FeedPermit, FullState, FullStateSlot, Subscription};
+use crate::services::Coordinator;
 use onsale_model::LogPosition;
 
 /// Changes replayed from the log on reconnect before a full state is sent instead.
@@ -175,17 +175,11 @@ impl Feed {
     /// Queues the changes after `position` from the log; false if there were too many
     /// (the caller sends the full state instead).
     async fn replay_from(&mut self, position: LogPosition) -> Result<bool> {
-        let (changes, last) = self
-            .coordinator
-            .seat_changes_after(self.event_id, Some(position), REPLAY_LIMIT)
-            .await?;
+        let log = self.coordinator.changelog();
+        let (changes, last) =
+            hub::seat_changes_after(log, self.event_id, Some(position), REPLAY_LIMIT).await?;
         if last.is_some_and(|end| end != position)
-            && self
-                .coordinator
-                .changelog()
-                .end()
-                .await?
-                .is_some_and(|end| Some(end) != last)
+            && log.end().await?.is_some_and(|end| Some(end) != last)
         {
             return Ok(false);
         }
@@ -246,7 +240,7 @@ async fn shared_full_state(
         metrics::counter!("onsale_live_full_states_total", "source" => "shared").increment(1);
         return Ok(state.clone());
     }
-    let (seats, position) = coordinator.seats_with_position(event_id).await?;
+    let (seats, position) = coordinator.events().seats_with_position(event_id).await?;
     let position = position.unwrap_or(LogPosition([0; 12]));
     let states: Vec<SeatState> = seats
         .seats

@@ -13,8 +13,8 @@ use onsale_model::{ErrorBody, ErrorCode, Notification};
 use serde::Deserialize;
 
 use super::extract::{ApiQuery, AuthUser};
-use crate::booking::Coordinator;
 use crate::error::{Error, Result};
+use crate::services::Coordinator;
 
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/v1/me/notifications", tag = "users", security(("bearer" = [])),
@@ -27,7 +27,10 @@ pub async fn notifications_index(
     AuthUser(user): AuthUser,
 ) -> Result<Json<Vec<Notification>>> {
     Ok(Json(
-        coordinator.notifications(&user.to_string(), 50).await?,
+        coordinator
+            .notifications()
+            .list(&user.to_string(), 50)
+            .await?,
     ))
 }
 
@@ -71,7 +74,8 @@ pub async fn notifications_live(
         .await?
         .to_string();
     let seen = coordinator
-        .notifications(&user, 50)
+        .notifications()
+        .list(&user, 50)
         .await?
         .into_iter()
         .map(|n| n.id)
@@ -119,7 +123,7 @@ impl Live {
                     .unwrap_or_default();
                 return Some((Ok(event), self));
             }
-            if let Ok(latest) = self.coordinator.notifications(&self.user, 50).await {
+            if let Ok(latest) = self.coordinator.notifications().list(&self.user, 50).await {
                 for notification in latest.into_iter().rev() {
                     if self.seen.insert(notification.id.clone()) {
                         self.pending.push_back(notification);

@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 pub use error::api_error_response;
 pub use openapi::ApiDoc;
 
-use crate::booking::Coordinator;
+use crate::services::Coordinator;
 
 /// Largest request body accepted (an event with a large seat map fits).
 const BODY_LIMIT: usize = 4 * 1024 * 1024;

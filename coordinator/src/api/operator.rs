@@ -7,8 +7,8 @@ use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosit
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// Creates an event with its seat map.
 #[utoipa::path(post, path = "/v1/operator/events", tag = "operator", request_body = NewEvent,
@@ -26,7 +26,7 @@ pub async fn operator_events_create(
 ) -> Result<(StatusCode, Json<Event>)> {
     Ok((
         StatusCode::CREATED,
-        Json(coordinator.create_event(event).await?),
+        Json(coordinator.events().create_event(event).await?),
     ))
 }
 
@@ -45,7 +45,7 @@ pub async fn operator_events_update(
     ApiPath(id): ApiPath<u64>,
     ApiJson(details): ApiJson<EventDetails>,
 ) -> Result<Json<Event>> {
-    Ok(Json(coordinator.update_event(id, details).await?))
+    Ok(Json(coordinator.events().update_event(id, details).await?))
 }
 
 /// Every event and the change-log position they are current at.
@@ -56,7 +56,7 @@ pub async fn catalogue_show(
     State(coordinator): State<Coordinator>,
     _: Operator,
 ) -> Result<Json<Catalogue>> {
-    Ok(Json(coordinator.catalogue().await?))
+    Ok(Json(coordinator.events().catalogue().await?))
 }
 
 /// `?after=POSITION&limit=N` on the change log.

@@ -13,8 +13,8 @@ use onsale_model::{ErrorBody, QueueKeyView, QueueStatus, WaitingRoom, WaitingRoo
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Operator};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// Sets up, changes, or switches an event's waiting room on or off.
 #[utoipa::path(put, path = "/v1/operator/events/{id}/waiting-room", tag = "waiting room",
@@ -34,6 +34,7 @@ pub async fn waiting_room_update(
 ) -> Result<Json<WaitingRoom>> {
     Ok(Json(
         coordinator
+            .waiting_rooms()
             .configure_waiting_room(event_id, settings)
             .await?,
     ))
@@ -52,7 +53,9 @@ pub async fn waiting_room_show(
     _: Operator,
     ApiPath(event_id): ApiPath<u64>,
 ) -> Result<Json<WaitingRoom>> {
-    Ok(Json(coordinator.waiting_room(event_id).await?))
+    Ok(Json(
+        coordinator.waiting_rooms().waiting_room(event_id).await?,
+    ))
 }
 
 /// The key that passes are signed with, for edges to check them (`onsale edge
@@ -87,7 +90,10 @@ pub async fn queue_join(
     AuthUser(user): AuthUser,
     ApiPath(event_id): ApiPath<u64>,
 ) -> Result<(StatusCode, Json<QueueStatus>)> {
-    let joined = coordinator.join_queue(user, event_id).await?;
+    let joined = coordinator
+        .waiting_rooms()
+        .join_queue(user, event_id)
+        .await?;
     let status = if joined.new {
         StatusCode::CREATED
     } else {
@@ -119,6 +125,7 @@ pub async fn queue_show(
 ) -> Result<Json<QueueStatus>> {
     Ok(Json(
         coordinator
+            .waiting_rooms()
             .queue_status_by_ticket(event_id, &query.ticket)
             .await?,
     ))
@@ -138,7 +145,10 @@ pub async fn queue_live(
     ApiPath(event_id): ApiPath<u64>,
     ApiQuery(query): ApiQuery<TicketQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let follower = coordinator.follow_queue(event_id, &query.ticket).await?;
+    let follower = coordinator
+        .waiting_rooms()
+        .follow_queue(event_id, &query.ticket)
+        .await?;
     let stream = futures::stream::unfold(follower, |mut follower| async move {
         match follower.next().await {
             Ok(status) => {

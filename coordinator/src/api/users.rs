@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use onsale_model::{ErrorBody, Login, Session, SignUp, UserCreated};
 
 use super::extract::{ApiJson, AuthUser};
-use crate::booking::Coordinator;
 use crate::error::Result;
+use crate::services::Coordinator;
 
 /// Signs a user up.
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = SignUp,

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use onsale_model::{ApiError, BestAvailable, ErrorCode, SeatStatus};
 
-use super::Coordinator;
-use super::events::seat_status;
+use super::Bookings;
 use crate::error::{Error, Result};
+use crate::events::seat_status;
 use crate::store::tables::SEATS;
 use onsale_store::{RangeRead, StoreExt};
 
@@ -66,7 +66,7 @@ impl TakenViews {
 /// The best blocks that a choice is made among.
 const SPREAD: usize = 16;
 
-impl Coordinator {
+impl Bookings {
     /// The seat ids that best fit `best` among the seats of `event_id` available now;
     /// `rows_wide` > 1 spreads the choice over that many front rows (see `side_by_side`).
     pub(super) async fn choose_best_available(
@@ -97,7 +97,7 @@ impl Coordinator {
         let (map, (first, last), taken) = self
             .store
             .transact(|tx| async move {
-                let map = self.seat_map(&*tx, event_id).await?;
+                let map = self.events.seat_map(&*tx, event_id).await?;
                 let Some((first, last)) = map.map.section(&best.section) else {
                     return Err(Error::Api(ApiError::invalid(format!(
                         "event {event_id} has no section {:?}",

@@ -12,13 +12,15 @@ use onsale_model::{
 };
 use uuid::Uuid;
 
-use super::Coordinator;
+use super::Bookings;
 use super::holds::{end_hold, hold_not_found, read_hold, validate_idempotency_key};
-use super::records::{BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord};
 use crate::changelog::{self, Topic};
 use crate::clock::{Clock, Millis, to_datetime};
 use crate::error::{Error, Result};
-use crate::payments::{Money, PaymentOutcome, PaymentRequest};
+use crate::payments::{Money, Payment, PaymentOutcome, PaymentRequest};
+use crate::store::records::{
+    BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord,
+};
 use crate::store::tables::{
     BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS, WEBHOOKS,
 };
@@ -31,8 +33,10 @@ const TASK_LEASE_MS: Millis = 30_000;
 /// Where a task is queued: `(due_at, task id)`.
 type TaskKey = (Millis, String);
 
-impl Coordinator {
-    /// Turns a live hold of `user_id` into a pending booking and creates its payment.
+impl Bookings {
+    /// Turns a live hold of `user_id` into a pending booking and creates its payment:
+    /// the booking step in one transaction, the provider's call after it (never inside),
+    /// then the payment attached in another.
     pub async fn checkout(
         &self,
         user_id: Uuid,
@@ -52,104 +56,30 @@ impl Coordinator {
         let booking = self
             .store
             .transact(|tx| {
-                let (user_id, idem_key, new_booking_id) = (&user_id, &idem_key, &new_booking_id);
+                let (idem_key, new_booking_id) = (&idem_key, &new_booking_id);
                 async move {
-                    if let Some(record) = IDEMPOTENCY.get(&tx, idem_key).await? {
-                        if record.fingerprint != hold_id {
-                            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
-                        }
-                        return read_booking(&*tx, &record.resource_id)
-                            .await?
-                            .ok_or_else(|| Error::internal("an idempotent booking vanished"));
-                    }
                     let now = self.clock.now();
-                    let mut hold = match read_hold(&*tx, hold_id).await? {
-                        Some(hold) if hold.user_id == *user_id => hold,
-                        _ => return Err(hold_not_found(hold_id)),
-                    };
-                    if let Some(existing) = &hold.booking_id {
-                        return read_booking(&*tx, existing)
-                            .await?
-                            .ok_or_else(|| Error::internal("a checked-out booking vanished"));
-                    }
-                    if hold.expires_at <= now {
-                        return Err(Error::code(ErrorCode::HoldExpired));
-                    }
-                    let booking = BookingRecord {
-                        booking_id: new_booking_id.clone(),
-                        user_id: user_id.clone(),
-                        event_id: hold.event_id,
-                        hold_id: hold.hold_id.clone(),
-                        seats: hold.seats.clone(),
-                        ordinals: hold.ordinals.clone(),
-                        total: hold.total,
-                        currency: hold.currency.clone(),
-                        status: BookingStatus::Pending,
-                        created_at: now,
-                        payment_id: None,
-                        payment_url: None,
-                        client_secret: None,
-                        cancel_reason: None,
-                        refund: None,
-                    };
-                    hold.booking_id = Some(booking.booking_id.clone());
-                    HOLDS.set(&tx, &hold.hold_id, &hold)?;
-                    write_booking(&*tx, &booking)?;
-                    let record_key = IDEMPOTENCY.key(idem_key);
-                    IDEMPOTENCY_EXPIRY.set(&tx, &(now, &record_key), &record_key)?;
-                    let answer = IdempotencyRecord {
-                        fingerprint: hold_id.to_string(),
-                        resource_id: booking.booking_id.clone(),
-                        created_at: now,
-                    };
-                    IDEMPOTENCY.set(&tx, idem_key, &answer)?;
-                    changelog::append(
-                        &*tx,
-                        &Change::BookingCreated {
-                            booking_id: booking.booking_id.clone(),
-                            user_id: user_id.clone(),
-                            event_id: booking.event_id,
-                        },
-                    )?;
-                    Ok::<_, Error>(booking)
+                    open_booking(&*tx, idem_key, hold_id, new_booking_id, now).await
                 }
             })
             .await?;
         if booking.status != BookingStatus::Pending || booking.payment_id.is_some() {
             return Ok(checkout_view(&booking));
         }
-        let request = PaymentRequest {
-            booking_id: booking.booking_id.clone(),
-            amount: booking.total,
-            currency: booking.currency.clone(),
-            description: format!(
-                "onsale booking {} ({} seats)",
-                booking.booking_id,
-                booking.seats.len()
-            ),
-        };
-        let payment = provider.create_payment(&request).await.map_err(|err| {
-            tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
-            metrics::counter!("onsale_payment_errors_total", "call" => "create").increment(1);
-            ApiError::from(err)
-        })?;
-        let booking_id = booking.booking_id.clone();
+        let payment = provider
+            .create_payment(&payment_request(&booking))
+            .await
+            .map_err(|err| {
+                tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
+                metrics::counter!("onsale_payment_errors_total", "call" => "create").increment(1);
+                ApiError::from(err)
+            })?;
+        let booking_id = booking.booking_id.as_str();
         let updated = self
             .store
             .transact(|tx| {
-                let (booking_id, payment) = (&booking_id, &payment);
-                async move {
-                    let mut booking = read_booking(&*tx, booking_id)
-                        .await?
-                        .ok_or_else(|| Error::internal("a booking vanished"))?;
-                    if booking.payment_id.is_none() {
-                        booking.payment_id = Some(payment.id.clone());
-                        booking.payment_url = payment.url.clone();
-                        booking.client_secret = payment.client_secret.clone();
-                        write_booking(&*tx, &booking)?;
-                    }
-                    Ok::<_, Error>(booking)
-                }
+                let payment = &payment;
+                async move { attach_payment(&*tx, booking_id, payment).await }
             })
             .await?;
         metrics::counter!("onsale_checkouts_total").increment(1);
@@ -311,65 +241,25 @@ impl Coordinator {
         outcome: Outcome<'_>,
     ) -> Result<()> {
         let refund_task = Uuid::new_v4().to_string();
-        self.store
+        let settled = self
+            .store
             .transact(|tx| {
-                let refund_task = &refund_task;
+                let refund_task = refund_task.as_str();
                 async move {
                     if TASKS.get(&tx, leased_key).await?.is_none() {
-                        return Ok(());
+                        return Ok(Settled::Unchanged);
                     }
                     TASKS.clear(&tx, leased_key);
-                    let now = self.clock.now();
-                    let Some(mut booking) = read_booking(&*tx, booking_id).await? else {
-                        tracing::warn!(booking_id, "payment outcome for an unknown booking ignored");
-                        return Ok(());
+                    let payment = PaymentNews {
+                        payment_id,
+                        outcome,
+                        refund_task,
                     };
-                    let ours = booking.payment_id.as_deref().is_none_or(|p| p == payment_id);
-                    let in_full = |paid: Option<&Money>| {
-                        paid.is_some_and(|paid| paid.is(booking.total, &booking.currency))
-                    };
-                    match (booking.status, outcome) {
-                        (BookingStatus::Pending, Outcome::Paid(paid)) if ours && !in_full(paid) => {
-                            cancel_mismatched(&*tx, &mut booking, payment_id, paid, refund_task, now)
-                                .await?;
-                        }
-                        (BookingStatus::Pending, Outcome::Paid(_)) if ours => {
-                            let hold = read_hold(&*tx, &booking.hold_id).await?;
-                            if let Some(hold) = hold.filter(|h| h.expires_at > now)
-                                && seats_still_held(&*tx, &hold).await?
-                            {
-                                sell(&*tx, &hold, &booking).await?;
-                                booking.status = BookingStatus::Completed;
-                                booking.payment_id = Some(payment_id.to_string());
-                                write_booking(&*tx, &booking)?;
-                                changelog::append(&*tx, &Change::BookingCompleted {
-                                    booking_id: booking.booking_id.clone(),
-                                    user_id: booking.user_id.clone(),
-                                    event_id: booking.event_id,
-                                })?;
-                                metrics::counter!("onsale_bookings_total", "outcome" => "completed").increment(1);
-                            } else {
-                                booking.payment_id = Some(payment_id.to_string());
-                                cancel(&*tx, &mut booking, "the hold expired before the payment arrived; the charge is refunded")
-                                    .await?;
-                                request_refund(&*tx, &mut booking, refund_task, now)?;
-                            }
-                        }
-                        (BookingStatus::Pending, Outcome::Failed) if ours => {
-                            cancel(&*tx, &mut booking, "the payment failed").await?;
-                        }
-                        (BookingStatus::Cancelled, Outcome::Paid(_)) if booking.refund.is_none() => {
-                            // Paid after the booking had ended: give the money back.
-                            booking.payment_id = Some(payment_id.to_string());
-                            request_refund(&*tx, &mut booking, refund_task, now)?;
-                            write_booking(&*tx, &booking)?;
-                        }
-                        _ => {}
-                    }
-                    Ok::<_, Error>(())
+                    settle(&*tx, booking_id, &payment, self.clock.now()).await
                 }
             })
             .await?;
+        settled.count();
         for topic in [Topic::Tasks, Topic::Seats, Topic::Bookings] {
             self.changelog.committed(topic);
         }
@@ -396,10 +286,11 @@ impl Coordinator {
                 .await
                 .map_err(|e| Error::internal_from(format!("refunding booking {booking_id}"), e))?;
         }
-        self.store
+        let refunded = self
+            .store
             .transact(|tx| async move {
                 if TASKS.get(&tx, leased_key).await?.is_none() {
-                    return Ok(());
+                    return Ok(false);
                 }
                 TASKS.clear(&tx, leased_key);
                 if let Some(mut booking) = read_booking(&*tx, booking_id).await?
@@ -414,11 +305,14 @@ impl Coordinator {
                             user_id: booking.user_id.clone(),
                         },
                     )?;
-                    metrics::counter!("onsale_refunds_total").increment(1);
+                    return Ok::<_, Error>(true);
                 }
-                Ok::<_, Error>(())
+                Ok(false)
             })
             .await?;
+        if refunded {
+            metrics::counter!("onsale_refunds_total").increment(1);
+        }
         self.changelog.committed(Topic::Bookings);
         Ok(())
     }
@@ -487,8 +381,222 @@ enum Outcome<'a> {
     Failed,
 }
 
+/// The checkout step, in `tx` at `now`: the booking kept under the idempotency key, or
+/// the hold's booking if it has one, or a new pending booking of the caller's live hold.
+async fn open_booking(
+    tx: &dyn Tx,
+    idem_key: &(&str, &str, &str),
+    hold_id: &str,
+    new_booking_id: &str,
+    now: Millis,
+) -> Result<BookingRecord> {
+    if let Some(record) = IDEMPOTENCY.get(tx, idem_key).await? {
+        if record.fingerprint != hold_id {
+            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
+        }
+        return read_booking(tx, &record.resource_id)
+            .await?
+            .ok_or_else(|| Error::internal("an idempotent booking vanished"));
+    }
+    let user_id = idem_key.0;
+    let mut hold = match read_hold(tx, hold_id).await? {
+        Some(hold) if hold.user_id == user_id => hold,
+        _ => return Err(hold_not_found(hold_id)),
+    };
+    if let Some(existing) = &hold.booking_id {
+        return read_booking(tx, existing)
+            .await?
+            .ok_or_else(|| Error::internal("a checked-out booking vanished"));
+    }
+    if hold.expires_at <= now {
+        return Err(Error::code(ErrorCode::HoldExpired));
+    }
+    let booking = BookingRecord {
+        booking_id: new_booking_id.to_string(),
+        user_id: user_id.to_string(),
+        event_id: hold.event_id,
+        hold_id: hold.hold_id.clone(),
+        seats: hold.seats.clone(),
+        ordinals: hold.ordinals.clone(),
+        total: hold.total,
+        currency: hold.currency.clone(),
+        status: BookingStatus::Pending,
+        created_at: now,
+        payment_id: None,
+        payment_url: None,
+        client_secret: None,
+        cancel_reason: None,
+        refund: None,
+    };
+    hold.booking_id = Some(booking.booking_id.clone());
+    HOLDS.set(tx, &hold.hold_id, &hold)?;
+    write_booking(tx, &booking)?;
+    let record_key = IDEMPOTENCY.key(idem_key);
+    IDEMPOTENCY_EXPIRY.set(tx, &(now, &record_key), &record_key)?;
+    let answer = IdempotencyRecord {
+        fingerprint: hold_id.to_string(),
+        resource_id: booking.booking_id.clone(),
+        created_at: now,
+    };
+    IDEMPOTENCY.set(tx, idem_key, &answer)?;
+    changelog::append(
+        tx,
+        &Change::BookingCreated {
+            booking_id: booking.booking_id.clone(),
+            user_id: booking.user_id.clone(),
+            event_id: booking.event_id,
+        },
+    )?;
+    Ok(booking)
+}
+
+/// What the provider is asked to charge for `booking`.
+fn payment_request(booking: &BookingRecord) -> PaymentRequest {
+    PaymentRequest {
+        booking_id: booking.booking_id.clone(),
+        amount: booking.total,
+        currency: booking.currency.clone(),
+        description: format!(
+            "onsale booking {} ({} seats)",
+            booking.booking_id,
+            booking.seats.len()
+        ),
+    }
+}
+
+/// Records the provider's payment on its booking, once (a retried checkout keeps the
+/// first).
+async fn attach_payment(tx: &dyn Tx, booking_id: &str, payment: &Payment) -> Result<BookingRecord> {
+    let mut booking = read_booking(tx, booking_id)
+        .await?
+        .ok_or_else(|| Error::internal("a booking vanished"))?;
+    if booking.payment_id.is_none() {
+        booking.payment_id = Some(payment.id.clone());
+        booking.payment_url = payment.url.clone();
+        booking.client_secret = payment.client_secret.clone();
+        write_booking(tx, &booking)?;
+    }
+    Ok(booking)
+}
+
+/// A payment's outcome as the task worker applies it to its booking.
+struct PaymentNews<'a> {
+    payment_id: &'a str,
+    outcome: Outcome<'a>,
+    /// The id a refund task gets, if one is needed.
+    refund_task: &'a str,
+}
+
+/// What applying a payment outcome did to its booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// Nothing: a replay, another payment's news, or an unknown booking.
+    Unchanged,
+    /// Paid in full while the seats were still held: sold.
+    Completed,
+    /// The payment failed, or came after the hold had ended (and is refunded).
+    Cancelled,
+    /// Paid, but not the booking's total: cancelled and refunded.
+    Mismatched,
+    /// Paid after the booking had ended: refunded.
+    Refunded,
+}
+
+impl Settled {
+    /// Counts what was done, once it is committed.
+    fn count(self) {
+        match self {
+            Settled::Completed => {
+                metrics::counter!("onsale_bookings_total", "outcome" => "completed").increment(1);
+            }
+            Settled::Cancelled => {
+                metrics::counter!("onsale_bookings_total", "outcome" => "cancelled").increment(1);
+            }
+            Settled::Mismatched => {
+                metrics::counter!("onsale_payment_mismatches_total").increment(1);
+                metrics::counter!("onsale_bookings_total", "outcome" => "cancelled").increment(1);
+            }
+            Settled::Refunded | Settled::Unchanged => {}
+        }
+    }
+}
+
+/// The settle step, in `tx` at `now`: applies a payment's outcome to its booking.
+async fn settle(
+    tx: &dyn Tx,
+    booking_id: &str,
+    payment: &PaymentNews<'_>,
+    now: Millis,
+) -> Result<Settled> {
+    let Some(mut booking) = read_booking(tx, booking_id).await? else {
+        tracing::warn!(booking_id, "payment outcome for an unknown booking ignored");
+        return Ok(Settled::Unchanged);
+    };
+    let payment_id = payment.payment_id;
+    let ours = booking
+        .payment_id
+        .as_deref()
+        .is_none_or(|p| p == payment_id);
+    let in_full =
+        |paid: Option<&Money>| paid.is_some_and(|paid| paid.is(booking.total, &booking.currency));
+    let settled = match (booking.status, payment.outcome) {
+        (BookingStatus::Pending, Outcome::Paid(paid)) if ours && !in_full(paid) => {
+            cancel_mismatched(tx, &mut booking, payment, paid, now).await?;
+            Settled::Mismatched
+        }
+        (BookingStatus::Pending, Outcome::Paid(_)) if ours => {
+            booking.payment_id = Some(payment_id.to_string());
+            let hold = read_hold(tx, &booking.hold_id).await?;
+            if let Some(hold) = hold.filter(|h| h.expires_at > now)
+                && seats_still_held(tx, &hold).await?
+            {
+                complete(tx, &hold, &mut booking).await?;
+                Settled::Completed
+            } else {
+                cancel(
+                    tx,
+                    &mut booking,
+                    "the hold expired before the payment arrived; the charge is refunded",
+                )
+                .await?;
+                request_refund(tx, &mut booking, payment.refund_task, now)?;
+                Settled::Cancelled
+            }
+        }
+        (BookingStatus::Pending, Outcome::Failed) if ours => {
+            cancel(tx, &mut booking, "the payment failed").await?;
+            Settled::Cancelled
+        }
+        (BookingStatus::Cancelled, Outcome::Paid(_)) if booking.refund.is_none() => {
+            // Paid after the booking had ended: give the money back.
+            booking.payment_id = Some(payment_id.to_string());
+            request_refund(tx, &mut booking, payment.refund_task, now)?;
+            Settled::Refunded
+        }
+        _ => Settled::Unchanged,
+    };
+    Ok(settled)
+}
+
+/// Sells a paid booking's seats and marks it completed.
+async fn complete(tx: &dyn Tx, hold: &HoldRecord, booking: &mut BookingRecord) -> Result<()> {
+    sell(tx, hold, booking).await?;
+    booking.status = BookingStatus::Completed;
+    write_booking(tx, booking)?;
+    changelog::append(
+        tx,
+        &Change::BookingCompleted {
+            booking_id: booking.booking_id.clone(),
+            user_id: booking.user_id.clone(),
+            event_id: booking.event_id,
+        },
+    )?;
+    Ok(())
+}
+
 /// Cancels a pending booking whose hold ended (called in the sweeper's transaction).
-pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) -> Result<()> {
+/// Cancels a booking still waiting for its payment; returns whether it was one.
+pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) -> Result<bool> {
     if let Some(mut booking) = read_booking(tx, booking_id).await?
         && booking.status == BookingStatus::Pending
     {
@@ -503,9 +611,9 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
                 reason: reason.to_string(),
             },
         )?;
-        metrics::counter!("onsale_bookings_total", "outcome" => "timed_out").increment(1);
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Ends a pending booking whose payment was not its total (`paid`, or an unknown amount):
@@ -513,9 +621,8 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
 async fn cancel_mismatched(
     tx: &dyn Tx,
     booking: &mut BookingRecord,
-    payment_id: &str,
+    payment: &PaymentNews<'_>,
     paid: Option<&Money>,
-    refund_task: &str,
     now: Millis,
 ) -> Result<()> {
     let paid = paid.map_or_else(
@@ -524,21 +631,20 @@ async fn cancel_mismatched(
     );
     tracing::warn!(
         booking_id = %booking.booking_id,
-        payment_id,
+        payment_id = payment.payment_id,
         paid = %paid,
         total = booking.total,
         currency = %booking.currency,
         "a payment that is not the booking's total: booking cancelled, payment refunded"
     );
-    metrics::counter!("onsale_payment_mismatches_total").increment(1);
-    booking.payment_id = Some(payment_id.to_string());
+    booking.payment_id = Some(payment.payment_id.to_string());
     cancel(
         tx,
         booking,
         "the payment was not the booking's total; it is refunded",
     )
     .await?;
-    request_refund(tx, booking, refund_task, now)
+    request_refund(tx, booking, payment.refund_task, now)
 }
 
 /// Ends a pending booking: its hold's seats go back on sale.
@@ -557,7 +663,6 @@ async fn cancel(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Resul
             reason: reason.to_string(),
         },
     )?;
-    metrics::counter!("onsale_bookings_total", "outcome" => "cancelled").increment(1);
     Ok(())
 }
 

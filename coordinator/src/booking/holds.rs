@@ -1,4 +1,4 @@
-//! Holds: all-or-nothing seat holds, their release, and the sweeper's expiry.
+//! Holds: all-or-nothing seat holds and their release.
 //!
 //! One serializable transaction reads every requested seat and writes them all, so two
 //! overlapping holds can never both commit: the loser conflicts, is retried, and then sees
@@ -8,12 +8,12 @@ use onsale_model::{ApiError, Change, ErrorCode, Hold, HoldRequest, ReleaseReason
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Coordinator;
-use super::events::{read_event, seat_status};
-use super::records::{HoldRecord, IdempotencyRecord, SeatRecord};
+use super::Bookings;
 use crate::changelog::{self, Topic};
 use crate::clock::{Millis, to_datetime};
 use crate::error::{Error, Result};
+use crate::events::{read_event, seat_status};
+use crate::store::records::{HoldRecord, IdempotencyRecord, PricedSeatMap, SeatRecord};
 use crate::store::tables::{HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS};
 use onsale_store::{StoreExt, Tx};
 
@@ -22,15 +22,6 @@ const BEST_AVAILABLE_TRIES: u32 = 5;
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
-
-/// What one sweep did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SweepReport {
-    /// Expired holds ended.
-    pub holds: usize,
-    /// Seats that went back on sale.
-    pub seats: usize,
-}
 
 /// A hold placed now or found again by its idempotency key.
 #[derive(Debug, Clone)]
@@ -41,7 +32,7 @@ pub struct PlacedHold {
     pub replayed: bool,
 }
 
-impl Coordinator {
+impl Bookings {
     /// Holds every requested seat for `user_id` until now + the hold lifetime, or none;
     /// for a best-available request, the best seats free now (chosen again, up to
     /// [`BEST_AVAILABLE_TRIES`] times, when someone takes one of them first).
@@ -100,8 +91,9 @@ impl Coordinator {
         }
     }
 
-    /// Holds `seats` (checked by the caller) in one transaction, or none of them; the
-    /// idempotency key's answer is kept under `fingerprint`, the request's.
+    /// Holds `seats` in one transaction, or none of them; the idempotency key's answer
+    /// is kept under `fingerprint`, the request's. The seats are checked against the
+    /// event's seat map before the transaction; the outcome is counted after it.
     async fn hold_seats(
         &self,
         user_id: Uuid,
@@ -110,123 +102,28 @@ impl Coordinator {
         fingerprint: &str,
         idempotency_key: &str,
     ) -> Result<PlacedHold> {
+        let seat_map = self.events.compiled_seat_map(event_id).await?;
+        let ordinals = seat_ordinals(&seat_map, event_id, seats)?;
         let user_id = user_id.to_string();
-        let fingerprint = fingerprint.to_string();
-        let request = HoldRequest::seats(seats.to_vec());
-        let hold_id = Uuid::new_v4().to_string();
-        let idem_key = (user_id.as_str(), "hold", idempotency_key);
-        let ttl = self.settings.hold_ttl.as_millis() as Millis;
-
+        let new = NewHold {
+            hold_id: Uuid::new_v4().to_string(),
+            event_id,
+            user_id: &user_id,
+            seats,
+            ordinals: &ordinals,
+            seat_map: &seat_map,
+            fingerprint,
+            idem_key: (user_id.as_str(), "hold", idempotency_key),
+            ttl: self.settings.hold_ttl.as_millis() as Millis,
+        };
         let outcome = self
             .store
             .transact(|tx| {
-                let (user_id, hold_id, fingerprint, idem_key) =
-                    (&user_id, &hold_id, &fingerprint, &idem_key);
-                let request = &request;
-                async move {
-                    if let Some(hold) = replayed_hold(&*tx, idem_key, fingerprint).await? {
-                        return Ok((hold, true));
-                    }
-                    let seat_map = self.seat_map(&*tx, event_id).await?;
-                    let mut ordinals = Vec::with_capacity(request.seats.len());
-                    let mut unknown = Vec::new();
-                    for seat_id in &request.seats {
-                        match seat_map.map.ordinal(seat_id) {
-                            Some(ordinal) => ordinals.push(ordinal),
-                            None => unknown.push(seat_id.as_str()),
-                        }
-                    }
-                    if !unknown.is_empty() {
-                        return Err(Error::Api(ApiError::invalid(format!(
-                            "event {event_id} has no seat(s) {}",
-                            unknown.join(", ")
-                        ))));
-                    }
-                    let now = self.clock.now();
-                    let mut taken = Vec::new();
-                    for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
-                        if let Some(record) = SEATS.get(&tx, &(event_id, ordinal)).await?
-                            && seat_status(&record, now) != SeatStatus::Available
-                        {
-                            taken.push(seat_id.clone());
-                        }
-                    }
-                    if !taken.is_empty() {
-                        return Err(Error::Api(ApiError::seats_unavailable(taken)));
-                    }
-                    let expires_at = now + ttl;
-                    let total = ordinals
-                        .iter()
-                        .filter_map(|&o| seat_map.map.seat(o))
-                        .map(|seat| seat.price)
-                        .sum();
-                    let hold = HoldRecord {
-                        hold_id: hold_id.clone(),
-                        event_id,
-                        user_id: user_id.clone(),
-                        seats: request.seats.clone(),
-                        ordinals: ordinals.clone(),
-                        created_at: now,
-                        expires_at,
-                        total,
-                        currency: seat_map.currency.clone(),
-                        booking_id: None,
-                    };
-                    let limit = read_event(&*tx, event_id).await?.max_seats_per_account;
-                    super::limits::admit(&*tx, &hold, limit, now).await?;
-                    let seat_record = SeatRecord::Held {
-                        hold_id: hold_id.clone(),
-                        user_id: user_id.clone(),
-                        expires_at,
-                    };
-                    for (seat_id, &ordinal) in request.seats.iter().zip(&ordinals) {
-                        SEATS.set(&tx, &(event_id, ordinal), &seat_record)?;
-                        changelog::append(
-                            &*tx,
-                            &Change::Seat {
-                                event_id,
-                                seat_id: seat_id.clone(),
-                                state: SeatStatus::Held,
-                            },
-                        )?;
-                    }
-                    HOLDS.set(&tx, hold_id, &hold)?;
-                    HOLD_EXPIRY.set(&tx, &(expires_at, hold_id), &())?;
-                    let record_key = IDEMPOTENCY.key(idem_key);
-                    IDEMPOTENCY_EXPIRY.set(&tx, &(now, &record_key), &record_key)?;
-                    IDEMPOTENCY.set(
-                        &tx,
-                        idem_key,
-                        &IdempotencyRecord {
-                            fingerprint: fingerprint.clone(),
-                            resource_id: hold_id.clone(),
-                            created_at: now,
-                        },
-                    )?;
-                    changelog::append(
-                        &*tx,
-                        &Change::HoldPlaced {
-                            hold_id: hold_id.clone(),
-                            event_id,
-                            seats: request.seats.clone(),
-                        },
-                    )?;
-                    Ok::<_, Error>((hold, false))
-                }
+                let new = &new;
+                async move { new.place(&*tx, self.clock.now()).await }
             })
             .await;
-        match &outcome {
-            Ok((_, false)) => metrics::counter!("onsale_holds_total", "outcome" => "placed"),
-            Ok((_, true)) => metrics::counter!("onsale_holds_total", "outcome" => "replayed"),
-            Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => {
-                metrics::counter!("onsale_holds_total", "outcome" => "seat_unavailable")
-            }
-            Err(Error::Api(e)) if e.code == ErrorCode::TicketLimitReached => {
-                metrics::counter!("onsale_holds_total", "outcome" => "ticket_limit_reached")
-            }
-            Err(_) => metrics::counter!("onsale_holds_total", "outcome" => "error"),
-        }
-        .increment(1);
+        count_hold(&outcome);
         let (record, replayed) = outcome?;
         if !replayed {
             self.changelog.committed(Topic::Seats);
@@ -272,82 +169,150 @@ impl Coordinator {
         self.changelog.committed(Topic::Seats);
         Ok(())
     }
+}
 
-    /// Ends every hold that expired before now (at most `limit` of them), putting the
-    /// seats that are still theirs back on sale.
-    pub async fn sweep_expired_holds(&self, limit: usize) -> Result<SweepReport> {
-        let now = self.clock.now();
-        let due = self
-            .store
-            .transact(|tx| async move {
-                HOLD_EXPIRY
-                    .range(&tx, HOLD_EXPIRY.before(&(now + 1)).limit(limit))
-                    .await
-            })
-            .await?;
-        let mut report = SweepReport::default();
-        for (expiry, ()) in due {
-            let released = self
-                .store
-                .transact(|tx| {
-                    let expiry = &expiry;
-                    async move {
-                        if HOLD_EXPIRY.get(&tx, expiry).await?.is_none() {
-                            return Ok::<_, Error>(0);
-                        }
-                        HOLD_EXPIRY.clear(&tx, expiry);
-                        let Some(hold) = read_hold(&*tx, &expiry.1).await? else {
-                            return Ok(0);
-                        };
-                        let freed = end_hold(&*tx, &hold, ReleaseReason::Expired).await?;
-                        if let Some(booking_id) = &hold.booking_id {
-                            super::checkout::cancel_pending(
-                                &*tx,
-                                booking_id,
-                                "payment was not confirmed before the hold expired",
-                            )
-                            .await?;
-                        }
-                        Ok(freed)
-                    }
-                })
-                .await?;
-            report.holds += 1;
-            report.seats += released;
+/// A hold about to be placed: everything checked before the transaction.
+struct NewHold<'a> {
+    hold_id: String,
+    event_id: u64,
+    user_id: &'a str,
+    seats: &'a [String],
+    ordinals: &'a [u32],
+    seat_map: &'a PricedSeatMap,
+    fingerprint: &'a str,
+    idem_key: IdempotencyKey<'a>,
+    ttl: Millis,
+}
+
+impl NewHold<'_> {
+    /// The hold step, in `tx` at `now`: the answer kept under the idempotency key if
+    /// there is one; otherwise every seat must be free and the account under the event's
+    /// limit, and then the seats, the hold and the key's answer are written. Returns the
+    /// hold and whether it was a replay.
+    async fn place(&self, tx: &dyn Tx, now: Millis) -> Result<(HoldRecord, bool)> {
+        if let Some(hold) = replayed_hold(tx, &self.idem_key, self.fingerprint).await? {
+            return Ok((hold, true));
         }
-        if report.holds > 0 {
-            self.changelog.committed(Topic::Seats);
-            self.changelog.committed(Topic::Bookings);
-            metrics::counter!("onsale_holds_expired_total").increment(report.holds as u64);
-            tracing::debug!(
-                holds = report.holds,
-                seats = report.seats,
-                "expired holds released"
-            );
+        let taken = self.taken(tx, now).await?;
+        if !taken.is_empty() {
+            return Err(Error::Api(ApiError::seats_unavailable(taken)));
         }
-        Ok(report)
+        let hold = self.record(now);
+        let limit = read_event(tx, self.event_id).await?.max_seats_per_account;
+        super::limits::admit(tx, &hold, limit, now).await?;
+        self.write(tx, &hold)?;
+        Ok((hold, false))
+    }
+
+    /// The requested seats someone else has now.
+    async fn taken(&self, tx: &dyn Tx, now: Millis) -> Result<Vec<String>> {
+        let mut taken = Vec::new();
+        for (seat_id, &ordinal) in self.seats.iter().zip(self.ordinals) {
+            if let Some(record) = SEATS.get(tx, &(self.event_id, ordinal)).await?
+                && seat_status(&record, now) != SeatStatus::Available
+            {
+                taken.push(seat_id.clone());
+            }
+        }
+        Ok(taken)
+    }
+
+    fn record(&self, now: Millis) -> HoldRecord {
+        HoldRecord {
+            hold_id: self.hold_id.clone(),
+            event_id: self.event_id,
+            user_id: self.user_id.to_string(),
+            seats: self.seats.to_vec(),
+            ordinals: self.ordinals.to_vec(),
+            created_at: now,
+            expires_at: now + self.ttl,
+            total: self
+                .ordinals
+                .iter()
+                .filter_map(|&o| self.seat_map.map.seat(o))
+                .map(|seat| seat.price)
+                .sum(),
+            currency: self.seat_map.currency.clone(),
+            booking_id: None,
+        }
+    }
+
+    /// Writes the held seats, the hold, its expiry and the key's answer, and logs them.
+    fn write(&self, tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
+        let seat_record = SeatRecord::Held {
+            hold_id: hold.hold_id.clone(),
+            user_id: hold.user_id.clone(),
+            expires_at: hold.expires_at,
+        };
+        for (seat_id, &ordinal) in self.seats.iter().zip(self.ordinals) {
+            SEATS.set(tx, &(self.event_id, ordinal), &seat_record)?;
+            changelog::append(
+                tx,
+                &Change::Seat {
+                    event_id: self.event_id,
+                    seat_id: seat_id.clone(),
+                    state: SeatStatus::Held,
+                },
+            )?;
+        }
+        HOLDS.set(tx, &hold.hold_id, hold)?;
+        HOLD_EXPIRY.set(tx, &(hold.expires_at, &hold.hold_id), &())?;
+        let record_key = IDEMPOTENCY.key(&self.idem_key);
+        IDEMPOTENCY_EXPIRY.set(tx, &(hold.created_at, &record_key), &record_key)?;
+        IDEMPOTENCY.set(
+            tx,
+            &self.idem_key,
+            &IdempotencyRecord {
+                fingerprint: self.fingerprint.to_string(),
+                resource_id: hold.hold_id.clone(),
+                created_at: hold.created_at,
+            },
+        )?;
+        changelog::append(
+            tx,
+            &Change::HoldPlaced {
+                hold_id: hold.hold_id.clone(),
+                event_id: self.event_id,
+                seats: self.seats.to_vec(),
+            },
+        )?;
+        Ok(())
     }
 }
 
-impl Coordinator {
-    /// Forgets idempotency records older than the retention setting (at most `limit`),
-    /// so that the store does not grow with every request ever made. A key replayed after
-    /// that is treated as new.
-    pub async fn sweep_idempotency_keys(&self, limit: usize) -> Result<usize> {
-        let before = self.clock.now() - self.settings.idempotency_ttl.as_millis() as Millis;
-        self.store
-            .transact(|tx| async move {
-                let due = IDEMPOTENCY_EXPIRY
-                    .range(&tx, IDEMPOTENCY_EXPIRY.before(&before).limit(limit))
-                    .await?;
-                for (index, record_key) in &due {
-                    tx.clear(record_key);
-                    IDEMPOTENCY_EXPIRY.clear(&tx, index);
-                }
-                Ok::<_, Error>(due.len())
-            })
-            .await
+/// The idempotency key of a request: (user, kind, the client's key).
+type IdempotencyKey<'a> = (&'a str, &'static str, &'a str);
+
+/// The ordinals of `seats` in the event's seat map, or which seats it does not have.
+fn seat_ordinals(seat_map: &PricedSeatMap, event_id: u64, seats: &[String]) -> Result<Vec<u32>> {
+    let mut ordinals = Vec::with_capacity(seats.len());
+    let mut unknown = Vec::new();
+    for seat_id in seats {
+        match seat_map.map.ordinal(seat_id) {
+            Some(ordinal) => ordinals.push(ordinal),
+            None => unknown.push(seat_id.as_str()),
+        }
     }
+    if unknown.is_empty() {
+        Ok(ordinals)
+    } else {
+        Err(Error::Api(ApiError::invalid(format!(
+            "event {event_id} has no seat(s) {}",
+            unknown.join(", ")
+        ))))
+    }
+}
+
+/// Counts a hold's outcome, once per request (not per attempt).
+fn count_hold(outcome: &Result<(HoldRecord, bool)>) {
+    let outcome = match outcome {
+        Ok((_, false)) => "placed",
+        Ok((_, true)) => "replayed",
+        Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => "seat_unavailable",
+        Err(Error::Api(e)) if e.code == ErrorCode::TicketLimitReached => "ticket_limit_reached",
+        Err(_) => "error",
+    };
+    metrics::counter!("onsale_holds_total", "outcome" => outcome).increment(1);
 }
 
 /// Deletes a hold and frees the seats still held by it (they count back towards its

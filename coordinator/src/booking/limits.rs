@@ -14,9 +14,9 @@
 use onsale_model::ApiError;
 use serde::{Deserialize, Serialize};
 
-use super::records::HoldRecord;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::store::records::HoldRecord;
 use crate::store::tables::ACCOUNT_SEATS;
 use onsale_store::Tx;
 

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use onsale_model::WaitingRoomSettings;
 
+use super::WaitingRooms;
 use super::records::{self, AdmissionState, Entry, Place};
-use crate::booking::Coordinator;
 use crate::clock::{Millis, to_millis};
 use crate::error::{Error, Result};
-use crate::run::Worker;
 use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER, ROOM_SETTINGS};
+use crate::worker::Worker;
 use onsale_store::StoreExt;
 
 /// Lobby people given their places per transaction.
@@ -41,19 +41,19 @@ pub struct AdmissionReport {
 
 /// Runs an admission round every `interval`. Several coordinators on one store may all
 /// run rounds: admission state is in the store, so together they never over-admit.
-pub fn spawn(coordinator: Coordinator, interval: Duration) -> Worker {
+pub fn spawn(rooms: WaitingRooms, interval: Duration) -> Worker {
     Worker::spawn("admission", move |stop| async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while stop.run_until_cancelled(ticks.tick()).await.is_some() {
-            if let Err(err) = coordinator.admit_waiting_rooms().await {
+            if let Err(err) = rooms.admit_waiting_rooms().await {
                 tracing::warn!(error = %err, "waiting-room admission failed");
             }
         }
     })
 }
 
-impl Coordinator {
+impl WaitingRooms {
     /// One admission round over every room that is on.
     pub async fn admit_waiting_rooms(&self) -> Result<AdmissionReport> {
         let rooms = self

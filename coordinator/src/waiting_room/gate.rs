@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use onsale_model::{ApiError, WaitingRoomSettings};
 use uuid::Uuid;
 
+use super::WaitingRooms;
 use super::{Rooms, records};
-use crate::booking::{Coordinator, set_waiting_room_flag};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::events::set_waiting_room_flag;
 use onsale_store::StoreExt;
 
 /// How long settings read from the store are trusted.
@@ -86,7 +87,7 @@ impl Rooms {
     }
 }
 
-impl Coordinator {
+impl WaitingRooms {
     /// Lets a hold attempt of `user` on `event_id` through the event's waiting room: with
     /// the room on, `pass` (the `X-Queue-Pass` header) must be a pass for this event and
     /// user that has not expired. Counts the attempt towards the automatic threshold.

@@ -13,8 +13,8 @@ use onsale_pass::{Pass, Ticket};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::WaitingRooms;
 use super::records::{self, Entry, Place};
-use crate::booking::Coordinator;
 use crate::clock::{Millis, to_datetime, to_millis};
 use crate::error::{Error, Result};
 use crate::store::tables::{QUEUE_ENTRIES, QUEUE_LOBBY, QUEUE_ORDER};
@@ -38,7 +38,7 @@ pub struct Joined {
     pub new: bool,
 }
 
-impl Coordinator {
+impl WaitingRooms {
     /// Puts `user` in the queue of `event_id`, or finds their place again; a user whose
     /// pass expired gets a new place at the back.
     pub async fn join_queue(&self, user: Uuid, event_id: u64) -> Result<Joined> {
@@ -80,7 +80,7 @@ impl Coordinator {
     /// Writes the joins waiting for `event_id`, a batch at a time, until none wait.
     async fn write_joins(self, event_id: u64) {
         let _unstick = Unstick {
-            coordinator: &self,
+            service: &self,
             event_id,
         };
         loop {
@@ -161,7 +161,7 @@ impl Coordinator {
 
     /// Why there is no queue to join: no such event, or its room is off.
     async fn room_off_error(&self, event_id: u64) -> Error {
-        match self.event(event_id).await {
+        match self.events().event(event_id).await {
             Ok(_) => Error::Api(ApiError::new(
                 ErrorCode::WaitingRoomOff,
                 format!("event {event_id} has no waiting room on; hold seats directly"),
@@ -175,7 +175,7 @@ impl Coordinator {
         Ok(self.standing(user, event_id).await?.0)
     }
 
-    /// [`Coordinator::queue_status`], with the holder's sequence number when they have one
+    /// [`WaitingRooms::queue_status`], with the holder's sequence number when they have one
     /// (queued or admitted), from which watchers work out later positions themselves.
     pub(super) async fn standing(
         &self,
@@ -283,7 +283,7 @@ impl Coordinator {
 /// Should a join writer panic, forgets its event's pending joins (their joiners get an
 /// error) so that the next join starts a new writer instead of waiting for a dead one.
 struct Unstick<'a> {
-    coordinator: &'a Coordinator,
+    service: &'a WaitingRooms,
     event_id: u64,
 }
 
@@ -291,7 +291,7 @@ impl Drop for Unstick<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut joins = self
-                .coordinator
+                .service
                 .rooms()
                 .joins
                 .lock()

@@ -38,7 +38,7 @@ pub(crate) mod records;
 mod watch;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use onsale_model::{ApiError, ErrorCode, WaitingRoom, WaitingRoomSettings};
 
@@ -46,9 +46,60 @@ pub use admission::{AdmissionReport, spawn};
 pub use join::Joined;
 pub use watch::QueueFollower;
 
-use crate::booking::{Coordinator, set_waiting_room_flag};
+use crate::auth::Secrets;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
-use onsale_store::StoreExt;
+use crate::events::{Events, set_waiting_room_flag};
+use onsale_store::{Store, StoreExt};
+
+/// The waiting-rooms service; cheap to clone. It owns what this coordinator keeps in
+/// memory about rooms ([`Rooms`]); the queues are in the store.
+#[derive(Clone)]
+pub struct WaitingRooms {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<Secrets>,
+    events: Events,
+    rooms: Arc<Rooms>,
+}
+
+impl WaitingRooms {
+    /// The waiting rooms of `store`.
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secrets: Arc<Secrets>,
+        events: Events,
+    ) -> Self {
+        WaitingRooms {
+            store,
+            clock,
+            secrets,
+            events,
+            rooms: Arc::default(),
+        }
+    }
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    fn events(&self) -> &Events {
+        &self.events
+    }
+
+    fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+}
 
 /// What one coordinator keeps in memory about waiting rooms; the queues themselves are
 /// in the store. Std mutexes, never held across an `.await`.
@@ -65,7 +116,7 @@ pub(crate) struct Rooms {
     watches: watch::Watches,
 }
 
-impl Coordinator {
+impl WaitingRooms {
     /// Sets up or changes an event's waiting room; switching it on or off is recorded in
     /// the event's document (and so reaches the edge through the catalogue).
     pub async fn configure_waiting_room(

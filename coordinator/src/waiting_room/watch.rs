@@ -17,8 +17,8 @@ use onsale_model::{QueueState, QueueStatus, WaitingRoomSettings};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::WaitingRooms;
 use super::records;
-use crate::booking::Coordinator;
 use crate::clock::to_millis;
 use crate::error::{Error, Result};
 use onsale_store::StoreExt;
@@ -48,7 +48,7 @@ impl RoomHead {
 #[derive(Default)]
 pub(crate) struct Watches(Mutex<HashMap<u64, watch::Sender<RoomHead>>>, AtomicU64);
 
-impl Coordinator {
+impl WaitingRooms {
     /// Follows the place that `ticket` names in `event_id`'s queue: the standing now, and
     /// a follower that yields each change.
     pub async fn follow_queue(&self, event_id: u64, ticket: &str) -> Result<QueueFollower> {
@@ -56,7 +56,7 @@ impl Coordinator {
         let head = self.watch_room(event_id).await?;
         let (status, seq) = self.standing(user, event_id).await?;
         Ok(QueueFollower {
-            coordinator: self.clone(),
+            service: self.clone(),
             event_id,
             user,
             head,
@@ -91,12 +91,12 @@ impl Coordinator {
         let (sender, receiver) = watch::channel(first);
         watches.insert(event_id, sender.clone());
         drop(watches);
-        let coordinator = self.clone();
+        let service = self.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(REFRESH).await;
                 {
-                    let mut watches = coordinator
+                    let mut watches = service
                         .rooms()
                         .watches
                         .0
@@ -107,7 +107,7 @@ impl Coordinator {
                         return;
                     }
                 }
-                match coordinator.room_head(event_id).await {
+                match service.room_head(event_id).await {
                     Ok(head) => {
                         sender.send_if_modified(|current| {
                             let changed = *current != head;
@@ -142,9 +142,9 @@ impl Coordinator {
     }
 }
 
-/// One watcher's place in a queue ([`Coordinator::follow_queue`]).
+/// One watcher's place in a queue ([`WaitingRooms::follow_queue`]).
 pub struct QueueFollower {
-    coordinator: Coordinator,
+    service: WaitingRooms,
     event_id: u64,
     user: Uuid,
     head: watch::Receiver<RoomHead>,
@@ -191,7 +191,7 @@ impl QueueFollower {
                 }
             }
             QueueState::Waiting => {
-                let now = self.coordinator.clock().now();
+                let now = self.service.clock().now();
                 let shuffle_at = self.last.shuffle_at.map_or(now, to_millis);
                 let spread = (self.user.as_u128() % u128::from(SHUFFLE_SPREAD_MS)) as i64;
                 let due = (shuffle_at + 1_000 + spread - now).max(0) as u64;
@@ -199,7 +199,7 @@ impl QueueFollower {
                 self.read().await
             }
             QueueState::Admitted => {
-                let now = self.coordinator.clock().now();
+                let now = self.service.clock().now();
                 let until = self.last.expires_at.map_or(now, to_millis);
                 let due = (until - now).max(0) as u64 + 500;
                 self.switched_within(Duration::from_millis(due)).await?;
@@ -213,7 +213,7 @@ impl QueueFollower {
     }
 
     async fn read(&mut self) -> Result<QueueStatus> {
-        let (status, seq) = self.coordinator.standing(self.user, self.event_id).await?;
+        let (status, seq) = self.service.standing(self.user, self.event_id).await?;
         self.seq = seq.or(self.seq);
         Ok(status)
     }

@@ -268,7 +268,8 @@ pub async fn serve_with_settings(
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let coordinator = configure(coordinator, &url);
     let follower = onsale_coordinator::hub::spawn_follower(
-        coordinator.clone(),
+        coordinator.hub().clone(),
+        coordinator.changelog().clone(),
         std::time::Duration::from_millis(20),
     );
     let api = coordinator.clone();

@@ -20,7 +20,7 @@ pub struct Shop {
     /// The sandbox's base URL.
     pub sandbox_url: String,
     _sandbox: tokio::task::JoinHandle<()>,
-    _worker: onsale_coordinator::run::Worker,
+    _worker: onsale_coordinator::worker::Worker,
 }
 
 /// Starts a [`Shop`].
@@ -44,7 +44,7 @@ pub async fn shop() -> Shop {
             .await
             .unwrap();
     });
-    let worker = tasks::spawn(s.coordinator.clone(), Duration::from_millis(50));
+    let worker = tasks::spawn(s.coordinator.bookings().clone(), Duration::from_millis(50));
     Shop {
         s,
         sandbox_url,
@@ -110,7 +110,7 @@ impl Shop {
     /// Waits until the task worker has run every queued task (at most 10 s).
     pub async fn tasks_done(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.s.coordinator.queued_tasks(1).await.unwrap() > 0 {
+        while self.s.coordinator.bookings().queued_tasks(1).await.unwrap() > 0 {
             assert!(Instant::now() < deadline, "the task worker never finished");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -4,10 +4,10 @@
 
 use onsale_store::{Counter, Raw, Table, Text};
 
-use crate::booking::records::UserRecord;
 use crate::clock::Millis;
 use crate::login_lock::FailedLogins;
 use crate::store::keys::prefix;
+use crate::store::records::UserRecord;
 
 /// `user id` → the user.
 pub(crate) const USERS: Table<String, UserRecord> = Table::new(prefix::USER);

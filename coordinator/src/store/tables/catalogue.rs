@@ -3,9 +3,9 @@
 use onsale_model::Event;
 use onsale_store::{Empty, Table};
 
-use crate::booking::records::StoredSeatMap;
 use crate::clock::Millis;
 use crate::store::keys::prefix;
+use crate::store::records::StoredSeatMap;
 
 /// `event id` → the event.
 pub(crate) const EVENTS: Table<u64, Event> = Table::new(prefix::EVENT);

@@ -2,9 +2,9 @@
 
 use onsale_store::{Counter, Table};
 
-use crate::booking::records::{BookingRecord, TaskRecord};
 use crate::clock::Millis;
 use crate::store::keys::prefix;
+use crate::store::records::{BookingRecord, TaskRecord};
 
 /// `booking id` → the booking.
 pub(crate) const BOOKINGS: Table<String, BookingRecord> = Table::new(prefix::BOOKING);

@@ -3,9 +3,9 @@
 use onsale_store::{Empty, Raw, Table};
 
 use crate::booking::limits::AccountSeats;
-use crate::booking::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 use crate::clock::Millis;
 use crate::store::keys::prefix;
+use crate::store::records::{HoldRecord, IdempotencyRecord, SeatRecord};
 
 /// `(event id, seat number)` → the seat's state; absent means available. Public for the
 /// tests that read the store itself.

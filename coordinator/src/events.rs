@@ -1,6 +1,11 @@
-//! Events: creation by the operator, listing, details and seat states.
+//! Events: creation by the operator, listing, details and seat states, and the compiled
+//! seat maps that holds are checked against.
+//!
+//! [`Events`] is its own service: it owns the cache of compiled seat maps (which never
+//! change after their event is created) and shares only the store and the clock.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use onsale_model::{
     ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, ErrorCode, Event,
@@ -8,17 +13,38 @@ use onsale_model::{
     SeatsResponse,
 };
 
-use super::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
-use super::{Coordinator, SEAT_MAP_CACHE_LIMIT};
 use crate::changelog;
-use crate::clock::{Millis, to_millis};
+use crate::clock::{Clock, Millis, to_millis};
 use crate::error::{Error, Result};
+use crate::store::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use crate::store::tables::{
     CHANGES, EVENT_COUNT, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
 };
-use onsale_store::{StoreExt, Tx};
+use onsale_store::{Store, StoreExt, Tx};
 
-impl Coordinator {
+/// Seat maps never change after their event is created, so they are cached without
+/// invalidation. Bounded by a crude clear-all, which only costs a re-read.
+const SEAT_MAP_CACHE_LIMIT: usize = 256;
+
+/// The events service; cheap to clone.
+#[derive(Clone)]
+pub struct Events {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    /// Compiled seat maps by event id; a std mutex, never held across `.await`.
+    seat_maps: Arc<Mutex<HashMap<u64, Arc<PricedSeatMap>>>>,
+}
+
+impl Events {
+    /// The events of `store`.
+    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Events {
+            store,
+            clock,
+            seat_maps: Arc::default(),
+        }
+    }
+
     /// Creates an event with its seat map; every seat starts available.
     pub async fn create_event(&self, new: NewEvent) -> Result<Event> {
         let seat_map = new.validate()?;
@@ -259,15 +285,21 @@ impl Coordinator {
             })
     }
 
+    /// The compiled seat map of an event, from the cache or read in a transaction of its
+    /// own (seat maps never change, so it may be read before a booking step's).
+    pub(crate) async fn compiled_seat_map(&self, event_id: u64) -> Result<Arc<PricedSeatMap>> {
+        if let Some(map) = self.cached_seat_map(event_id) {
+            return Ok(map);
+        }
+        self.store
+            .transact(|tx| async move { self.seat_map(&*tx, event_id).await })
+            .await
+    }
+
     /// The compiled seat map of an event, from the cache or read through `tx`.
-    pub(super) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<PricedSeatMap>> {
-        if let Some(map) = self
-            .seat_maps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&event_id)
-        {
-            return Ok(map.clone());
+    pub(crate) async fn seat_map(&self, tx: &dyn Tx, event_id: u64) -> Result<Arc<PricedSeatMap>> {
+        if let Some(map) = self.cached_seat_map(event_id) {
+            return Ok(map);
         }
         let stored = SEAT_MAPS
             .get(tx, &event_id)
@@ -281,6 +313,11 @@ impl Coordinator {
         Ok(map)
     }
 
+    fn cached_seat_map(&self, event_id: u64) -> Option<Arc<PricedSeatMap>> {
+        let cache = self.seat_maps.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&event_id).cloned()
+    }
+
     fn cache_seat_map(&self, event_id: u64, map: Arc<PricedSeatMap>) {
         let mut cache = self.seat_maps.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= SEAT_MAP_CACHE_LIMIT {
@@ -291,7 +328,7 @@ impl Coordinator {
 }
 
 /// What a seat record means at `now`.
-pub(super) fn seat_status(record: &SeatRecord, now: Millis) -> SeatStatus {
+pub(crate) fn seat_status(record: &SeatRecord, now: Millis) -> SeatStatus {
     match record {
         SeatRecord::Held { expires_at, .. } if *expires_at > now => SeatStatus::Held,
         SeatRecord::Held { .. } => SeatStatus::Available,
@@ -313,11 +350,11 @@ pub(crate) async fn set_waiting_room_flag(tx: &dyn Tx, id: u64, on: bool) -> Res
     Ok(())
 }
 
-pub(super) fn event_not_found(id: u64) -> Error {
+pub(crate) fn event_not_found(id: u64) -> Error {
     Error::Api(ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
 }
 
-pub(super) async fn read_event(tx: &dyn Tx, id: u64) -> Result<Event> {
+pub(crate) async fn read_event(tx: &dyn Tx, id: u64) -> Result<Event> {
     EVENTS
         .get(tx, &id)
         .await?

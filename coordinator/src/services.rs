@@ -1,0 +1,186 @@
+//! The coordinator as services, composed in one place: [`Coordinator`] holds the events,
+//! the accounts, the bookings, the waiting rooms, the live hub and the change log, each
+//! with its own state, over one store, one clock and the deployment's secrets. It is
+//! cheap to clone (everything is behind `Arc`s) and is the state of the HTTP layer.
+
+use std::sync::Arc;
+
+use crate::accounts::Accounts;
+use crate::auth::Secrets;
+use crate::booking::Bookings;
+use crate::changelog::ChangeLog;
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::events::Events;
+use crate::notify::Notifications;
+use crate::payments::PaymentProvider;
+use crate::settings::Settings;
+use crate::store::tables::SECRETS;
+use crate::waiting_room::WaitingRooms;
+use onsale_store::{Store, StoreExt};
+
+/// The coordinator: its services over one store, one clock, the deployment's secrets and
+/// the settings.
+#[derive(Clone)]
+pub struct Coordinator {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<Secrets>,
+    settings: Arc<Settings>,
+    /// Events and their seat maps.
+    events: Events,
+    /// Holds, checkout, payments, refunds.
+    bookings: Bookings,
+    /// The change log: appended in transactions, followed by the hub, the notifier and
+    /// the task worker.
+    changelog: Arc<ChangeLog>,
+    /// Subscribers of the live seat feed.
+    hub: Arc<crate::hub::Hub>,
+    /// Queues, admission, passes.
+    rooms: WaitingRooms,
+    /// Sign-up, log-in, tokens.
+    accounts: Accounts,
+    /// Emails and in-app notifications.
+    notifications: Notifications,
+}
+
+impl Coordinator {
+    /// Opens the coordinator on a store, loading the deployment's secrets from it (and
+    /// creating them on first start).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Self> {
+        let mut secrets = load_or_create_secrets(&*store).await?;
+        if let Some(token) = &settings.operator_token {
+            secrets.operator_token = token.clone();
+        }
+        let secrets = Arc::new(secrets);
+        let settings = Arc::new(settings);
+        let changelog = Arc::new(ChangeLog::new(store.clone()));
+        let events = Events::new(store.clone(), clock.clone());
+        let accounts = Accounts::new(
+            store.clone(),
+            clock.clone(),
+            secrets.clone(),
+            settings.clone(),
+        );
+        Ok(Coordinator {
+            bookings: Bookings::new(
+                store.clone(),
+                clock.clone(),
+                secrets.clone(),
+                settings.clone(),
+                changelog.clone(),
+                events.clone(),
+            ),
+            notifications: Notifications::new(
+                store.clone(),
+                clock.clone(),
+                changelog.clone(),
+                accounts.clone(),
+            ),
+            changelog,
+            accounts,
+            rooms: WaitingRooms::new(
+                store.clone(),
+                clock.clone(),
+                secrets.clone(),
+                events.clone(),
+            ),
+            events,
+            store,
+            clock,
+            secrets,
+            settings,
+            hub: Arc::new(crate::hub::Hub::default()),
+        })
+    }
+
+    /// Events and their seat maps.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// Holds, checkout, payments, refunds.
+    pub fn bookings(&self) -> &Bookings {
+        &self.bookings
+    }
+
+    /// Emails and in-app notifications.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
+    }
+
+    /// Sign-up, log-in, tokens.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The live seat feed's subscribers.
+    pub fn hub(&self) -> &Arc<crate::hub::Hub> {
+        &self.hub
+    }
+
+    /// The change log.
+    pub fn changelog(&self) -> &Arc<ChangeLog> {
+        &self.changelog
+    }
+
+    /// Takes payments through `provider`.
+    pub fn with_payments(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
+        self.bookings.set_payments(provider);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The deployment's secrets.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Queues, admission, passes.
+    pub fn waiting_rooms(&self) -> &WaitingRooms {
+        &self.rooms
+    }
+}
+
+async fn load_or_create_secrets(store: &dyn Store) -> Result<Secrets> {
+    store
+        .transact(|tx| async move {
+            // Sealed values do not decode: look at the bytes first, to say why.
+            let stored = tx.get(&SECRETS.key()).await?;
+            if stored.is_some_and(|bytes| onsale_store::sealed::is_sealed(&bytes)) {
+                return Err(onsale_store::StoreError::backend(
+                    "seal",
+                    "the store's values are sealed: start with its --seal-key (ONSALE_SEAL_KEY)",
+                )
+                .into());
+            }
+            if let Some(mut secrets) = SECRETS.get(&tx).await? {
+                if secrets.complete() {
+                    SECRETS.set(&tx, &secrets)?;
+                }
+                return Ok(secrets);
+            }
+            let secrets = Secrets::generate();
+            SECRETS.set(&tx, &secrets)?;
+            Ok::<_, crate::error::Error>(secrets)
+        })
+        .await
+}
