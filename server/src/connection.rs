@@ -1,10 +1,16 @@
 //! One accepted connection: its TLS handshake, its HTTP connection, and the watchdog that
 //! closes it when it is silent too long with nothing in flight.
+//!
+//! Requests only update counters the watchdog reads when its timer fires: a request never
+//! wakes the watchdog or re-arms its timer, so a busy keep-alive connection costs nothing
+//! extra, and an idle one one timer per timeout.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -59,12 +65,13 @@ async fn drive<I>(
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (activity, watched) = watch::channel(Activity {
-        in_flight: 0,
-        requests: 0,
-        idle_since: started,
+    let activity = Arc::new(Activity {
+        started,
+        in_flight: AtomicU64::new(0),
+        requests: AtomicU64::new(0),
+        idle_since_ms: AtomicU64::new(0),
     });
-    let activity = Arc::new(activity);
+    let watched = activity.clone();
     let router = shared.router.clone();
     let tls = shared.tls.is_some();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -98,7 +105,7 @@ async fn drive<I>(
                 tracing::debug!(server = shared.name, %remote, error = %err, "connection ended");
             }
         }
-        reason = watchdog(watched, shared) => closed(shared, reason),
+        reason = watchdog(&watched, shared) => closed(shared, reason),
         () = stopped(&mut stopping) => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
@@ -127,71 +134,80 @@ fn closed(shared: &Shared, reason: &'static str) {
     );
 }
 
-/// What the watchdog knows of a connection.
-#[derive(Debug, Clone, Copy)]
+/// What the watchdog knows of a connection, updated by its requests.
+#[derive(Debug)]
 struct Activity {
+    /// When the connection was accepted.
+    started: Instant,
     /// Requests whose answer has not been sent whole yet.
-    in_flight: usize,
+    in_flight: AtomicU64,
     /// Requests seen so far.
-    requests: u64,
-    /// When the last answer finished (or the connection started).
-    idle_since: Instant,
+    requests: AtomicU64,
+    /// When the last answer finished (or the connection started), in milliseconds after
+    /// `started`.
+    idle_since_ms: AtomicU64,
 }
 
 /// Returns (and so closes the connection) when nothing is in flight and either the first
 /// request has not come within the header timeout or the connection has been idle for
-/// the idle timeout; never while a request is in flight.
-async fn watchdog(mut watched: watch::Receiver<Activity>, shared: &Shared) -> &'static str {
+/// the idle timeout; never while a request is in flight. It sleeps until the earliest
+/// moment that could be true and looks again then.
+async fn watchdog(activity: &Activity, shared: &Shared) -> &'static str {
+    let limits = &shared.limits;
     loop {
-        let now = *watched.borrow_and_update();
-        if now.in_flight > 0 {
-            if watched.changed().await.is_err() {
-                return std::future::pending().await;
-            }
+        let in_flight = activity.in_flight.load(Ordering::Acquire);
+        let requests = activity.requests.load(Ordering::Acquire);
+        let idle_since = activity.started
+            + Duration::from_millis(activity.idle_since_ms.load(Ordering::Acquire));
+        let (deadline, reason) = if requests == 0 {
+            (idle_since + limits.header_timeout, "header_timeout")
+        } else {
+            (idle_since + limits.idle_timeout, "idle")
+        };
+        if in_flight > 0 {
+            // Whatever a request in flight takes, it is never cut: look again later.
+            tokio::time::sleep(limits.idle_timeout).await;
             continue;
         }
-        let (deadline, reason) = if now.requests == 0 {
-            (
-                now.idle_since + shared.limits.header_timeout,
-                "header_timeout",
-            )
-        } else {
-            (now.idle_since + shared.limits.idle_timeout, "idle")
-        };
-        tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return reason,
-            changed = watched.changed() => {
-                if changed.is_err() {
-                    return std::future::pending().await;
-                }
-            }
+        // A request that started while this looked is seen by the second look.
+        let unchanged = activity.in_flight.load(Ordering::Acquire) == 0
+            && activity.requests.load(Ordering::Acquire) == requests;
+        let now = Instant::now();
+        if now >= deadline && unchanged {
+            return reason;
         }
+        // Activity only moves the idle deadline later, except the first request: once
+        // it is answered, the idle timeout may end before the header timeout would.
+        let wake = if requests == 0 {
+            deadline.min(now + limits.idle_timeout)
+        } else {
+            deadline
+        };
+        tokio::time::sleep_until(wake).await;
     }
 }
 
 /// One request in flight, from its headers until its answer's body is sent or dropped.
 struct InFlight {
-    activity: Arc<watch::Sender<Activity>>,
+    activity: Arc<Activity>,
 }
 
 impl InFlight {
-    fn start(activity: Arc<watch::Sender<Activity>>) -> Self {
-        activity.send_modify(|a| {
-            a.in_flight += 1;
-            a.requests += 1;
-        });
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::AcqRel);
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight { activity }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.activity.send_modify(|a| {
-            a.in_flight -= 1;
-            if a.in_flight == 0 {
-                a.idle_since = Instant::now();
-            }
-        });
+        let activity = &self.activity;
+        let idle_since = activity.started.elapsed().as_millis() as u64;
+        activity
+            .idle_since_ms
+            .fetch_max(idle_since, Ordering::AcqRel);
+        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
