@@ -751,6 +751,14 @@ async fn openapi_document_lists_every_answer_and_limit() {
                     assert!(responses[status].is_object(), "{name}: {status}");
                 }
             }
+            let keyed = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|parameter| parameter["name"] == "Idempotency-Key");
+            if keyed {
+                assert!(responses["422"].is_object(), "{name}: 422 for a reused key");
+            }
         }
     }
     assert!(operations >= 29, "{operations} operations");

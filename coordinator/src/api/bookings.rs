@@ -24,6 +24,7 @@ use crate::services::Coordinator;
         (status = 201, description = "A pending booking and where to pay", body = CheckoutResponse),
         (status = 404, description = "No live hold of yours", body = ErrorBody),
         (status = 410, description = "The hold expired", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key already used to check out another hold (idempotency_key_reused)", body = ErrorBody),
         (status = 429, description = "Too many checkouts from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
         (status = 503, description = "The payment provider is unavailable; retry with the same key", body = ErrorBody),
     ))]

@@ -27,6 +27,7 @@ use crate::services::Coordinator;
         (status = 403, description = "The waiting room is on: no pass (queue_pass_required) or a bad one (queue_pass_invalid)", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "Some seats are taken (seat_unavailable, listed), or the hold would pass the event's seat limit per account (ticket_limit_reached, with limit and current); nothing was held", body = ErrorBody),
+        (status = 410, description = "The Idempotency-Key's hold has ended since (hold_expired)", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for other seats", body = ErrorBody),
         (status = 429, description = "Too many holds from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]
@@ -103,13 +104,19 @@ pub struct BookEventQuery {
 /// `POST /v1/events/{id}/holds`; without an `Idempotency-Key` the key is derived from the
 /// event and seat, so a retried call returns the same hold. Like holds, it needs the
 /// waiting room's pass while the room is on.
-#[utoipa::path(post, path = "/bookEvent", tag = "seed aliases", params(BookEventQuery),
+#[utoipa::path(post, path = "/bookEvent", tag = "seed aliases",
+    params(
+        BookEventQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: without one, the key is derived from the event and seat", min_length = 1, max_length = 255, pattern = "^[!-~]+$"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The seat is held", body = Hold),
         (status = 403, description = "The waiting room is on: no pass or a bad one", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "The seat is taken, or the account is at the event's seat limit", body = ErrorBody),
+        (status = 410, description = "The same call's hold has ended since (hold_expired)", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for another seat (idempotency_key_reused)", body = ErrorBody),
         (status = 429, description = "Too many holds from this address or account (`rate_limited`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn book_event(
