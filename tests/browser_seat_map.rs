@@ -90,7 +90,7 @@ async fn seat_map_and_waiting_room_work_in_a_browser() {
         .bearer_auth(&dev.operator_token)
         .json(&json!({
             "name": "Seat map night", "category": "concert", "venue": "Hall", "city": "Leeds",
-            "starts_at": "2030-05-01T19:30:00Z", "currency": "GBP",
+            "starts_at": "2030-05-01T19:30:00Z", "time_zone": "Europe/London", "currency": "GBP",
             "seat_map": {"sections": [
                 {"id": "FLR", "name": "Floor", "price": 5000, "rows": [
                     {"name": "A", "seats": 8}, {"name": "B", "seats": 8, "price": 4000}]},

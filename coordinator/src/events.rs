@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use onsale_model::{
-    ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, ErrorCode, Event,
-    EventDetails, LogPosition, NewEvent, Page, PageQuery, SeatMap, SeatStatus, SeatView,
-    SeatsResponse,
+    ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, DEFAULT_TIME_ZONE,
+    ErrorCode, Event, EventDetails, LogPosition, NewEvent, Page, PageQuery, SeatMap, SeatStatus,
+    SeatView, SeatsResponse,
 };
 
 use crate::changelog;
@@ -20,6 +20,7 @@ use crate::store::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use crate::store::tables::{
     CHANGES, EVENT_COUNT, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
 };
+use crate::time_zone;
 use onsale_store::{Store, StoreExt, Tx};
 
 /// Seat maps never change after their event is created, so they are cached without
@@ -48,6 +49,12 @@ impl Events {
     /// Creates an event with its seat map; every seat starts available.
     pub async fn create_event(&self, new: NewEvent) -> Result<Event> {
         let seat_map = new.validate()?;
+        let zone = new
+            .details
+            .time_zone
+            .as_deref()
+            .unwrap_or(DEFAULT_TIME_ZONE);
+        let local = time_zone::localize(new.details.starts_at, zone)?;
         let (price_min, price_max) = seat_map.price_range();
         let seat_count = seat_map.seats().len() as u32;
         let stored = StoredSeatMap {
@@ -58,7 +65,7 @@ impl Events {
             .store
             .transact(|tx| {
                 let details = new.details.clone();
-                let stored = &stored;
+                let (stored, local, zone) = (&stored, &local, zone);
                 async move {
                     let id = EVENT_SEQ.get(&tx).await?.unwrap_or(0) as u64 + 1;
                     EVENT_SEQ.set(&tx, &(id as i64))?;
@@ -70,7 +77,9 @@ impl Events {
                         performers: details.performers,
                         venue: details.venue,
                         city: details.city,
-                        starts_at: details.starts_at,
+                        starts_at: local.starts_at,
+                        time_zone: zone.to_string(),
+                        time_zone_abbreviation: local.abbreviation.clone(),
                         image_url: details.image_url,
                         currency: details.currency,
                         price_min,
@@ -119,6 +128,8 @@ impl Events {
                             old.currency
                         ))));
                     }
+                    let zone = details.time_zone.unwrap_or_else(|| old.time_zone.clone());
+                    let local = time_zone::localize(details.starts_at, &zone)?;
                     let event = Event {
                         name: details.name,
                         category: details.category,
@@ -126,7 +137,9 @@ impl Events {
                         performers: details.performers,
                         venue: details.venue,
                         city: details.city,
-                        starts_at: details.starts_at,
+                        starts_at: local.starts_at,
+                        time_zone: zone,
+                        time_zone_abbreviation: local.abbreviation,
                         image_url: details.image_url,
                         max_seats_per_account: details
                             .max_seats_per_account

@@ -48,6 +48,7 @@ pub mod settings;
 pub mod store;
 pub mod sweeper;
 pub mod tasks;
+mod time_zone;
 pub mod waiting_room;
 pub mod worker;
 

@@ -107,9 +107,7 @@ fn notice_for(change: &Change) -> Option<Notice> {
             booking_id: booking_id.clone(),
             kind: "booking_cancelled",
             subject: "Your booking did not go through".into(),
-            message: format!(
-                "Your booking {booking_id} was cancelled: {reason}. The seats are released."
-            ),
+            message: format!("Your booking {booking_id} was cancelled: {reason}."),
         }),
         Change::BookingRefunded {
             booking_id,

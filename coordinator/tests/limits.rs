@@ -146,7 +146,7 @@ async fn released_and_expired_seats_count_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn booked_seats_keep_counting_and_failed_payments_count_back() {
+async fn booked_seats_keep_counting_and_released_holds_count_back() {
     let shop = shop().await;
     let event = shop
         .s
@@ -173,7 +173,8 @@ async fn booked_seats_keep_counting_and_failed_payments_count_back() {
     let (_, declined) = shop.checkout(&token, &pending, "declined").await;
     assert_limit(&hold_run(&shop.s, &token, event, 4, 1).await, 3, 3);
 
-    // A failed payment cancels the booking: its seat counts back.
+    // A declined payment cancels the booking but keeps the hold (to pay again): its seat
+    // still counts, until the buyer releases it.
     assert_eq!(
         shop.pay(declined["payment_url"].as_str().unwrap(), "fail")
             .await,
@@ -183,6 +184,16 @@ async fn booked_seats_keep_counting_and_failed_payments_count_back() {
         b["status"] == "cancelled"
     })
     .await;
+    assert_limit(&hold_run(&shop.s, &token, event, 4, 1).await, 3, 3);
+    let release = shop
+        .s
+        .http
+        .delete(format!("{}/v1/holds/{pending}", shop.s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(release.status(), 204);
     assert_eq!(hold_run(&shop.s, &token, event, 4, 1).await.0, 201);
     assert_limit(&hold_run(&shop.s, &token, event, 5, 1).await, 3, 3);
 }

@@ -176,7 +176,7 @@ async fn buyers_hear_of_completed_and_failed_bookings_by_email_and_in_app() {
         .iter()
         .find(|m| m.contains("Subject: Your booking did not go through"))
         .expect("a failure email");
-    assert!(failed.contains("the payment failed"), "{failed}");
+    assert!(failed.contains("the payment was declined"), "{failed}");
 
     let listed: Vec<Value> = http
         .get(format!("{url}/v1/me/notifications"))

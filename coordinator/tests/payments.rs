@@ -138,25 +138,54 @@ async fn checkout_is_idempotent_and_guards_the_hold() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_payment_cancels_and_releases_the_seats() {
+async fn a_declined_payment_keeps_the_seats_held_and_the_buyer_pays_again() {
     let shop = shop().await;
-    let event = shop.s.create_event("Declined Show", 1, 1, 2).await;
+    let event = shop.s.create_event("Declined Show", 1, 1, 3).await;
     let token = shop.s.token_for(Uuid::new_v4());
     let hold = shop.hold(&token, event, &["S0-R0-1", "S0-R0-2"]).await;
     let (_, checkout) = shop.checkout(&token, &hold, "k").await;
+    let first = checkout["booking_id"].as_str().unwrap();
     assert_eq!(
         shop.pay(checkout["payment_url"].as_str().unwrap(), "fail")
             .await,
         200
     );
-    let booking = shop
-        .eventually_booking(&token, checkout["booking_id"].as_str().unwrap(), |b| {
-            b["status"] == "cancelled"
-        })
+    let declined = shop
+        .eventually_booking(&token, first, |b| b["status"] == "cancelled")
         .await;
-    assert_eq!(booking["cancel_reason"], "the payment failed");
-    assert_eq!(booking["refund"], Value::Null, "nothing was charged");
-    assert_eq!(shop.availability(event).await["available"], 2);
+    assert!(
+        declined["cancel_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the payment was declined"),
+        "{declined}"
+    );
+    assert_eq!(declined["refund"], Value::Null, "nothing was charged");
+    assert!(declined["pay_by"].is_string(), "it can be paid again");
+    assert_eq!(declined["hold_id"], hold.as_str());
+    let seats = shop.availability(event).await;
+    assert_eq!(
+        (seats["available"].as_u64(), seats["held"].as_u64()),
+        (Some(1), Some(2)),
+        "the seats stay held for the buyer"
+    );
+
+    let (status, again) = shop.checkout(&token, &hold, "k2").await;
+    assert_eq!(status, 201, "{again}");
+    let second = again["booking_id"].as_str().unwrap();
+    assert_ne!(second, first, "a new booking for the second attempt");
+    let (_, old) = shop.booking(&token, first).await;
+    assert_eq!(old["pay_by"], Value::Null, "the hold is being paid again");
+    assert_eq!(
+        shop.pay(again["payment_url"].as_str().unwrap(), "succeed")
+            .await,
+        200
+    );
+    let paid = shop
+        .eventually_booking(&token, second, |b| b["status"] == "completed")
+        .await;
+    assert_eq!(paid["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(shop.availability(event).await["sold"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,37 +5,58 @@
 use onsale_model::{EventDetails, NewEvent, RowSpec, SeatMapSpec, SectionSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use time::{Duration, OffsetDateTime, macros::datetime};
+use time::OffsetDateTime;
 
-const CITIES: &[(&str, &[&str], &str)] = &[
+/// `(city, venues, currency, time zone)`.
+const CITIES: &[(&str, &[&str], &str, &str)] = &[
     (
         "Berlin",
         &["Uber Arena", "Tempodrom", "Philharmonie"],
         "EUR",
+        "Europe/Berlin",
     ),
     (
         "London",
         &["The O2", "Royal Albert Hall", "Wembley Stadium"],
         "GBP",
+        "Europe/London",
     ),
     (
         "Paris",
         &["Accor Arena", "L'Olympia", "Palais Garnier"],
         "EUR",
+        "Europe/Paris",
     ),
     (
         "New York",
         &["Madison Square Garden", "Carnegie Hall", "Barclays Center"],
         "USD",
+        "America/New_York",
     ),
-    ("Tokyo", &["Nippon Budokan", "Tokyo Dome"], "JPY"),
-    ("Madrid", &["WiZink Center", "Teatro Real"], "EUR"),
+    (
+        "Tokyo",
+        &["Nippon Budokan", "Tokyo Dome"],
+        "JPY",
+        "Asia/Tokyo",
+    ),
+    (
+        "Madrid",
+        &["WiZink Center", "Teatro Real"],
+        "EUR",
+        "Europe/Madrid",
+    ),
     (
         "Amsterdam",
         &["Ziggo Dome", "Concertgebouw", "Paradiso"],
         "EUR",
+        "Europe/Amsterdam",
     ),
-    ("Chicago", &["United Center", "Chicago Theatre"], "USD"),
+    (
+        "Chicago",
+        &["United Center", "Chicago Theatre"],
+        "USD",
+        "America/Chicago",
+    ),
 ];
 
 const CATEGORIES: &[(&str, &[&str])] = &[
@@ -78,12 +99,24 @@ const SECOND: &[&str] = &[
 /// The demo catalogue: `count` events, the same every time.
 pub fn catalogue(count: usize) -> Vec<NewEvent> {
     let mut rng = StdRng::seed_from_u64(0x6f6e_7361_6c65);
-    let start = datetime!(2027-01-08 19:30 UTC);
-    (0..count).map(|i| demo_event(i, start, &mut rng)).collect()
+    (0..count).map(|i| demo_event(i, &mut rng)).collect()
 }
 
-fn demo_event(i: usize, start: OffsetDateTime, rng: &mut StdRng) -> NewEvent {
-    let (city, venues, currency) = CITIES[i % CITIES.len()];
+/// `days` after 8 January 2027 at 19:30 plus `half_hours`, local time in `zone`.
+fn local_evening(zone: &str, days: i64, half_hours: i64) -> OffsetDateTime {
+    let civil = jiff::civil::date(2027, 1, 8)
+        .at(19, 30, 0, 0)
+        .checked_add(jiff::Span::new().days(days).minutes(30 * half_hours))
+        .expect("demo dates are in range");
+    let instant = civil
+        .in_tz(zone)
+        .expect("demo time zones exist")
+        .timestamp();
+    OffsetDateTime::from_unix_timestamp(instant.as_second()).expect("demo dates are in range")
+}
+
+fn demo_event(i: usize, rng: &mut StdRng) -> NewEvent {
+    let (city, venues, currency, zone) = CITIES[i % CITIES.len()];
     let venue = venues[rng.random_range(0..venues.len())];
     let (category, suffixes) = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
     let performer = format!(
@@ -100,9 +133,7 @@ fn demo_event(i: usize, start: OffsetDateTime, rng: &mut StdRng) -> NewEvent {
         ));
     }
     let suffix = suffixes[rng.random_range(0..suffixes.len())];
-    let starts_at = start
-        + Duration::days(rng.random_range(0..365))
-        + Duration::minutes(30 * rng.random_range(0..6));
+    let starts_at = local_evening(zone, rng.random_range(0..365), rng.random_range(0..6));
     let arena = i.is_multiple_of(60);
     // Yen have no minor unit: 4,000 yen is about what 25 euros are in cents.
     let base_price: u64 = if currency == "JPY" { 4_000 } else { 2_500 };
@@ -119,6 +150,7 @@ fn demo_event(i: usize, start: OffsetDateTime, rng: &mut StdRng) -> NewEvent {
             venue: venue.to_string(),
             city: city.to_string(),
             starts_at,
+            time_zone: Some(zone.to_string()),
             image_url: format!("/static/demo/{}.svg", category),
             currency: currency.to_string(),
             max_seats_per_account: None,

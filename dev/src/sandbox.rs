@@ -410,7 +410,8 @@ async fn pay_decide(
             if kind == "payment_intent.succeeded" {
                 "<h1>Payment received</h1><p>Your booking is being confirmed; you will be told when it is.</p>"
             } else {
-                "<h1>Payment declined</h1><p>No money was taken.</p>"
+                "<h1>Payment declined</h1><p>No money was taken. Your seats stay held until \
+                 the hold ends: go back to your booking to pay again.</p>"
             },
         )),
         Ok(code) => (StatusCode::BAD_GATEWAY, page("Error", &format!("<h1>The shop answered {code}</h1>"))).into_response(),

@@ -1,6 +1,7 @@
-// onsale's pages in the browser: the account box, the live seat map of an event page
-// (pick seats, hold them, the hold's countdown, checkout), the waiting-room page and the
-// booking page (status and tickets).
+// onsale's pages in the browser: the header (My tickets, notifications, who is signed
+// in), the account box, the live seat map of an event page (pick seats, hold them, the
+// hold's countdown, checkout), the waiting-room page, the booking page (status, tickets,
+// calendar file, paying again) and "My tickets".
 // Plain JavaScript with no dependencies, served by the edge at /static/onsale.{hash}.js.
 //
 // Seat states come from `GET /v1/events/{id}/seats` (through the edge), then live from the
@@ -40,6 +41,29 @@
     var symbol = symbols[currency] || currency;
     if (currency === 'JPY') return symbol + minor;
     return symbol + Math.floor(minor / 100) + '.' + String(minor % 100).padStart(2, '0');
+  }
+
+  var DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  // An event's start as the venue reads it: `Sat 1 May 2027, 19:30 CEST`. The API gives
+  // the start in the venue's offset and the zone's abbreviation, so the browser's own
+  // time zone plays no part.
+  function localWhen(iso, abbreviation) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || '');
+    if (!m) return iso || '';
+    var day = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay();
+    return DAYS[day] + ' ' + (+m[3]) + ' ' + MONTHS[+m[2] - 1] + ' ' + m[1] + ', ' + m[4] + ':' + m[5] +
+      (abbreviation ? ' ' + abbreviation : '');
+  }
+
+  // "Section Floor, Row A, Seat 1".
+  function seatWords(item) {
+    return item.section ? 'Section ' + item.section + ', Row ' + item.row + ', Seat ' + item.number : 'Seat ' + item.seat_id;
+  }
+
+  function clockText(seconds) {
+    return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
   }
 
   function newKey() {
@@ -151,6 +175,7 @@
           api('DELETE', '/v1/sessions').then(function () {
             localStorage.removeItem(TOKEN_KEY);
             account(box, changed);
+            signedInOrOut();
             changed();
           });
         } }),
@@ -193,10 +218,69 @@
           token: answer.body.token, expires_at: answer.body.expires_at, username: credentials.username,
         }));
         account(box, changed);
+        signedInOrOut();
         changed();
       });
     });
     box.appendChild(form);
+  }
+
+  // ---- the header: My tickets, notifications, who is signed in ----------------------------
+
+  var SEEN_KEY = 'onsale.notifications.seen';
+
+  function Header(root) {
+    this.root = root;
+    this.render();
+  }
+
+  Header.prototype.render = function () {
+    var self = this;
+    var current = session();
+    this.root.textContent = '';
+    if (!current) {
+      this.root.appendChild(el('a', { href: '/me/tickets', text: 'Sign in' }));
+      return;
+    }
+    this.bell = el('button', { type: 'button', class: 'bell', 'aria-expanded': 'false', 'aria-controls': 'notification-list', text: 'Notifications' });
+    this.list = el('ul', { id: 'notification-list', class: 'notification-list', hidden: '' });
+    this.bell.addEventListener('click', function () { self.toggle(); });
+    this.root.appendChild(el('span', { class: 'who', text: current.username }));
+    this.root.appendChild(el('span', { class: 'bell-box' }, [this.bell, this.list]));
+    api('GET', '/v1/me/notifications').then(function (answer) {
+      if (!answer.ok) return;
+      self.items = answer.body;
+      var seen = Date.parse(localStorage.getItem(SEEN_KEY) || '') || 0;
+      var unread = self.items.filter(function (n) { return Date.parse(n.created_at) > seen; }).length;
+      self.bell.textContent = unread ? 'Notifications (' + unread + ')' : 'Notifications';
+      self.bell.setAttribute('data-unread', String(unread));
+    });
+  };
+
+  Header.prototype.toggle = function () {
+    var open = this.list.hidden;
+    this.list.hidden = !open;
+    this.bell.setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (!open) return;
+    var list = this.list;
+    list.textContent = '';
+    (this.items || []).forEach(function (n) {
+      list.appendChild(el('li', {}, [
+        el('a', { href: '/bookings/' + encodeURIComponent(n.booking_id), text: n.message }),
+        el('span', { class: 'meta', text: ' · ' + new Date(n.created_at).toLocaleString() }),
+      ]));
+    });
+    if (!list.children.length) list.appendChild(el('li', { class: 'meta', text: 'Nothing yet.' }));
+    localStorage.setItem(SEEN_KEY, new Date().toISOString());
+    this.bell.textContent = 'Notifications';
+    this.bell.setAttribute('data-unread', '0');
+  };
+
+  var header = null;
+
+  // Something on the page signed in or out: the header follows.
+  function signedInOrOut() {
+    if (header) header.render();
   }
 
   // ---- the seat map ---------------------------------------------------------------------
@@ -230,11 +314,21 @@
     this.figure = el('div', { class: 'seatmap-scroll' });
     this.legend = el('ul', { class: 'legend', 'aria-label': 'Legend' });
     this.message = el('p', { class: 'notice', role: 'alert', hidden: '' });
-    this.summary = el('div', { class: 'summary', 'aria-live': 'polite' });
+    // The bar at the bottom of the view: what is picked or held, the countdown, the
+    // buttons, and every message, so that none appears out of sight.
+    this.summary = el('div', { class: 'summary-body', 'aria-live': 'polite' });
+    this.bar = el('div', { class: 'summary' }, [this.message, this.summary]);
     this.root.textContent = '';
-    [this.accountBox, this.status, this.legend, this.figure, this.message, this.summary]
+    [this.accountBox, this.status, this.legend, this.figure, this.bar]
       .forEach(function (node) { self.root.appendChild(node); });
-    account(this.accountBox, function () { self.renderSummary(); });
+    // Whatever the browser scrolls into view (a focused field, a button) stops above the
+    // bar, so the bar never covers a control.
+    var keepClear = function () {
+      document.documentElement.style.scrollPaddingBottom = (self.bar.offsetHeight + 8) + 'px';
+    };
+    if (window.ResizeObserver) new ResizeObserver(keepClear).observe(this.bar);
+    keepClear();
+    account(this.accountBox, function () { self.restoreHold(); self.renderSummary(); });
     this.restoreHold();
     this.load();
   };
@@ -470,19 +564,36 @@
 
   // ---- holding, the countdown, checkout -------------------------------------------------
 
-  SeatMap.prototype.holdKey = function () { return 'onsale.hold.' + this.eventId; };
-
-  // A hold this tab placed before a reload or a visit to the payment page, while the
-  // coordinator still has it (paid, released or expired, it is forgotten).
+  // The buyer's live hold of this event, placed in this tab, another tab or on another
+  // device (`GET /v1/me/holds`): shown as theirs, with Pay and Release.
   SeatMap.prototype.restoreHold = function () {
     var self = this;
-    try {
-      var saved = JSON.parse(sessionStorage.getItem(this.holdKey()) || 'null');
-      if (saved && saved.deadline > Date.now() && session()) this.hold = saved;
-    } catch (e) { this.hold = null; }
-    if (!this.hold) return sessionStorage.removeItem(this.holdKey());
-    api('GET', '/v1/holds/' + this.hold.hold_id).then(function (answer) {
-      if (answer.status === 404 || answer.status === 401) self.endHold('');
+    if (!session()) return;
+    api('GET', '/v1/me/holds?event_id=' + encodeURIComponent(this.eventId)).then(function (answer) {
+      if (!answer.ok) return;
+      var live = answer.body[0];
+      if (!live) {
+        if (self.hold) self.endHold('');
+        return;
+      }
+      self.adoptHold(live, answer.date);
+      self.renderSummary();
+    });
+  };
+
+  // Takes `hold` (as the API answers it) as the buyer's hold; its countdown runs on the
+  // server's clock: the time left when it answered (whose Date header has whole
+  // seconds, so the middle of that second).
+  SeatMap.prototype.adoptHold = function (hold, date) {
+    var self = this;
+    var now = Date.now();
+    var left = Date.parse(hold.expires_at) - (date ? date + 500 : now);
+    this.hold = { hold_id: hold.hold_id, seats: hold.seats, total: hold.total, deadline: now + left, booking_id: hold.booking_id };
+    this.warned = false;
+    this.hold.seats.forEach(function (id) {
+      if (!self.byId[id]) return;
+      if (self.byId[id].state === 'available') self.byId[id].state = 'held';
+      self.paint(self.byId[id]);
     });
   };
 
@@ -512,14 +623,8 @@
       button.disabled = false;
       self.holding = [];
       if (answer.ok) {
-        var now = Date.now();
-        // The countdown runs on the server's clock: the time left when it answered (its
-        // Date header has whole seconds, so the middle of that second).
-        var left = Date.parse(answer.body.expires_at) - (answer.date ? answer.date + 500 : now);
-        self.hold = { hold_id: answer.body.hold_id, seats: answer.body.seats, total: answer.body.total, deadline: now + left };
-        sessionStorage.setItem(self.holdKey(), JSON.stringify(self.hold));
         self.selected = [];
-        self.hold.seats.forEach(function (id) { self.setState(id, 'held'); self.paint(self.byId[id]); });
+        self.adoptHold(answer.body, answer.date);
         say(self.message, '');
         self.renderSummary();
         return;
@@ -542,7 +647,6 @@
     var self = this;
     var seats = this.hold ? this.hold.seats : [];
     this.hold = null;
-    sessionStorage.removeItem(this.holdKey());
     seats.forEach(function (id) { if (self.byId[id]) self.paint(self.byId[id]); });
     say(this.message, text || '', text ? 'info' : '');
     this.renderSummary();
@@ -558,7 +662,9 @@
   SeatMap.prototype.checkout = function (button) {
     var self = this;
     button.disabled = true;
-    api('POST', '/v1/holds/' + this.hold.hold_id + '/checkout', {}, { 'Idempotency-Key': 'checkout-' + this.hold.hold_id })
+    // A new key per click: a hold already being paid for answers with its booking
+    // whatever the key, and one whose payment was declined makes a new booking.
+    api('POST', '/v1/holds/' + this.hold.hold_id + '/checkout', {}, { 'Idempotency-Key': newKey() })
       .then(function (answer) {
         button.disabled = false;
         if (!answer.ok) {
@@ -602,11 +708,22 @@
       var clock = el('strong', { class: 'countdown', role: 'timer', 'aria-label': 'Time left to pay' });
       var tick = function () {
         var left = Math.max(0, Math.floor((self.hold.deadline - Date.now()) / 1000));
-        clock.textContent = Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0');
-        if (left === 0) self.endHold('Your hold expired; the seats went back on sale.');
+        clock.textContent = clockText(left);
+        if (left === 0) return self.endHold('Your hold expired; the seats went back on sale.');
+        if (left <= 60) {
+          clock.classList.add('warning');
+          if (!self.warned) {
+            self.warned = true;
+            say(self.message, 'Less than a minute left to pay for your seats.', 'error');
+          }
+        }
       };
+      var names = this.hold.seats.map(function (id) {
+        var seat = self.byId[id];
+        return seat ? seat.section + ' ' + seat.row + seat.number : id;
+      });
       this.summary.appendChild(el('p', {}, [
-        document.createTextNode('Held for you: ' + this.hold.seats.join(', ') + ' · ' + money(this.hold.total, this.currency) + ' · pay within '),
+        document.createTextNode('Held for you: ' + names.join(', ') + ' · ' + money(this.hold.total, this.currency) + ' · pay within '),
         clock,
       ]));
       this.summary.appendChild(el('div', { class: 'actions' }, [
@@ -746,9 +863,11 @@
     this.root = root;
     this.id = root.getAttribute('data-booking');
     this.accountBox = el('div', { class: 'account-box' });
+    this.message = el('p', { class: 'notice', role: 'alert', hidden: '' });
     this.view = el('div', { class: 'booking' });
     root.textContent = '';
     root.appendChild(this.accountBox);
+    root.appendChild(this.message);
     root.appendChild(this.view);
     this.started = Date.now();
     var self = this;
@@ -757,8 +876,8 @@
   }
 
   var BOOKING_WORDS = {
-    pending: 'Waiting for the payment to be confirmed…',
-    completed: 'Paid: your seats are yours. Show a ticket code at the door.',
+    pending: 'Waiting for your payment…',
+    completed: 'Paid: these seats are yours. Show a ticket at the door.',
     cancelled: 'This booking was cancelled.',
   };
 
@@ -773,38 +892,204 @@
         self.view.textContent = answer.body.error.message;
         return;
       }
-      self.show(answer.body);
+      self.show(answer.body, answer.date);
       // A pending booking settles within seconds of the payment; look again until then.
       if (answer.body.status === 'pending' && Date.now() - self.started < 10 * 60 * 1000) {
-        setTimeout(function () { self.load(); }, 2000);
+        clearTimeout(self.again);
+        self.again = setTimeout(function () { self.load(); }, 2000);
       }
     });
   };
 
-  Booking.prototype.show = function (booking) {
+  // The event, the seats, the order code and what was paid, as on a ticket.
+  function bookingFacts(booking) {
+    var event = booking.event;
+    return el('div', { class: 'booking-facts' }, [
+      el('h2', {}, [el('a', { href: '/events/' + booking.event_id, text: event.name })]),
+      el('p', { class: 'when', text: localWhen(event.starts_at, event.time_zone_abbreviation) }),
+      el('p', { class: 'where', text: event.venue + ', ' + event.city }),
+      el('ul', { class: 'seat-list' }, booking.items.map(function (item) {
+        return el('li', { text: seatWords(item) + ' · ' + money(item.price, booking.currency) });
+      })),
+      el('p', { class: 'meta' }, [
+        document.createTextNode('Order '),
+        el('strong', { class: 'order-code', text: booking.order_code }),
+        document.createTextNode(' · ' + money(booking.total, booking.currency) + ' · booked ' + new Date(booking.created_at).toLocaleDateString()),
+      ]),
+    ]);
+  }
+
+  Booking.prototype.show = function (booking, date) {
+    var self = this;
+    clearInterval(this.ticker);
     this.root.setAttribute('data-status', booking.status);
     this.view.textContent = '';
     this.view.appendChild(el('p', { class: 'booking-status', text: BOOKING_WORDS[booking.status] || booking.status }));
-    this.view.appendChild(el('p', { class: 'meta', text: 'Seats ' + booking.seats.join(', ') + ' · ' +
-      money(booking.total, booking.currency) + ' · booking ' + booking.booking_id }));
+    this.view.appendChild(bookingFacts(booking));
+    if (booking.pay_by) this.view.appendChild(this.payPanel(booking, date));
     if (booking.status === 'cancelled') {
       var why = booking.cancel_reason ? 'Reason: ' + booking.cancel_reason + '. ' : '';
       var refund = booking.refund === 'refunded' ? 'Your payment was refunded.'
         : booking.refund === 'requested' ? 'Your refund is on its way.' : 'No money was taken.';
-      this.view.appendChild(el('p', { text: why + refund }));
+      this.view.appendChild(el('p', { class: 'cancel-reason', text: why + refund }));
     }
+    var items = {};
+    booking.items.forEach(function (item) { items[item.seat_id] = item; });
     var list = el('ul', { class: 'tickets' });
     (booking.tickets || []).forEach(function (ticket) {
+      var words = items[ticket.seat_id] ? seatWords(items[ticket.seat_id]) : 'Seat ' + ticket.seat_id;
       // The QR code as an image: SVG in an <img> runs no script.
-      var qr = el('img', { alt: 'QR code for seat ' + ticket.seat_id, width: '160', height: '160',
+      var qr = el('img', { alt: 'QR code for ' + words, width: '160', height: '160',
         src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(ticket.qr_svg) });
       list.appendChild(el('li', { class: 'ticket' }, [
-        el('strong', { text: 'Seat ' + ticket.seat_id }), qr, el('code', { text: ticket.code }),
+        el('strong', { class: 'ticket-event', text: booking.event.name }),
+        el('span', { class: 'meta', text: localWhen(booking.event.starts_at, booking.event.time_zone_abbreviation) }),
+        el('span', { class: 'ticket-seat', text: words }),
+        qr,
+        el('span', { class: 'short-code', text: ticket.short_code }),
       ]));
     });
-    if (booking.tickets && booking.tickets.length) this.view.appendChild(list);
-    this.view.appendChild(el('p', {}, [el('a', { href: '/events/' + booking.event_id, text: 'Back to the event' })]));
+    if (booking.tickets && booking.tickets.length) {
+      this.view.appendChild(el('div', { class: 'actions no-print' }, [
+        el('button', { type: 'button', class: 'primary', text: 'Print tickets', onclick: function () { window.print(); } }),
+        el('button', { type: 'button', text: 'Add to calendar', onclick: function (e) { self.calendar(e.target); } }),
+      ]));
+      this.view.appendChild(list);
+    }
+    this.view.appendChild(el('p', { class: 'no-print' }, [
+      el('a', { href: '/me/tickets', text: 'All my tickets' }),
+      document.createTextNode(' · '),
+      el('a', { href: '/events/' + booking.event_id, text: 'Back to the event' }),
+    ]));
   };
+
+  // While the booking can be paid: the time left on the seats' hold, and a button to
+  // the payment page (pending), or to pay again after a declined card.
+  Booking.prototype.payPanel = function (booking, date) {
+    var self = this;
+    var now = Date.now();
+    var deadline = now + Date.parse(booking.pay_by) - (date ? date + 500 : now);
+    var clock = el('strong', { class: 'countdown', role: 'timer', 'aria-label': 'Time left to pay' });
+    var again = booking.status === 'cancelled';
+    var button = el('button', { type: 'button', class: 'primary', text: again ? 'Pay again' : 'Continue to payment' });
+    button.addEventListener('click', function () { self.pay(booking, button); });
+    var panel = el('div', { class: 'pay-panel' }, [
+      el('p', {}, [document.createTextNode('Your seats are held for you for '), clock, document.createTextNode('.')]),
+      el('div', { class: 'actions' }, [button]),
+    ]);
+    var tick = function () {
+      var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+      clock.textContent = clockText(left);
+      if (left <= 60) clock.classList.add('warning');
+      if (left === 0) {
+        clearInterval(self.ticker);
+        panel.textContent = '';
+        panel.appendChild(el('p', { text: 'The hold ended: the seats went back on sale.' }));
+      }
+    };
+    tick();
+    this.ticker = setInterval(tick, 1000);
+    return panel;
+  };
+
+  Booking.prototype.pay = function (booking, button) {
+    var self = this;
+    var go = function (target) {
+      var back = window.location.origin + '/bookings/' + encodeURIComponent(target.booking_id);
+      var pay = target.payment_url;
+      window.location.href = pay ? pay + (pay.indexOf('?') < 0 ? '?' : '&') + 'return_to=' + encodeURIComponent(back) : back;
+    };
+    if (booking.status === 'pending' && booking.payment_url) return go(booking);
+    button.disabled = true;
+    api('POST', '/v1/holds/' + encodeURIComponent(booking.hold_id) + '/checkout', {}, { 'Idempotency-Key': newKey() })
+      .then(function (answer) {
+        button.disabled = false;
+        if (!answer.ok) return refuse(self.message, answer, button);
+        go(answer.body);
+      });
+  };
+
+  // The calendar file comes with the buyer's token, so it is fetched and handed to the
+  // browser as a download.
+  Booking.prototype.calendar = function (button) {
+    var self = this;
+    var current = session();
+    if (!current) return;
+    button.disabled = true;
+    fetch('/v1/bookings/' + encodeURIComponent(this.id) + '/calendar.ics', { headers: { Authorization: 'Bearer ' + current.token } })
+      .then(function (response) {
+        if (!response.ok) throw new Error('the calendar file is not available (' + response.status + ')');
+        return response.blob();
+      })
+      .then(function (blob) {
+        button.disabled = false;
+        var link = el('a', { href: URL.createObjectURL(blob), download: 'onsale-' + self.id + '.ics' });
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+      }, function (error) {
+        button.disabled = false;
+        say(self.message, 'Could not get the calendar file: ' + error.message + '.', 'error');
+      });
+  };
+
+  // ---- My tickets ----------------------------------------------------------------------------
+
+  function MyTickets(root) {
+    this.root = root;
+    this.accountBox = el('div', { class: 'account-box' });
+    this.view = el('div', { class: 'my-bookings' });
+    root.textContent = '';
+    root.appendChild(this.accountBox);
+    root.appendChild(this.view);
+    var self = this;
+    account(this.accountBox, function () { self.load(1); });
+    this.load(1);
+  }
+
+  MyTickets.prototype.load = function (page) {
+    var self = this;
+    if (!session()) {
+      this.view.textContent = 'Sign in to see your tickets.';
+      return;
+    }
+    api('GET', '/v1/me/bookings?page=' + page + '&page_size=20').then(function (answer) {
+      self.view.textContent = '';
+      if (!answer.ok) {
+        self.view.appendChild(el('p', { class: 'notice error', text: answer.body.error.message }));
+        return;
+      }
+      var bookings = answer.body;
+      if (!bookings.items.length) {
+        self.view.appendChild(el('p', {}, [
+          document.createTextNode('No bookings yet. '),
+          el('a', { href: '/', text: 'Find an event' }),
+        ]));
+        return;
+      }
+      var list = el('ul', { class: 'bookings' });
+      bookings.items.forEach(function (booking) {
+        list.appendChild(el('li', { class: 'booking-card', 'data-status': booking.status }, [
+          el('a', { href: '/bookings/' + encodeURIComponent(booking.booking_id), class: 'booking-link', text: booking.event.name }),
+          el('p', { class: 'when', text: localWhen(booking.event.starts_at, booking.event.time_zone_abbreviation) }),
+          el('p', { class: 'where', text: booking.event.venue + ', ' + booking.event.city }),
+          el('p', { class: 'meta', text: booking.items.map(seatWords).join('; ') }),
+          el('p', { class: 'meta', text: 'Order ' + booking.order_code + ' · ' + money(booking.total, booking.currency) + ' · ' + STATUS_WORDS[booking.status] }),
+        ]));
+      });
+      self.view.appendChild(list);
+      var pages = Math.max(1, Math.ceil(bookings.total / bookings.page_size));
+      if (pages > 1) {
+        var nav = el('nav', { class: 'pages', 'aria-label': 'Pages' });
+        if (page > 1) nav.appendChild(el('button', { type: 'button', class: 'link', text: '← Newer', onclick: function () { self.load(page - 1); } }));
+        nav.appendChild(el('span', { text: 'Page ' + page + ' of ' + pages }));
+        if (page < pages) nav.appendChild(el('button', { type: 'button', class: 'link', text: 'Older →', onclick: function () { self.load(page + 1); } }));
+        self.view.appendChild(nav);
+      }
+    });
+  };
+
+  var STATUS_WORDS = { pending: 'waiting for payment', completed: 'paid', cancelled: 'cancelled' };
 
   // ---- start ----------------------------------------------------------------------------
 
@@ -814,4 +1099,8 @@
   if (queue) new Queue(queue);
   var booking = document.getElementById('booking');
   if (booking) new Booking(booking);
+  var tickets = document.getElementById('my-tickets');
+  if (tickets) new MyTickets(tickets);
+  var accountSlot = document.getElementById('header-account');
+  if (accountSlot) header = new Header(accountSlot);
 })();

@@ -128,6 +128,8 @@ mod tests {
             price_max: 100,
             seat_count: 10,
             waiting_room,
+            time_zone: "UTC".into(),
+            time_zone_abbreviation: "UTC".into(),
             max_seats_per_account: 8,
         }
     }

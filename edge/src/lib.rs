@@ -271,6 +271,9 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         if let Some(id) = request.path.strip_prefix("/bookings/") {
             return Some(pages::booking_response(id));
         }
+        if request.path == "/me/tickets" {
+            return Some(pages::my_tickets_response());
+        }
         let kind = reads::classify(&request.path)?;
         let Some(served) = self.served() else {
             return Some(kind.error(&ApiError::new(

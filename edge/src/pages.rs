@@ -19,7 +19,7 @@ use onsale_indexer::SearchQuery;
 use crate::assets;
 
 const DATE: &[BorrowedFormatItem<'static>] = format_description!(
-    "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute]"
 );
 
 /// HTML-escapes text for element content and attribute values.
@@ -54,32 +54,33 @@ pub(crate) fn price(minor: u64, currency: &str) -> String {
     }
 }
 
+/// When an event starts, in its venue's local time with the zone's abbreviation:
+/// `Sat 1 May 2027, 19:30 CEST` (the event document keeps both, so no time zone
+/// database is needed here).
 fn when(event: &Event) -> String {
-    event
+    let local = event
         .starts_at
-        .to_offset(time::UtcOffset::UTC)
         .format(DATE)
-        .unwrap_or_else(|_| event.starts_at.to_string())
+        .unwrap_or_else(|_| event.starts_at.to_string());
+    format!("{local} {}", event.time_zone_abbreviation)
 }
 
+/// A whole page: the header (the site's name, "My tickets", and the signed-in buyer's
+/// notifications, which the pages' script fills in), `body`, the stylesheet and the
+/// script.
 fn layout(title: &str, body: &str) -> String {
-    page(title, body, "")
-}
-
-/// [`layout`] with the pages' script, for the pages that are live.
-fn live_layout(title: &str, body: &str) -> String {
-    let script = format!("<script src=\"{}\" defer></script>", assets::script_path());
-    page(title, body, &script)
-}
-
-fn page(title: &str, body: &str, head: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · onsale</title><link rel=\"stylesheet\" href=\"{}\">{head}</head>\
-         <body><header><a href=\"/\">onsale</a></header><main>{body}</main></body></html>",
+         <title>{} · onsale</title><link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">\
+         <link rel=\"stylesheet\" href=\"{}\"><script src=\"{}\" defer></script></head>\
+         <body><header><a href=\"/\" class=\"brand\">onsale</a><nav aria-label=\"Account\">\
+         <a href=\"/me/tickets\">My tickets</a><span id=\"header-account\"></span></nav></header>\
+         <main>{body}</main></body></html>",
         escape(title),
+        assets::favicon_path(),
         assets::stylesheet_path(),
+        assets::script_path(),
     )
 }
 
@@ -237,7 +238,7 @@ pub(crate) fn event(event: &Event, live: Option<&str>) -> String {
         live = escape(live.unwrap_or_default()),
         description = escape(&event.description),
     );
-    live_layout(&event.name, &body)
+    layout(&event.name, &body)
 }
 
 /// `/events/{id}/queue`: the waiting room, where a signed-in person takes a place and
@@ -255,7 +256,7 @@ pub(crate) fn queue(event: &Event, live: Option<&str>) -> String {
         when = escape(&when(event)),
         live = escape(live.unwrap_or_default()),
     );
-    live_layout("Waiting room", &body)
+    layout("Waiting room", &body)
 }
 
 /// `/bookings/{id}`: a booking's status and, once paid, its tickets, drawn by the pages'
@@ -275,7 +276,20 @@ pub(crate) fn booking_response(id: &str) -> EdgeResponse {
         "<h1>Your booking</h1><section id=\"booking\" class=\"seats\" data-booking=\"{id}\" \
          aria-live=\"polite\"><noscript>Your booking needs JavaScript to show.</noscript></section>"
     );
-    let mut response = EdgeResponse::html(200, live_layout("Your booking", &body));
+    let mut response = EdgeResponse::html(200, layout("Your booking", &body));
+    response
+        .headers
+        .push(("cache-control".into(), "public, no-cache".into()));
+    response
+}
+
+/// `/me/tickets`: the signed-in buyer's bookings, newest first, drawn by the pages'
+/// script from `GET /v1/me/bookings` (with a sign-in form for a buyer who is not).
+/// Holds nothing personal, so any cache may keep it.
+pub(crate) fn my_tickets_response() -> EdgeResponse {
+    let body = "<h1>My tickets</h1><section id=\"my-tickets\" class=\"seats\" aria-live=\"polite\">\
+                <noscript>Your tickets need JavaScript to show.</noscript></section>";
+    let mut response = EdgeResponse::html(200, layout("My tickets", body));
     response
         .headers
         .push(("cache-control".into(), "public, no-cache".into()));
@@ -328,6 +342,30 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    #[test]
+    fn shows_the_start_in_the_venues_local_time() {
+        let event = Event {
+            id: 1,
+            name: "Night".into(),
+            category: "concert".into(),
+            description: String::new(),
+            performers: Vec::new(),
+            venue: "Tempodrom".into(),
+            city: "Berlin".into(),
+            starts_at: time::macros::datetime!(2027-05-01 19:30 +02:00),
+            time_zone: "Europe/Berlin".into(),
+            time_zone_abbreviation: "CEST".into(),
+            image_url: String::new(),
+            currency: "EUR".into(),
+            price_min: 100,
+            price_max: 100,
+            seat_count: 1,
+            waiting_room: false,
+            max_seats_per_account: 8,
+        };
+        assert_eq!(when(&event), "Sat 1 May 2027, 19:30 CEST");
     }
 
     #[test]

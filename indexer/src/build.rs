@@ -101,6 +101,8 @@ mod tests {
             price_max: 2000,
             seat_count: 10,
             waiting_room: false,
+            time_zone: "UTC".into(),
+            time_zone_abbreviation: "UTC".into(),
             max_seats_per_account: 8,
         }
     }

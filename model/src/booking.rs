@@ -53,6 +53,9 @@ pub struct CheckoutResponse {
 pub struct Ticket {
     /// The seat.
     pub seat_id: String,
+    /// A short code for the door staff to type when a QR code will not scan, e.g.
+    /// `K7Q2M-9XDA4` (derived from `code`).
+    pub short_code: String,
     /// `base64url(payload) "." base64url(Ed25519 signature)`; the payload is
     /// `onsale-ticket:v1:{event_id}:{booking_id}:{seat_id}`.
     pub code: String,
@@ -60,18 +63,62 @@ pub struct Ticket {
     pub qr_svg: String,
 }
 
-/// `GET /v1/bookings/{id}`.
+/// The event a booking is for, as its tickets show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookedEvent {
+    /// Title.
+    pub name: String,
+    /// Venue name.
+    pub venue: String,
+    /// City.
+    pub city: String,
+    /// When it starts (RFC 3339), in the venue's offset.
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// The venue's time zone (IANA name).
+    pub time_zone: String,
+    /// The zone's abbreviation at the start, e.g. `CEST`.
+    pub time_zone_abbreviation: String,
+}
+
+/// One seat of a booking, named as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookedSeat {
+    /// The seat id, e.g. `FLR-A-1`.
+    pub seat_id: String,
+    /// The section's name, e.g. `Floor`.
+    pub section: String,
+    /// The row's label.
+    pub row: String,
+    /// The seat's number in its row.
+    pub number: u32,
+    /// What the seat cost, in minor units of the booking's currency.
+    pub price: u64,
+}
+
+/// `GET /v1/bookings/{id}`, and the items of `GET /v1/me/bookings` (without tickets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Booking {
     /// The booking.
     pub booking_id: String,
+    /// A short code for the order that a person can read out or type, e.g. `7KQ2-M9XD`.
+    pub order_code: String,
+    /// The hold it was checked out from; after a declined payment, checking it out
+    /// again (while `pay_by` lasts) makes a new booking of the same seats.
+    pub hold_id: String,
     /// Where it stands.
     pub status: BookingStatus,
     /// The event.
     pub event_id: u64,
-    /// The seats.
+    /// The event's name, place and local start.
+    pub event: BookedEvent,
+    /// The seat ids.
     pub seats: Vec<String>,
+    /// The seats with their section, row, number and price.
+    pub items: Vec<BookedSeat>,
     /// Sum of the seat prices, in minor units.
     pub total: u64,
     /// Currency of `total`.
@@ -83,7 +130,16 @@ pub struct Booking {
     pub cancel_reason: Option<String>,
     /// Refund of a cancelled booking's charge, if there was one.
     pub refund: Option<RefundStatus>,
-    /// One ticket per seat once completed.
+    /// When the seats' hold ends (RFC 3339), while the booking can be paid: pending, or
+    /// cancelled by a declined payment with the seats still held (pay again through
+    /// `POST /v1/holds/{hold_id}/checkout`).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub pay_by: Option<OffsetDateTime>,
+    /// While pending: where to pay (again, after an abandoned payment page).
+    #[serde(default)]
+    pub payment_url: Option<String>,
+    /// One ticket per seat once completed (`GET /v1/bookings/{id}` only: lists leave
+    /// them out).
     pub tickets: Vec<Ticket>,
 }
 

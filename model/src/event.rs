@@ -21,6 +21,13 @@ fn default_max_seats_per_account() -> u32 {
     DEFAULT_MAX_SEATS_PER_ACCOUNT
 }
 
+/// The time zone of events that name none.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+fn default_time_zone() -> String {
+    DEFAULT_TIME_ZONE.to_string()
+}
+
 /// An event as listed and shown. Prices are in minor units (cents) of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -39,9 +46,18 @@ pub struct Event {
     pub venue: String,
     /// Where: the city.
     pub city: String,
-    /// When the event starts (RFC 3339).
+    /// When the event starts (RFC 3339), in the venue's offset at that moment
+    /// (`2027-05-01T19:30:00+02:00` for an evening in Berlin).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
+    /// The venue's time zone, an IANA name such as `Europe/Berlin`. Documents written
+    /// before events had time zones read as `UTC`.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// The zone's abbreviation at the start (`CEST`, `GMT`, `+04`), as pages show it
+    /// after the local time; the coordinator derives it from `time_zone`.
+    #[serde(default = "default_time_zone")]
+    pub time_zone_abbreviation: String,
     /// A picture for the event page.
     pub image_url: String,
     /// ISO 4217 currency of every price of the event.
@@ -89,9 +105,18 @@ pub struct EventDetails {
     /// City.
     #[cfg_attr(feature = "openapi", schema(max_length = 100, pattern = r"\S"))]
     pub city: String,
-    /// Start time (RFC 3339).
+    /// Start time (RFC 3339, any offset: it is kept as an instant and shown in
+    /// `time_zone`).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
+    /// The venue's time zone, an IANA name such as `Europe/Berlin`, that pages show the
+    /// time in. Left out, a new event is in `UTC` and an edited one keeps its zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 64, example = "Europe/Berlin")
+    )]
+    pub time_zone: Option<String>,
     /// Picture URL.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
@@ -489,6 +514,7 @@ mod tests {
         assert!(details.validate().is_ok());
         for (limit, valid) in [(0, false), (1, true), (100, true), (101, false)] {
             let details = EventDetails {
+                time_zone: None,
                 max_seats_per_account: Some(limit),
                 ..details.clone()
             };

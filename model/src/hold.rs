@@ -101,4 +101,7 @@ pub struct Hold {
     pub total: u64,
     /// Currency of `total`.
     pub currency: String,
+    /// The pending booking this hold is being paid through, once checked out.
+    #[serde(default)]
+    pub booking_id: Option<String>,
 }

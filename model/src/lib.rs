@@ -25,16 +25,17 @@ pub mod queue;
 pub mod user;
 
 pub use booking::{
-    Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus, Ticket, TicketKey,
+    BookedEvent, BookedSeat, Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus,
+    Ticket, TicketKey,
 };
 pub use change::{
     BadLogPosition, Catalogue, Change, LOG_POSITION_PATTERN, LogEntry, LogPosition, ReleaseReason,
 };
 pub use error::{ApiError, DEFAULT_RETRY_AFTER_SECONDS, ErrorBody, ErrorCode};
 pub use event::{
-    Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, Event, EventDetails, MAX_SEATS_PER_ACCOUNT_LIMIT,
-    NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus, SeatView, SeatsResponse,
-    SectionSpec,
+    Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, DEFAULT_TIME_ZONE, Event, EventDetails,
+    MAX_SEATS_PER_ACCOUNT_LIMIT, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus,
+    SeatView, SeatsResponse, SectionSpec,
 };
 pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use page::{Page, PageQuery};

@@ -296,6 +296,7 @@ async fn create_event(
             currency: "EUR".into(),
             // Buyers keep many holds each: the highest limit keeps them measuring holds,
             // not the limit.
+            time_zone: None,
             max_seats_per_account: Some(MAX_SEATS_PER_ACCOUNT_LIMIT),
         },
         seat_map: spec,

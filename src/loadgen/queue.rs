@@ -88,6 +88,7 @@ fn event() -> NewEvent {
             starts_at: time::OffsetDateTime::now_utc() + time::Duration::days(30),
             image_url: String::new(),
             currency: "EUR".into(),
+            time_zone: None,
             max_seats_per_account: None,
         },
         seat_map: SeatMapSpec {

@@ -1,9 +1,12 @@
 // The seat map and the waiting room in a real browser (Debian's Chromium, driven by
 // playwright-core): two people on one event page, one on a desktop with the keyboard, one
-// on a phone-sized screen; holds turn grey live on the other's map, the hold counts down,
+// on a phone-sized screen; holds turn grey live on the other's map, the hold counts down
+// and shows in a second tab as the buyer's own, the sticky bar covers no control,
 // checkout goes through the sandbox payment page and back to the booking page with the
-// tickets, and with the waiting room on, a hold
-// sends the person to the queue page and back with a pass.
+// event, its local time, the seats by name and the tickets, "My tickets" finds the
+// booking after a reload, a declined card keeps the seats and the buyer pays again, and
+// with the waiting room on, a hold sends the person to the queue page and back with a
+// pass.
 //
 // Run by tests/browser_seat_map.rs, which starts `onsale dev` and an event:
 //   node seat_map.mjs EDGE_URL COORDINATOR_URL OPERATOR_TOKEN EVENT_ID
@@ -54,6 +57,26 @@ async function openEvent(page) {
   await page.waitForSelector('[data-live-state="open"]', WAIT);
 }
 
+// Every button, field and list on the page, scrolled into view as the browser scrolls a
+// focused control (to the bottom edge), is the element found at its centre: nothing
+// (the sticky bar, say) covers it. Returns those that were covered.
+async function coveredControls(page) {
+  return page.evaluate(() => {
+    const covered = [];
+    for (const control of document.querySelectorAll('main button, main input, main select')) {
+      if (!control.getClientRects().length) continue;
+      control.scrollIntoView({ block: 'end' });
+      const r = control.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      if (!(hit === control || control.contains(hit))) {
+        covered.push(`${control.outerHTML.slice(0, 60)} under ${hit && hit.outerHTML.slice(0, 40)}`);
+      }
+    }
+    window.scrollTo(0, 0);
+    return covered;
+  });
+}
+
 async function signIn(page, username) {
   await page.fill('form.account input[name=username]', username);
   await page.fill('form.account input[name=password]', 'correct horse battery');
@@ -93,6 +116,8 @@ try {
   await desktop.click('form.account button[type=submit]');
   await desktop.waitForSelector(`text=Signed in as ${ada}`, WAIT);
   check(true, 'a new account is created and signed in from the event page');
+  const coveredSignedOut = await coveredControls(phone);
+  check(coveredSignedOut.length === 0, `the sticky bar covers no control of the signed-out phone page ${coveredSignedOut.join('; ')}`);
   await signUp(ben);
   await signIn(phone, ben);
 
@@ -119,6 +144,16 @@ try {
   const clock = await desktop.textContent('.countdown');
   check(/^(10:00|9:5\d)$/.test(clock), `the hold counts down from 10 minutes (${clock})`);
   check((await seatClass(desktop, 'FLR-A-2')).includes('mine'), 'held seats show as yours');
+  const coveredHolding = await coveredControls(desktop);
+  check(coveredHolding.length === 0, `the sticky bar covers no control while holding ${coveredHolding.join('; ')}`);
+
+  // A second tab of Ada's shows her hold as hers, with Pay and Release.
+  const tab = await desktop.context().newPage();
+  await openEvent(tab);
+  await tab.waitForSelector('.countdown', WAIT);
+  await waitForSeat(tab, 'FLR-B-2', 'mine');
+  check(await tab.locator('text=Pay now').count() === 1, 'a second tab shows the hold as hers, with Pay now');
+  await tab.close();
 
   // Ben sees them go grey without reloading, and cannot pick them.
   await waitForSeat(phone, 'FLR-A-2', 'held');
@@ -157,11 +192,52 @@ try {
   const tickets = await desktop.locator('.ticket').count();
   check(tickets === 2, `the payment page returns Ada to her booking, paid, with ${tickets} tickets`);
   check(await desktop.locator('.ticket img[alt^="QR code"]').count() === 2, 'each ticket shows its QR code');
+  const confirmation = await desktop.textContent('#booking');
+  for (const words of ['Seat map night', 'Hall, Leeds', 'Wed 1 May 2030, 20:30 BST', 'Section Floor, Row A, Seat 2', 'Section Floor, Row B, Seat 2']) {
+    check(confirmation.includes(words), `the confirmation says "${words}"`);
+  }
+  const orderCode = await desktop.textContent('.order-code');
+  check(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/.test(orderCode), `with a short order code (${orderCode})`);
+  const shortCodes = await desktop.$$eval('.short-code', (codes) => codes.map((c) => c.textContent));
+  check(shortCodes.length === 2 && shortCodes.every((c) => /^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(c)), `and a short code under each QR (${shortCodes.join(', ')})`);
+  check(await desktop.locator('text=Add to calendar').count() === 1, 'the booking offers a calendar file');
+
+  // "My tickets", from the header, after a reload.
+  await desktop.click('header >> text=My tickets');
+  await desktop.waitForURL(/\/me\/tickets$/, WAIT);
+  await desktop.reload();
+  await desktop.waitForSelector('.booking-card', WAIT);
+  const card = await desktop.textContent('.booking-card');
+  check(card.includes('Seat map night') && card.includes(orderCode) && card.includes('paid'), `My tickets lists the booking after a reload (${card.slice(0, 80)}…)`);
+  await desktop.waitForSelector('button.bell', WAIT);
+  await desktop.waitForFunction(() => Number(document.querySelector('button.bell').dataset.unread) > 0, null, WAIT);
+  await desktop.click('button.bell');
+  check((await desktop.textContent('#notification-list')).length > 0, 'the header shows her notifications');
   await waitForSeat(phone, 'FLR-A-2', 'sold');
   await waitForSeat(phone, 'FLR-B-2', 'sold');
   check(true, "Ada's payment turned her seats sold on Ben's map");
   await openEvent(desktop);
   check((await seatClass(desktop, 'FLR-A-2')).includes('sold'), 'a fresh page shows the sold seats sold');
+
+  // Ben's card is declined: the seat stays his, and he pays again from the booking page.
+  await seat(phone, 'BAL-A-6').tap();
+  await phone.click('text=Hold 1 seat');
+  await phone.waitForSelector('.countdown', WAIT);
+  await phone.click('text=Pay now');
+  await phone.waitForURL(/\/pay\//, WAIT);
+  await phone.click('form[action*="/fail"] button');
+  await phone.waitForURL(/\/bookings\//, WAIT);
+  await phone.waitForSelector('#booking[data-status="cancelled"]', WAIT);
+  await phone.waitForSelector('.pay-panel .countdown', WAIT);
+  check((await phone.textContent('#booking')).includes('declined'), 'a declined card cancels that booking and says why');
+  await waitForSeat(desktop, 'BAL-A-6', 'held');
+  await phone.click('text=Pay again');
+  await phone.waitForURL(/\/pay\//, WAIT);
+  await phone.click('form[action*="/succeed"] button');
+  await phone.waitForURL(/\/bookings\//, WAIT);
+  await phone.waitForSelector('#booking[data-status="completed"]', WAIT);
+  check(await phone.locator('.ticket').count() === 1, 'paying again while the seat is held books it');
+  await openEvent(phone);
 
   // The waiting room: a hold sends Ben to the queue page, which brings him back admitted.
   const room = await fetch(`${coordinator}/v1/operator/events/${eventId}/waiting-room`, {

@@ -1,10 +1,11 @@
-//! `POST /v1/holds/{id}/checkout`, `GET /v1/bookings/{id}`, `POST /v1/payments/webhook`,
-//! `GET /v1/tickets/public-key`.
+//! `POST /v1/holds/{id}/checkout`, `GET /v1/bookings/{id}` and its calendar file,
+//! `POST /v1/payments/webhook`, `GET /v1/tickets/public-key`.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use onsale_model::{Booking, CheckoutResponse, ErrorBody, TicketKey};
@@ -55,6 +56,33 @@ pub async fn bookings_show(
 ) -> Result<Json<Booking>> {
     Ok(Json(
         coordinator.bookings().booking(user, &booking_id).await?,
+    ))
+}
+
+/// One of the caller's bookings as an iCalendar file (RFC 5545) with one event: the
+/// event's name, start, venue, order code and seats, to add to a calendar.
+#[utoipa::path(get, path = "/v1/bookings/{id}/calendar.ics", tag = "bookings", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Booking id")),
+    responses(
+        (status = 200, description = "The calendar file", content_type = "text/calendar", body = String),
+        (status = 404, description = "No booking of yours", body = ErrorBody),
+    ))]
+pub async fn calendar_show(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiPath(booking_id): ApiPath<String>,
+) -> Result<impl IntoResponse> {
+    let ics = coordinator.bookings().calendar(user, &booking_id).await?;
+    let file = format!("attachment; filename=\"onsale-{booking_id}.ics\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        ics,
     ))
 }
 

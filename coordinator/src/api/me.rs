@@ -1,3 +1,4 @@
+//! What the signed-in buyer has: `GET /v1/me/bookings`, `GET /v1/me/holds`,
 //! `GET /v1/me/notifications` and its live twin `GET /v1/me/notifications/live` (SSE).
 
 use std::collections::{HashSet, VecDeque};
@@ -9,12 +10,59 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use onsale_model::{ErrorBody, ErrorCode, Notification};
+use onsale_model::{Booking, ErrorBody, ErrorCode, Hold, Notification, Page, PageQuery};
 use serde::Deserialize;
 
 use super::extract::{ApiQuery, AuthUser};
 use crate::error::{Error, Result};
 use crate::services::Coordinator;
+
+/// The caller's bookings, newest first, each with its event, seats and status (tickets
+/// are on `GET /v1/bookings/{id}`).
+#[utoipa::path(get, path = "/v1/me/bookings", tag = "users", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of bookings, newest first, without tickets", body = Page<Booking>),
+        (status = 400, description = "Bad paging", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn bookings_index(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Booking>>> {
+    Ok(Json(coordinator.bookings().bookings_of(user, query).await?))
+}
+
+/// `?event_id=`: whose holds to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HoldsQuery {
+    /// The event.
+    event_id: u64,
+}
+
+/// The caller's live holds of an event, so that every tab and device shows them with
+/// Pay and Release (a hold being paid for names its booking).
+#[utoipa::path(get, path = "/v1/me/holds", tag = "users", security(("bearer" = [])),
+    params(HoldsQuery),
+    responses(
+        (status = 200, description = "Live holds of the event, oldest first", body = Vec<Hold>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn holds_index(
+    State(coordinator): State<Coordinator>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<HoldsQuery>,
+) -> Result<Json<Vec<Hold>>> {
+    Ok(Json(
+        coordinator
+            .bookings()
+            .holds_of(user, query.event_id)
+            .await?,
+    ))
+}
 
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/v1/me/notifications", tag = "users", security(("bearer" = [])),

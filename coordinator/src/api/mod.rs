@@ -86,8 +86,14 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/changes", get(operator::changes_index))
         .route("/v1/holds/{id}/checkout", post(bookings::checkout_create))
         .route("/v1/bookings/{id}", get(bookings::bookings_show))
+        .route(
+            "/v1/bookings/{id}/calendar.ics",
+            get(bookings::calendar_show),
+        )
         .route("/v1/payments/webhook", post(bookings::webhook_create))
         .route("/v1/tickets/public-key", get(bookings::ticket_key_show))
+        .route("/v1/me/bookings", get(me::bookings_index))
+        .route("/v1/me/holds", get(me::holds_index))
         .route("/v1/me/notifications", get(me::notifications_index))
         .route("/v1/me/notifications/live", get(me::notifications_live))
         .route("/bookEvent", post(holds::book_event))

@@ -7,22 +7,22 @@
 //! booking's refund state and the provider's idempotency key.
 
 use onsale_model::{
-    ApiError, Booking, BookingStatus, Change, CheckoutResponse, ErrorCode, RefundStatus,
-    SeatStatus, Ticket,
+    ApiError, BookingStatus, Change, CheckoutResponse, ErrorCode, RefundStatus, SeatStatus,
 };
 use uuid::Uuid;
 
 use super::Bookings;
 use super::holds::{end_hold, hold_not_found, read_hold, validate_idempotency_key};
 use crate::changelog::{self, Topic};
-use crate::clock::{Clock, Millis, to_datetime};
+use crate::clock::{Clock, Millis};
 use crate::error::{Error, Result};
 use crate::payments::{Money, Payment, PaymentOutcome, PaymentRequest};
 use crate::store::records::{
     BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord,
 };
 use crate::store::tables::{
-    BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS, WEBHOOKS,
+    ACCOUNT_BOOKINGS, BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS,
+    WEBHOOKS,
 };
 use onsale_store::{StoreExt, Tx};
 
@@ -316,60 +316,6 @@ impl Bookings {
         self.changelog.committed(Topic::Bookings);
         Ok(())
     }
-
-    /// A booking of `user_id`, with a signed ticket per seat once completed; someone
-    /// else's booking is not found.
-    pub async fn booking(&self, user_id: Uuid, booking_id: &str) -> Result<Booking> {
-        let record = self
-            .store
-            .transact(|tx| async move { read_booking(&*tx, booking_id).await })
-            .await?
-            .filter(|b| b.user_id == user_id.to_string())
-            .ok_or_else(|| {
-                Error::Api(ApiError::new(
-                    ErrorCode::NotFound,
-                    format!("no booking {booking_id} of yours"),
-                ))
-            })?;
-        let tickets = if record.status == BookingStatus::Completed {
-            record
-                .seats
-                .iter()
-                .map(|seat| self.ticket(&record, seat))
-                .collect::<Result<Vec<_>>>()?
-        } else {
-            Vec::new()
-        };
-        Ok(Booking {
-            booking_id: record.booking_id,
-            status: record.status,
-            event_id: record.event_id,
-            seats: record.seats,
-            total: record.total,
-            currency: record.currency,
-            created_at: to_datetime(record.created_at),
-            cancel_reason: record.cancel_reason,
-            refund: record.refund,
-            tickets,
-        })
-    }
-
-    fn ticket(&self, booking: &BookingRecord, seat_id: &str) -> Result<Ticket> {
-        let code = self
-            .secrets
-            .sign_ticket(booking.event_id, &booking.booking_id, seat_id);
-        let qr = qrcode::QrCode::new(code.as_bytes())
-            .map_err(|e| Error::internal_from("drawing a QR code", e))?;
-        let qr_svg = qr
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .build();
-        Ok(Ticket {
-            seat_id: seat_id.to_string(),
-            code,
-            qr_svg,
-        })
-    }
 }
 
 /// What a payment's webhook said, as the task worker applies it.
@@ -431,6 +377,7 @@ async fn open_booking(
     hold.booking_id = Some(booking.booking_id.clone());
     HOLDS.set(tx, &hold.hold_id, &hold)?;
     write_booking(tx, &booking)?;
+    ACCOUNT_BOOKINGS.set(tx, &(user_id, now, &booking.booking_id), &())?;
     let record_key = IDEMPOTENCY.key(idem_key);
     IDEMPOTENCY_EXPIRY.set(tx, &(now, &record_key), &record_key)?;
     let answer = IdempotencyRecord {
@@ -494,8 +441,10 @@ enum Settled {
     Unchanged,
     /// Paid in full while the seats were still held: sold.
     Completed,
-    /// The payment failed, or came after the hold had ended (and is refunded).
+    /// The payment came after the hold had ended (and is refunded).
     Cancelled,
+    /// The payment was declined: the booking is cancelled, its seats stay held.
+    Declined,
     /// Paid, but not the booking's total: cancelled and refunded.
     Mismatched,
     /// Paid after the booking had ended: refunded.
@@ -511,6 +460,9 @@ impl Settled {
             }
             Settled::Cancelled => {
                 metrics::counter!("onsale_bookings_total", "outcome" => "cancelled").increment(1);
+            }
+            Settled::Declined => {
+                metrics::counter!("onsale_bookings_total", "outcome" => "declined").increment(1);
             }
             Settled::Mismatched => {
                 metrics::counter!("onsale_payment_mismatches_total").increment(1);
@@ -564,8 +516,8 @@ async fn settle(
             }
         }
         (BookingStatus::Pending, Outcome::Failed) if ours => {
-            cancel(tx, &mut booking, "the payment failed").await?;
-            Settled::Cancelled
+            decline(tx, &mut booking, now).await?;
+            Settled::Declined
         }
         (BookingStatus::Cancelled, Outcome::Paid(_)) if booking.refund.is_none() => {
             // Paid after the booking had ended: give the money back.
@@ -645,6 +597,35 @@ async fn cancel_mismatched(
     )
     .await?;
     request_refund(tx, booking, payment.refund_task, now)
+}
+
+/// Why a booking whose payment was declined ended.
+pub(crate) const DECLINED: &str =
+    "the payment was declined; your seats stay held until the hold ends, so you can pay again";
+
+/// Ends a pending booking whose payment was declined, but not its hold: the seats stay
+/// held for the buyer until the hold ends, and checking the hold out again makes a new
+/// booking (as Ticketmaster and pretix let a buyer try another card).
+async fn decline(tx: &dyn Tx, booking: &mut BookingRecord, now: Millis) -> Result<()> {
+    if let Some(mut hold) = read_hold(tx, &booking.hold_id).await?
+        && hold.booking_id.as_deref() == Some(booking.booking_id.as_str())
+        && hold.expires_at > now
+    {
+        hold.booking_id = None;
+        HOLDS.set(tx, &hold.hold_id, &hold)?;
+    }
+    booking.status = BookingStatus::Cancelled;
+    booking.cancel_reason = Some(DECLINED.to_string());
+    write_booking(tx, booking)?;
+    changelog::append(
+        tx,
+        &Change::BookingCancelled {
+            booking_id: booking.booking_id.clone(),
+            user_id: booking.user_id.clone(),
+            reason: DECLINED.to_string(),
+        },
+    )?;
+    Ok(())
 }
 
 /// Ends a pending booking: its hold's seats go back on sale.
@@ -728,7 +709,7 @@ fn enqueue(tx: &dyn Tx, task_id: &str, task: Task, due_at: Millis) -> Result<()>
     Ok(TASKS.set(tx, &(due_at, task_id), &record)?)
 }
 
-async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
+pub(super) async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
     Ok(BOOKINGS.get(tx, booking_id).await?)
 }
 

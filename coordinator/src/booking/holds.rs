@@ -359,7 +359,7 @@ pub(super) async fn read_hold(tx: &dyn Tx, hold_id: &str) -> Result<Option<HoldR
     Ok(HOLDS.get(tx, hold_id).await?)
 }
 
-fn hold_view(record: &HoldRecord) -> Hold {
+pub(super) fn hold_view(record: &HoldRecord) -> Hold {
     Hold {
         hold_id: record.hold_id.clone(),
         event_id: record.event_id,
@@ -367,6 +367,7 @@ fn hold_view(record: &HoldRecord) -> Hold {
         expires_at: to_datetime(record.expires_at),
         total: record.total,
         currency: record.currency.clone(),
+        booking_id: record.booking_id.clone(),
     }
 }
 

@@ -51,6 +51,14 @@ impl AccountSeats {
                 .sum::<u32>()
     }
 
+    /// The ids of the holds that have not expired at `now`.
+    pub(crate) fn live_holds(&self, now: Millis) -> impl Iterator<Item = &str> {
+        self.holds
+            .iter()
+            .filter(move |h| h.expires_at > now)
+            .map(|h| h.hold_id.as_str())
+    }
+
     /// Forgets `hold_id`; true if it was counted.
     fn forget(&mut self, hold_id: &str) -> bool {
         let before = self.holds.len();

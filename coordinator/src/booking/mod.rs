@@ -12,6 +12,7 @@ mod checkout;
 mod expiry;
 mod holds;
 pub(crate) mod limits;
+pub(crate) mod tickets;
 
 use std::sync::Arc;
 

@@ -43,6 +43,8 @@ pub mod prefix {
     pub const LOGIN_FAILURES_EXPIRY: &[u8] = &[0x39];
     /// `booking id` → the booking.
     pub const BOOKING: &[u8] = &[0x40];
+    /// `(user id, created_at, booking id)` → nothing; an account's bookings in time order.
+    pub const ACCOUNT_BOOKINGS: &[u8] = &[0x41];
     /// `(due_at, task id)` → a task of the durable queue.
     pub const TASK: &[u8] = &[0x50];
     /// `(provider, provider event id)` → when the webhook was first received.
@@ -86,6 +88,7 @@ mod tests {
             LOGIN_FAILURES,
             LOGIN_FAILURES_EXPIRY,
             BOOKING,
+            ACCOUNT_BOOKINGS,
             TASK,
             WEBHOOK,
             NOTIFICATION,

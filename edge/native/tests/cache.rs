@@ -26,6 +26,8 @@ fn event(id: u64) -> Event {
         price_max: 200,
         seat_count: 10,
         waiting_room: false,
+        time_zone: "UTC".into(),
+        time_zone_abbreviation: "UTC".into(),
         max_seats_per_account: onsale_model::DEFAULT_MAX_SEATS_PER_ACCOUNT,
     }
 }

@@ -340,6 +340,8 @@ pub fn generate(count: usize) -> Vec<Event> {
                 price_max: price_min * 3,
                 seat_count: 500 + rng.below(20_000) as u32,
                 waiting_room: false,
+                time_zone: "UTC".into(),
+                time_zone_abbreviation: "UTC".into(),
                 max_seats_per_account: 8,
             }
         })

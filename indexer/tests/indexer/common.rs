@@ -24,6 +24,8 @@ pub fn event(id: u64, name: &str) -> Event {
         price_max: 5000,
         seat_count: 100,
         waiting_room: false,
+        time_zone: "UTC".into(),
+        time_zone_abbreviation: "UTC".into(),
         max_seats_per_account: 8,
     }
 }

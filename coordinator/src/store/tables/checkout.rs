@@ -1,6 +1,6 @@
 //! Bookings, the durable task queue and the payment provider's webhooks.
 
-use onsale_store::{Counter, Table};
+use onsale_store::{Counter, Empty, Table};
 
 use crate::clock::Millis;
 use crate::store::keys::prefix;
@@ -8,6 +8,11 @@ use crate::store::records::{BookingRecord, TaskRecord};
 
 /// `booking id` → the booking.
 pub(crate) const BOOKINGS: Table<String, BookingRecord> = Table::new(prefix::BOOKING);
+
+/// `(user id, created_at, booking id)` → nothing: an account's bookings in time order.
+/// Bookings made before this index existed are not in it.
+pub(crate) const ACCOUNT_BOOKINGS: Table<(String, Millis, String), (), Empty> =
+    Table::new(prefix::ACCOUNT_BOOKINGS);
 
 /// `(due_at, task id)` → a task, run once due; claiming one moves it to the end of its
 /// lease.
@@ -24,6 +29,10 @@ mod tests {
     #[test]
     fn keys_keep_their_bytes() {
         assert_eq!(BOOKINGS.key("b-1"), [&[0x40][..], b"b-1\0"].concat());
+        assert_eq!(
+            ACCOUNT_BOOKINGS.key(&("u", 7, "b")),
+            [&[0x41][..], b"u\0", &int(7), b"b\0"].concat()
+        );
         assert_eq!(
             TASKS.key(&(-2, "t\0")),
             [&[0x50][..], &int(-2), b"t\0\xff\0"].concat()
