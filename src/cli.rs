@@ -49,6 +49,10 @@ enum Command {
         /// Address of the coordinator (port 0 picks a free one).
         #[arg(long, env = "ONSALE_COORDINATOR_LISTEN", default_value = "127.0.0.1:0")]
         coordinator_listen: SocketAddr,
+        /// Address of the sandbox payment provider (port 0 picks a free one; a fixed
+        /// port keeps payment links working across restarts).
+        #[arg(long, env = "ONSALE_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
+        sandbox_listen: SocketAddr,
         /// Folder for the embedded store and its secrets.
         #[arg(long, env = "ONSALE_DATA", default_value = "onsale-data")]
         data: PathBuf,
@@ -188,7 +192,7 @@ enum Command {
 /// The edge's response cache by default: 64 MiB.
 const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct BookingFlags {
     /// How long a hold keeps its seats (e.g. 10m, 30s, 500ms).
     #[arg(long, env = "ONSALE_HOLD_TTL", default_value = "10m", value_parser = parse_duration)]
@@ -221,6 +225,10 @@ struct BookingFlags {
     /// Without it, notifications are in-app only.
     #[arg(long, env = "ONSALE_SMTP_URL")]
     smtp_url: Option<String>,
+    /// The site's address as buyers reach it (the edge's), that notification emails link
+    /// bookings on, e.g. `https://tickets.example.com`. `onsale dev` uses its `--listen`.
+    #[arg(long, env = "ONSALE_SITE_URL")]
+    site_url: Option<String>,
     /// Sender of notification emails.
     #[arg(
         long,
@@ -290,6 +298,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Dev {
             listen,
             coordinator_listen,
+            sandbox_listen,
             data,
             booking,
             limits,
@@ -297,8 +306,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             connections,
         } => {
             dev(
-                listen,
-                coordinator_listen,
+                DevAddresses {
+                    edge: listen,
+                    coordinator: coordinator_listen,
+                    sandbox: sandbox_listen,
+                },
                 &data,
                 &booking,
                 &limits,
@@ -453,12 +465,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// Where `onsale dev` serves its parts.
+struct DevAddresses {
+    /// The edge: the site a person opens.
+    edge: SocketAddr,
+    /// The coordinator's API.
+    coordinator: SocketAddr,
+    /// The sandbox payment provider.
+    sandbox: SocketAddr,
+}
+
 /// Coordinator, indexer and edge in one process; the edge's URL is the site. On Ctrl-C
 /// or SIGTERM the edge stops first, then the indexer, then the coordinator (which stops
 /// its workers in order), then the sandbox.
 async fn dev(
-    listen: SocketAddr,
-    coordinator_listen: SocketAddr,
+    addresses: DevAddresses,
     data: &std::path::Path,
     booking: &BookingFlags,
     limits: &LimitFlags,
@@ -474,13 +495,18 @@ async fn dev(
         .map_or_else(|| format!("dev-{}", uuid_hex()), str::to_string);
     let guard = |settings| limit_flags::guarded(settings, limits, login, Some(&edge_secret));
     let server = connections.plain("coordinator");
+    // Emails link bookings on the site, which is the edge here.
+    let mut booking = booking.clone();
+    if booking.site_url.is_none() && addresses.edge.port() != 0 {
+        booking.site_url = Some(format!("http://{}", addresses.edge));
+    }
     let launched = launch(
         &address,
-        coordinator_listen,
-        booking,
+        addresses.coordinator,
+        &booking,
         guard,
         &server,
-        Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        Some(addresses.sandbox),
     )
     .await?;
     seed_demo(&launched.coordinator).await?;
@@ -512,6 +538,7 @@ async fn dev(
         SnapshotLocation::Dir(snapshots),
         Duration::from_millis(200),
     );
+    let listen = addresses.edge;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -665,7 +692,11 @@ async fn launch(
     config.sweep_interval = flags.sweep_interval;
     config.task_worker = flags.task_worker;
     if let Some(smtp) = &flags.smtp_url {
-        config.mailer = Some(Mailer::new(smtp, &flags.mail_from)?);
+        let mailer = Mailer::new(smtp, &flags.mail_from)?;
+        config.mailer = Some(match &flags.site_url {
+            Some(site) => mailer.with_site_url(site),
+            None => mailer,
+        });
     }
     if let Some(metrics_listen) = flags.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
@@ -721,6 +752,7 @@ async fn import_into_store(
             stripe_webhook_secret: None,
             payments_sandbox: None,
             smtp_url: None,
+            site_url: None,
             mail_from: String::new(),
             task_worker: false,
             metrics_listen: None,

@@ -1,6 +1,8 @@
 //! Notifications, driven by the change log: when a booking completes, is cancelled or is
-//! refunded, its buyer gets an email (SMTP) and an in-app notification
-//! (`GET /v1/me/notifications`, live at `/v1/me/notifications/live`).
+//! refunded, its buyer gets an email (SMTP; plain text and HTML, with the event, its local
+//! time, the venue, the seats by name, the order and ticket codes and a link to the
+//! booking) and an in-app notification (`GET /v1/me/notifications`, live at
+//! `/v1/me/notifications/live`).
 //!
 //! The notifier keeps its place in the log in the store. Each entry is handled in turn:
 //! the email is sent first, then the notification and the new place are written in one
@@ -10,11 +12,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use onsale_model::{Change, LogEntry, Notification};
+use onsale_model::display::{local_start, price};
+use onsale_model::{Booking, Change, LogEntry, Notification};
+use uuid::Uuid;
 
 use crate::accounts::Accounts;
+use crate::booking::Bookings;
+use crate::booking::tickets::seat_words;
 use crate::changelog::{ChangeLog, Topic};
 use crate::clock::{Clock, to_datetime};
 use crate::error::{Error, Result};
@@ -31,6 +37,8 @@ pub struct Notifications {
     clock: Arc<dyn Clock>,
     changelog: Arc<ChangeLog>,
     accounts: Accounts,
+    /// Where the booking a notice is about is read from.
+    bookings: Bookings,
 }
 
 /// Where emails go out.
@@ -38,6 +46,8 @@ pub struct Notifications {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The site's address (the edge's), that emails link bookings on.
+    site_url: Option<String>,
 }
 
 impl Mailer {
@@ -51,19 +61,34 @@ impl Mailer {
         let from = from
             .parse()
             .map_err(|e| Error::internal_from(format!("the sender address {from:?}"), e))?;
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            site_url: None,
+        })
     }
 
-    async fn send(&self, to: &str, subject: &str, body: String) -> Result<()> {
+    /// Links bookings at `site_url` (`https://tickets.example.com`), the site buyers use.
+    pub fn with_site_url(mut self, site_url: &str) -> Self {
+        self.site_url = Some(site_url.trim_end_matches('/').to_string());
+        self
+    }
+
+    async fn send(&self, to: &str, notice: &Notice) -> Result<()> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| Error::internal_from("a recipient address", e))?;
+        let link = format!(
+            "{}/bookings/{}",
+            self.site_url.as_deref().unwrap_or_default(),
+            notice.booking_id
+        );
+        let (text, html) = email_bodies(notice, &link);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
+            .subject(notice.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| Error::internal_from("building an email", e))?;
         self.transport
             .send(message)
@@ -80,6 +105,123 @@ struct Notice {
     kind: &'static str,
     subject: String,
     message: String,
+    /// The booking as its buyer reads it, when it could be read.
+    booking: Option<Booking>,
+}
+
+impl Notice {
+    /// Tells of the event by name and the order by its code, once the booking is known.
+    fn about(mut self, booking: Booking, reason: Option<&str>) -> Notice {
+        let name = &booking.event.name;
+        let when = local_start(
+            booking.event.starts_at,
+            &booking.event.time_zone_abbreviation,
+        );
+        let code = &booking.order_code;
+        let total = price(booking.total, &booking.currency);
+        (self.subject, self.message) = match self.kind {
+            "booking_completed" => (
+                format!("Your tickets for {name}"),
+                format!(
+                    "Paid and confirmed: {} for {name}, {when}. Order {code}.",
+                    seats_count(booking.items.len())
+                ),
+            ),
+            "booking_cancelled" => (
+                format!("Your booking for {name} did not go through"),
+                format!(
+                    "Your order {code} for {name} was cancelled: {}.",
+                    reason.unwrap_or("it ended")
+                ),
+            ),
+            _ => (
+                format!("Your payment for {name} was refunded"),
+                format!("The payment for order {code} ({name}), {total}, was refunded in full."),
+            ),
+        };
+        self.booking = Some(booking);
+        self
+    }
+}
+
+fn seats_count(count: usize) -> String {
+    if count == 1 {
+        "1 seat".into()
+    } else {
+        format!("{count} seats")
+    }
+}
+
+/// The plain-text and HTML bodies of a notice's email, linking the booking at `link`.
+fn email_bodies(notice: &Notice, link: &str) -> (String, String) {
+    let mut text = format!("{}\n", notice.message);
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;color:#1d1d1f\">\
+         <p>{}</p>",
+        escape(&notice.message)
+    );
+    if let Some(booking) = &notice.booking {
+        let event = &booking.event;
+        let when = local_start(event.starts_at, &event.time_zone_abbreviation);
+        let codes: std::collections::HashMap<&str, &str> = booking
+            .tickets
+            .iter()
+            .map(|t| (t.seat_id.as_str(), t.short_code.as_str()))
+            .collect();
+        let seats: Vec<String> = booking
+            .items
+            .iter()
+            .map(|item| {
+                let mut line = format!(
+                    "{} · {}",
+                    seat_words(item),
+                    price(item.price, &booking.currency)
+                );
+                if let Some(code) = codes.get(item.seat_id.as_str()) {
+                    line.push_str(&format!(" · ticket {code}"));
+                }
+                line
+            })
+            .collect();
+        let total = price(booking.total, &booking.currency);
+        text.push_str(&format!(
+            "\n{}\n{when}\n{}, {}\n\n{}\n\nOrder {} · total {total}\n",
+            event.name,
+            event.venue,
+            event.city,
+            seats.join("\n"),
+            booking.order_code,
+        ));
+        html.push_str(&format!(
+            "<h2 style=\"margin:16px 0 4px\">{}</h2><p style=\"margin:0\"><strong>{}</strong><br>{}, {}</p>\
+             <ul>{}</ul><p>Order <strong>{}</strong> · total {}</p>",
+            escape(&event.name),
+            escape(&when),
+            escape(&event.venue),
+            escape(&event.city),
+            seats
+                .iter()
+                .map(|s| format!("<li>{}</li>", escape(s)))
+                .collect::<String>(),
+            escape(&booking.order_code),
+            escape(&total),
+        ));
+    }
+    text.push_str(&format!("\nYour booking and tickets: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{0}\">Your booking and tickets</a></p></body></html>",
+        escape(link)
+    ));
+    (text, html)
+}
+
+/// HTML-escapes text for element content and attribute values.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn notice_for(change: &Change) -> Option<Notice> {
@@ -94,9 +236,9 @@ fn notice_for(change: &Change) -> Option<Notice> {
             kind: "booking_completed",
             subject: "Your tickets are confirmed".into(),
             message: format!(
-                "Your booking {booking_id} for event {event_id} is paid and confirmed. \
-                 Your tickets are at /v1/bookings/{booking_id}."
+                "Your booking {booking_id} for event {event_id} is paid and confirmed."
             ),
+            booking: None,
         }),
         Change::BookingCancelled {
             booking_id,
@@ -108,6 +250,7 @@ fn notice_for(change: &Change) -> Option<Notice> {
             kind: "booking_cancelled",
             subject: "Your booking did not go through".into(),
             message: format!("Your booking {booking_id} was cancelled: {reason}."),
+            booking: None,
         }),
         Change::BookingRefunded {
             booking_id,
@@ -118,6 +261,7 @@ fn notice_for(change: &Change) -> Option<Notice> {
             kind: "booking_refunded",
             subject: "Your payment was refunded".into(),
             message: format!("The payment for booking {booking_id} has been refunded in full."),
+            booking: None,
         }),
         _ => None,
     }
@@ -130,12 +274,14 @@ impl Notifications {
         clock: Arc<dyn Clock>,
         changelog: Arc<ChangeLog>,
         accounts: Accounts,
+        bookings: Bookings,
     ) -> Self {
         Notifications {
             store,
             clock,
             changelog,
             accounts,
+            bookings,
         }
     }
 
@@ -157,13 +303,14 @@ impl Notifications {
     }
 
     async fn notify_one(&self, mailer: Option<&Mailer>, entry: &LogEntry) -> Result<()> {
-        let notice = notice_for(&entry.change);
+        let mut notice = notice_for(&entry.change);
+        if let Some(plain) = notice.take() {
+            notice = Some(self.describe(plain, &entry.change).await);
+        }
         if let (Some(notice), Some(mailer)) = (&notice, mailer)
             && let Some(email) = self.accounts.user_email(&notice.user_id).await?
         {
-            mailer
-                .send(&email, &notice.subject, notice.message.clone())
-                .await?;
+            mailer.send(&email, notice).await?;
             metrics::counter!("onsale_emails_sent_total", "kind" => notice.kind).increment(1);
         }
         let now = self.clock.now();
@@ -188,6 +335,27 @@ impl Notifications {
                 }
             })
             .await
+    }
+
+    /// `notice` told with its booking's event, seats and codes; as it is when the booking
+    /// cannot be read (its event gone, a store error: the notice still goes out).
+    async fn describe(&self, notice: Notice, change: &Change) -> Notice {
+        let Ok(user) = Uuid::parse_str(&notice.user_id) else {
+            return notice;
+        };
+        match self.bookings.booking(user, &notice.booking_id).await {
+            Ok(booking) => {
+                let reason = match change {
+                    Change::BookingCancelled { reason, .. } => Some(reason.as_str()),
+                    _ => None,
+                };
+                notice.about(booking, reason)
+            }
+            Err(err) => {
+                tracing::warn!(booking_id = %notice.booking_id, error = %err, "a notice without its booking's details");
+                notice
+            }
+        }
     }
 
     /// A user's notifications, newest first (at most `limit`).

@@ -66,21 +66,23 @@ impl Coordinator {
             secrets.clone(),
             settings.clone(),
         );
+        let bookings = Bookings::new(
+            store.clone(),
+            clock.clone(),
+            secrets.clone(),
+            settings.clone(),
+            changelog.clone(),
+            events.clone(),
+        );
         Ok(Coordinator {
-            bookings: Bookings::new(
-                store.clone(),
-                clock.clone(),
-                secrets.clone(),
-                settings.clone(),
-                changelog.clone(),
-                events.clone(),
-            ),
             notifications: Notifications::new(
                 store.clone(),
                 clock.clone(),
                 changelog.clone(),
                 accounts.clone(),
+                bookings.clone(),
             ),
+            bookings,
             changelog,
             accounts,
             rooms: WaitingRooms::new(

@@ -8,19 +8,14 @@
 use std::fmt::Write;
 
 use onsale_indexer::Snapshot;
+use onsale_model::display::{local_start, price};
 use onsale_model::{ApiError, ErrorCode, Event, Page};
 
 use crate::http::EdgeResponse;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
 use onsale_indexer::SearchQuery;
 
 use crate::assets;
-
-const DATE: &[BorrowedFormatItem<'static>] = format_description!(
-    "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute]"
-);
 
 /// HTML-escapes text for element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -38,31 +33,11 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// A price in minor units as a person reads it: `€45.00`, `¥8000`.
-pub(crate) fn price(minor: u64, currency: &str) -> String {
-    let (symbol, decimals) = match currency {
-        "EUR" => ("€", 2),
-        "GBP" => ("£", 2),
-        "USD" => ("$", 2),
-        "JPY" => ("¥", 0),
-        other => (other, 2),
-    };
-    if decimals == 0 {
-        format!("{symbol}{minor}")
-    } else {
-        format!("{symbol}{}.{:02}", minor / 100, minor % 100)
-    }
-}
-
 /// When an event starts, in its venue's local time with the zone's abbreviation:
 /// `Sat 1 May 2027, 19:30 CEST` (the event document keeps both, so no time zone
 /// database is needed here).
 fn when(event: &Event) -> String {
-    let local = event
-        .starts_at
-        .format(DATE)
-        .unwrap_or_else(|_| event.starts_at.to_string());
-    format!("{local} {}", event.time_zone_abbreviation)
+    local_start(event.starts_at, &event.time_zone_abbreviation)
 }
 
 /// A whole page: the header (the site's name, "My tickets", and the signed-in buyer's
@@ -366,14 +341,6 @@ mod tests {
             max_seats_per_account: 8,
         };
         assert_eq!(when(&event), "Sat 1 May 2027, 19:30 CEST");
-    }
-
-    #[test]
-    fn formats_prices() {
-        assert_eq!(price(4500, "EUR"), "€45.00");
-        assert_eq!(price(5, "GBP"), "£0.05");
-        assert_eq!(price(800_000, "JPY"), "¥800000");
-        assert_eq!(price(1999, "CHF"), "CHF19.99");
     }
 
     #[test]

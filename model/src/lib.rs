@@ -17,6 +17,7 @@
 
 pub mod booking;
 pub mod change;
+pub mod display;
 pub mod error;
 pub mod event;
 pub mod hold;
