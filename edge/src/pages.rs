@@ -13,7 +13,7 @@ use onsale_model::{ApiError, ErrorCode, Event, Page};
 
 use crate::http::EdgeResponse;
 
-use onsale_indexer::SearchQuery;
+use onsale_indexer::{SearchOrder, SearchQuery};
 
 use crate::assets;
 
@@ -59,27 +59,130 @@ fn layout(title: &str, body: &str) -> String {
     )
 }
 
-fn search_form(query: &SearchQuery) -> String {
+/// The search box: free text, the category (one of `categories`, the catalogue's), a
+/// city or venue, a labelled date range and the order, filled in from `query`.
+fn search_form(query: &SearchQuery, categories: &[String]) -> String {
     let value = |v: &Option<String>| escape(v.as_deref().unwrap_or_default());
+    let chosen = query.category.as_deref().unwrap_or_default();
+    let mut options = String::from("<option value=\"\">Any category</option>");
+    for category in categories {
+        let _ = write!(
+            options,
+            "<option value=\"{0}\"{1}>{2}</option>",
+            escape(category),
+            if category.eq_ignore_ascii_case(chosen) {
+                " selected"
+            } else {
+                ""
+            },
+            escape(&capitalized(category)),
+        );
+    }
+    let by_relevance = query.sort == Some(SearchOrder::Relevance);
     format!(
         "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\
          <input name=\"q\" placeholder=\"Search events, artists, venues\" aria-label=\"Search\" value=\"{}\">\
-         <input name=\"category\" placeholder=\"Category\" aria-label=\"Category\" value=\"{}\">\
+         <select name=\"category\" aria-label=\"Category\">{options}</select>\
          <input name=\"location\" placeholder=\"City or venue\" aria-label=\"City or venue\" value=\"{}\">\
-         <input name=\"from\" type=\"date\" aria-label=\"From\" value=\"{}\">\
-         <input name=\"to\" type=\"date\" aria-label=\"To\" value=\"{}\">\
+         <label>From <input name=\"from\" type=\"date\" value=\"{}\"></label>\
+         <label>To <input name=\"to\" type=\"date\" value=\"{}\"></label>\
+         <label>Sort <select name=\"sort\"><option value=\"date\">Soonest first</option>\
+         <option value=\"relevance\"{}>Best match</option></select></label>\
          <button type=\"submit\">Search</button></form>",
         value(&query.q),
-        value(&query.category),
         value(&query.location),
         value(&query.from),
         value(&query.to),
+        if by_relevance { " selected" } else { "" },
     )
+}
+
+/// `concert` as a person reads it in a list: `Concert`.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// What to try when a search finds nothing: the same search without each filter, and
+/// the catalogue's other cities.
+fn no_results(query: &SearchQuery, cities: &[String]) -> String {
+    let link = |changed: SearchQuery| format!("/search?{}", search_link(&changed, 1));
+    let mut tries = Vec::new();
+    if query.from.is_some() || query.to.is_some() {
+        tries.push((
+            link(SearchQuery {
+                from: None,
+                to: None,
+                ..query.clone()
+            }),
+            "Any date".to_string(),
+        ));
+    }
+    if query.category.is_some() {
+        tries.push((
+            link(SearchQuery {
+                category: None,
+                ..query.clone()
+            }),
+            "Any category".to_string(),
+        ));
+    }
+    if query.location.is_some() {
+        tries.push((
+            link(SearchQuery {
+                location: None,
+                ..query.clone()
+            }),
+            "Anywhere".to_string(),
+        ));
+    }
+    if query.q.is_some() {
+        tries.push((
+            link(SearchQuery {
+                q: None,
+                ..query.clone()
+            }),
+            "Without the search words".to_string(),
+        ));
+    }
+    let mut html = String::from(
+        "<div class=\"no-results\"><p>No events match this search. Check the spelling, or try:</p><ul>",
+    );
+    for (href, words) in tries {
+        let _ = write!(
+            html,
+            "<li><a href=\"{}\">{}</a></li>",
+            escape(&href),
+            escape(&words)
+        );
+    }
+    html.push_str("</ul>");
+    if !cities.is_empty() {
+        html.push_str("<p>Events in other cities: ");
+        let links: Vec<String> = cities
+            .iter()
+            .map(|city| {
+                let href = link(SearchQuery {
+                    location: Some(city.clone()),
+                    from: None,
+                    to: None,
+                    ..query.clone()
+                });
+                format!("<a href=\"{}\">{}</a>", escape(&href), escape(city))
+            })
+            .collect();
+        html.push_str(&links.join(" · "));
+        html.push_str("</p>");
+    }
+    html.push_str("</div>");
+    html
 }
 
 fn event_list(events: &Page<Event>) -> String {
     if events.items.is_empty() {
-        return "<p>No events found.</p>".into();
+        return String::new();
     }
     let mut html = String::from("<ul class=\"events\">");
     for event in &events.items {
@@ -130,10 +233,9 @@ fn pagination(events: &Page<Event>, link: impl Fn(u32) -> String) -> String {
 /// `/`: upcoming events with the search box.
 pub(crate) fn home(snapshot: &Snapshot, events: &Page<Event>) -> String {
     let body = format!(
-        "<h1>Upcoming events</h1>{}<p class=\"meta\">{} events · catalogue version {}</p>{}{}",
-        search_form(&SearchQuery::default()),
+        "<h1>Upcoming events</h1>{}<p class=\"meta\">{} events</p>{}{}",
+        search_form(&SearchQuery::default(), snapshot.categories()),
         events.total,
-        snapshot.version(),
         event_list(events),
         pagination(events, |p| format!(
             "/?page={p}&page_size={}",
@@ -143,13 +245,17 @@ pub(crate) fn home(snapshot: &Snapshot, events: &Page<Event>) -> String {
     layout("Upcoming events", &body)
 }
 
-/// `/search`: the results of a search, with the form filled in.
-pub(crate) fn search(query: &SearchQuery, results: &Page<Event>) -> String {
+/// `/search`: the results of a search, with the form filled in, or what to try instead.
+pub(crate) fn search(snapshot: &Snapshot, query: &SearchQuery, results: &Page<Event>) -> String {
+    let found = if results.total == 0 {
+        no_results(query, snapshot.cities())
+    } else {
+        event_list(results)
+    };
     let body = format!(
-        "<h1>Search</h1>{}<p class=\"meta\">{} results</p>{}{}",
-        search_form(query),
+        "<h1>Search</h1>{}<p class=\"meta\">{} results</p>{found}{}",
+        search_form(query, snapshot.categories()),
         results.total,
-        event_list(results),
         pagination(results, |p| format!("/search?{}", search_link(query, p))),
     );
     layout("Search", &body)
@@ -281,7 +387,7 @@ pub(crate) fn error_page(error: &ApiError) -> String {
             "Something went wrong"
         },
         escape(&error.message),
-        search_form(&SearchQuery::default()),
+        search_form(&SearchQuery::default(), &[]),
     );
     layout("Error", &body)
 }
@@ -341,6 +447,45 @@ mod tests {
             max_seats_per_account: 8,
         };
         assert_eq!(when(&event), "Sat 1 May 2027, 19:30 CEST");
+    }
+
+    #[test]
+    fn the_search_form_labels_its_dates_and_lists_the_categories() {
+        let query = SearchQuery {
+            category: Some("Concert".into()),
+            ..SearchQuery::default()
+        };
+        let form = search_form(&query, &["comedy".into(), "concert".into()]);
+        assert!(form.contains("<label>From <input name=\"from\" type=\"date\""));
+        assert!(form.contains("<label>To <input name=\"to\" type=\"date\""));
+        assert!(form.contains("<option value=\"comedy\">Comedy</option>"));
+        assert!(
+            form.contains("<option value=\"concert\" selected>Concert</option>"),
+            "the chosen category in any case: {form}"
+        );
+        assert!(form.contains("<option value=\"relevance\">Best match"));
+    }
+
+    #[test]
+    fn an_empty_search_offers_ways_on() {
+        let query = SearchQuery {
+            q: Some("jazz".into()),
+            location: Some("Oslo".into()),
+            from: Some("2027-01-01".into()),
+            ..SearchQuery::default()
+        };
+        let html = no_results(&query, &["Berlin".into(), "Oslo".into()]);
+        assert!(html.contains("No events match"));
+        assert!(html.contains(
+            "href=\"/search?q=jazz&amp;location=Oslo&amp;page=1&amp;page_size=20\">Any date"
+        ));
+        assert!(html.contains(
+            "href=\"/search?q=jazz&amp;from=2027-01-01&amp;page=1&amp;page_size=20\">Anywhere"
+        ));
+        assert!(html.contains(
+            "href=\"/search?q=jazz&amp;location=Berlin&amp;page=1&amp;page_size=20\">Berlin"
+        ));
+        assert!(!html.contains("Any category"), "no category to drop");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Everything the edge answers from the snapshot: the JSON API, the seed API's aliases and
 //! the HTML pages.
 
-use onsale_indexer::{SearchQuery, Snapshot};
+use onsale_indexer::{SearchOrder, SearchQuery, Snapshot};
 use onsale_model::{ApiError, ErrorCode, Event, Page, PageQuery};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -159,9 +159,11 @@ fn answer(
             EdgeResponse::html(200, pages::home(snapshot, &events))
         }
         ReadKind::SearchPage => {
-            let search_query: SearchQuery = parse(query)?;
+            // A person's search lists soonest first unless they ask for the best match.
+            let mut search_query: SearchQuery = parse(query)?;
+            search_query.sort.get_or_insert(SearchOrder::Date);
             let results = search(snapshot, &search_query)?;
-            EdgeResponse::html(200, pages::search(&search_query, &results))
+            EdgeResponse::html(200, pages::search(snapshot, &search_query, &results))
         }
         ReadKind::EventPage(id) => {
             EdgeResponse::html(200, pages::event(event(snapshot, id)?, live))

@@ -70,7 +70,7 @@ mod query;
 mod schema;
 
 pub use error::{Error, Result};
-pub use search::SearchQuery;
+pub use search::{SearchOrder, SearchQuery};
 pub use snapshot::Snapshot;
 
 #[cfg(feature = "build")]

@@ -2,7 +2,7 @@
 //! rules are in [`crate::search`]).
 
 use onsale_model::{Event, Page, PageQuery};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
@@ -31,6 +31,8 @@ const WHOLE_PERFORMER_BOOST: f32 = 200.0;
 const NEAR_PERFORMER_SCORE: f32 = 1.0;
 /// Constant score of a word a typo away from one in the event's name.
 const NEAR_NAME_SCORE: f32 = 0.6;
+/// Constant score of a word a typo away from one in the city or the venue.
+const NEAR_PLACE_SCORE: f32 = 0.5;
 
 /// How the words of `q` combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +143,8 @@ impl<'a> Plan<'a> {
     }
 
     /// One word of free text, as alternatives: exact in any field (weighted per field); or,
-    /// if no event has it anywhere, a typo away in the performers or the name.
+    /// if no event has it anywhere, a typo away in the performers, the name, the city or
+    /// the venue.
     fn word(&self, word: &str) -> Result<Vec<Box<dyn Query>>> {
         let f = self.fields;
         let weighted = [
@@ -167,6 +170,8 @@ impl<'a> Plan<'a> {
         Ok([
             (f.performers, NEAR_PERFORMER_SCORE),
             (f.name, NEAR_NAME_SCORE),
+            (f.city, NEAR_PLACE_SCORE),
+            (f.venue, NEAR_PLACE_SCORE),
         ]
         .into_iter()
         .map(|(field, score)| -> Box<dyn Query> {
@@ -251,16 +256,35 @@ impl Snapshot {
         // postings that cannot reach the page), is cheaper than scoring every match for both.
         let total = query.count(&self.searcher)?;
         let skip = offset(criteria.page, criteria.page_size);
-        let hits = if skip >= total {
+        let positions: Vec<DocId> = if skip >= total {
             Vec::new()
+        } else if criteria.by_date {
+            // Doc ids are list positions, in start order: the matches sorted by id are the
+            // matches by date.
+            let mut matches: Vec<DocId> = self
+                .searcher
+                .search(query, &DocSetCollector)?
+                .into_iter()
+                .map(|address| address.doc_id)
+                .collect();
+            matches.sort_unstable();
+            matches
+                .into_iter()
+                .skip(skip)
+                .take(criteria.page_size as usize)
+                .collect()
         } else {
             let top = TopDocs::with_limit(criteria.page_size as usize)
                 .and_offset(skip)
                 .order_by_score();
-            self.searcher.search(query, &top)?
+            self.searcher
+                .search(query, &top)?
+                .into_iter()
+                .map(|(_, address)| address.doc_id)
+                .collect()
         };
         Ok(Page {
-            items: self.at_positions(hits.into_iter().map(|(_, address)| address.doc_id))?,
+            items: self.at_positions(positions)?,
             page: criteria.page,
             page_size: criteria.page_size,
             total: total as u64,

@@ -8,16 +8,16 @@
 //!   words (`the`, `of`, ...) are left out when other words remain. A query that is exactly
 //!   a performer's name (any case or punctuation) puts that performer's events first.
 //! - **Typos**: a word that no event has in any field is taken for a typo and matches the
-//!   words of performers and event names a typo away instead (one edit for 4 to 7 letters,
-//!   two from 8; a swap of two letters is one edit), performers first. A word the catalogue
+//!   words of performers, event names, cities and venues a typo away instead (one edit for
+//!   4 to 7 letters, two from 8; a swap of two letters is one edit), performers first. A word the catalogue
 //!   has is never expanded: `adele` finds Adele and not Adela, `adel` finds both, and a
 //!   correctly typed word costs no Levenshtein automaton (the slow part of fuzzy matching).
 //! - **Filters** narrow and never reorder: `category` is the whole category, any case;
 //!   `location` is every word in the city or the venue (`Royal Albert Hall London`);
 //!   `performer` and `name` are every word in that field, a word no event has there being
 //!   matched a typo away; `from` and `to` bound the start time, inclusive.
-//! - **Order**: by score, ties by `(starts_at, id)`; without `q`, by `(starts_at, id)`.
-//!   Either way the order is total, so pages never overlap or skip.
+//! - **Order**: by score, ties by `(starts_at, id)`; without `q`, or with `sort=date`, by
+//!   `(starts_at, id)`. Either way the order is total, so pages never overlap or skip.
 
 use onsale_model::ApiError;
 use onsale_model::page::MAX_PAGE_SIZE;
@@ -69,10 +69,24 @@ pub struct SearchQuery {
     /// Latest start, inclusive: an RFC 3339 date-time, or a date (to its last instant, UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The order of results: `relevance` (best first, the default) or `date` (soonest
+    /// first). Without `q` both are date order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SearchOrder>,
     /// 1-based page number (default 1).
     pub page: u32,
     /// Results per page, 1 to [`MAX_PAGE_SIZE`] (default 20).
     pub page_size: u32,
+}
+
+/// How search results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOrder {
+    /// Best match first, ties by start.
+    Relevance,
+    /// Soonest first.
+    Date,
 }
 
 impl Default for SearchQuery {
@@ -85,6 +99,7 @@ impl Default for SearchQuery {
             name: None,
             from: None,
             to: None,
+            sort: None,
             page: 1,
             page_size: 20,
         }
@@ -117,6 +132,8 @@ pub(crate) struct Criteria {
     pub from: Option<OffsetDateTime>,
     /// Latest start, inclusive.
     pub to: Option<OffsetDateTime>,
+    /// Whether results come in date order whatever their score.
+    pub by_date: bool,
     /// 1-based page number.
     pub page: u32,
     /// Results per page.
@@ -192,6 +209,7 @@ impl Criteria {
             name,
             from,
             to,
+            by_date: query.sort == Some(SearchOrder::Date),
             page: query.page,
             page_size: query.page_size,
         })

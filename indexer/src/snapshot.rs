@@ -27,6 +27,9 @@ pub struct Snapshot {
     events: Vec<Event>,
     /// `(id, position)` sorted by id, for [`Snapshot::get`].
     ids: Vec<(u64, u32)>,
+    /// Every category and every city the events have, each sorted, once.
+    categories: Vec<String>,
+    cities: Vec<String>,
     /// The index, opened once; tantivy's searcher is cheap to share and never reloads.
     pub(crate) searcher: Searcher,
     /// The index's fields.
@@ -96,13 +99,32 @@ impl Snapshot {
                 "the index is not one segment with one document per event",
             ));
         }
+        let distinct = |field: fn(&Event) -> &String| {
+            let mut values: Vec<String> = events.iter().map(|e| field(e).clone()).collect();
+            values.sort_unstable();
+            values.dedup();
+            values
+        };
+        let (categories, cities) = (distinct(|e| &e.category), distinct(|e| &e.city));
         Ok(Snapshot {
             version: parts.version,
             events,
             ids,
+            categories,
+            cities,
             searcher,
             fields,
         })
+    }
+
+    /// Every category the events have, sorted: what a search can filter by.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    /// Every city the events are in, sorted.
+    pub fn cities(&self) -> &[String] {
+        &self.cities
     }
 
     /// The version the snapshot was published as.

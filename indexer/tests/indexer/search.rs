@@ -169,6 +169,52 @@ fn a_one_letter_typo_still_finds_performers_and_names() {
 }
 
 #[test]
+fn a_misspelt_city_or_venue_in_the_main_box_still_finds_its_events() {
+    let snapshot = open(&fixture());
+    assert_eq!(
+        ids(&search(&snapshot, "q=Berln")),
+        [2],
+        "a city a letter off"
+    );
+    assert_eq!(
+        ids(&search(&snapshot, "q=Madird")),
+        [5],
+        "two letters swapped"
+    );
+    assert_eq!(
+        ids(&search(&snapshot, "q=Spektrun")),
+        [6],
+        "a venue a letter off"
+    );
+}
+
+#[test]
+fn sort_by_date_lists_the_same_matches_soonest_first() {
+    let events = fixture();
+    let snapshot = open(&events);
+    for words in ["q=adele", "q=london", "q=adel", "q=night"] {
+        let by_score = ids(&search(&snapshot, words));
+        let by_date = search(&snapshot, &format!("{words}&sort=date"));
+        assert_eq!(by_date.total as usize, by_score.len(), "{words}");
+        let expected = in_list_order(events.iter().filter(|e| by_score.contains(&e.id)));
+        assert_eq!(ids(&by_date), expected, "{words}");
+    }
+    // Paged, the pages follow one another.
+    let first = ids(&search(&snapshot, "q=adele&sort=date&page_size=3"));
+    let second = ids(&search(&snapshot, "q=adele&sort=date&page_size=3&page=2"));
+    let all = ids(&search(&snapshot, "q=adele&sort=date"));
+    assert_eq!([first, second].concat(), all);
+    assert_eq!(
+        ids(&search(&snapshot, "q=adele&sort=relevance")),
+        ids(&search(&snapshot, "q=adele"))
+    );
+    assert!(
+        serde_urlencoded::from_str::<onsale_indexer::SearchQuery>("sort=newest").is_err(),
+        "an unknown order is refused"
+    );
+}
+
+#[test]
 fn every_word_must_match_unless_no_event_has_them_all() {
     let snapshot = open(&fixture());
     assert_eq!(ids(&search(&snapshot, "q=adele+berlin")), [2]);
