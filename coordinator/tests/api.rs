@@ -1059,3 +1059,53 @@ async fn metrics_need_the_operator_token_or_their_own_address() {
     assert_eq!(other.status(), 404);
     server.abort();
 }
+
+#[tokio::test]
+async fn answers_are_compressed_for_clients_that_accept_it() {
+    use std::io::Read;
+
+    let s = serve(fjall_store().await).await;
+    // An arena: 8 sections of 25 rows of 40 seats.
+    let event = s.create_event("Compressed Arena", 8, 25, 40).await;
+    let url = format!("{}/v1/events/{event}/seats", s.url);
+    let plain = s.http.get(&url).send().await.unwrap();
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let plain = plain.bytes().await.unwrap();
+    let seats: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(seats["seats"].as_array().unwrap().len(), 8_000);
+
+    let br = s
+        .http
+        .get(&url)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br = br.bytes().await.unwrap();
+    assert!(
+        br.len() < 100_000,
+        "{} bytes for {} uncompressed",
+        br.len(),
+        plain.len()
+    );
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain);
+
+    let gzip = s
+        .http
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gzip.bytes().await.unwrap()[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain);
+}

@@ -37,6 +37,7 @@
 
 mod assets;
 mod cache;
+mod compress;
 mod gate;
 pub mod http;
 mod pages;
@@ -50,6 +51,8 @@ use std::sync::{Arc, RwLock};
 
 use onsale_indexer::Snapshot;
 use onsale_model::{ApiError, ErrorCode};
+
+use crate::compress::Encoding;
 
 pub use cache::{ByteLru, cache_weight};
 pub use http::{EdgeRequest, EdgeResponse};
@@ -242,7 +245,8 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         }
         let read = matches!(request.method.as_str(), "GET" | "HEAD");
         let answer = if read {
-            self.read(&request).await
+            let encoding = Encoding::preferred(request.header("accept-encoding"));
+            self.read(&request, encoding).await
         } else {
             None
         };
@@ -256,9 +260,9 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         }
     }
 
-    /// The answer to a `GET` or `HEAD` the edge answers itself, or `None` for one the
-    /// coordinator answers.
-    async fn read(&self, request: &EdgeRequest) -> Option<EdgeResponse> {
+    /// The answer to a `GET` or `HEAD` the edge answers itself (its body in `encoding`
+    /// where that pays), or `None` for one the coordinator answers.
+    async fn read(&self, request: &EdgeRequest, encoding: Encoding) -> Option<EdgeResponse> {
         if request.path == "/healthz" {
             let version = self
                 .snapshot_version()
@@ -266,13 +270,20 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return Some(EdgeResponse::text(200, format!("ok snapshot={version}\n")));
         }
         if let Some(asset) = assets::asset(&request.path) {
+            // Compressed once per encoding, then kept.
+            let key = format!("static:{}:{}", encoding.name(), request.path);
+            if let Some(hit) = self.cache.get(&key).await {
+                return Some(hit);
+            }
+            let asset = compress::encode(asset, encoding);
+            self.cache.put(&key, &asset).await;
             return Some(asset);
         }
         if let Some(id) = request.path.strip_prefix("/bookings/") {
-            return Some(pages::booking_response(id));
+            return Some(compress::encode(pages::booking_response(id), encoding));
         }
         if request.path == "/me/tickets" {
-            return Some(pages::my_tickets_response());
+            return Some(compress::encode(pages::my_tickets_response(), encoding));
         }
         let kind = reads::classify(&request.path)?;
         let Some(served) = self.served() else {
@@ -289,13 +300,14 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         }
         let live = self.live_url.as_deref();
         let Some(route) = reads::cache_key(&kind, &request.query) else {
-            return Some(reads::render(&kind, request, snapshot, live));
+            let fresh = reads::render(&kind, request, snapshot, live);
+            return Some(compress::encode(fresh, encoding));
         };
-        let key = format!("v{}:{route}", snapshot.version());
+        let key = format!("v{}:{}:{route}", snapshot.version(), encoding.name());
         if let Some(hit) = self.cache.get(&key).await {
             return Some(hit);
         }
-        let fresh = reads::render(&kind, request, snapshot, live);
+        let fresh = compress::encode(reads::render(&kind, request, snapshot, live), encoding);
         if fresh.status == 200 {
             self.cache.put(&key, &fresh).await;
         }

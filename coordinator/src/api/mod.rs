@@ -22,7 +22,9 @@ use axum::http::{Method, header};
 use axum::routing::{get, post};
 use onsale_limits::RateLimitLayer;
 use onsale_model::{ApiError, ErrorCode};
+use tower_http::CompressionLevel;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -111,6 +113,10 @@ pub fn router(coordinator: Coordinator) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(error::log_failures))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Brotli or gzip by Accept-Encoding, at a level that keeps a big seat list to a
+        // few milliseconds (brotli's default, 11, takes a hundred times as long); live
+        // streams, small and binary answers go out as they are.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             api_error_response(&ApiError::code(ErrorCode::Internal))

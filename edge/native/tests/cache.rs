@@ -48,7 +48,7 @@ fn edge() -> NativeEdge {
 async fn cache_busting_urls_neither_grow_the_cache_nor_flush_popular_entries() {
     let edge = edge();
     let popular = "/v1/events?page=1&page_size=100";
-    let popular_key = "v1:/v1/events?page=1&page_size=100";
+    let popular_key = "v1:identity:/v1/events?page=1&page_size=100";
     let first = edge.handle(EdgeRequest::get(popular)).await;
     assert_eq!(first.status, 200);
     let one_entry = edge.cache().weighted_bytes();
@@ -85,4 +85,50 @@ async fn cache_busting_urls_neither_grow_the_cache_nor_flush_popular_entries() {
     assert!(held <= BOUND, "{held} bytes held, bound {BOUND}");
     assert!(held > BOUND / 2, "the cache is in use ({held} bytes)");
     assert!(edge.cache().contains(popular_key), "the popular page stays");
+}
+
+#[tokio::test]
+async fn answers_are_compressed_once_per_encoding_and_kept() {
+    use std::io::Read;
+
+    let edge = edge();
+    let path = "/v1/events?page=1&page_size=100";
+    let asking = |encoding: &str| {
+        let mut request = EdgeRequest::get(path);
+        request
+            .headers
+            .push(("accept-encoding".into(), encoding.into()));
+        request
+    };
+    let plain = edge.handle(EdgeRequest::get(path)).await;
+    let br = edge.handle(asking("gzip, deflate, br")).await;
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert_eq!(br.header("vary"), Some("accept-encoding"));
+    assert!(
+        br.body.len() * 5 < plain.body.len(),
+        "{} of {} bytes",
+        br.body.len(),
+        plain.body.len()
+    );
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br.body[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain.body);
+    assert!(edge.cache().contains(&format!("v1:br:{path}")));
+    let again = edge.handle(asking("br")).await;
+    assert_eq!(again.body, br.body, "from the cache");
+
+    let gzip = edge.handle(asking("gzip")).await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gzip.body[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain.body);
+    assert_ne!(gzip.header("etag"), plain.header("etag"));
+    let mut revalidate = asking("gzip");
+    let etag = gzip.header("etag").unwrap().to_string();
+    revalidate.headers.push(("if-none-match".into(), etag));
+    assert_eq!(edge.handle(revalidate).await.status, 304);
 }
