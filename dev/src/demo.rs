@@ -165,14 +165,23 @@ fn demo_event(i: usize, rng: &mut StdRng) -> NewEvent {
 
 /// Eight sections of 25 rows of 40 seats: 8,000 seats.
 fn arena_map(base: u64) -> SeatMapSpec {
-    let sections = ["FLR", "L1A", "L1B", "L1C", "L2A", "L2B", "L2C", "TOP"];
+    let sections = [
+        ("FLR", "Floor"),
+        ("L1A", "Lower Tier Left"),
+        ("L1B", "Lower Tier Centre"),
+        ("L1C", "Lower Tier Right"),
+        ("L2A", "Upper Tier Left"),
+        ("L2B", "Upper Tier Centre"),
+        ("L2C", "Upper Tier Right"),
+        ("TOP", "Gallery"),
+    ];
     SeatMapSpec {
         sections: sections
             .iter()
             .enumerate()
-            .map(|(i, id)| SectionSpec {
+            .map(|(i, (id, name))| SectionSpec {
                 id: id.to_string(),
-                name: format!("Section {id}"),
+                name: name.to_string(),
                 price: base * (8 - i as u64),
                 rows: rows(25, 40),
             })

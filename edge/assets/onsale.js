@@ -286,8 +286,22 @@
   // ---- the seat map ---------------------------------------------------------------------
 
   var SEAT = 22;        // distance between seat centres, in SVG units
-  var LABEL = 40;       // room for row labels on the left
+  var LABEL = 36;       // width of the row-label column, in SVG units
+  var SEAT_PX = 27;     // a seat's distance on screen at least: its circle is then 24 px across
+  var OVERVIEW_SEATS = 600; // more seats than this: an overview of the sections comes first
   var TIER_COLOURS = ['#2a6fdb', '#e76f51', '#8e44ad', '#2a9d8f', '#d4a017', '#c2185b'];
+
+  // One colour per price tier, distinct however many tiers there are: the palette up to
+  // its length, then hues spread evenly round the wheel at alternating lightness.
+  function tierColour(tier, tiers) {
+    if (tiers <= TIER_COLOURS.length) return TIER_COLOURS[tier];
+    var hue = Math.round(210 + tier * 360 / tiers) % 360;
+    return 'hsl(' + hue + ',68%,' + (tier % 2 ? 36 : 50) + '%)';
+  }
+
+  function priceRange(low, high, currency) {
+    return low === high ? money(low, currency) : money(low, currency) + '–' + money(high, currency);
+  }
 
   function SeatMap(root) {
     this.root = root;
@@ -352,69 +366,121 @@
     });
   };
 
-  // Draws the SVG: one block per section, a line of seats per row, seats coloured by
-  // their price tier, with the stage at the top.
+  // Draws the seat map: one block per section (its name and prices, then its rows, each
+  // row's label in a column that stays in view when the seats scroll sideways), seats
+  // coloured by price tier. A big venue opens on an overview: the stage and a tile per
+  // section with its prices and free seats; a tile opens its section alone, seats at
+  // least 24 px.
   SeatMap.prototype.draw = function (list) {
     var self = this;
     var prices = [];
     list.forEach(function (s) { if (prices.indexOf(s.price) < 0) prices.push(s.price); });
     prices.sort(function (a, b) { return a - b; });
-    var widest = 1;
     var sections = [];
     list.forEach(function (s) {
       var section = sections[sections.length - 1];
-      if (!section || section.name !== s.section) sections.push(section = { name: s.section, rows: [] });
+      if (!section || section.name !== s.section) {
+        sections.push(section = { name: s.section, rows: [], low: s.price, high: s.price, seats: [] });
+      }
       var row = section.rows[section.rows.length - 1];
       if (!row || row.name !== s.row) section.rows.push(row = { name: s.row, seats: [] });
       row.seats.push(s);
-      widest = Math.max(widest, row.seats.length);
+      section.low = Math.min(section.low, s.price);
+      section.high = Math.max(section.high, s.price);
     });
-    var width = LABEL * 2 + widest * SEAT;
-    var map = svg('svg', { role: 'group', 'aria-label': 'Seat map: arrow keys move between seats, Enter or Space picks a seat', class: 'seatmap' });
-    map.appendChild(svg('rect', { x: LABEL, y: 4, width: width - 2 * LABEL, height: 24, rx: 6, class: 'stage' }));
-    map.appendChild(svg('text', { x: width / 2, y: 21, 'text-anchor': 'middle', class: 'stage-label', text: 'STAGE' }));
-    var y = 52;
+    this.sections = sections;
+    this.tierCount = prices.length;
+    this.big = list.length > OVERVIEW_SEATS && sections.length > 1;
     var rowIndex = 0;
     sections.forEach(function (section) {
-      map.appendChild(svg('text', { x: width / 2, y: y, 'text-anchor': 'middle', class: 'section-label', text: section.name }));
-      y += 18;
-      section.rows.forEach(function (row) {
-        var left = LABEL + (widest - row.seats.length) * SEAT / 2;
-        map.appendChild(svg('text', { x: left - 8, y: y + 4, 'text-anchor': 'end', class: 'row-label', text: row.name }));
+      var widest = 1;
+      section.rows.forEach(function (row) { widest = Math.max(widest, row.seats.length); });
+      var width = widest * SEAT + SEAT / 2;
+      var height = section.rows.length * SEAT + 8;
+      var labels = svg('svg', { class: 'row-labels', viewBox: '0 0 ' + LABEL + ' ' + height, 'aria-hidden': 'true' });
+      var map = svg('svg', { role: 'group', class: 'seatmap', viewBox: '0 0 ' + width + ' ' + height,
+        'aria-label': section.name + ': arrow keys move between seats, Enter or Space picks a seat' });
+      section.rows.forEach(function (row, r) {
+        var y = r * SEAT + SEAT / 2 + 4;
+        var left = (widest - row.seats.length) * SEAT / 2 + SEAT / 4;
+        labels.appendChild(svg('text', { x: LABEL - 6, y: y + 4, 'text-anchor': 'end', class: 'row-label', text: row.name }));
         row.seats.forEach(function (s, i) {
           var seat = {
-            id: s.seat_id, section: s.section, row: s.row, number: s.number, price: s.price,
+            id: s.seat_id, section: s.section, row: s.row, number: s.number, price: s.price, block: section,
             tier: prices.indexOf(s.price), state: s.state, rowIndex: rowIndex, x: left + i * SEAT + SEAT / 2, y: y,
           };
-          seat.node = svg('circle', { cx: seat.x, cy: seat.y, r: 8, role: 'button', tabindex: '-1', 'data-seat': seat.id });
-          seat.node.style.setProperty('--tier', TIER_COLOURS[seat.tier % TIER_COLOURS.length]);
+          seat.node = svg('circle', { cx: seat.x, cy: seat.y, r: 10, role: 'button', tabindex: '-1', 'data-seat': seat.id });
+          seat.node.style.setProperty('--tier', tierColour(seat.tier, prices.length));
           seat.node.addEventListener('click', function () { self.toggle(seat); });
           seat.node.addEventListener('keydown', function (e) { self.key(e, seat); });
           seat.node.addEventListener('focus', function () { self.setFocus(seat); });
           map.appendChild(seat.node);
           self.seats.push(seat);
+          section.seats.push(seat);
           self.byId[seat.id] = seat;
         });
         rowIndex += 1;
-        y += SEAT;
       });
-      y += 16;
+      // Seats never shrink below SEAT_PX apart: a wide section scrolls sideways in its
+      // box (its row labels staying in view) rather than shrinking.
+      var scale = SEAT_PX / SEAT;
+      map.style.width = map.style.minWidth = Math.ceil(width * scale) + 'px';
+      labels.style.width = labels.style.minWidth = Math.ceil(LABEL * scale) + 'px';
+      section.node = el('div', { class: 'section-block', 'data-section': section.name }, [
+        el('h3', { class: 'section-name', text: section.name + ' · ' + priceRange(section.low, section.high, self.currency) }),
+        el('div', { class: 'section-scroll' }, [el('div', { class: 'section-rows' }, [labels, map])]),
+      ]);
     });
-    map.setAttribute('viewBox', '0 0 ' + width + ' ' + (y - 8));
-    // Keep seats big enough to tap on a phone: the map scrolls sideways inside its box
-    // rather than shrinking below 14 px a seat.
-    map.style.minWidth = Math.min(width, widest * 14 + LABEL * 2) + 'px';
-    this.figure.appendChild(map);
+    this.figure.appendChild(el('div', { class: 'stage', text: 'STAGE' }));
+    if (this.big) this.figure.appendChild(this.drawOverview());
+    sections.forEach(function (section) {
+      section.node.hidden = self.big;
+      self.figure.appendChild(section.node);
+    });
     this.seats.forEach(function (seat) { self.paint(seat); });
     this.setFocus(this.seats.filter(function (s) { return s.state === 'available'; })[0] || this.seats[0]);
     this.drawLegend(prices);
+  };
+
+  // The overview of a big venue: the sections around the stage as tiles, each with its
+  // full name, prices and free seats.
+  SeatMap.prototype.drawOverview = function () {
+    var self = this;
+    this.back = el('button', { type: 'button', class: 'back-to-overview', hidden: '', text: '← All sections' });
+    this.back.addEventListener('click', function () { self.zoom(null); });
+    this.tiles = el('ul', { class: 'section-tiles', 'aria-label': 'Sections' });
+    this.sections.forEach(function (section) {
+      section.free = el('span', { class: 'free' });
+      var tile = el('button', { type: 'button', class: 'section-tile', 'data-section': section.name }, [
+        el('strong', { text: section.name }),
+        el('span', { text: priceRange(section.low, section.high, self.currency) }),
+        section.free,
+      ]);
+      tile.style.setProperty('--tier', tierColour(section.seats[0].tier, self.tierCount));
+      tile.addEventListener('click', function () { self.zoom(section); });
+      section.tile = tile;
+      self.tiles.appendChild(el('li', {}, [tile]));
+    });
+    return el('div', { class: 'overview' }, [this.tiles, this.back]);
+  };
+
+  // Shows one section alone (the overview folded away), or with `null` the overview.
+  SeatMap.prototype.zoom = function (section) {
+    this.zoomed = section;
+    this.tiles.hidden = !!section;
+    this.back.hidden = !section;
+    this.sections.forEach(function (s) { s.node.hidden = s !== section; });
+    if (!section) return this.tiles.querySelector('button').focus();
+    var first = section.seats.filter(function (s) { return s.state === 'available'; })[0] || section.seats[0];
+    this.setFocus(first);
+    section.node.scrollIntoView({ block: 'nearest' });
   };
 
   SeatMap.prototype.drawLegend = function (prices) {
     var self = this;
     prices.forEach(function (price, tier) {
       var swatch = el('span', { class: 'swatch' });
-      swatch.style.background = TIER_COLOURS[tier % TIER_COLOURS.length];
+      swatch.style.background = tierColour(tier, prices.length);
       self.legend.appendChild(el('li', {}, [swatch, document.createTextNode(money(price, self.currency))]));
     });
     [['selected', 'Your pick'], ['mine', 'Held for you'], ['held', 'Held by someone'], ['sold', 'Sold']]
@@ -491,6 +557,7 @@
     var next = null;
     var index = this.seats.indexOf(seat);
     var sameRow = function (s) { return s.rowIndex === seat.rowIndex; };
+    var shown = function (s) { return !s.block.node.hidden; };
     if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
       this.toggle(seat);
@@ -505,7 +572,7 @@
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       var target = seat.rowIndex + (e.key === 'ArrowDown' ? 1 : -1);
       this.seats.forEach(function (s) {
-        if (s.rowIndex === target && (!next || Math.abs(s.x - seat.x) < Math.abs(next.x - seat.x))) next = s;
+        if (s.rowIndex === target && shown(s) && (!next || Math.abs(s.x - seat.x) < Math.abs(next.x - seat.x))) next = s;
       });
     }
     if (next) {
@@ -555,6 +622,10 @@
   SeatMap.prototype.renderCounts = function () {
     var counts = { available: 0, held: 0, sold: 0 };
     this.seats.forEach(function (s) { counts[s.state] += 1; });
+    (this.big ? this.sections : []).forEach(function (section) {
+      var free = section.seats.filter(function (s) { return s.state === 'available'; }).length;
+      section.free.textContent = free + ' free';
+    });
     var availability = document.getElementById('availability');
     if (availability) {
       availability.textContent = counts.available + ' of ' + this.seats.length + ' seats available' +
@@ -682,11 +753,9 @@
   SeatMap.prototype.bestForm = function () {
     var self = this;
     var sections = el('select', { name: 'section', 'aria-label': 'Section' });
-    var seen = {};
-    this.seats.forEach(function (seat) {
-      if (seen[seat.section]) return;
-      seen[seat.section] = true;
-      sections.appendChild(el('option', { value: seat.section, text: seat.section + ' · from ' + money(seat.price, self.currency) }));
+    this.sections.forEach(function (section) {
+      var price = section.low === section.high ? money(section.low, self.currency) : 'from ' + money(section.low, self.currency);
+      sections.appendChild(el('option', { value: section.name, text: section.name + ' · ' + price }));
     });
     var count = el('select', { name: 'count', 'aria-label': 'Number of seats' });
     for (var n = 1; n <= this.maxSeats; n += 1) count.appendChild(el('option', { value: String(n), text: n + (n === 1 ? ' seat' : ' seats') }));

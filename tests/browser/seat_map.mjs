@@ -6,15 +6,20 @@
 // event, its local time, the seats by name and the tickets, "My tickets" finds the
 // booking after a reload, a declined card keeps the seats and the buyer pays again, and
 // with the waiting room on, a hold sends the person to the queue page and back with a
-// pass.
+// pass; the demo arena opens on an overview of its sections and zooms into one.
 //
 // Run by tests/browser_seat_map.rs, which starts `onsale dev` and an event:
 //   node seat_map.mjs EDGE_URL COORDINATOR_URL OPERATOR_TOKEN EVENT_ID
 // Prints one line per check; exits non-zero at the first that fails.
+import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const [edge, coordinator, operatorToken, eventId] = process.argv.slice(2);
 const WAIT = { timeout: 15000 };
+// Screenshots of the journey, desktop and phone, for a person to look at.
+const SHOTS = process.env.SCREENSHOTS || new URL('../../target/browser-screenshots/', import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+const shoot = (page, name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false });
 const started = Date.now();
 
 function log(message) {
@@ -120,6 +125,7 @@ try {
   check(coveredSignedOut.length === 0, `the sticky bar covers no control of the signed-out phone page ${coveredSignedOut.join('; ')}`);
   await signUp(ben);
   await signIn(phone, ben);
+  await shoot(phone, 'phone-1-event');
 
   // The phone: nothing wider than the screen, seats big enough to tap.
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -144,6 +150,7 @@ try {
   const clock = await desktop.textContent('.countdown');
   check(/^(10:00|9:5\d)$/.test(clock), `the hold counts down from 10 minutes (${clock})`);
   check((await seatClass(desktop, 'FLR-A-2')).includes('mine'), 'held seats show as yours');
+  await shoot(desktop, 'desktop-1-hold');
   const coveredHolding = await coveredControls(desktop);
   check(coveredHolding.length === 0, `the sticky bar covers no control while holding ${coveredHolding.join('; ')}`);
 
@@ -192,6 +199,7 @@ try {
   const tickets = await desktop.locator('.ticket').count();
   check(tickets === 2, `the payment page returns Ada to her booking, paid, with ${tickets} tickets`);
   check(await desktop.locator('.ticket img[alt^="QR code"]').count() === 2, 'each ticket shows its QR code');
+  await shoot(desktop, 'desktop-2-confirmation');
   const confirmation = await desktop.textContent('#booking');
   for (const words of ['Seat map night', 'Hall, Leeds', 'Wed 1 May 2030, 20:30 BST', 'Section Floor, Row A, Seat 2', 'Section Floor, Row B, Seat 2']) {
     check(confirmation.includes(words), `the confirmation says "${words}"`);
@@ -207,6 +215,7 @@ try {
   await desktop.waitForURL(/\/me\/tickets$/, WAIT);
   await desktop.reload();
   await desktop.waitForSelector('.booking-card', WAIT);
+  await shoot(desktop, 'desktop-3-my-tickets');
   const card = await desktop.textContent('.booking-card');
   check(card.includes('Seat map night') && card.includes(orderCode) && card.includes('paid'), `My tickets lists the booking after a reload (${card.slice(0, 80)}…)`);
   await desktop.waitForSelector('button.bell', WAIT);
@@ -229,6 +238,7 @@ try {
   await phone.waitForURL(/\/bookings\//, WAIT);
   await phone.waitForSelector('#booking[data-status="cancelled"]', WAIT);
   await phone.waitForSelector('.pay-panel .countdown', WAIT);
+  await shoot(phone, 'phone-2-declined');
   check((await phone.textContent('#booking')).includes('declined'), 'a declined card cancels that booking and says why');
   await waitForSeat(desktop, 'BAL-A-6', 'held');
   await phone.click('text=Pay again');
@@ -260,7 +270,42 @@ try {
   await phone.waitForSelector('.countdown', WAIT);
   await waitForSeat(desktop, 'BAL-A-4', 'held');
   check(true, 'with the pass, the hold goes through');
+
+  // The demo arena (event 1 of `onsale dev`, 8,000 seats in eight sections) on the phone:
+  // an overview of the sections, one colour per price tier, a tap opens a section with
+  // seats of 24 px or more, its row letters staying in view as the seats scroll sideways.
+  const arena = await phone.context().newPage();
+  arena.on('pageerror', (error) => { throw new Error(`script error on the arena page: ${error.message}`); });
+  await arena.goto(`${edge}/events/1`);
+  await arena.waitForSelector('.section-tile', WAIT);
+  await shoot(arena, 'phone-3-arena-overview');
+  const tiles = await arena.$$eval('.section-tile', (all) => all.map((t) => t.textContent));
+  check(tiles.length === 8 && tiles.every((t) => /free$/.test(t)), `the arena opens on an overview of ${tiles.length} sections with prices and free seats`);
+  check(tiles.some((t) => t.startsWith('Lower Tier Centre')), 'sections show their full names');
+  check(await arena.locator('circle[data-seat]:visible').count() === 0, 'no seats show until a section is chosen');
+  const colours = await arena.$$eval('.legend .swatch', (all) => all.map((s) => s.style.background).filter(Boolean));
+  check(colours.length === 8 && new Set(colours).size === 8, `eight price tiers, eight colours (${colours.join(' ')})`);
+  await arena.click('.section-tile[data-section="Lower Tier Centre"]');
+  await arena.waitForSelector('.section-block[data-section="Lower Tier Centre"] circle', { ...WAIT, state: 'visible' });
+  check(await arena.locator('.section-block:visible').count() === 1, 'a tap opens that section alone');
+  await shoot(arena, 'phone-4-arena-section');
+  const seatBox = await arena.locator('.section-block:visible circle').first().boundingBox();
+  check(seatBox.width >= 24, `its seats are ${seatBox.width.toFixed(1)} px across`);
+  const labelInView = await arena.evaluate(() => {
+    const scroller = document.querySelector('.section-block:not([hidden]) .section-scroll');
+    scroller.scrollLeft = scroller.scrollWidth;
+    const label = scroller.querySelector('.row-label').getBoundingClientRect();
+    const box = scroller.getBoundingClientRect();
+    return scroller.scrollLeft > 0 && label.left >= box.left - 1 && label.right <= box.right;
+  });
+  check(labelInView, 'row letters stay in view when the seats scroll sideways');
+  const arenaOverflow = await arena.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(arenaOverflow <= 0, `the arena page does not scroll sideways (overflow ${arenaOverflow} px)`);
+  await arena.click('text=← All sections');
+  await arena.waitForSelector('.section-tile', { ...WAIT, state: 'visible' });
+  check(true, '"All sections" goes back to the overview');
+  await arena.close();
 } finally {
   await browser.close();
 }
-log('all checks passed');
+log(`all checks passed; screenshots in ${SHOTS}`);
