@@ -33,6 +33,36 @@ async fn a_purchase_through_the_sandbox_sells_the_seats_with_signed_tickets() {
     assert_eq!(checkout["currency"], "EUR");
     let payment_url = checkout["payment_url"].as_str().unwrap();
     assert!(payment_url.starts_with(&shop.sandbox_url));
+    let held: Value = shop
+        .s
+        .http
+        .get(format!("{}/v1/holds/{hold}", shop.s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        held["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let pay_page = shop
+        .s
+        .http
+        .get(payment_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        pay_page.contains(&format!("data-until=\"{}\"", expires.unix_timestamp())),
+        "the payment page counts down to the hold's end: {pay_page}"
+    );
     let booking_id = checkout["booking_id"].as_str().unwrap();
     let (_, pending) = shop.booking(&token, booking_id).await;
     assert_eq!(pending["status"], "pending");

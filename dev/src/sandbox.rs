@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use onsale_coordinator::clock::{Clock, SystemClock};
 use onsale_coordinator::payments::stripe;
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ struct Intent {
     currency: String,
     description: String,
     booking_id: String,
+    /// When the shop's hold on the seats ends (Unix seconds), if it said.
+    pay_by: Option<i64>,
     client_secret: String,
     status: &'static str,
 }
@@ -191,6 +194,8 @@ struct IntentForm {
     description: String,
     #[serde(rename = "metadata[booking_id]")]
     booking_id: String,
+    #[serde(rename = "metadata[pay_by]", default)]
+    pay_by: Option<i64>,
 }
 
 async fn intents_create(
@@ -218,6 +223,7 @@ async fn intents_create(
         currency: form.currency,
         description: form.description,
         booking_id: form.booking_id,
+        pay_by: form.pay_by,
         status: "requires_payment_method",
     };
     let answer = sandbox.intent_json(&intent);
@@ -346,15 +352,34 @@ async fn pay_show(
     } else {
         format!("<p>This payment is {}.</p>", intent.status)
     };
+    let time_left = match intent.pay_by {
+        Some(pay_by) if intent.status == "requires_payment_method" => time_left(pay_by),
+        _ => String::new(),
+    };
     page(
         "Pay",
         &format!(
-            "<h1>Pay {}</h1><p>Booking <code>{}</code></p>{buttons}",
+            "<h1>Pay {}</h1><p>Booking <code>{}</code></p>{time_left}{buttons}",
             money(intent.amount, &intent.currency),
             intent.booking_id
         ),
     )
     .into_response()
+}
+
+/// The time left to pay before the shop's hold on the seats ends at `pay_by` (Unix
+/// seconds), counting down in the page.
+fn time_left(pay_by: i64) -> String {
+    let left = (pay_by - SystemClock.now() / 1000).max(0);
+    format!(
+        "<p class=\"time-left\">Your seats are held for <strong id=\"left\" data-until=\"{}\">{}:{:02}</strong>.</p>\
+         <script>(function () {{ var node = document.getElementById('left'); var until = Number(node.dataset.until);\
+         setInterval(function () {{ var s = Math.max(0, Math.round(until - Date.now() / 1000));\
+         node.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }}, 1000); }})();</script>",
+        pay_by,
+        left / 60,
+        left % 60
+    )
 }
 
 async fn pay_decide(

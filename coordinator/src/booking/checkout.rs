@@ -53,13 +53,18 @@ impl Bookings {
         let user_id = user_id.to_string();
         let idem_key = (user_id.as_str(), "checkout", idempotency_key);
         let new_booking_id = Uuid::new_v4().to_string();
-        let booking = self
+        let (booking, pay_by) = self
             .store
             .transact(|tx| {
                 let (idem_key, new_booking_id) = (&idem_key, &new_booking_id);
                 async move {
                     let now = self.clock.now();
-                    open_booking(&*tx, idem_key, hold_id, new_booking_id, now).await
+                    let booking =
+                        open_booking(&*tx, idem_key, hold_id, new_booking_id, now).await?;
+                    let pay_by = read_hold(&*tx, &booking.hold_id)
+                        .await?
+                        .map(|hold| hold.expires_at / 1000);
+                    Ok::<_, Error>((booking, pay_by))
                 }
             })
             .await?;
@@ -67,7 +72,7 @@ impl Bookings {
             return Ok(checkout_view(&booking));
         }
         let payment = provider
-            .create_payment(&payment_request(&booking))
+            .create_payment(&payment_request(&booking, pay_by))
             .await
             .map_err(|err| {
                 tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
@@ -398,7 +403,7 @@ async fn open_booking(
 }
 
 /// What the provider is asked to charge for `booking`.
-fn payment_request(booking: &BookingRecord) -> PaymentRequest {
+fn payment_request(booking: &BookingRecord, pay_by: Option<i64>) -> PaymentRequest {
     PaymentRequest {
         booking_id: booking.booking_id.clone(),
         amount: booking.total,
@@ -408,6 +413,7 @@ fn payment_request(booking: &BookingRecord) -> PaymentRequest {
             booking.booking_id,
             booking.seats.len()
         ),
+        pay_by,
     }
 }
 

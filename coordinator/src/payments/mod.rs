@@ -22,6 +22,9 @@ pub struct PaymentRequest {
     pub currency: String,
     /// Shown to the buyer.
     pub description: String,
+    /// When the seats' hold ends (Unix seconds), so the payment page can show the time
+    /// left; sent as `metadata[pay_by]`.
+    pub pay_by: Option<i64>,
 }
 
 /// A payment created at the provider.

@@ -220,13 +220,16 @@ impl StripeProvider {
 #[async_trait]
 impl PaymentProvider for StripeProvider {
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, PaymentError> {
-        let form = [
+        let mut form = vec![
             ("amount", request.amount.to_string()),
             ("currency", request.currency.to_lowercase()),
             ("description", request.description.clone()),
             ("metadata[booking_id]", request.booking_id.clone()),
             ("automatic_payment_methods[enabled]", "true".to_string()),
         ];
+        if let Some(pay_by) = request.pay_by {
+            form.push(("metadata[pay_by]", pay_by.to_string()));
+        }
         let intent: StripeIntent = self
             .post(
                 "/v1/payment_intents",
