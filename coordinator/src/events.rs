@@ -272,6 +272,7 @@ impl Events {
                     state,
                 })
                 .collect(),
+            sections: seat_map.map.places().to_vec(),
         };
         Ok((seats, position))
     }

@@ -2,7 +2,7 @@
 //! categories, most with small seat maps and a few arenas with thousands of seats. It is
 //! generated from a fixed seed, so every developer sees the same catalogue.
 
-use onsale_model::{EventDetails, NewEvent, RowSpec, SeatMapSpec, SectionSpec};
+use onsale_model::{EventDetails, NewEvent, RowSpec, SeatMapSpec, SectionPosition, SectionSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use time::OffsetDateTime;
@@ -165,25 +165,32 @@ fn demo_event(i: usize, rng: &mut StdRng) -> NewEvent {
 
 /// Eight sections of 25 rows of 40 seats: 8,000 seats.
 fn arena_map(base: u64) -> SeatMapSpec {
+    // (id, name, place on the plan: x, y, width, height), the stage at the top.
     let sections = [
-        ("FLR", "Floor"),
-        ("L1A", "Lower Tier Left"),
-        ("L1B", "Lower Tier Centre"),
-        ("L1C", "Lower Tier Right"),
-        ("L2A", "Upper Tier Left"),
-        ("L2B", "Upper Tier Centre"),
-        ("L2C", "Upper Tier Right"),
-        ("TOP", "Gallery"),
+        ("FLR", "Floor", (30, 10, 40, 32)),
+        ("L1A", "Lower Tier Left", (2, 10, 26, 42)),
+        ("L1B", "Lower Tier Centre", (30, 44, 40, 18)),
+        ("L1C", "Lower Tier Right", (72, 10, 26, 42)),
+        ("L2A", "Upper Tier Left", (2, 54, 26, 30)),
+        ("L2B", "Upper Tier Centre", (30, 64, 40, 20)),
+        ("L2C", "Upper Tier Right", (72, 54, 26, 30)),
+        ("TOP", "Gallery", (10, 86, 80, 13)),
     ];
     SeatMapSpec {
         sections: sections
             .iter()
             .enumerate()
-            .map(|(i, (id, name))| SectionSpec {
+            .map(|(i, (id, name, (x, y, width, height)))| SectionSpec {
                 id: id.to_string(),
                 name: name.to_string(),
                 price: base * (8 - i as u64),
                 rows: rows(25, 40),
+                position: Some(SectionPosition {
+                    x: *x,
+                    y: *y,
+                    width: *width,
+                    height: *height,
+                }),
             })
             .collect(),
     }
@@ -198,12 +205,14 @@ fn hall_map(base: u64, rng: &mut StdRng) -> SeatMapSpec {
                 name: "Stalls".into(),
                 price: base * 3,
                 rows: rows(rng.random_range(4..10), rng.random_range(10..20)),
+                position: None,
             },
             SectionSpec {
                 id: "BAL".into(),
                 name: "Balcony".into(),
                 price: base * 2,
                 rows: rows(rng.random_range(2..6), rng.random_range(10..16)),
+                position: None,
             },
         ],
     }

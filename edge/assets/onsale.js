@@ -356,7 +356,7 @@
         return;
       }
       if (!self.seats.length) {
-        self.draw(answer.body.seats);
+        self.draw(answer.body.seats, answer.body.sections || []);
         self.connect();
       } else {
         answer.body.seats.forEach(function (s) { self.setState(s.seat_id, s.state); });
@@ -371,7 +371,7 @@
   // coloured by price tier. A big venue opens on an overview: the stage and a tile per
   // section with its prices and free seats; a tile opens its section alone, seats at
   // least 24 px.
-  SeatMap.prototype.draw = function (list) {
+  SeatMap.prototype.draw = function (list, places) {
     var self = this;
     var prices = [];
     list.forEach(function (s) { if (prices.indexOf(s.price) < 0) prices.push(s.price); });
@@ -431,8 +431,8 @@
         el('div', { class: 'section-scroll' }, [el('div', { class: 'section-rows' }, [labels, map])]),
       ]);
     });
-    this.figure.appendChild(el('div', { class: 'stage', text: 'STAGE' }));
-    if (this.big) this.figure.appendChild(this.drawOverview());
+    if (!this.big) this.figure.appendChild(el('div', { class: 'stage', text: 'STAGE' }));
+    if (this.big) this.figure.appendChild(this.drawOverview(places));
     sections.forEach(function (section) {
       section.node.hidden = self.big;
       self.figure.appendChild(section.node);
@@ -442,13 +442,18 @@
     this.drawLegend(prices);
   };
 
-  // The overview of a big venue: the sections around the stage as tiles, each with its
-  // full name, prices and free seats.
-  SeatMap.prototype.drawOverview = function () {
+  // The overview of a big venue: the sections as tiles placed around the stage where the
+  // seat map puts them (`places`: each section's rectangle on a 100 x 100 plan), each
+  // with its full name, prices and free seats.
+  SeatMap.prototype.drawOverview = function (places) {
     var self = this;
     this.back = el('button', { type: 'button', class: 'back-to-overview', hidden: '', text: '← All sections' });
     this.back.addEventListener('click', function () { self.zoom(null); });
-    this.tiles = el('ul', { class: 'section-tiles', 'aria-label': 'Sections' });
+    var where = {};
+    places.forEach(function (place) { where[place.name] = place.position; });
+    var planned = this.sections.every(function (section) { return where[section.name]; });
+    this.tiles = el('ul', { class: 'section-tiles' + (planned ? ' plan' : ''), 'aria-label': 'Sections' });
+    if (planned) this.tiles.appendChild(el('li', { class: 'plan-stage', 'aria-hidden': 'true', text: 'STAGE' }));
     this.sections.forEach(function (section) {
       section.free = el('span', { class: 'free' });
       var tile = el('button', { type: 'button', class: 'section-tile', 'data-section': section.name }, [
@@ -459,7 +464,15 @@
       tile.style.setProperty('--tier', tierColour(section.seats[0].tier, self.tierCount));
       tile.addEventListener('click', function () { self.zoom(section); });
       section.tile = tile;
-      self.tiles.appendChild(el('li', {}, [tile]));
+      var item = el('li', {}, [tile]);
+      var place = where[section.name];
+      if (planned) {
+        item.style.left = place.x + '%';
+        item.style.top = place.y + '%';
+        item.style.width = place.width + '%';
+        item.style.height = place.height + '%';
+      }
+      self.tiles.appendChild(item);
     });
     return el('div', { class: 'overview' }, [this.tiles, this.back]);
   };

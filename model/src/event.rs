@@ -167,6 +167,58 @@ pub struct SectionSpec {
     /// The rows, front to back.
     #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub rows: Vec<RowSpec>,
+    /// Where the section sits on the venue's plan. Unless every section of the map has
+    /// one, the seat map places all sections itself (rows of up to three, front to back
+    /// in the map's order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<SectionPosition>,
+}
+
+/// A rectangle on a venue's plan of 100 × 100, the stage along its top edge: `x` and
+/// `y` from the top left, all in hundredths of the plan's width and height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SectionPosition {
+    /// Left edge, 0 to 99.
+    #[cfg_attr(feature = "openapi", schema(maximum = 99))]
+    pub x: u8,
+    /// Top edge, 0 to 99 (the stage is at 0).
+    #[cfg_attr(feature = "openapi", schema(maximum = 99))]
+    pub y: u8,
+    /// Width, 1 to 100 - x.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub width: u8,
+    /// Height, 1 to 100 - y.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub height: u8,
+}
+
+/// A section as a seat map draws it: its id, its name and its place on the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SectionPlace {
+    /// The section's code, e.g. `FLR`.
+    pub id: String,
+    /// Its name, e.g. `Floor`.
+    pub name: String,
+    /// Where it sits.
+    pub position: SectionPosition,
+}
+
+/// Where sections go when the operator placed not all of them: rows of up to three
+/// below the stage, in the map's order (the front first).
+fn default_positions(count: usize) -> Vec<SectionPosition> {
+    let columns = count.clamp(1, 3);
+    let rows = count.div_ceil(columns).max(1);
+    let (width, height) = (100 / columns, 88 / rows);
+    (0..count)
+        .map(|i| SectionPosition {
+            x: ((i % columns) * width + 1) as u8,
+            y: (12 + (i / columns) * height + 1) as u8,
+            width: width.saturating_sub(2).max(1) as u8,
+            height: height.saturating_sub(2).max(1) as u8,
+        })
+        .collect()
 }
 
 /// One row: seats numbered 1..=seats.
@@ -208,6 +260,8 @@ pub struct SeatMap {
     by_id: HashMap<String, u32>,
     /// `(id, name, first ordinal, last ordinal)` of every section with seats.
     sections: Vec<(String, String, u32, u32)>,
+    /// Every section's place on the plan.
+    places: Vec<SectionPlace>,
 }
 
 impl SeatMap {
@@ -244,10 +298,27 @@ impl SeatMap {
             .enumerate()
             .map(|(i, seat)| (seat.seat_id.clone(), i as u32))
             .collect();
+        let placed: Option<Vec<SectionPosition>> = spec
+            .sections
+            .iter()
+            .map(|section| section.position)
+            .collect();
+        let positions = placed.unwrap_or_else(|| default_positions(spec.sections.len()));
+        let places = spec
+            .sections
+            .iter()
+            .zip(positions)
+            .map(|(section, position)| SectionPlace {
+                id: section.id.clone(),
+                name: section.name.clone(),
+                position,
+            })
+            .collect();
         Ok(SeatMap {
             seats,
             by_id,
             sections,
+            places,
         })
     }
 
@@ -259,6 +330,11 @@ impl SeatMap {
             .iter()
             .find(|(id, name, _, _)| id == wanted || name.eq_ignore_ascii_case(wanted))
             .map(|&(_, _, first, last)| (first, last))
+    }
+
+    /// Every section with its place on the venue's plan, in the map's order.
+    pub fn places(&self) -> &[SectionPlace] {
+        &self.places
     }
 
     /// Every seat, in display order; a seat's index is its ordinal.
@@ -316,6 +392,9 @@ pub struct SeatsResponse {
     pub event_id: u64,
     /// Every seat, in display order.
     pub seats: Vec<SeatView>,
+    /// The sections with their places on the venue's plan, in the map's order.
+    #[serde(default)]
+    pub sections: Vec<SectionPlace>,
 }
 
 /// `GET /v1/events/{id}/availability`: how many seats are in each state now.
@@ -401,6 +480,17 @@ fn validate_seat_map(spec: &SeatMapSpec) -> Result<(), ApiError> {
             )));
         }
         check_text("section name", &section.name, 100, true)?;
+        if let Some(p) = section.position
+            && (p.width == 0
+                || p.height == 0
+                || u16::from(p.x) + u16::from(p.width) > 100
+                || u16::from(p.y) + u16::from(p.height) > 100)
+        {
+            return Err(ApiError::invalid(format!(
+                "section {}'s position must fit the 100 x 100 plan, with a width and a height",
+                section.id
+            )));
+        }
         let mut row_names = std::collections::HashSet::new();
         for row in &section.rows {
             if !is_code(&row.name, 8) {
@@ -466,6 +556,7 @@ mod tests {
                             price: None,
                         },
                     ],
+                    position: None,
                 },
                 SectionSpec {
                     id: "BAL".into(),
@@ -476,9 +567,60 @@ mod tests {
                         seats: 2,
                         price: None,
                     }],
+                    position: None,
                 },
             ],
         }
+    }
+
+    #[test]
+    fn sections_are_placed_by_the_operator_or_in_rows_below_the_stage() {
+        let map = SeatMap::compile(&spec()).unwrap();
+        let places: Vec<_> = map.places().iter().map(|p| p.position).collect();
+        assert_eq!(
+            places,
+            [
+                SectionPosition {
+                    x: 1,
+                    y: 13,
+                    width: 48,
+                    height: 86
+                },
+                SectionPosition {
+                    x: 51,
+                    y: 13,
+                    width: 48,
+                    height: 86
+                },
+            ]
+        );
+        let mut placed = spec();
+        let spot = SectionPosition {
+            x: 30,
+            y: 10,
+            width: 40,
+            height: 30,
+        };
+        placed.sections[0].position = Some(spot);
+        assert_eq!(
+            SeatMap::compile(&placed).unwrap().places()[0].position.x,
+            1,
+            "one section without a place: every section placed by default"
+        );
+        placed.sections[1].position = Some(SectionPosition { y: 50, ..spot });
+        let map = SeatMap::compile(&placed).unwrap();
+        assert_eq!(map.places()[0].position, spot);
+        assert_eq!(map.places()[1].name, "Balcony");
+        placed.sections[1].position = Some(SectionPosition {
+            x: 70,
+            width: 40,
+            ..spot
+        });
+        assert!(SeatMap::compile(&placed).is_err(), "off the plan");
+        placed.sections[1].position = Some(SectionPosition { width: 0, ..spot });
+        assert!(SeatMap::compile(&placed).is_err(), "no width");
+        let rows: Vec<u8> = default_positions(8).iter().map(|p| p.y).collect();
+        assert_eq!(rows, [13, 13, 13, 42, 42, 42, 71, 71]);
     }
 
     #[test]
@@ -543,6 +685,7 @@ mod tests {
                     seats: u32::MAX,
                     price: None,
                 }],
+                position: None,
             }],
         };
         assert!(SeatMap::compile(&huge).is_err());

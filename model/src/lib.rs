@@ -36,7 +36,7 @@ pub use error::{ApiError, DEFAULT_RETRY_AFTER_SECONDS, ErrorBody, ErrorCode};
 pub use event::{
     Availability, DEFAULT_MAX_SEATS_PER_ACCOUNT, DEFAULT_TIME_ZONE, Event, EventDetails,
     MAX_SEATS_PER_ACCOUNT_LIMIT, NewEvent, RowSpec, Seat, SeatMap, SeatMapSpec, SeatStatus,
-    SeatView, SeatsResponse, SectionSpec,
+    SeatView, SeatsResponse, SectionPlace, SectionPosition, SectionSpec,
 };
 pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use page::{Page, PageQuery};

@@ -280,6 +280,7 @@ async fn create_event(
                         price: None,
                     })
                     .collect(),
+                position: None,
             })
             .collect(),
     };

@@ -101,6 +101,7 @@ fn event() -> NewEvent {
                     seats: 100,
                     price: None,
                 }],
+                position: None,
             }],
         },
     }

@@ -278,10 +278,18 @@ try {
   arena.on('pageerror', (error) => { throw new Error(`script error on the arena page: ${error.message}`); });
   await arena.goto(`${edge}/events/1`);
   await arena.waitForSelector('.section-tile', WAIT);
+  await arena.locator('.section-tiles').scrollIntoViewIfNeeded();
   await shoot(arena, 'phone-3-arena-overview');
   const tiles = await arena.$$eval('.section-tile', (all) => all.map((t) => t.textContent));
   check(tiles.length === 8 && tiles.every((t) => /free$/.test(t)), `the arena opens on an overview of ${tiles.length} sections with prices and free seats`);
   check(tiles.some((t) => t.startsWith('Lower Tier Centre')), 'sections show their full names');
+  const place = (name) => arena.locator(`.section-tile[data-section="${name}"]`).boundingBox();
+  const [floor, gallery, left, right, stage] = [
+    await place('Floor'), await place('Gallery'), await place('Lower Tier Left'), await place('Lower Tier Right'),
+    await arena.locator('.plan-stage').boundingBox(),
+  ];
+  check(stage.y < floor.y && floor.y < gallery.y && left.x < floor.x && floor.x < right.x,
+    'sections sit where the seat map places them: the floor by the stage, the tiers either side, the gallery at the back');
   check(await arena.locator('circle[data-seat]:visible').count() === 0, 'no seats show until a section is chosen');
   const colours = await arena.$$eval('.legend .swatch', (all) => all.map((s) => s.style.background).filter(Boolean));
   check(colours.length === 8 && new Set(colours).size === 8, `eight price tiers, eight colours (${colours.join(' ')})`);
