@@ -558,17 +558,7 @@ pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) 
     if let Some(mut booking) = read_booking(tx, booking_id).await?
         && booking.status == BookingStatus::Pending
     {
-        booking.status = BookingStatus::Cancelled;
-        booking.cancel_reason = Some(reason.to_string());
-        write_booking(tx, &booking)?;
-        changelog::append(
-            tx,
-            &Change::BookingCancelled {
-                booking_id: booking.booking_id.clone(),
-                user_id: booking.user_id.clone(),
-                reason: reason.to_string(),
-            },
-        )?;
+        mark_cancelled(tx, &mut booking, reason)?;
         return Ok(true);
     }
     Ok(false)
@@ -620,18 +610,7 @@ async fn decline(tx: &dyn Tx, booking: &mut BookingRecord, now: Millis) -> Resul
         hold.booking_id = None;
         HOLDS.set(tx, &hold.hold_id, &hold)?;
     }
-    booking.status = BookingStatus::Cancelled;
-    booking.cancel_reason = Some(DECLINED.to_string());
-    write_booking(tx, booking)?;
-    changelog::append(
-        tx,
-        &Change::BookingCancelled {
-            booking_id: booking.booking_id.clone(),
-            user_id: booking.user_id.clone(),
-            reason: DECLINED.to_string(),
-        },
-    )?;
-    Ok(())
+    mark_cancelled(tx, booking, DECLINED)
 }
 
 /// Ends a pending booking: its hold's seats go back on sale.
@@ -639,6 +618,11 @@ async fn cancel(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Resul
     if let Some(hold) = read_hold(tx, &booking.hold_id).await? {
         end_hold(tx, &hold, onsale_model::ReleaseReason::Released).await?;
     }
+    mark_cancelled(tx, booking, reason)
+}
+
+/// Marks `booking` cancelled for `reason` and logs it (for its buyer's notice).
+fn mark_cancelled(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Result<()> {
     booking.status = BookingStatus::Cancelled;
     booking.cancel_reason = Some(reason.to_string());
     write_booking(tx, booking)?;
