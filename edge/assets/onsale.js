@@ -711,6 +711,9 @@
         self.adoptHold(answer.body, answer.date);
         say(self.message, '');
         self.renderSummary();
+        // The next step takes the focus, for keyboards and screen readers alike.
+        var pay = self.summary.querySelector('button.primary');
+        if (pay) pay.focus();
         return;
       }
       var code = answer.body.error.code;

@@ -150,6 +150,7 @@ try {
   const clock = await desktop.textContent('.countdown');
   check(/^(10:00|9:5\d)$/.test(clock), `the hold counts down from 10 minutes (${clock})`);
   check((await seatClass(desktop, 'FLR-A-2')).includes('mine'), 'held seats show as yours');
+  check(await desktop.evaluate(() => document.activeElement.textContent) === 'Pay now', 'the hold puts the focus on Pay now');
   await shoot(desktop, 'desktop-1-hold');
   const coveredHolding = await coveredControls(desktop);
   check(coveredHolding.length === 0, `the sticky bar covers no control while holding ${coveredHolding.join('; ')}`);
@@ -190,10 +191,17 @@ try {
   await phone.click('text=Release seats');
   await waitForSeat(desktop, best[0], 'available');
 
-  // Ada pays on the sandbox payment page; Ben sees the seats sold.
-  await desktop.click('text=Pay now');
+  // Ada pays on the sandbox payment page, by keyboard alone; Ben sees the seats sold.
+  await openEvent(desktop);
+  await desktop.waitForSelector('.countdown', WAIT);
+  for (let n = 0; n < 40 && await desktop.evaluate(() => document.activeElement.textContent) !== 'Pay now'; n += 1) {
+    await desktop.keyboard.press('Tab');
+  }
+  check(await desktop.evaluate(() => document.activeElement.textContent) === 'Pay now', 'Tab reaches Pay now on a reloaded page');
+  await desktop.keyboard.press('Enter');
   await desktop.waitForURL(/\/pay\//, WAIT);
-  await desktop.click('form[action*="/succeed"] button');
+  await desktop.focus('form[action*="/succeed"] button');
+  await desktop.keyboard.press('Enter');
   await desktop.waitForURL(/\/bookings\//, WAIT);
   await desktop.waitForSelector('#booking[data-status="completed"]', WAIT);
   const tickets = await desktop.locator('.ticket').count();
