@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use onsale_model::display::{local_start, price};
+use onsale_model::display::{escape, local_start, price};
 use onsale_model::{Booking, Change, LogEntry, Notification};
 use uuid::Uuid;
 
@@ -213,15 +213,6 @@ fn email_bodies(notice: &Notice, link: &str) -> (String, String) {
         escape(link)
     ));
     (text, html)
-}
-
-/// HTML-escapes text for element content and attribute values.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn notice_for(change: &Change) -> Option<Notice> {

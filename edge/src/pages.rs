@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use onsale_indexer::Snapshot;
-use onsale_model::display::{local_start, price};
+use onsale_model::display::{escape, local_start, price};
 use onsale_model::{ApiError, ErrorCode, Event, Page};
 
 use crate::http::EdgeResponse;
@@ -16,22 +16,6 @@ use crate::http::EdgeResponse;
 use onsale_indexer::{SearchOrder, SearchQuery};
 
 use crate::assets;
-
-/// HTML-escapes text for element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// When an event starts, in its venue's local time with the zone's abbreviation:
 /// `Sat 1 May 2027, 19:30 CEST` (the event document keeps both, so no time zone
@@ -416,14 +400,6 @@ fn search_link(query: &SearchQuery, page: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 
     #[test]
     fn shows_the_start_in_the_venues_local_time() {

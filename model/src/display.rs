@@ -1,5 +1,6 @@
 //! Values as a person reads them, the same on every page and in every email: prices
-//! (`€45.00`) and an event's start in its venue's local time (`Sat 1 May 2027, 19:30 CEST`).
+//! (`€45.00`), an event's start in its venue's local time (`Sat 1 May 2027, 19:30 CEST`),
+//! and text made safe for HTML.
 
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
@@ -8,6 +9,22 @@ use time::macros::format_description;
 const LOCAL_START: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute]"
 );
+
+/// HTML-escapes text for element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// A price in minor units as a person reads it: `€45.00`, `¥8000`, `CHF19.99`.
 pub fn price(minor: u64, currency: &str) -> String {
@@ -38,6 +55,14 @@ pub fn local_start(starts_at: OffsetDateTime, abbreviation: &str) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
 
     #[test]
     fn formats_prices() {
