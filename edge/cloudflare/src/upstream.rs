@@ -20,11 +20,19 @@ impl FetchUpstream {
 
     /// The Workers request for `request`: the same method, path, query, end-to-end
     /// headers and body, sent to the coordinator.
+    ///
+    /// It asks for the answer as it is (`Accept-Encoding: identity`), as the worker's own
+    /// answers are: Cloudflare's network compresses on the way out, by what the client
+    /// accepts. (The platform rewrites a client's `Accept-Encoding` to `br, gzip` before
+    /// the worker sees it; passed on, the coordinator would compress, `fetch` would
+    /// decode but keep the `Content-Encoding`, and the runtime would encode again for a
+    /// client that may never have asked.)
     fn outgoing(&self, request: &EdgeRequest) -> worker::Result<Request> {
         let headers = Headers::new();
         for (name, value) in request.forwarded_headers() {
             headers.append(name, value)?;
         }
+        headers.set("accept-encoding", "identity")?;
         let init = web_sys::RequestInit::new();
         init.set_method(&request.method);
         init.set_headers(headers.as_ref());
