@@ -225,8 +225,10 @@ struct BookingFlags {
     /// Without it, notifications are in-app only.
     #[arg(long, env = "ONSALE_SMTP_URL")]
     smtp_url: Option<String>,
-    /// The site's address as buyers reach it (the edge's), that notification emails link
-    /// bookings on, e.g. `https://tickets.example.com`. `onsale dev` uses its `--listen`.
+    /// The site's address as buyers reach it (the edge's), e.g.
+    /// `https://tickets.example.com`: notification emails link bookings on it, and with it
+    /// buyers pay on the provider's hosted page (a Stripe Checkout Session), which sends
+    /// them back to their booking there. `onsale dev` uses its `--listen`.
     #[arg(long, env = "ONSALE_SITE_URL")]
     site_url: Option<String>,
     /// Sender of notification emails.
@@ -495,10 +497,16 @@ async fn dev(
         .map_or_else(|| format!("dev-{}", uuid_hex()), str::to_string);
     let guard = |settings| limit_flags::guarded(settings, limits, login, Some(&edge_secret));
     let server = connections.plain("coordinator");
-    // Emails link bookings on the site, which is the edge here.
+    // Bound first, so that its address is known when it is port 0.
+    let listen = addresses.edge;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let site = listener.local_addr()?;
+    // Emails and the payment page link bookings on the site, which is the edge here.
     let mut booking = booking.clone();
-    if booking.site_url.is_none() && addresses.edge.port() != 0 {
-        booking.site_url = Some(format!("http://{}", addresses.edge));
+    if booking.site_url.is_none() {
+        booking.site_url = Some(format!("http://{site}"));
     }
     let launched = launch(
         &address,
@@ -538,11 +546,7 @@ async fn dev(
         SnapshotLocation::Dir(snapshots),
         Duration::from_millis(200),
     );
-    let listen = addresses.edge;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    println!("onsale dev: open http://{}", listener.local_addr()?);
+    println!("onsale dev: open http://{site}");
     println!("coordinator (API, writes): {coordinator_url}");
     println!("sandbox payments: {sandbox_url}");
     println!("operator token: {operator_token}");
@@ -580,6 +584,7 @@ async fn start_coordinator(
     let settings = guard(Settings {
         hold_ttl: flags.hold_ttl,
         operator_token: flags.operator_token.clone(),
+        site_url: flags.site_url.clone(),
         ..Settings::default()
     });
     Ok(Coordinator::new(store, Arc::new(SystemClock), settings).await?)

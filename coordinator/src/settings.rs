@@ -25,6 +25,10 @@ pub struct Settings {
     /// Live seat feeds (WebSocket and SSE) open at once from one client address at most;
     /// past it, a new one answers `429 rate_limited`.
     pub live_feeds_per_address: usize,
+    /// The site's address as buyers reach it (the edge's, `https://tickets.example.com`):
+    /// where the provider's hosted payment page sends the buyer back to. Without it,
+    /// payments are made with the provider's SDK (`client_secret`) only.
+    pub site_url: Option<String>,
 }
 
 /// The default of [`Settings::live_feeds_per_address`]: a household or an office behind
@@ -44,6 +48,7 @@ impl Default for Settings {
             login_lock: crate::login_lock::LoginLockSettings::default(),
             password_queue: crate::auth::DEFAULT_PASSWORD_QUEUE,
             live_feeds_per_address: DEFAULT_LIVE_FEEDS_PER_ADDRESS,
+            site_url: None,
         }
     }
 }

@@ -12,7 +12,9 @@ use onsale_coordinator::payments::stripe::{self, StripeProvider};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::shop::{SECRET, event_body, now, paid_event_body, shop};
+use common::shop::{
+    SECRET, SITE, event_body, hosted_shop, now, paid_event_body, shop, shop_without_worker,
+};
 use common::{fjall_store, serve_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,7 +335,9 @@ async fn the_same_success_delivered_five_times_sells_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
-    let shop = shop().await;
+    // Tasks run when the test says: the buyer pays after the sweep ended the booking but
+    // before the provider heard that its payment is to be cancelled.
+    let shop = shop_without_worker().await;
     let event = shop.s.create_event("Late Show", 1, 1, 1).await;
     let (ada, bob) = (
         shop.s.token_for(Uuid::new_v4()),
@@ -345,13 +349,8 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
     shop.s
         .clock
         .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
-    let swept = shop
-        .s
-        .coordinator
-        .bookings()
-        .sweep_expired_holds(10)
-        .await
-        .unwrap();
+    let bookings = shop.s.coordinator.bookings();
+    let swept = bookings.sweep_expired_holds(10).await.unwrap();
     assert_eq!(swept.seats, 1);
     let (_, timed_out) = shop.booking(&ada, &booking_id).await;
     assert_eq!(
@@ -366,10 +365,17 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
             .await,
         200
     );
-    let refunded = shop
-        .eventually_booking(&ada, &booking_id, |b| b["refund"] == "refunded")
-        .await;
-    assert_eq!(refunded["status"], "cancelled");
+    assert_eq!(
+        bookings.run_due_tasks(10).await.unwrap(),
+        2,
+        "the payment's cancellation (too late: it is paid) and its outcome"
+    );
+    assert_eq!(bookings.run_due_tasks(10).await.unwrap(), 1, "the refund");
+    let (_, refunded) = shop.booking(&ada, &booking_id).await;
+    assert_eq!(
+        (&refunded["status"], &refunded["refund"]),
+        (&json!("cancelled"), &json!("refunded"))
+    );
     let refunds: Value = shop
         .s
         .http
@@ -389,6 +395,39 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
     assert_eq!(
         (availability["held"].as_u64(), availability["sold"].as_u64()),
         (Some(1), Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_booking_whose_hold_ended_has_its_payment_cancelled_at_the_provider() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Cancelled Intent Show", 1, 1, 1).await;
+    let ada = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
+    let (_, checkout) = shop.checkout(&ada, &hold, "k").await;
+    shop.s
+        .clock
+        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+    shop.s
+        .coordinator
+        .bookings()
+        .sweep_expired_holds(10)
+        .await
+        .unwrap();
+    shop.tasks_done().await;
+    let page = shop
+        .s
+        .http
+        .get(checkout["payment_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("This payment is canceled") && !page.contains("/succeed"),
+        "the payment page takes no money for seats that are gone: {page}"
     );
 }
 
@@ -541,4 +580,151 @@ async fn an_underpaid_or_wrong_currency_payment_sells_nothing_and_is_refunded() 
     }
     let (_, paid, _) = pay_with(1000, "eur").await;
     assert_eq!(paid["status"], "completed", "the exact total sells: {paid}");
+}
+
+/// An HTTP client that does not follow redirects, to see where a page sends the buyer.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The sandbox's Checkout Session `id`, as its API answers.
+async fn session(shop: &common::shop::Shop, id: &str) -> Value {
+    shop.s
+        .http
+        .get(format!("{}/v1/checkout/sessions/{id}", shop.sandbox_url))
+        .bearer_auth("sk_test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_page_takes_a_declined_card_and_a_retry_and_sends_the_buyer_back() {
+    let shop = hosted_shop().await;
+    let event = shop.s.create_event("Hosted Show", 1, 1, 3).await;
+    let ada = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&ada, event, &["S0-R0-1", "S0-R0-2"]).await;
+    let (status, checkout) = shop.checkout(&ada, &hold, "k").await;
+    assert_eq!(status, 201, "{checkout}");
+    let booking_id = checkout["booking_id"].as_str().unwrap();
+    let url = checkout["payment_url"].as_str().unwrap();
+    let session_id = url.rsplit('/').next().unwrap();
+    assert!(session_id.starts_with("cs_"), "a Checkout Session: {url}");
+    assert_eq!(checkout["client_secret"], Value::Null);
+
+    // What Stripe was asked for: the booking's total, back to the booking's page, open
+    // for at least Stripe's shortest lifetime (the hold is shorter).
+    let asked = session(&shop, session_id).await;
+    let back = format!("{SITE}/bookings/{booking_id}");
+    assert_eq!(asked["amount_total"], checkout["total"]);
+    assert_eq!(asked["metadata"]["booking_id"], booking_id);
+    assert_eq!(asked["success_url"], format!("{back}?paid=1"));
+    assert_eq!(asked["cancel_url"], back.as_str());
+    assert!(
+        asked["expires_at"].as_i64().unwrap() >= now() + 30 * 60,
+        "{asked}"
+    );
+
+    // A declined card stays on the page: nothing is sent, the booking stays payable.
+    let declined = no_redirects()
+        .post(format!("{url}/fail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 200);
+    let page = declined.text().await.unwrap();
+    assert!(
+        page.contains("declined") && page.contains("/succeed"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"{back}\"")),
+        "a way back: {page}"
+    );
+    shop.tasks_done().await;
+    let (_, pending) = shop.booking(&ada, booking_id).await;
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["payment_url"], url);
+
+    // The retry pays, and the page sends the buyer to the booking.
+    let paid = no_redirects()
+        .post(format!("{url}/succeed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert_eq!(
+        paid.headers()["location"],
+        format!("{back}?paid=1").as_str()
+    );
+    let completed = shop
+        .eventually_booking(&ada, booking_id, |b| b["status"] == "completed")
+        .await;
+    assert_eq!(completed["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(completed["payment_url"], Value::Null);
+
+    // A refund of the session's booking refunds the intent that took the money.
+    let provider = StripeProvider::new(&shop.sandbox_url, "sk_test", SECRET);
+    use onsale_coordinator::payments::PaymentProvider;
+    provider.refund(session_id, booking_id).await.unwrap();
+    let refunds: Value = shop
+        .s
+        .http
+        .get(format!("{}/v1/refunds", shop.sandbox_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid_with = session(&shop, session_id).await["payment_intent"].clone();
+    assert!(paid_with.as_str().unwrap().starts_with("pi_"));
+    assert_eq!(refunds["data"], json!([paid_with]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_page_left_unpaid_expires_with_the_hold() {
+    let shop = hosted_shop().await;
+    let event = shop.s.create_event("Left Show", 1, 1, 1).await;
+    let ada = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
+    let (_, checkout) = shop.checkout(&ada, &hold, "k").await;
+    let booking_id = checkout["booking_id"].as_str().unwrap();
+    let url = checkout["payment_url"].as_str().unwrap();
+    let session_id = url.rsplit('/').next().unwrap();
+    shop.s
+        .clock
+        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+    shop.s
+        .coordinator
+        .bookings()
+        .sweep_expired_holds(10)
+        .await
+        .unwrap();
+    shop.tasks_done().await;
+    assert_eq!(session(&shop, session_id).await["status"], "expired");
+    let late = no_redirects()
+        .post(format!("{url}/succeed"))
+        .send()
+        .await
+        .unwrap();
+    let page = late.text().await.unwrap();
+    assert!(
+        page.contains("expired") && !page.contains("/succeed"),
+        "{page}"
+    );
+    // The expiry's own webhook changes nothing more.
+    shop.tasks_done().await;
+    let (_, ended) = shop.booking(&ada, booking_id).await;
+    assert_eq!(
+        (&ended["status"], &ended["refund"]),
+        (&json!("cancelled"), &Value::Null)
+    );
+    assert_eq!(shop.availability(event).await["available"], 1);
 }

@@ -1,8 +1,13 @@
 //! The sandbox payment provider: the subset of Stripe's API that the coordinator's
-//! [`stripe`] provider uses
-//! (PaymentIntents, Refunds) plus a payment page where the buyer succeeds, fails or
-//! abandons. Succeeding or failing sends the coordinator a webhook over real HTTP, signed
-//! like Stripe's. `onsale dev` runs it; `onsale sandbox-pay` runs it alone.
+//! [`stripe`] provider uses (Checkout Sessions, PaymentIntents, Refunds) plus a payment
+//! page where the buyer pays, has a card declined, or leaves. What happens is sent to
+//! the coordinator as a webhook over real HTTP, signed like Stripe's. `onsale dev` runs
+//! it; `onsale sandbox-pay` runs it alone.
+//!
+//! A Checkout Session's page behaves as Stripe's hosted page: a declined card is tried
+//! again on the page (no webhook), paying sends `checkout.session.completed` and returns
+//! the buyer to `success_url`, leaving returns them to `cancel_url` with the session
+//! still open until it expires. A bare PaymentIntent's page reports each outcome.
 //!
 //! State is in memory: the sandbox is for trying the purchase flow, not for money.
 
@@ -35,9 +40,30 @@ struct Intent {
     status: &'static str,
 }
 
+/// A Checkout Session and the intent that takes its money.
+#[derive(Debug, Clone)]
+struct Session {
+    id: String,
+    intent_id: String,
+    amount: u64,
+    currency: String,
+    name: String,
+    booking_id: String,
+    pay_by: Option<i64>,
+    success_url: String,
+    cancel_url: String,
+    /// Unix seconds.
+    expires_at: i64,
+    /// `open`, `complete` or `expired`.
+    status: &'static str,
+    /// Set when the last card tried on the page was declined.
+    declined: bool,
+}
+
 #[derive(Default)]
 struct Ledger {
     intents: HashMap<String, Intent>,
+    sessions: HashMap<String, Session>,
     /// Idempotency-Key → the object first created with it.
     keys: HashMap<String, String>,
     /// Refunded payment ids, in order.
@@ -88,13 +114,42 @@ impl Sandbox {
         })
     }
 
+    fn session_json(&self, session: &Session) -> Value {
+        let paid = session.status == "complete";
+        json!({
+            "id": session.id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "amount_total": session.amount,
+            "currency": session.currency,
+            "client_reference_id": session.booking_id,
+            "status": session.status,
+            "payment_status": if paid { "paid" } else { "unpaid" },
+            "payment_intent": if paid { Value::from(session.intent_id.clone()) } else { Value::Null },
+            "expires_at": session.expires_at,
+            "success_url": session.success_url,
+            "cancel_url": session.cancel_url,
+            "metadata": {"booking_id": session.booking_id},
+            "url": if session.status == "open" {
+                Value::from(format!("{}/pay/{}", self.public_url, session.id))
+            } else {
+                Value::Null
+            },
+        })
+    }
+
     /// Sends the signed webhook for an intent's outcome; returns the coordinator's status.
     async fn report(&self, intent: &Intent, kind: &str) -> Result<u16, String> {
+        self.send_event(kind, self.intent_json(intent)).await
+    }
+
+    /// Sends a signed webhook of `kind` about `object`; returns the coordinator's status.
+    async fn send_event(&self, kind: &str, object: Value) -> Result<u16, String> {
         let body = serde_json::to_vec(&json!({
             "id": format!("evt_{}", Uuid::new_v4().simple()),
             "object": "event",
             "type": kind,
-            "data": {"object": self.intent_json(intent)},
+            "data": {"object": object},
         }))
         .map_err(|e| e.to_string())?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -118,6 +173,10 @@ impl Sandbox {
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/v1/payment_intents", post(intents_create))
+        .route("/v1/payment_intents/{id}/cancel", post(intents_cancel))
+        .route("/v1/checkout/sessions", post(sessions_create))
+        .route("/v1/checkout/sessions/{id}", get(sessions_show))
+        .route("/v1/checkout/sessions/{id}/expire", post(sessions_expire))
         .route("/v1/refunds", post(refunds_create).get(refunds_index))
         .route("/pay/{id}", get(pay_show))
         .route("/pay/{id}/{outcome}", post(pay_decide))
@@ -129,14 +188,23 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:40px auto;padding:0 16px}\
 button{font-size:1em;padding:10px 16px;margin:4px;border-radius:6px;border:1px solid #888}";
 
-/// The payment page's Content-Security-Policy: no script at all, only its own inline
-/// style, no framing (its forms post to the sandbox and are redirected to the shop).
+/// The payment page's countdown of the hold's time left, inline: the policy below names
+/// it by its hash.
+const COUNTDOWN: &str = "(function () { var node = document.getElementById('left'); var until = Number(node.dataset.until); \
+setInterval(function () { var s = Math.max(0, Math.round(until - Date.now() / 1000)); \
+node.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }, 1000); })();";
+
+/// The payment page's Content-Security-Policy: only its own inline style and countdown,
+/// no framing (its forms post to the sandbox and are redirected to the shop).
 static PAGE_POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     use base64::Engine;
     use sha2::Digest;
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE));
+    let hash =
+        |text: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text));
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; base-uri 'none'; frame-ancestors 'none'",
+        hash(STYLE),
+        hash(COUNTDOWN)
     )
 });
 
@@ -232,6 +300,171 @@ async fn intents_create(
         ledger.keys.insert(key, id);
     }
     Json(answer).into_response()
+}
+
+/// `POST /v1/payment_intents/{id}/cancel`: an intent not yet paid stops taking money.
+async fn intents_cancel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    let mut ledger = sandbox.ledger();
+    let Some(intent) = ledger.intents.get_mut(&id) else {
+        return stripe_error(StatusCode::NOT_FOUND, "no such payment_intent");
+    };
+    if intent.status != "requires_payment_method" {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            &format!("this PaymentIntent is {}", intent.status),
+        );
+    }
+    intent.status = "canceled";
+    Json(sandbox.intent_json(intent)).into_response()
+}
+
+/// A form field of `POST /v1/checkout/sessions`, by Stripe's bracketed name; the error
+/// is Stripe's message.
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, String> {
+    form.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| format!("Missing required param: {name}."))
+}
+
+/// The session a `POST /v1/checkout/sessions` form asks for; the error is Stripe's
+/// message.
+fn session_from(form: &HashMap<String, String>) -> Result<Session, String> {
+    if field(form, "mode")? != "payment" {
+        return Err("only mode=payment".into());
+    }
+    let number = |name: &str| -> Result<i64, String> {
+        field(form, name)?
+            .parse()
+            .map_err(|_| format!("Invalid integer: {name}"))
+    };
+    let quantity = number("line_items[0][quantity]")?;
+    let unit_amount = number("line_items[0][price_data][unit_amount]")?;
+    let now = SystemClock.now() / 1000;
+    let expires_at = match form.get("expires_at") {
+        Some(_) => number("expires_at")?,
+        None => now + 24 * 3600,
+    };
+    if !(now + 30 * 60..=now + 24 * 3600).contains(&expires_at) {
+        return Err("expires_at must be between 30 minutes and 24 hours from now".into());
+    }
+    Ok(Session {
+        id: format!("cs_test_sandbox_{}", Uuid::new_v4().simple()),
+        intent_id: format!("pi_sandbox_{}", Uuid::new_v4().simple()),
+        amount: u64::try_from(unit_amount * quantity).unwrap_or_default(),
+        currency: field(form, "line_items[0][price_data][currency]")?.to_string(),
+        name: field(form, "line_items[0][price_data][product_data][name]")?.to_string(),
+        booking_id: field(form, "metadata[booking_id]")?.to_string(),
+        pay_by: form.get("metadata[pay_by]").and_then(|v| v.parse().ok()),
+        success_url: field(form, "success_url")?.to_string(),
+        cancel_url: field(form, "cancel_url")?.to_string(),
+        expires_at,
+        status: "open",
+        declined: false,
+    })
+}
+
+/// `POST /v1/checkout/sessions`: a hosted page for one line item, in `payment` mode.
+async fn sessions_create(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    let key = idempotency_key(&headers);
+    let mut ledger = sandbox.ledger();
+    if let Some(existing) = key
+        .as_ref()
+        .and_then(|k| ledger.keys.get(k))
+        .and_then(|id| ledger.sessions.get(id))
+    {
+        return Json(sandbox.session_json(existing)).into_response();
+    }
+    let session = match session_from(&form) {
+        Ok(session) => session,
+        Err(why) => return stripe_error(StatusCode::BAD_REQUEST, &why),
+    };
+    ledger.intents.insert(
+        session.intent_id.clone(),
+        Intent {
+            id: session.intent_id.clone(),
+            amount: session.amount,
+            currency: session.currency.clone(),
+            description: session.name.clone(),
+            // The intent under a session carries no booking: the session speaks for it.
+            booking_id: String::new(),
+            pay_by: session.pay_by,
+            client_secret: String::new(),
+            status: "requires_payment_method",
+        },
+    );
+    let answer = sandbox.session_json(&session);
+    if let Some(key) = key {
+        ledger.keys.insert(key, session.id.clone());
+    }
+    ledger.sessions.insert(session.id.clone(), session);
+    Json(answer).into_response()
+}
+
+/// `GET /v1/checkout/sessions/{id}`.
+async fn sessions_show(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    match sandbox.ledger().sessions.get(&id) {
+        Some(session) => Json(sandbox.session_json(session)).into_response(),
+        None => stripe_error(StatusCode::NOT_FOUND, "No such checkout.session"),
+    }
+}
+
+/// `POST /v1/checkout/sessions/{id}/expire`: an open session stops taking money, and
+/// `checkout.session.expired` is sent, as Stripe does.
+async fn sessions_expire(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "no API key");
+    }
+    let expired = {
+        let mut ledger = sandbox.ledger();
+        let Some(session) = ledger.sessions.get_mut(&id) else {
+            return stripe_error(StatusCode::NOT_FOUND, "No such checkout.session");
+        };
+        if session.status != "open" {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                &format!("This Checkout Session is {}", session.status),
+            );
+        }
+        session.status = "expired";
+        let object = sandbox.session_json(session);
+        let intent_id = session.intent_id.clone();
+        if let Some(intent) = ledger.intents.get_mut(&intent_id) {
+            intent.status = "canceled";
+        }
+        object
+    };
+    if let Err(why) = sandbox
+        .send_event("checkout.session.expired", expired.clone())
+        .await
+    {
+        tracing::warn!(session = %id, why, "the expiry webhook could not be sent");
+    }
+    Json(expired).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,6 +567,9 @@ async fn pay_show(
     Path(id): Path<String>,
     Query(back): Query<ReturnTo>,
 ) -> Response {
+    if let Some(session) = sandbox.ledger().sessions.get(&id).cloned() {
+        return session_page(&session).into_response();
+    }
     let Some(intent) = sandbox.ledger().intents.get(&id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -368,18 +604,117 @@ async fn pay_show(
 }
 
 /// The time left to pay before the shop's hold on the seats ends at `pay_by` (Unix
-/// seconds), counting down in the page.
+/// seconds), counting down in the page (with [`COUNTDOWN`]).
 fn time_left(pay_by: i64) -> String {
     let left = (pay_by - SystemClock.now() / 1000).max(0);
     format!(
         "<p class=\"time-left\">Your seats are held for <strong id=\"left\" data-until=\"{}\">{}:{:02}</strong>.</p>\
-         <script>(function () {{ var node = document.getElementById('left'); var until = Number(node.dataset.until);\
-         setInterval(function () {{ var s = Math.max(0, Math.round(until - Date.now() / 1000));\
-         node.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }}, 1000); }})();</script>",
+         <script>{COUNTDOWN}</script>",
         pay_by,
         left / 60,
         left % 60
     )
+}
+
+/// A Checkout Session's hosted page: pay, try a card that is declined, or go back to
+/// the shop; a session that ended says so and links back.
+fn session_page(session: &Session) -> Html<String> {
+    let amount = money(session.amount, &session.currency);
+    let cancel = escape(&session.cancel_url);
+    let body = match session.status {
+        "open" => {
+            let declined = if session.declined {
+                "<p role=\"alert\"><strong>Your card was declined.</strong> No money was taken; try another card.</p>"
+            } else {
+                ""
+            };
+            let time_left = session.pay_by.map(time_left).unwrap_or_default();
+            format!(
+                "<h1>Pay {amount}</h1><p>{name}</p>{time_left}{declined}\
+                 <form method=\"post\" action=\"/pay/{id}/succeed\"><button>Pay {amount}</button></form>\
+                 <form method=\"post\" action=\"/pay/{id}/fail\"><button>Try a card that is declined</button></form>\
+                 <p><a href=\"{cancel}\">Back to the shop</a></p>",
+                name = escape(&session.name),
+                id = session.id,
+            )
+        }
+        "complete" => format!(
+            "<h1>Paid</h1><p>{amount} was paid.</p><p><a href=\"{}\">Back to the shop</a></p>",
+            escape(&session.success_url)
+        ),
+        _ => format!(
+            "<h1>This payment page has expired</h1><p>No money was taken.</p><p><a href=\"{cancel}\">Back to the shop</a></p>"
+        ),
+    };
+    page("Pay", &body)
+}
+
+/// A buyer's decision on a Checkout Session's page.
+async fn session_decide(sandbox: &Sandbox, id: &str, outcome: &str) -> Response {
+    let completed = {
+        let mut ledger = sandbox.ledger();
+        let Some(session) = ledger.sessions.get_mut(id) else {
+            return not_found("No such payment");
+        };
+        if session.status != "open" {
+            return session_page(session).into_response();
+        }
+        match outcome {
+            "fail" => {
+                session.declined = true;
+                return session_page(session).into_response();
+            }
+            "succeed" => {
+                session.status = "complete";
+                session.declined = false;
+            }
+            _ => return not_found("No such action"),
+        }
+        let session = session.clone();
+        if let Some(intent) = ledger.intents.get_mut(&session.intent_id) {
+            intent.status = "succeeded";
+        }
+        session
+    };
+    match sandbox
+        .send_event(
+            "checkout.session.completed",
+            sandbox.session_json(&completed),
+        )
+        .await
+    {
+        Ok(code) if (200..300).contains(&code) => (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, completed.success_url.clone())],
+        )
+            .into_response(),
+        Ok(code) => (
+            StatusCode::BAD_GATEWAY,
+            page("Error", &format!("<h1>The shop answered {code}</h1>")),
+        )
+            .into_response(),
+        Err(why) => (
+            StatusCode::BAD_GATEWAY,
+            page(
+                "Error",
+                &format!("<h1>The shop is unreachable</h1><p>{}</p>", escape(&why)),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        page("Not found", &format!("<h1>{what}</h1>")),
+    )
+        .into_response()
+}
+
+/// `text` safe inside HTML text and quoted attributes.
+fn escape(text: &str) -> String {
+    onsale_model::display::escape(text)
 }
 
 async fn pay_decide(
@@ -387,6 +722,9 @@ async fn pay_decide(
     Path((id, outcome)): Path<(String, String)>,
     Query(back): Query<ReturnTo>,
 ) -> Response {
+    if id.starts_with("cs_") {
+        return session_decide(&sandbox, &id, &outcome).await;
+    }
     let (status, kind) = match outcome.as_str() {
         "succeed" => ("succeeded", Some("payment_intent.succeeded")),
         "fail" => (
@@ -480,6 +818,18 @@ mod tests {
         );
         assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
         assert!(!html.contains("<script"));
+
+        let countdown = time_left(SystemClock.now() / 1000 + 600);
+        let script = countdown
+            .split("<script>")
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .unwrap();
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+        assert!(
+            policy.contains(&format!("script-src 'sha256-{hash}'")),
+            "the countdown may run: {policy}"
+        );
     }
 
     #[test]

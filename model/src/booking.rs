@@ -28,6 +28,31 @@ pub enum RefundStatus {
     Refunded,
 }
 
+/// How the buyer pays a booking: `?pay_with=` of `POST /v1/holds/{id}/checkout`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PayWith {
+    /// The provider's hosted payment page (`payment_url`, a Stripe Checkout Session),
+    /// which sends the buyer back to the booking's page; what the site uses. Where the
+    /// coordinator knows no site address, the same as `client_secret`.
+    #[default]
+    HostedPage,
+    /// The provider's SDK in the client's own page or app, with `client_secret` (a
+    /// Stripe PaymentIntent).
+    ClientSecret,
+}
+
+/// `?pay_with=` of `POST /v1/holds/{id}/checkout`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct CheckoutQuery {
+    /// How the buyer pays (default `hosted_page`).
+    #[serde(default)]
+    pub pay_with: PayWith,
+}
+
 /// `201` answer to `POST /v1/holds/{id}/checkout`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

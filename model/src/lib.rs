@@ -26,8 +26,8 @@ pub mod queue;
 pub mod user;
 
 pub use booking::{
-    BookedEvent, BookedSeat, Booking, BookingStatus, CheckoutResponse, Notification, RefundStatus,
-    Ticket, TicketKey,
+    BookedEvent, BookedSeat, Booking, BookingStatus, CheckoutQuery, CheckoutResponse, Notification,
+    PayWith, RefundStatus, Ticket, TicketKey,
 };
 pub use change::{
     BadLogPosition, Catalogue, Change, LOG_POSITION_PATTERN, LogEntry, LogPosition, ReleaseReason,

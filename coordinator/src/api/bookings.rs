@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use onsale_model::{Booking, CheckoutResponse, ErrorBody, TicketKey};
+use onsale_model::{Booking, CheckoutQuery, CheckoutResponse, ErrorBody, TicketKey};
 use serde_json::{Value, json};
 
-use super::extract::{ApiPath, AuthUser, IdempotencyKey};
+use super::extract::{ApiPath, ApiQuery, AuthUser, IdempotencyKey};
 use crate::error::Result;
 use crate::services::Coordinator;
 
@@ -20,6 +20,7 @@ use crate::services::Coordinator;
     params(
         ("id" = String, Path, description = "Hold id"),
         ("Idempotency-Key" = String, Header, description = "The same key returns the same booking", min_length = 1, max_length = 255, pattern = "^[!-~]+$"),
+        CheckoutQuery,
     ),
     responses(
         (status = 201, description = "A pending booking and where to pay", body = CheckoutResponse),
@@ -33,11 +34,12 @@ pub async fn checkout_create(
     State(coordinator): State<Coordinator>,
     AuthUser(user): AuthUser,
     ApiPath(hold_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CheckoutQuery>,
     IdempotencyKey(key): IdempotencyKey,
 ) -> Result<(StatusCode, Json<CheckoutResponse>)> {
     let booking = coordinator
         .bookings()
-        .checkout(user, &hold_id, &key)
+        .checkout(user, &hold_id, &key, query.pay_with)
         .await?;
     Ok((StatusCode::CREATED, Json(booking)))
 }

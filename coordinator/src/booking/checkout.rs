@@ -7,7 +7,7 @@
 //! booking's refund state and the provider's idempotency key.
 
 use onsale_model::{
-    ApiError, BookingStatus, Change, CheckoutResponse, ErrorCode, RefundStatus, SeatStatus,
+    ApiError, BookingStatus, Change, CheckoutResponse, ErrorCode, PayWith, RefundStatus, SeatStatus,
 };
 use uuid::Uuid;
 
@@ -34,14 +34,15 @@ const TASK_LEASE_MS: Millis = 30_000;
 type TaskKey = (Millis, String);
 
 impl Bookings {
-    /// Turns a live hold of `user_id` into a pending booking and creates its payment:
-    /// the booking step in one transaction, the provider's call after it (never inside),
-    /// then the payment attached in another.
+    /// Turns a live hold of `user_id` into a pending booking and creates its payment,
+    /// paid as `pay_with` says: the booking step in one transaction, the provider's call
+    /// after it (never inside), then the payment attached in another.
     pub async fn checkout(
         &self,
         user_id: Uuid,
         hold_id: &str,
         idempotency_key: &str,
+        pay_with: PayWith,
     ) -> Result<CheckoutResponse> {
         validate_idempotency_key(idempotency_key)?;
         let provider = self.payments.clone().ok_or_else(|| {
@@ -72,7 +73,7 @@ impl Bookings {
             return Ok(checkout_view(&booking));
         }
         let payment = provider
-            .create_payment(&payment_request(&booking, pay_by))
+            .create_payment(&self.payment_request(&booking, pay_by, pay_with))
             .await
             .map_err(|err| {
                 tracing::warn!(booking_id = %booking.booking_id, error = %err, "creating a payment failed");
@@ -232,7 +233,38 @@ impl Bookings {
                     .await
             }
             Task::Refund { booking_id } => self.refund(leased_key, booking_id).await,
+            Task::CancelPayment {
+                booking_id,
+                payment_id,
+            } => {
+                self.cancel_payment(leased_key, booking_id, payment_id)
+                    .await
+            }
         }
+    }
+
+    /// Asks the provider to end an unpaid booking's payment, then removes the task. A
+    /// payment made before the provider heard is refunded by its webhook's outcome.
+    async fn cancel_payment(
+        &self,
+        leased_key: &TaskKey,
+        booking_id: &str,
+        payment_id: &str,
+    ) -> Result<()> {
+        let provider = self
+            .payments
+            .clone()
+            .ok_or_else(|| Error::internal("a payment to cancel without a payment provider"))?;
+        provider.cancel(payment_id).await.map_err(|e| {
+            Error::internal_from(format!("cancelling the payment of booking {booking_id}"), e)
+        })?;
+        tracing::info!(booking_id, payment_id, "unpaid booking's payment cancelled");
+        self.store
+            .transact(|tx| async move {
+                TASKS.clear(&tx, leased_key);
+                Ok::<_, Error>(())
+            })
+            .await
     }
 
     /// Settles a booking with its payment's outcome, and removes the task, in one
@@ -402,18 +434,37 @@ async fn open_booking(
     Ok(booking)
 }
 
-/// What the provider is asked to charge for `booking`.
-fn payment_request(booking: &BookingRecord, pay_by: Option<i64>) -> PaymentRequest {
-    PaymentRequest {
-        booking_id: booking.booking_id.clone(),
-        amount: booking.total,
-        currency: booking.currency.clone(),
-        description: format!(
-            "onsale booking {} ({} seats)",
-            booking.booking_id,
-            booking.seats.len()
-        ),
-        pay_by,
+impl Bookings {
+    /// What the provider is asked to charge for `booking`: on its hosted page, which
+    /// sends the buyer back to the booking's page on the site, when the site's address
+    /// is known and the client did not ask for the SDK's way.
+    fn payment_request(
+        &self,
+        booking: &BookingRecord,
+        pay_by: Option<i64>,
+        pay_with: PayWith,
+    ) -> PaymentRequest {
+        let return_url = match (pay_with, &self.settings.site_url) {
+            (PayWith::HostedPage, Some(site)) => Some(format!(
+                "{}/bookings/{}",
+                site.trim_end_matches('/'),
+                booking.booking_id
+            )),
+            _ => None,
+        };
+        PaymentRequest {
+            booking_id: booking.booking_id.clone(),
+            amount: booking.total,
+            currency: booking.currency.clone(),
+            description: format!(
+                "onsale booking {} ({} seat{})",
+                booking.booking_id,
+                booking.seats.len(),
+                if booking.seats.len() == 1 { "" } else { "s" }
+            ),
+            pay_by,
+            return_url,
+        }
     }
 }
 
@@ -552,16 +603,30 @@ async fn complete(tx: &dyn Tx, hold: &HoldRecord, booking: &mut BookingRecord) -
     Ok(())
 }
 
-/// Cancels a pending booking whose hold ended (called in the sweeper's transaction).
-/// Cancels a booking still waiting for its payment; returns whether it was one.
-pub(super) async fn cancel_pending(tx: &dyn Tx, booking_id: &str, reason: &str) -> Result<bool> {
-    if let Some(mut booking) = read_booking(tx, booking_id).await?
-        && booking.status == BookingStatus::Pending
-    {
-        mark_cancelled(tx, &mut booking, reason)?;
-        return Ok(true);
+/// Cancels a booking still waiting for its payment when its hold ended (in the
+/// sweeper's transaction at `now`), and queues the end of its payment at the provider;
+/// returns whether it was one.
+pub(super) async fn cancel_pending(
+    tx: &dyn Tx,
+    booking_id: &str,
+    reason: &str,
+    now: Millis,
+) -> Result<bool> {
+    let Some(mut booking) = read_booking(tx, booking_id).await? else {
+        return Ok(false);
+    };
+    if booking.status != BookingStatus::Pending {
+        return Ok(false);
     }
-    Ok(false)
+    mark_cancelled(tx, &mut booking, reason)?;
+    if let Some(payment_id) = booking.payment_id.clone() {
+        let task = Task::CancelPayment {
+            booking_id: booking.booking_id.clone(),
+            payment_id,
+        };
+        enqueue(tx, &Uuid::new_v4().to_string(), task, now)?;
+    }
+    Ok(true)
 }
 
 /// Ends a pending booking whose payment was not its total (`paid`, or an unknown amount):

@@ -56,6 +56,7 @@ impl Bookings {
                                     &*tx,
                                     booking_id,
                                     "payment was not confirmed before the hold expired",
+                                    now,
                                 )
                                 .await?
                             }
@@ -74,6 +75,7 @@ impl Bookings {
         if report.holds > 0 {
             self.changelog.committed(Topic::Seats);
             self.changelog.committed(Topic::Bookings);
+            self.changelog.committed(Topic::Tasks);
             metrics::counter!("onsale_holds_expired_total").increment(report.holds as u64);
             tracing::debug!(
                 holds = report.holds,

@@ -25,6 +25,11 @@ pub struct PaymentRequest {
     /// When the seats' hold ends (Unix seconds), so the payment page can show the time
     /// left; sent as `metadata[pay_by]`.
     pub pay_by: Option<i64>,
+    /// Where the buyer comes back to from the provider's hosted payment page (the
+    /// booking's page on the site). With it the provider hosts the page (a Stripe
+    /// Checkout Session); without it the client pays with the payment's `client_secret`
+    /// (a PaymentIntent, for apps with the provider's own SDK).
+    pub return_url: Option<String>,
 }
 
 /// A payment created at the provider.
@@ -146,6 +151,10 @@ pub trait PaymentProvider: Send + Sync {
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, PaymentError>;
     /// Refunds a payment in full; calling it again for the same booking refunds once.
     async fn refund(&self, payment_id: &str, booking_id: &str) -> Result<(), PaymentError>;
+    /// Ends a payment that can no longer be made because its booking ended unpaid (the
+    /// hold ran out): its page or intent stops taking money. A payment already ended,
+    /// paid or cancelled is no error.
+    async fn cancel(&self, payment_id: &str) -> Result<(), PaymentError>;
     /// Checks a webhook's signature (`now` in Unix seconds) and reads its event.
     fn verify_webhook(
         &self,

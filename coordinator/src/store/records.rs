@@ -104,6 +104,12 @@ pub(crate) enum Task {
     },
     /// Ask the provider to refund a cancelled booking's charge.
     Refund { booking_id: String },
+    /// Ask the provider to end the payment of a booking that ended unpaid, so that its
+    /// page takes no money for seats that are gone.
+    CancelPayment {
+        booking_id: String,
+        payment_id: String,
+    },
 }
 
 /// A task as queued: what to do and how often it was tried.

@@ -8,7 +8,7 @@ use onsale_coordinator::tasks;
 use onsale_dev::sandbox::{self, Sandbox};
 use serde_json::{Value, json};
 
-use super::{TestServer, fjall_store, serve_with};
+use super::{TestServer, fjall_store, serve_with_settings};
 
 /// The webhook secret the sandbox and the coordinator share.
 pub const SECRET: &str = "whsec_payments_test";
@@ -20,16 +20,42 @@ pub struct Shop {
     /// The sandbox's base URL.
     pub sandbox_url: String,
     _sandbox: tokio::task::JoinHandle<()>,
-    _worker: onsale_coordinator::worker::Worker,
+    _worker: Option<onsale_coordinator::worker::Worker>,
 }
 
-/// Starts a [`Shop`].
+/// Starts a [`Shop`] whose buyers pay with the provider's SDK (no site address).
 pub async fn shop() -> Shop {
+    shop_with(super::test_settings(), true).await
+}
+
+/// A [`shop`] without a task worker: the test runs the tasks when it wants them run.
+pub async fn shop_without_worker() -> Shop {
+    shop_with(super::test_settings(), false).await
+}
+
+/// The site address a [`hosted_shop`] sends buyers back to.
+pub const SITE: &str = "https://tickets.example.com";
+
+/// Starts a [`Shop`] that knows its site's address, so that its buyers pay on the
+/// provider's hosted page (Checkout Sessions).
+pub async fn hosted_shop() -> Shop {
+    shop_with(
+        onsale_coordinator::Settings {
+            site_url: Some(SITE.to_string()),
+            ..super::test_settings()
+        },
+        true,
+    )
+    .await
+}
+
+/// Starts a [`Shop`] with `settings`, with a task worker if `worker`.
+pub async fn shop_with(settings: onsale_coordinator::Settings, worker: bool) -> Shop {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
     let provider_base = sandbox_url.clone();
     let mut webhook = String::new();
-    let s = serve_with(fjall_store().await, |coordinator, url| {
+    let s = serve_with_settings(fjall_store().await, settings, |coordinator, url| {
         webhook = format!("{url}/v1/payments/webhook");
         coordinator.with_payments(Arc::new(StripeProvider::new(
             &provider_base,
@@ -44,7 +70,8 @@ pub async fn shop() -> Shop {
             .await
             .unwrap();
     });
-    let worker = tasks::spawn(s.coordinator.bookings().clone(), Duration::from_millis(50));
+    let worker =
+        worker.then(|| tasks::spawn(s.coordinator.bookings().clone(), Duration::from_millis(50)));
     Shop {
         s,
         sandbox_url,
