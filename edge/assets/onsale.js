@@ -289,6 +289,7 @@
   var LABEL = 36;       // width of the row-label column, in SVG units
   var SEAT_PX = 27;     // a seat's distance on screen at least: its circle is then 24 px across
   var OVERVIEW_SEATS = 600; // more seats than this: an overview of the sections comes first
+  var MAX_ZOOM = 3;     // seats grow to three times their size at most
   var TIER_COLOURS = ['#2a6fdb', '#e76f51', '#8e44ad', '#2a9d8f', '#d4a017', '#c2185b'];
 
   // One colour per price tier, distinct however many tiers there are: the palette up to
@@ -422,15 +423,25 @@
         rowIndex += 1;
       });
       // Seats never shrink below SEAT_PX apart: a wide section scrolls sideways in its
-      // box (its row labels staying in view) rather than shrinking.
-      var scale = SEAT_PX / SEAT;
-      map.style.width = map.style.minWidth = Math.ceil(width * scale) + 'px';
-      labels.style.width = labels.style.minWidth = Math.ceil(LABEL * scale) + 'px';
+      // box (its row labels staying in view) rather than shrinking (see magnify).
+      section.map = map;
+      section.labels = labels;
+      section.width = width;
+      var scroll = el('div', { class: 'section-scroll' }, [el('div', { class: 'section-rows' }, [labels, map])]);
+      self.zoomGestures(scroll);
       section.node = el('div', { class: 'section-block', 'data-section': section.name }, [
         el('h3', { class: 'section-name', text: section.name + ' · ' + priceRange(section.low, section.high, self.currency) }),
-        el('div', { class: 'section-scroll' }, [el('div', { class: 'section-rows' }, [labels, map])]),
+        scroll,
       ]);
     });
+    this.zoomOut = el('button', { type: 'button', class: 'zoom', 'aria-label': 'Zoom out', text: '−' });
+    this.zoomIn = el('button', { type: 'button', class: 'zoom', 'aria-label': 'Zoom in', text: '+' });
+    this.zoomOut.addEventListener('click', function () { self.magnify(self.zoomLevel / 1.5); });
+    this.zoomIn.addEventListener('click', function () { self.magnify(self.zoomLevel * 1.5); });
+    this.zoomBar = el('div', { class: 'zoom-controls' }, [this.zoomOut, this.zoomIn]);
+    this.zoomBar.hidden = this.big;
+    this.magnify(1);
+    this.figure.appendChild(this.zoomBar);
     if (!this.big) this.figure.appendChild(el('div', { class: 'stage', text: 'STAGE' }));
     if (this.big) this.figure.appendChild(this.drawOverview(places));
     sections.forEach(function (section) {
@@ -477,9 +488,49 @@
     return el('div', { class: 'overview' }, [this.tiles, this.back]);
   };
 
+  // Draws every section's seats `level` times their least size (1 to MAX_ZOOM): the
+  // sections scroll in their boxes, so nothing else on the page moves.
+  SeatMap.prototype.magnify = function (level) {
+    this.zoomLevel = Math.min(MAX_ZOOM, Math.max(1, level));
+    var scale = SEAT_PX / SEAT * this.zoomLevel;
+    this.sections.forEach(function (section) {
+      section.map.style.width = section.map.style.minWidth = Math.ceil(section.width * scale) + 'px';
+      section.labels.style.width = section.labels.style.minWidth = Math.ceil(LABEL * scale) + 'px';
+    });
+    this.zoomOut.disabled = this.zoomLevel <= 1;
+    this.zoomIn.disabled = this.zoomLevel >= MAX_ZOOM;
+  };
+
+  // Zooming with gestures over a section: two fingers pinching (one finger still
+  // scrolls), or Ctrl (⌘) with the mouse wheel or a trackpad's pinch.
+  SeatMap.prototype.zoomGestures = function (box) {
+    var self = this;
+    var pinch = null;
+    var spread = function (touches) {
+      return Math.hypot(touches[0].clientX - touches[1].clientX, touches[0].clientY - touches[1].clientY) || 1;
+    };
+    box.addEventListener('touchstart', function (e) {
+      if (e.touches.length === 2) pinch = { from: spread(e.touches), level: self.zoomLevel };
+    }, { passive: true });
+    box.addEventListener('touchmove', function (e) {
+      if (!pinch || e.touches.length !== 2) return;
+      e.preventDefault();
+      self.magnify(pinch.level * spread(e.touches) / pinch.from);
+    }, { passive: false });
+    box.addEventListener('touchend', function (e) {
+      if (e.touches.length < 2) pinch = null;
+    });
+    box.addEventListener('wheel', function (e) {
+      if (!e.ctrlKey && !e.metaKey) return;
+      e.preventDefault();
+      self.magnify(self.zoomLevel * (e.deltaY < 0 ? 1.25 : 0.8));
+    }, { passive: false });
+  };
+
   // Shows one section alone (the overview folded away), or with `null` the overview.
   SeatMap.prototype.zoom = function (section) {
     this.zoomed = section;
+    this.zoomBar.hidden = !section;
     this.tiles.hidden = !!section;
     this.back.hidden = !section;
     this.sections.forEach(function (s) { s.node.hidden = s !== section; });

@@ -89,10 +89,22 @@ fn capitalized(word: &str) -> String {
     })
 }
 
-/// What to try when a search finds nothing: the same search without each filter, and
-/// the catalogue's other cities.
-fn no_results(query: &SearchQuery, cities: &[String]) -> String {
+/// What to try when a search finds nothing: its words as the catalogue spells them
+/// (`spelling`, if some were not), the same search without each filter, and the
+/// catalogue's other cities.
+fn no_results(query: &SearchQuery, cities: &[String], spelling: Option<&str>) -> String {
     let link = |changed: SearchQuery| format!("/search?{}", search_link(&changed, 1));
+    let did_you_mean = spelling.map_or_else(String::new, |words| {
+        let href = link(SearchQuery {
+            q: Some(words.to_string()),
+            ..query.clone()
+        });
+        format!(
+            "<p class=\"did-you-mean\">Did you mean <a href=\"{}\">{}</a>?</p>",
+            escape(&href),
+            escape(words)
+        )
+    });
     let mut tries = Vec::new();
     if query.from.is_some() || query.to.is_some() {
         tries.push((
@@ -131,8 +143,8 @@ fn no_results(query: &SearchQuery, cities: &[String]) -> String {
             "Without the search words".to_string(),
         ));
     }
-    let mut html = String::from(
-        "<div class=\"no-results\"><p>No events match this search. Check the spelling, or try:</p><ul>",
+    let mut html = format!(
+        "<div class=\"no-results\"><p>No events match this search.</p>{did_you_mean}<p>Try:</p><ul>"
     );
     for (href, words) in tries {
         let _ = write!(
@@ -232,7 +244,11 @@ pub(crate) fn home(snapshot: &Snapshot, events: &Page<Event>) -> String {
 /// `/search`: the results of a search, with the form filled in, or what to try instead.
 pub(crate) fn search(snapshot: &Snapshot, query: &SearchQuery, results: &Page<Event>) -> String {
     let found = if results.total == 0 {
-        no_results(query, snapshot.cities())
+        let spelling = query
+            .q
+            .as_deref()
+            .and_then(|q| snapshot.spelling_suggestion(q).ok().flatten());
+        no_results(query, snapshot.cities(), spelling.as_deref())
     } else {
         event_list(results)
     };
@@ -450,8 +466,11 @@ mod tests {
             from: Some("2027-01-01".into()),
             ..SearchQuery::default()
         };
-        let html = no_results(&query, &["Berlin".into(), "Oslo".into()]);
+        let html = no_results(&query, &["Berlin".into(), "Oslo".into()], Some("jazz"));
         assert!(html.contains("No events match"));
+        assert!(html.contains(
+            "Did you mean <a href=\"/search?q=jazz&amp;location=Oslo&amp;from=2027-01-01&amp;page=1&amp;page_size=20\">jazz</a>?"
+        ));
         assert!(html.contains(
             "href=\"/search?q=jazz&amp;location=Oslo&amp;page=1&amp;page_size=20\">Any date"
         ));

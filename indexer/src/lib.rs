@@ -68,6 +68,7 @@ mod doc_range;
 mod format;
 mod query;
 mod schema;
+mod spelling;
 
 pub use error::{Error, Result};
 pub use search::{SearchOrder, SearchQuery};

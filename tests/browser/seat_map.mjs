@@ -150,6 +150,8 @@ try {
   const clock = await desktop.textContent('.countdown');
   check(/^(10:00|9:5\d)$/.test(clock), `the hold counts down from 10 minutes (${clock})`);
   check((await seatClass(desktop, 'FLR-A-2')).includes('mine'), 'held seats show as yours');
+  const mineLook = await desktop.$eval('[data-seat="FLR-A-2"]', (c) => [getComputedStyle(c).fill, getComputedStyle(c).stroke]);
+  check(mineLook[0] === 'rgb(255, 255, 255)' && mineLook[1] === 'rgb(17, 17, 17)', `a seat held for you is a dark ring, like no price tier (${mineLook.join(' / ')})`);
   check(await desktop.evaluate(() => document.activeElement.textContent) === 'Pay now', 'the hold puts the focus on Pay now');
   await shoot(desktop, 'desktop-1-hold');
   const coveredHolding = await coveredControls(desktop);
@@ -325,6 +327,30 @@ try {
   check(labelInView, 'row letters stay in view when the seats scroll sideways');
   const arenaOverflow = await arena.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(arenaOverflow <= 0, `the arena page does not scroll sideways (overflow ${arenaOverflow} px)`);
+  // Zoom: the + button, then two fingers spreading apart over the seats (as a phone's
+  // touch screen sends them), up to three times the least size; − goes back.
+  const seatWidth = async () => (await arena.locator('.section-block:visible circle').first().boundingBox()).width;
+  await arena.click('[aria-label="Zoom in"]');
+  const zoomedIn = await seatWidth();
+  check(Math.abs(zoomedIn / seatBox.width - 1.5) < 0.05, `Zoom in makes the seats bigger (${seatBox.width.toFixed(1)} → ${zoomedIn.toFixed(1)} px)`);
+  await arena.locator('.section-block:visible .section-scroll').scrollIntoViewIfNeeded();
+  const seatsBox = await arena.locator('.section-block:visible .section-scroll').boundingBox();
+  const touch = await arena.context().newCDPSession(arena);
+  const middle = { x: seatsBox.x + seatsBox.width / 2, y: Math.max(seatsBox.y, 0) + 80 };
+  const fingers = (apart) => [{ x: middle.x - apart, y: middle.y, id: 1 }, { x: middle.x + apart, y: middle.y, id: 2 }];
+  await touch.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingers(30) });
+  for (const apart of [45, 60, 90, 120]) {
+    await touch.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingers(apart) });
+  }
+  await touch.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  const pinched = await seatWidth();
+  check(Math.abs(pinched / seatBox.width - 3) < 0.1, `a pinch zooms the seats to three times their size at most (${pinched.toFixed(1)} px)`);
+  const pinchedOverflow = await arena.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(pinchedOverflow <= 0, `zoomed, only the section scrolls, not the page (overflow ${pinchedOverflow} px)`);
+  await arena.click('[aria-label="Zoom out"]');
+  await arena.click('[aria-label="Zoom out"]');
+  await arena.click('[aria-label="Zoom out"]');
+  check(Math.abs(await seatWidth() - seatBox.width) < 0.5, 'Zoom out goes back to the least size');
   await arena.click('text=← All sections');
   await arena.waitForSelector('.section-tile', { ...WAIT, state: 'visible' });
   check(true, '"All sections" goes back to the overview');

@@ -422,3 +422,21 @@ fn a_performers_events_come_first_in_a_generated_catalogue() {
         assert_eq!(first, theirs, "q={performer}");
     }
 }
+
+#[test]
+fn a_search_that_finds_nothing_suggests_the_catalogues_spelling() {
+    let snapshot = open(&fixture());
+    // Two edits from "flamenco": further than a search forgives a 7-letter word.
+    assert_eq!(search(&snapshot, "q=Flamnko").total, 0);
+    let suggest = |text: &str| snapshot.spelling_suggestion(text).unwrap();
+    assert_eq!(suggest("Flamnko"), Some("flamenco".to_string()));
+    assert_eq!(
+        suggest("Flamnko in London"),
+        Some("flamenco in london".to_string()),
+        "known words stay as they are"
+    );
+    let suggested = suggest("Flamnko").unwrap();
+    assert!(search(&snapshot, &format!("q={suggested}")).total > 0);
+    assert_eq!(suggest("Adele London"), None, "nothing to correct");
+    assert_eq!(suggest("zzzzzzzz"), None, "nothing near enough");
+}
