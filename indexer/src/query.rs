@@ -209,17 +209,18 @@ impl<'a> Plan<'a> {
 
     /// Whether some event has `word` in one of `fields`.
     fn known(&self, fields: &[Field], word: &str) -> Result<bool> {
-        for &field in fields {
-            if self
-                .searcher
-                .doc_freq(&Term::from_field_text(field, word))?
-                > 0
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        has_word(self.searcher, fields, word)
     }
+}
+
+/// Whether some document of `searcher` has `word` in one of `fields`.
+pub(crate) fn has_word(searcher: &Searcher, fields: &[Field], word: &str) -> Result<bool> {
+    for &field in fields {
+        if searcher.doc_freq(&Term::from_field_text(field, word))? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// An exact term query.

@@ -3,10 +3,10 @@
 //! performers, the places or the categories), a few edits further than the search's own
 //! typo tolerance reaches.
 
-use tantivy::Term;
 use tantivy::schema::Field;
 
 use crate::error::Result;
+use crate::query::has_word;
 use crate::schema::{self, fuzzy_distance};
 use crate::snapshot::Snapshot;
 
@@ -29,7 +29,7 @@ impl Snapshot {
         let mut changed = false;
         let mut suggested = Vec::with_capacity(words.len());
         for word in words {
-            if self.has_word(&known_anywhere, &word)? {
+            if has_word(&self.searcher, &known_anywhere, &word)? {
                 suggested.push(word);
                 continue;
             }
@@ -42,20 +42,6 @@ impl Snapshot {
             }
         }
         Ok(changed.then(|| suggested.join(" ")))
-    }
-
-    /// Whether some event has `word` in one of `fields`.
-    fn has_word(&self, fields: &[Field], word: &str) -> Result<bool> {
-        for &field in fields {
-            if self
-                .searcher
-                .doc_freq(&Term::from_field_text(field, word))?
-                > 0
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// The indexed word of `fields` fewest edits from `word` (within

@@ -255,6 +255,20 @@ impl StripeProvider {
 }
 
 impl StripeProvider {
+    /// Posts `form` to `path` and reads the object it answers with.
+    async fn create<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, PaymentError> {
+        self.post(path, idempotency_key, form)
+            .await?
+            .json()
+            .await
+            .map_err(|e| PaymentError::Unavailable(e.to_string()))
+    }
+
     async fn get(&self, path: &str) -> Result<reqwest::Response, PaymentError> {
         let response = self
             .client
@@ -305,15 +319,12 @@ impl StripeProvider {
             form.push(("metadata[pay_by]", pay_by.to_string()));
         }
         let session: StripeSession = self
-            .post(
+            .create(
                 "/v1/checkout/sessions",
                 &format!("session-{}", request.booking_id),
                 &form,
             )
-            .await?
-            .json()
-            .await
-            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+            .await?;
         Ok(Payment {
             id: session.id,
             url: session.url,
@@ -334,15 +345,12 @@ impl StripeProvider {
             form.push(("metadata[pay_by]", pay_by.to_string()));
         }
         let intent: StripeIntent = self
-            .post(
+            .create(
                 "/v1/payment_intents",
                 &format!("booking-{}", request.booking_id),
                 &form,
             )
-            .await?
-            .json()
-            .await
-            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+            .await?;
         Ok(Payment {
             id: intent.id,
             url: intent.url,
