@@ -346,12 +346,8 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
     let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
     let (_, checkout) = shop.checkout(&ada, &hold, "k").await;
     let booking_id = checkout["booking_id"].as_str().unwrap().to_string();
-    shop.s
-        .clock
-        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+    assert_eq!(shop.end_holds().await.seats, 1);
     let bookings = shop.s.coordinator.bookings();
-    let swept = bookings.sweep_expired_holds(10).await.unwrap();
-    assert_eq!(swept.seats, 1);
     let (_, timed_out) = shop.booking(&ada, &booking_id).await;
     assert_eq!(
         timed_out["status"], "cancelled",
@@ -376,16 +372,7 @@ async fn a_payment_after_the_hold_expired_is_refunded_and_sells_nothing() {
         (&refunded["status"], &refunded["refund"]),
         (&json!("cancelled"), &json!("refunded"))
     );
-    let refunds: Value = shop
-        .s
-        .http
-        .get(format!("{}/v1/refunds", shop.sandbox_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refunds = shop.refunds().await;
     assert_eq!(
         refunds["data"].as_array().unwrap().len(),
         1,
@@ -405,15 +392,7 @@ async fn an_unpaid_booking_whose_hold_ended_has_its_payment_cancelled_at_the_pro
     let ada = shop.s.token_for(Uuid::new_v4());
     let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
     let (_, checkout) = shop.checkout(&ada, &hold, "k").await;
-    shop.s
-        .clock
-        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
-    shop.s
-        .coordinator
-        .bookings()
-        .sweep_expired_holds(10)
-        .await
-        .unwrap();
+    shop.end_holds().await;
     shop.tasks_done().await;
     let page = shop
         .s
@@ -551,16 +530,7 @@ async fn an_underpaid_or_wrong_currency_payment_sells_nothing_and_is_refunded() 
             (Some(2), Some(0)),
             "the seat is back on sale"
         );
-        let refunds: Value = shop
-            .s
-            .http
-            .get(format!("{}/v1/refunds", shop.sandbox_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let refunds = shop.refunds().await;
         assert_eq!(refunds["data"].as_array().unwrap().len(), 1, "{refunds}");
         let metrics = shop
             .s
@@ -673,16 +643,7 @@ async fn the_hosted_page_takes_a_declined_card_and_a_retry_and_sends_the_buyer_b
     let provider = StripeProvider::new(&shop.sandbox_url, "sk_test", SECRET);
     use onsale_coordinator::payments::PaymentProvider;
     provider.refund(session_id, booking_id).await.unwrap();
-    let refunds: Value = shop
-        .s
-        .http
-        .get(format!("{}/v1/refunds", shop.sandbox_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refunds = shop.refunds().await;
     let paid_with = session(&shop, session_id).await["payment_intent"].clone();
     assert!(paid_with.as_str().unwrap().starts_with("pi_"));
     assert_eq!(refunds["data"], json!([paid_with]));
@@ -698,15 +659,7 @@ async fn a_hosted_page_left_unpaid_expires_with_the_hold() {
     let booking_id = checkout["booking_id"].as_str().unwrap();
     let url = checkout["payment_url"].as_str().unwrap();
     let session_id = url.rsplit('/').next().unwrap();
-    shop.s
-        .clock
-        .advance(shop.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
-    shop.s
-        .coordinator
-        .bookings()
-        .sweep_expired_holds(10)
-        .await
-        .unwrap();
+    shop.end_holds().await;
     shop.tasks_done().await;
     assert_eq!(session(&shop, session_id).await["status"], "expired");
     let late = no_redirects()

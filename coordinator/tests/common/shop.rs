@@ -163,6 +163,32 @@ impl Shop {
             .as_u16()
     }
 
+    /// Moves the clock past every hold's end and sweeps them; returns what was swept.
+    pub async fn end_holds(&self) -> onsale_coordinator::booking::SweepReport {
+        self.s
+            .clock
+            .advance(self.s.coordinator.settings().hold_ttl.as_millis() as i64 + 1);
+        self.s
+            .coordinator
+            .bookings()
+            .sweep_expired_holds(10)
+            .await
+            .unwrap()
+    }
+
+    /// Every refund the sandbox made: `{"data": [payment intent ids]}`.
+    pub async fn refunds(&self) -> Value {
+        self.s
+            .http
+            .get(format!("{}/v1/refunds", self.sandbox_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The event's seat counts.
     pub async fn availability(&self, event: u64) -> Value {
         self.s
