@@ -300,6 +300,18 @@
     return 'hsl(' + hue + ',68%,' + (tier % 2 ? 36 : 50) + '%)';
   }
 
+  // Where a checked-out booking is paid: its payment page, told to come back to the
+  // booking's page (a hosted page knows that already; the sandbox's intent page reads
+  // `return_to`), or the booking's page when there is none. The URL API keeps a page's
+  // fragment (Stripe Checkout's carries its state) after the query.
+  function paymentPage(checkout) {
+    var back = window.location.origin + '/bookings/' + encodeURIComponent(checkout.booking_id);
+    if (!checkout.payment_url) return back;
+    var page = new URL(checkout.payment_url);
+    page.searchParams.set('return_to', back);
+    return page.href;
+  }
+
   function priceRange(low, high, currency) {
     return low === high ? money(low, currency) : money(low, currency) + '–' + money(high, currency);
   }
@@ -809,10 +821,7 @@
           if (answer.body.error.code === 'hold_expired') return self.endHold(answer.body.error.message);
           return refuse(self.message, answer, button);
         }
-        // The payment page sends the buyer back to the booking page (Stripe's return_url).
-        var booking = window.location.origin + '/bookings/' + encodeURIComponent(answer.body.booking_id);
-        var pay = answer.body.payment_url;
-        window.location.href = pay ? pay + (pay.indexOf('?') < 0 ? '?' : '&') + 'return_to=' + encodeURIComponent(booking) : booking;
+        window.location.href = paymentPage(answer.body);
       });
   };
 
@@ -1130,11 +1139,7 @@
 
   Booking.prototype.pay = function (booking, button) {
     var self = this;
-    var go = function (target) {
-      var back = window.location.origin + '/bookings/' + encodeURIComponent(target.booking_id);
-      var pay = target.payment_url;
-      window.location.href = pay ? pay + (pay.indexOf('?') < 0 ? '?' : '&') + 'return_to=' + encodeURIComponent(back) : back;
-    };
+    var go = function (target) { window.location.href = paymentPage(target); };
     if (booking.status === 'pending' && booking.payment_url) return go(booking);
     button.disabled = true;
     api('POST', '/v1/holds/' + encodeURIComponent(booking.hold_id) + '/checkout', {}, { 'Idempotency-Key': newKey() })
