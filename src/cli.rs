@@ -15,7 +15,7 @@ use onsale_coordinator::{Coordinator, RunConfig, Settings};
 use onsale_dev::{demo, sandbox};
 use onsale_indexer::follower::{self, IndexerConfig};
 use onsale_indexer::serve::snapshot_router;
-use onsale_model::NewEvent;
+use onsale_model::{Actor, NewEvent, NewOperator, OperatorCreated, OperatorView, Role};
 use onsale_store::sealed::{SealKey, SealedStore, Sealer};
 use onsale_store::{RetryPolicy, Store, StoreExt};
 
@@ -167,18 +167,14 @@ enum Command {
     Import {
         /// The JSON file.
         file: PathBuf,
-        /// Store address to write to directly (the coordinator must not be running on
-        /// an embedded store).
-        #[arg(long, env = "ONSALE_STORE", conflicts_with = "url")]
-        store: Option<String>,
-        /// A running coordinator to post the events to.
-        #[arg(long)]
-        url: Option<String>,
-        /// Operator token for `--url`.
-        #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
-        operator_token: Option<String>,
         #[command(flatten)]
-        seal: SealFlags,
+        target: AdminTarget,
+    },
+    /// Operator accounts: add one (it gets a one-time password, printed once) or list
+    /// them.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
     },
     /// Print a new random key for `--seal-key` (values sealed at rest).
     SealKey,
@@ -186,6 +182,70 @@ enum Command {
     Loadgen {
         #[command(subcommand)]
         scenario: loadgen::Scenario,
+    },
+}
+
+/// Where an administrative command acts: a store directly, or a running coordinator's
+/// operator API.
+#[derive(Debug, clap::Args)]
+struct AdminTarget {
+    /// Store address to write to directly (the coordinator must not be running on an
+    /// embedded store).
+    #[arg(long, env = "ONSALE_STORE", conflicts_with = "url")]
+    store: Option<String>,
+    /// A running coordinator to call.
+    #[arg(long)]
+    url: Option<String>,
+    /// An admin's token for `--url`: the operator token or an API key.
+    #[arg(long, env = "ONSALE_OPERATOR_TOKEN")]
+    operator_token: Option<String>,
+    #[command(flatten)]
+    seal: SealFlags,
+}
+
+/// Where an administrative command acts, resolved.
+enum Admin {
+    /// A coordinator opened on the store, in this process.
+    Store(Box<Coordinator>),
+    /// A running coordinator's URL and an admin's token.
+    Api { url: String, token: String },
+}
+
+impl AdminTarget {
+    async fn open(self) -> anyhow::Result<Admin> {
+        match (self.store, self.url) {
+            (Some(store), None) => Ok(Admin::Store(Box::new(
+                open_for_admin(&store, self.seal).await?,
+            ))),
+            (None, Some(url)) => Ok(Admin::Api {
+                url: url.trim_end_matches('/').to_string(),
+                token: self
+                    .operator_token
+                    .context("--url needs --operator-token (or ONSALE_OPERATOR_TOKEN)")?,
+            }),
+            _ => bail!("say where: --store ADDRESS or --url URL"),
+        }
+    }
+}
+
+/// `onsale operator ...`.
+#[derive(Debug, Subcommand)]
+enum OperatorAction {
+    /// Add an operator account; prints its one-time password, which the first sign-in
+    /// must replace.
+    Add {
+        /// The operator's name (letters, digits, `_`, `.`, `-`, `@`).
+        name: String,
+        /// `admin` (everything) or `staff` (check-in and read-only sales).
+        #[arg(long, default_value = "admin")]
+        role: Role,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// List the operator accounts.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
     },
 }
 
@@ -438,27 +498,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .await
             .context("serving HTTP")
         }
-        Command::Import {
-            file,
-            store,
-            url,
-            operator_token,
-            seal,
-        } => {
+        Command::Import { file, target } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let events: Vec<NewEvent> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a JSON array of events", file.display()))?;
-            match (store, url) {
-                (Some(store), None) => import_into_store(&store, seal, events).await,
-                (None, Some(url)) => {
-                    let token = operator_token
-                        .context("--url needs --operator-token (or ONSALE_OPERATOR_TOKEN)")?;
-                    import_over_http(&url, &token, events).await
-                }
-                _ => bail!("say where to import: --store ADDRESS or --url URL"),
+            match target.open().await? {
+                Admin::Store(coordinator) => import_into_store(&coordinator, events).await,
+                Admin::Api { url, token } => import_over_http(&url, &token, events).await,
             }
         }
+        Command::Operator { action } => operator(action).await,
         Command::SealKey => {
             println!("{}", SealKey::generate());
             Ok(())
@@ -601,7 +651,10 @@ async fn seed_demo(coordinator: &Coordinator) -> anyhow::Result<()> {
     let events = demo::catalogue(300);
     let count = events.len();
     for event in events {
-        coordinator.events().create_event(event).await?;
+        coordinator
+            .events()
+            .create_event(event, &Actor::command_line())
+            .await?;
     }
     tracing::info!(events = count, "demo catalogue loaded");
     Ok(())
@@ -741,12 +794,9 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn import_into_store(
-    address: &str,
-    seal: SealFlags,
-    events: Vec<NewEvent>,
-) -> anyhow::Result<()> {
-    let coordinator = start_coordinator(
+/// A coordinator on `address` for an administrative command: no workers, no payments.
+async fn open_for_admin(address: &str, seal: SealFlags) -> anyhow::Result<Coordinator> {
+    start_coordinator(
         address,
         &BookingFlags {
             hold_ttl: Duration::from_secs(600),
@@ -765,18 +815,91 @@ async fn import_into_store(
         },
         |settings| settings,
     )
-    .await?;
+    .await
+}
+
+async fn import_into_store(coordinator: &Coordinator, events: Vec<NewEvent>) -> anyhow::Result<()> {
     let count = events.len();
     for (i, event) in events.into_iter().enumerate() {
         let created = coordinator
             .events()
-            .create_event(event)
+            .create_event(event, &Actor::command_line())
             .await
             .with_context(|| format!("event #{i}"))?;
         println!("{}\t{}", created.id, created.name);
     }
     println!("imported {count} events");
     Ok(())
+}
+
+/// `onsale operator add|list`, on the store or through the API.
+async fn operator(action: OperatorAction) -> anyhow::Result<()> {
+    match action {
+        OperatorAction::Add { name, role, target } => {
+            let new = NewOperator { name, role };
+            let created: OperatorCreated = match target.open().await? {
+                Admin::Store(coordinator) => coordinator
+                    .operators()
+                    .add(new, &Actor::command_line())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_api().message))?,
+                Admin::Api { url, token } => {
+                    call_api(
+                        reqwest::Client::new()
+                            .post(format!("{url}/v1/operator/operators"))
+                            .bearer_auth(token)
+                            .json(&new),
+                    )
+                    .await?
+                }
+            };
+            println!(
+                "operator {} ({}) added; one-time password: {}",
+                created.operator.name,
+                created.operator.role.as_str(),
+                created.password
+            );
+            println!("the first sign-in at /operator must replace it");
+        }
+        OperatorAction::List { target } => {
+            let operators: Vec<OperatorView> = match target.open().await? {
+                Admin::Store(coordinator) => coordinator.operators().list().await?,
+                Admin::Api { url, token } => {
+                    call_api(
+                        reqwest::Client::new()
+                            .get(format!("{url}/v1/operator/operators"))
+                            .bearer_auth(token),
+                    )
+                    .await?
+                }
+            };
+            for operator in operators {
+                println!(
+                    "{}\t{}\t{}",
+                    operator.name,
+                    operator.role.as_str(),
+                    operator.id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends `request` and reads its JSON answer, or fails with the API's error message.
+async fn call_api<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> anyhow::Result<T> {
+    let response = request.send().await.context("calling the coordinator")?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "refused ({status}): {}",
+            body["error"]["message"].as_str().unwrap_or("no message")
+        );
+    }
+    serde_json::from_value(body).context("reading the coordinator's answer")
 }
 
 async fn import_over_http(url: &str, token: &str, events: Vec<NewEvent>) -> anyhow::Result<()> {

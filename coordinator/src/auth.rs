@@ -117,6 +117,18 @@ impl Secrets {
         )
     }
 
+    /// Whether `signature` is the ticket key's signature of `payload`.
+    pub fn verify_ticket(&self, payload: &[u8], signature: &[u8]) -> bool {
+        use ed25519_dalek::Verifier;
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
+        ed25519_dalek::SigningKey::from_bytes(&self.ticket_key)
+            .verifying_key()
+            .verify(payload, &signature)
+            .is_ok()
+    }
+
     /// The public key gate scanners verify ticket codes with.
     pub fn ticket_public_key(&self) -> [u8; 32] {
         ed25519_dalek::SigningKey::from_bytes(&self.ticket_key)
@@ -135,43 +147,52 @@ impl Secrets {
 
     /// A bearer token for `user_id` in its token `generation`, valid until `expires_at`.
     pub fn issue_token(&self, user_id: Uuid, generation: u64, expires_at: Millis) -> String {
-        let mut payload = Vec::with_capacity(TOKEN_LEN);
-        payload.push(TOKEN_VERSION);
-        payload.extend_from_slice(user_id.as_bytes());
-        payload.extend_from_slice(&generation.to_be_bytes());
-        payload.extend_from_slice(&expires_at.to_be_bytes());
-        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
-        mac.update(&payload);
-        payload.extend_from_slice(&mac.finalize().into_bytes());
-        URL_SAFE_NO_PAD.encode(payload)
+        sign_token(&self.token_key, user_id, generation, expires_at)
     }
 
     /// What a token says, if its signature is ours and it has not expired. Whether its
     /// generation is still the account's is the caller's to check.
     pub fn verify_token(&self, token: &str, now: Millis) -> Option<TokenClaims> {
-        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-        let payload_len = match (bytes.first(), bytes.len()) {
-            (Some(&TOKEN_VERSION), TOKEN_LEN) => TOKEN_LEN - 32,
-            (Some(&TOKEN_V1), TOKEN_V1_LEN) => TOKEN_V1_LEN - 32,
-            _ => return None,
-        };
-        let (payload, tag) = bytes.split_at(payload_len);
+        verify_signed_token(&self.token_key, token, now)
+    }
+
+    /// A bearer token for the operator account `operator_id`, signed with a key of its
+    /// own so that it is never taken for a buyer's token (nor a buyer's for it).
+    pub fn issue_operator_token(
+        &self,
+        operator_id: Uuid,
+        generation: u64,
+        expires_at: Millis,
+    ) -> String {
+        sign_token(&self.operator_key(), operator_id, generation, expires_at)
+    }
+
+    /// What an operator token says, if it is one of ours and has not expired.
+    pub fn verify_operator_token(&self, token: &str, now: Millis) -> Option<TokenClaims> {
+        verify_signed_token(&self.operator_key(), token, now)
+    }
+
+    fn operator_key(&self) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
-        mac.update(payload);
-        mac.verify_slice(tag).ok()?;
-        let user_id = Uuid::from_slice(&payload[1..17]).ok()?;
-        let (generation, expiry) = match payload.len() {
-            33 => (
-                u64::from_be_bytes(payload[17..25].try_into().ok()?),
-                &payload[25..33],
-            ),
-            _ => (0, &payload[17..25]),
-        };
-        let expires_at = Millis::from_be_bytes(expiry.try_into().ok()?);
-        (now < expires_at).then_some(TokenClaims {
-            user_id,
-            generation,
-        })
+        mac.update(b"onsale operator sessions\0");
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The keyed hash under which an API key's secret is stored.
+    pub fn api_key_digest(&self, secret: &str) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
+        mac.update(b"onsale api key\0");
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `secret` is the secret whose keyed hash is `digest`, compared in constant
+    /// time.
+    pub fn api_key_matches(&self, secret: &str, digest: &[u8]) -> bool {
+        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("any key length");
+        mac.update(b"onsale api key\0");
+        mac.update(secret.as_bytes());
+        mac.verify_slice(digest).is_ok()
     }
 
     /// Whether `token` is the operator token. Both are reduced to keyed SHA-256 digests
@@ -187,6 +208,52 @@ impl Secrets {
         let expected = digest(&self.operator_token).finalize().into_bytes();
         digest(token).verify_slice(&expected).is_ok()
     }
+}
+
+fn sign_token(key: &[u8], user_id: Uuid, generation: u64, expires_at: Millis) -> String {
+    let mut payload = Vec::with_capacity(TOKEN_LEN);
+    payload.push(TOKEN_VERSION);
+    payload.extend_from_slice(user_id.as_bytes());
+    payload.extend_from_slice(&generation.to_be_bytes());
+    payload.extend_from_slice(&expires_at.to_be_bytes());
+    let mut mac = HmacSha256::new_from_slice(key).expect("any key length");
+    mac.update(&payload);
+    payload.extend_from_slice(&mac.finalize().into_bytes());
+    URL_SAFE_NO_PAD.encode(payload)
+}
+
+fn verify_signed_token(key: &[u8], token: &str, now: Millis) -> Option<TokenClaims> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    let payload_len = match (bytes.first(), bytes.len()) {
+        (Some(&TOKEN_VERSION), TOKEN_LEN) => TOKEN_LEN - 32,
+        (Some(&TOKEN_V1), TOKEN_V1_LEN) => TOKEN_V1_LEN - 32,
+        _ => return None,
+    };
+    let (payload, tag) = bytes.split_at(payload_len);
+    let mut mac = HmacSha256::new_from_slice(key).expect("any key length");
+    mac.update(payload);
+    mac.verify_slice(tag).ok()?;
+    let user_id = Uuid::from_slice(&payload[1..17]).ok()?;
+    let (generation, expiry) = match payload.len() {
+        33 => (
+            u64::from_be_bytes(payload[17..25].try_into().ok()?),
+            &payload[25..33],
+        ),
+        _ => (0, &payload[17..25]),
+    };
+    let expires_at = Millis::from_be_bytes(expiry.try_into().ok()?);
+    (now < expires_at).then_some(TokenClaims {
+        user_id,
+        generation,
+    })
+}
+
+/// A random secret of `bytes` bytes as base64url text, for one-time passwords and API
+/// keys.
+pub fn random_secret(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut random);
+    URL_SAFE_NO_PAD.encode(random)
 }
 
 /// Hashes a password with argon2id (OWASP's parameters: 19 MiB, 2 passes). Slow on
@@ -325,6 +392,28 @@ mod tests {
             None
         );
         assert_eq!(secrets.verify_token("garbage", 0), None);
+    }
+
+    #[test]
+    fn operator_and_buyer_tokens_are_not_interchangeable() {
+        let secrets = Secrets::generate();
+        let id = Uuid::new_v4();
+        let operator = secrets.issue_operator_token(id, 0, 1_000);
+        assert!(secrets.verify_operator_token(&operator, 0).is_some());
+        assert_eq!(secrets.verify_token(&operator, 0), None);
+        assert_eq!(
+            secrets.verify_operator_token(&secrets.issue_token(id, 0, 1_000), 0),
+            None
+        );
+    }
+
+    #[test]
+    fn api_key_digests_match_only_their_secret() {
+        let secrets = Secrets::generate();
+        let digest = secrets.api_key_digest("s3cret");
+        assert!(secrets.api_key_matches("s3cret", &digest));
+        assert!(!secrets.api_key_matches("s3creT", &digest));
+        assert!(!Secrets::generate().api_key_matches("s3cret", &digest));
     }
 
     #[test]

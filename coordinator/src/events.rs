@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use onsale_model::{
-    ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT, DEFAULT_TIME_ZONE,
-    ErrorCode, Event, EventDetails, LogPosition, NewEvent, Page, PageQuery, SeatMap, SeatStatus,
-    SeatView, SeatsResponse,
+    Actor, ApiError, Availability, Catalogue, Change, DEFAULT_MAX_SEATS_PER_ACCOUNT,
+    DEFAULT_TIME_ZONE, ErrorCode, Event, EventDetails, LogPosition, NewEvent, Page, PageQuery,
+    SeatMap, SeatStatus, SeatView, SeatsResponse,
 };
 
+use crate::audit;
 use crate::changelog;
 use crate::clock::{Clock, Millis, to_millis};
 use crate::error::{Error, Result};
@@ -46,8 +47,9 @@ impl Events {
         }
     }
 
-    /// Creates an event with its seat map; every seat starts available.
-    pub async fn create_event(&self, new: NewEvent) -> Result<Event> {
+    /// Creates an event with its seat map; every seat starts available. The audit trail
+    /// names `by`.
+    pub async fn create_event(&self, new: NewEvent, by: &Actor) -> Result<Event> {
         let seat_map = new.validate()?;
         let zone = new
             .details
@@ -61,6 +63,7 @@ impl Events {
             currency: new.details.currency.clone(),
             spec: new.seat_map.clone(),
         };
+        let now = self.clock.now();
         let event = self
             .store
             .transact(|tx| {
@@ -95,6 +98,14 @@ impl Events {
                     SEAT_MAPS.set(&tx, &id, stored)?;
                     EVENT_COUNT.add(&tx, 1).await?;
                     changelog::append(&*tx, &Change::EventCreated { event_id: id })?;
+                    audit::record(
+                        &*tx,
+                        now,
+                        by,
+                        "event.create",
+                        format!("event {id}"),
+                        Some(format!("{} ({seat_count} seats)", event.name)),
+                    )?;
                     Ok::<_, Error>(event)
                 }
             })
@@ -114,8 +125,9 @@ impl Events {
     /// Changes an event's details (not its seat map, and not its currency, which prices
     /// are in). A new seat limit per account applies to the next hold; seats an account
     /// already has are kept even when they are now over the limit.
-    pub async fn update_event(&self, id: u64, details: EventDetails) -> Result<Event> {
+    pub async fn update_event(&self, id: u64, details: EventDetails, by: &Actor) -> Result<Event> {
         details.validate()?;
+        let now = self.clock.now();
         let event = self
             .store
             .transact(|tx| {
@@ -150,6 +162,14 @@ impl Events {
                     EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
                     EVENTS.set(&tx, &id, &event)?;
                     changelog::append(&*tx, &Change::EventUpdated { event_id: id })?;
+                    audit::record(
+                        &*tx,
+                        now,
+                        by,
+                        "event.update",
+                        format!("event {id}"),
+                        Some(event.name.clone()),
+                    )?;
                     Ok::<_, Error>(event)
                 }
             })

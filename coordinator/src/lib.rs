@@ -4,6 +4,8 @@
 //! - [`store`]: the coordinator's records in the store (the `onsale-store` crate: the
 //!   `Store` trait in FoundationDB's model, its retry loop and backends).
 //! - [`accounts`]: sign-up, log-in, tokens ([`accounts::Accounts`]).
+//! - [`operators`]: operator accounts, roles, API keys ([`operators::Operators`]);
+//!   [`audit`]: the audit trail every operator action is written to.
 //! - [`events`]: events, seat maps and seat states ([`events::Events`]).
 //! - [`services`]: [`Coordinator`], the services below composed in one place;
 //!   [`settings`]: what they are configured with.
@@ -31,6 +33,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod booking;
 pub mod changelog;
@@ -40,6 +43,7 @@ pub mod events;
 pub mod hub;
 pub mod login_lock;
 pub mod notify;
+pub mod operators;
 pub mod password_strength;
 pub mod payments;
 pub mod run;

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use crate::accounts::Accounts;
-use crate::auth::Secrets;
+use crate::auth::{PasswordPool, Secrets};
 use crate::booking::Bookings;
 use crate::changelog::ChangeLog;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::events::Events;
 use crate::notify::Notifications;
+use crate::operators::Operators;
 use crate::payments::PaymentProvider;
 use crate::settings::Settings;
 use crate::store::tables::SECRETS;
@@ -40,6 +41,8 @@ pub struct Coordinator {
     rooms: WaitingRooms,
     /// Sign-up, log-in, tokens.
     accounts: Accounts,
+    /// Operator accounts, API keys, who an operator call comes from.
+    operators: Operators,
     /// Emails and in-app notifications.
     notifications: Notifications,
 }
@@ -60,11 +63,20 @@ impl Coordinator {
         let settings = Arc::new(settings);
         let changelog = Arc::new(ChangeLog::new(store.clone()));
         let events = Events::new(store.clone(), clock.clone());
+        let passwords = Arc::new(PasswordPool::new(settings.password_queue));
         let accounts = Accounts::new(
             store.clone(),
             clock.clone(),
             secrets.clone(),
             settings.clone(),
+            passwords.clone(),
+        );
+        let operators = Operators::new(
+            store.clone(),
+            clock.clone(),
+            secrets.clone(),
+            settings.clone(),
+            passwords,
         );
         let bookings = Bookings::new(
             store.clone(),
@@ -85,6 +97,7 @@ impl Coordinator {
             bookings,
             changelog,
             accounts,
+            operators,
             rooms: WaitingRooms::new(
                 store.clone(),
                 clock.clone(),
@@ -118,6 +131,11 @@ impl Coordinator {
     /// Sign-up, log-in, tokens.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// Operator accounts, API keys, who an operator call comes from.
+    pub fn operators(&self) -> &Operators {
+        &self.operators
     }
 
     /// The live seat feed's subscribers.

@@ -5,7 +5,7 @@
 pub enum Action {
     /// `POST /v1/users`.
     SignUp,
-    /// `POST /v1/sessions`.
+    /// `POST /v1/sessions` and `POST /v1/operator/sessions`.
     LogIn,
     /// `POST /v1/events/{id}/holds` and `POST /bookEvent`.
     Hold,
@@ -33,7 +33,7 @@ impl Action {
         let path = path.trim_end_matches('/');
         match path {
             "/v1/users" => return Some(Action::SignUp),
-            "/v1/sessions" => return Some(Action::LogIn),
+            "/v1/sessions" | "/v1/operator/sessions" => return Some(Action::LogIn),
             "/bookEvent" => return Some(Action::Hold),
             _ => {}
         }
@@ -77,6 +77,10 @@ mod tests {
     fn recognises_limited_requests_only() {
         assert_eq!(Action::of("POST", "/v1/users"), Some(Action::SignUp));
         assert_eq!(Action::of("POST", "/v1/sessions"), Some(Action::LogIn));
+        assert_eq!(
+            Action::of("POST", "/v1/operator/sessions"),
+            Some(Action::LogIn)
+        );
         assert_eq!(Action::of("POST", "/v1/events/7/holds"), Some(Action::Hold));
         assert_eq!(Action::of("POST", "/bookEvent"), Some(Action::Hold));
         assert_eq!(

@@ -154,6 +154,24 @@ error_codes! {
         "bad_gateway",
         "the booking service's answer did not arrive whole; retry in a moment"
     );
+    /// The ticket was admitted at the door before; the error says when and by whom.
+    AlreadyCheckedIn = (
+        409,
+        "already_checked_in",
+        "this ticket was already checked in"
+    );
+    /// The code is not a ticket this site issued (forged, mistyped, or of no seat).
+    TicketInvalid = (400, "ticket_invalid", "this is not a valid ticket");
+    /// The ticket's booking was refunded or cancelled: it admits nobody.
+    TicketVoid = (410, "ticket_void", "this ticket's booking was refunded or cancelled");
+    /// The ticket is valid but for another event than the door's.
+    TicketWrongEvent = (409, "ticket_wrong_event", "this ticket is for another event");
+    /// The operator signed in with a one-time password and must choose a new one first.
+    PasswordChangeRequired = (
+        403,
+        "password_change_required",
+        "choose a new password first (PUT /v1/operator/me/password)"
+    );
     /// Something failed inside the server; it is logged.
     Internal = (500, "internal", "internal error");
 }
@@ -167,8 +185,8 @@ impl fmt::Display for ErrorCode {
 /// What a `503` without a wait of its own asks clients to wait, in seconds.
 pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;
 
-/// An error as a client sees it: `{"error": {"code", "message", "seats"?, "limit"?,
-/// "current"?}}`.
+/// An error as a client sees it: `{"error": {"code", "message", "field"?, "seats"?,
+/// "limit"?, "current"?, "retry_after"?, "checked_in"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{code}: {message}")]
@@ -177,6 +195,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What went wrong, for a person.
     pub message: String,
+    /// The path of the request field at fault (`details.name`, `seat_map.sections[2].rows`),
+    /// where one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The seats that were unavailable (`seat_unavailable` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seats: Vec<String>,
@@ -191,6 +213,9 @@ pub struct ApiError {
     /// sent as the `Retry-After` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The earlier admission of the ticket (`already_checked_in` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in: Option<Box<crate::operator::CheckIn>>,
 }
 
 impl ApiError {
@@ -199,10 +224,35 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            field: None,
             seats: Vec::new(),
             limit: None,
             current: None,
             retry_after: None,
+            checked_in: None,
+        }
+    }
+
+    /// The same error, naming the request field at fault by its path.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// `already_checked_in`, saying when and by whom the ticket was admitted.
+    pub fn already_checked_in(earlier: crate::operator::CheckIn) -> Self {
+        let message = format!(
+            "{} was checked in at {} by {}",
+            earlier.seat_label,
+            earlier
+                .checked_in_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            earlier.checked_in_by.name
+        );
+        ApiError {
+            checked_in: Some(Box::new(earlier)),
+            ..ApiError::new(ErrorCode::AlreadyCheckedIn, message)
         }
     }
 
@@ -233,16 +283,15 @@ impl ApiError {
     /// `seat_unavailable`, listing the seats that were taken.
     pub fn seats_unavailable(seats: Vec<String>) -> Self {
         ApiError {
-            code: ErrorCode::SeatUnavailable,
-            message: format!(
-                "{} seat(s) are held or sold: {}",
-                seats.len(),
-                seats.join(", ")
-            ),
-            seats,
-            limit: None,
-            current: None,
-            retry_after: None,
+            seats: seats.clone(),
+            ..ApiError::new(
+                ErrorCode::SeatUnavailable,
+                format!(
+                    "{} seat(s) are held or sold: {}",
+                    seats.len(),
+                    seats.join(", ")
+                ),
+            )
         }
     }
 
@@ -250,15 +299,15 @@ impl ApiError {
     /// `requested` more would pass its `limit`.
     pub fn ticket_limit_reached(limit: u32, current: u32, requested: u32) -> Self {
         ApiError {
-            code: ErrorCode::TicketLimitReached,
-            message: format!(
-                "you can have up to {limit} seats of this event and already have {current}: \
-                 {requested} more would be too many"
-            ),
-            seats: Vec::new(),
             limit: Some(limit),
             current: Some(current),
-            retry_after: None,
+            ..ApiError::new(
+                ErrorCode::TicketLimitReached,
+                format!(
+                    "you can have up to {limit} seats of this event and already have {current}: \
+                     {requested} more would be too many"
+                ),
+            )
         }
     }
 

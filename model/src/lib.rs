@@ -10,6 +10,7 @@
 //! - [`change`]: change-log entries.
 //! - [`queue`]: the waiting room: its settings, queue places and passes.
 //! - [`page`]: paged lists.
+//! - [`operator`]: operator accounts, roles, API keys, the audit trail, door check-in.
 //!
 //! Prices are integers in minor units (cents) of the event's currency; times are RFC 3339.
 
@@ -21,6 +22,7 @@ pub mod display;
 pub mod error;
 pub mod event;
 pub mod hold;
+pub mod operator;
 pub mod page;
 pub mod queue;
 pub mod user;
@@ -39,6 +41,11 @@ pub use event::{
     SeatView, SeatsResponse, SectionPlace, SectionPosition, SectionSpec,
 };
 pub use hold::{BestAvailable, Hold, HoldRequest};
+pub use operator::{
+    Actor, ActorKind, ApiKeyCreated, ApiKeyView, AuditEntry, CheckIn, CheckInCount, CheckInRequest,
+    NewApiKey, NewOperator, OperatorCreated, OperatorLogin, OperatorSession, OperatorView,
+    PasswordChange, Role,
+};
 pub use page::{Page, PageQuery};
 pub use queue::{QueueKeyView, QueueState, QueueStatus, WaitingRoom, WaitingRoomSettings};
 pub use user::{Login, Session, SignUp, UserCreated, ValidSignUp};

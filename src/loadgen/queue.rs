@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use onsale_coordinator::clock::SystemClock;
 use onsale_coordinator::{Coordinator, Settings};
 use onsale_model::{
-    EventDetails, NewEvent, QueueState, QueueStatus, RowSpec, SeatMapSpec, SectionSpec,
+    Actor, EventDetails, NewEvent, QueueState, QueueStatus, RowSpec, SeatMapSpec, SectionSpec,
     WaitingRoomSettings,
 };
 use onsale_store::RetryPolicy;
@@ -138,10 +138,14 @@ async fn in_process_at(args: &QueueArgs, folder: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {address}"))?;
     let coordinator = Coordinator::new(store, Arc::new(SystemClock), Settings::default()).await?;
-    let event_id = coordinator.events().create_event(event()).await?.id;
+    let event_id = coordinator
+        .events()
+        .create_event(event(), &Actor::command_line())
+        .await?
+        .id;
     coordinator
         .waiting_rooms()
-        .configure_waiting_room(event_id, hold_everyone())
+        .configure_waiting_room(event_id, hold_everyone(), &Actor::command_line())
         .await?;
     let base_bytes = folder_bytes(folder);
     let base_rss = rss_bytes();

@@ -2,8 +2,7 @@
 //! and their generations (signing out everywhere), and what other services need to know
 //! of a user (the email address notifications go to).
 //!
-//! [`Accounts`] is its own service: it owns the password-hashing pool and the cache of
-//! token generations, and shares only the store, the clock, the secrets and the settings.
+//! [`Accounts`] is its own service: it owns the cache of token generations, and shares the store, the clock, the secrets, the settings and the password-hashing pool.
 
 mod sessions;
 mod users;
@@ -23,7 +22,8 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     secrets: Arc<Secrets>,
     settings: Arc<Settings>,
-    /// Hashes passwords on threads of its own, with a bounded queue.
+    /// Hashes passwords on threads of their own, with a bounded queue (shared with the
+    /// operators).
     passwords: Arc<PasswordPool>,
     /// Recently read token generations, checked on every authenticated request.
     generations: Arc<sessions::Generations>,
@@ -36,9 +36,10 @@ impl Accounts {
         clock: Arc<dyn Clock>,
         secrets: Arc<Secrets>,
         settings: Arc<Settings>,
+        passwords: Arc<PasswordPool>,
     ) -> Self {
         Accounts {
-            passwords: Arc::new(PasswordPool::new(settings.password_queue)),
+            passwords,
             store,
             clock,
             secrets,

@@ -1,15 +1,16 @@
 //! Extractors whose rejections answer in the API's error shape: JSON bodies, paths,
-//! queries, bearer tokens, the `Idempotency-Key` header and the waiting room's
+//! queries, bearer tokens (buyers' and operators', by role), the `Idempotency-Key` header and the waiting room's
 //! `X-Queue-Pass`.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use onsale_model::{ApiError, ErrorCode};
+use onsale_model::{Actor, ApiError, ErrorCode, Role};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::operators::Authenticated;
 use crate::services::Coordinator;
 
 /// A JSON body; malformed bodies are `400 invalid_json`, a wrong content type `415`,
@@ -112,24 +113,77 @@ impl FromRequestParts<Coordinator> for AuthUser {
     }
 }
 
-/// A request carrying the operator token, or `401`/`403`.
-pub struct Operator;
+/// An operator call of any role (an account, an API key or the operator token), or
+/// `401`; an operator who must first replace a one-time password is refused with `403
+/// password_change_required`.
+pub struct Staff(pub Actor);
 
-impl FromRequestParts<Coordinator> for Operator {
+/// An operator call that needs the `admin` role, or `401`/`403`.
+pub struct Admin(pub Actor);
+
+/// A signed-in operator, even one who must first replace a one-time password: for
+/// changing it, and for signing out.
+pub struct SignedInOperator(pub Actor);
+
+async fn authenticate_operator(
+    parts: &Parts,
+    coordinator: &Coordinator,
+) -> Result<Authenticated, Error> {
+    let token = bearer(parts).ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    coordinator.operators().authenticate(token).await
+}
+
+async fn operator_with_password(parts: &Parts, coordinator: &Coordinator) -> Result<Actor, Error> {
+    let operator = authenticate_operator(parts, coordinator).await?;
+    if operator.password_change_required {
+        return Err(Error::code(ErrorCode::PasswordChangeRequired));
+    }
+    Ok(operator.actor)
+}
+
+impl FromRequestParts<Coordinator> for Staff {
     type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
         coordinator: &Coordinator,
     ) -> Result<Self, Self::Rejection> {
-        match bearer(parts) {
-            None => Err(Error::code(ErrorCode::Unauthorized)),
-            Some(token) if coordinator.secrets().is_operator(token) => Ok(Operator),
-            Some(_) => Err(Error::Api(ApiError::new(
+        operator_with_password(parts, coordinator).await.map(Staff)
+    }
+}
+
+impl FromRequestParts<Coordinator> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        coordinator: &Coordinator,
+    ) -> Result<Self, Self::Rejection> {
+        let actor = operator_with_password(parts, coordinator).await?;
+        if !actor.can(Role::Admin) {
+            return Err(Error::Api(ApiError::new(
                 ErrorCode::Forbidden,
-                "this call needs the operator token",
-            ))),
+                format!(
+                    "this call needs an admin; {} is {}",
+                    actor.name,
+                    actor.role.as_str()
+                ),
+            )));
         }
+        Ok(Admin(actor))
+    }
+}
+
+impl FromRequestParts<Coordinator> for SignedInOperator {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        coordinator: &Coordinator,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate_operator(parts, coordinator)
+            .await
+            .map(|operator| SignedInOperator(operator.actor))
     }
 }
 

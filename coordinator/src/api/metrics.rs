@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use super::extract::Operator;
+use super::extract::Staff;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -59,7 +59,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics` in Prometheus text format, for the operator token only.
-pub async fn metrics_show(_: Operator) -> impl IntoResponse {
+pub async fn metrics_show(_: Staff) -> impl IntoResponse {
     render()
 }
 

@@ -10,6 +10,7 @@ mod me;
 pub mod metrics;
 mod openapi;
 mod operator;
+mod operators;
 mod queue;
 mod users;
 
@@ -82,6 +83,37 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route(
             "/v1/operator/events/{id}/waiting-room",
             get(queue::waiting_room_show).put(queue::waiting_room_update),
+        )
+        .route(
+            "/v1/operator/sessions",
+            post(operators::operator_sessions_create).delete(operators::operator_sessions_delete),
+        )
+        .route("/v1/operator/me", get(operators::operator_me_show))
+        .route(
+            "/v1/operator/me/password",
+            axum::routing::put(operators::operator_password_update),
+        )
+        .route(
+            "/v1/operator/operators",
+            get(operators::operators_index).post(operators::operators_create),
+        )
+        .route(
+            "/v1/operator/operators/{id}",
+            axum::routing::delete(operators::operators_delete),
+        )
+        .route(
+            "/v1/operator/keys",
+            get(operators::keys_index).post(operators::keys_create),
+        )
+        .route(
+            "/v1/operator/keys/{id}",
+            axum::routing::delete(operators::keys_delete),
+        )
+        .route("/v1/operator/audit", get(operators::audit_index))
+        .route("/v1/operator/checkins", post(operators::checkins_create))
+        .route(
+            "/v1/operator/events/{id}/checkins",
+            get(operators::checkins_show),
         )
         .route("/v1/operator/queue-key", get(queue::queue_key_show))
         .route("/v1/operator/catalogue", get(operator::catalogue_show))

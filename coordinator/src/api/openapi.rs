@@ -15,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
 use utoipa::openapi::{ObjectBuilder, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, events, holds, live, me, operator, queue, users};
+use super::{bookings, events, holds, live, me, operator, operators, queue, users};
 
 /// The coordinator's API.
 #[derive(OpenApi)]
@@ -48,6 +48,19 @@ use super::{bookings, events, holds, live, me, operator, queue, users};
         operator::operator_events_update,
         operator::catalogue_show,
         operator::changes_index,
+        operators::operator_sessions_create,
+        operators::operator_sessions_delete,
+        operators::operator_me_show,
+        operators::operator_password_update,
+        operators::operators_index,
+        operators::operators_create,
+        operators::operators_delete,
+        operators::keys_index,
+        operators::keys_create,
+        operators::keys_delete,
+        operators::audit_index,
+        operators::checkins_create,
+        operators::checkins_show,
         queue::waiting_room_update,
         queue::waiting_room_show,
         queue::queue_key_show,
@@ -79,7 +92,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The operator token (`onsale coordinator --operator-token`)",
+                        "An operator's session token (`POST /v1/operator/sessions`), an API key \
+                         (`opk_…`, `POST /v1/operator/keys`) or the deployment's operator token \
+                         (`onsale coordinator --operator-token`)",
                     ))
                     .build(),
             ),
@@ -144,7 +159,9 @@ fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
     if schemes.iter().any(|scheme| scheme == "operator") {
         add(
             "403",
-            error("The token is not the operator's (`forbidden`)"),
+            error(
+                "The role of the token does not allow this (`forbidden`), or a one-time password must be replaced first (`password_change_required`)",
+            ),
         );
     }
     if path.contains('{') {

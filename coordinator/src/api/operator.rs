@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
+use super::extract::{Admin, ApiJson, ApiPath, ApiQuery, Staff};
 use crate::error::Result;
 use crate::services::Coordinator;
 
@@ -17,16 +17,16 @@ use crate::services::Coordinator;
         (status = 201, description = "Created; every seat is available", body = Event),
         (status = 400, description = "Invalid details or seat map", body = ErrorBody),
         (status = 401, description = "No token", body = ErrorBody),
-        (status = 403, description = "Not the operator token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn operator_events_create(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    Admin(by): Admin,
     ApiJson(event): ApiJson<NewEvent>,
 ) -> Result<(StatusCode, Json<Event>)> {
     Ok((
         StatusCode::CREATED,
-        Json(coordinator.events().create_event(event).await?),
+        Json(coordinator.events().create_event(event, &by).await?),
     ))
 }
 
@@ -41,11 +41,13 @@ pub async fn operator_events_create(
     ))]
 pub async fn operator_events_update(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    Admin(by): Admin,
     ApiPath(id): ApiPath<u64>,
     ApiJson(details): ApiJson<EventDetails>,
 ) -> Result<Json<Event>> {
-    Ok(Json(coordinator.events().update_event(id, details).await?))
+    Ok(Json(
+        coordinator.events().update_event(id, details, &by).await?,
+    ))
 }
 
 /// Every event and the change-log position they are current at.
@@ -54,7 +56,7 @@ pub async fn operator_events_update(
     responses((status = 200, description = "The whole catalogue", body = Catalogue)))]
 pub async fn catalogue_show(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    _: Staff,
 ) -> Result<Json<Catalogue>> {
     Ok(Json(coordinator.events().catalogue().await?))
 }
@@ -80,7 +82,7 @@ pub struct ChangesQuery {
     ))]
 pub async fn changes_index(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    _: Staff,
     ApiQuery(query): ApiQuery<ChangesQuery>,
 ) -> Result<Json<Vec<LogEntry>>> {
     let entries = coordinator

@@ -12,7 +12,7 @@ use futures::Stream;
 use onsale_model::{ErrorBody, QueueKeyView, QueueStatus, WaitingRoom, WaitingRoomSettings};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Operator};
+use super::extract::{Admin, ApiJson, ApiPath, ApiQuery, AuthUser, Staff};
 use crate::error::Result;
 use crate::services::Coordinator;
 
@@ -23,19 +23,19 @@ use crate::services::Coordinator;
     responses(
         (status = 200, description = "The room as now set, with its live counts", body = WaitingRoom),
         (status = 400, description = "A setting out of range", body = ErrorBody),
-        (status = 403, description = "Not the operator token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
     ))]
 pub async fn waiting_room_update(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    Admin(by): Admin,
     ApiPath(event_id): ApiPath<u64>,
     ApiJson(settings): ApiJson<WaitingRoomSettings>,
 ) -> Result<Json<WaitingRoom>> {
     Ok(Json(
         coordinator
             .waiting_rooms()
-            .configure_waiting_room(event_id, settings)
+            .configure_waiting_room(event_id, settings, &by)
             .await?,
     ))
 }
@@ -50,7 +50,7 @@ pub async fn waiting_room_update(
     ))]
 pub async fn waiting_room_show(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    _: Staff,
     ApiPath(event_id): ApiPath<u64>,
 ) -> Result<Json<WaitingRoom>> {
     Ok(Json(
@@ -65,7 +65,7 @@ pub async fn waiting_room_show(
     responses((status = 200, description = "The shared key", body = QueueKeyView)))]
 pub async fn queue_key_show(
     State(coordinator): State<Coordinator>,
-    _: Operator,
+    _: Admin,
 ) -> Json<QueueKeyView> {
     Json(QueueKeyView {
         key: coordinator.secrets().queue_key().encode(),

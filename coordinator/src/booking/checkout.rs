@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::Bookings;
 use super::holds::{end_hold, hold_not_found, read_hold, validate_idempotency_key};
+use crate::auth::Secrets;
 use crate::changelog::{self, Topic};
 use crate::clock::{Clock, Millis};
 use crate::error::{Error, Result};
@@ -22,7 +23,7 @@ use crate::store::records::{
 };
 use crate::store::tables::{
     ACCOUNT_BOOKINGS, BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS,
-    WEBHOOKS,
+    TICKET_CODES, WEBHOOKS,
 };
 use onsale_store::{StoreExt, Tx};
 
@@ -292,7 +293,7 @@ impl Bookings {
                         outcome,
                         refund_task,
                     };
-                    settle(&*tx, booking_id, &payment, self.clock.now()).await
+                    settle(&*tx, booking_id, &payment, &self.secrets, self.clock.now()).await
                 }
             })
             .await?;
@@ -530,11 +531,13 @@ impl Settled {
     }
 }
 
-/// The settle step, in `tx` at `now`: applies a payment's outcome to its booking.
+/// The settle step, in `tx` at `now`: applies a payment's outcome to its booking (a sale
+/// indexes its tickets' short codes, signed with `secrets`).
 async fn settle(
     tx: &dyn Tx,
     booking_id: &str,
     payment: &PaymentNews<'_>,
+    secrets: &Secrets,
     now: Millis,
 ) -> Result<Settled> {
     let Some(mut booking) = read_booking(tx, booking_id).await? else {
@@ -559,7 +562,7 @@ async fn settle(
             if let Some(hold) = hold.filter(|h| h.expires_at > now)
                 && seats_still_held(tx, &hold).await?
             {
-                complete(tx, &hold, &mut booking).await?;
+                complete(tx, &hold, &mut booking, secrets).await?;
                 Settled::Completed
             } else {
                 cancel(
@@ -587,11 +590,25 @@ async fn settle(
     Ok(settled)
 }
 
-/// Sells a paid booking's seats and marks it completed.
-async fn complete(tx: &dyn Tx, hold: &HoldRecord, booking: &mut BookingRecord) -> Result<()> {
+/// Sells a paid booking's seats, marks it completed and indexes its tickets' short codes
+/// for the door.
+async fn complete(
+    tx: &dyn Tx,
+    hold: &HoldRecord,
+    booking: &mut BookingRecord,
+    secrets: &Secrets,
+) -> Result<()> {
     sell(tx, hold, booking).await?;
     booking.status = BookingStatus::Completed;
     write_booking(tx, booking)?;
+    for seat_id in &booking.seats {
+        let code = secrets.sign_ticket(booking.event_id, &booking.booking_id, seat_id);
+        TICKET_CODES.set(
+            tx,
+            &super::tickets::short_code(&code),
+            &(booking.booking_id.clone(), seat_id.clone()),
+        )?;
+    }
     changelog::append(
         tx,
         &Change::BookingCompleted {
@@ -764,7 +781,7 @@ fn enqueue(tx: &dyn Tx, task_id: &str, task: Task, due_at: Millis) -> Result<()>
     Ok(TASKS.set(tx, &(due_at, task_id), &record)?)
 }
 
-pub(super) async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
+pub(crate) async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option<BookingRecord>> {
     Ok(BOOKINGS.get(tx, booking_id).await?)
 }
 

@@ -1,6 +1,6 @@
 //! Bookings: holds (named seats or the best available), their release and expiry, the
 //! seat limit per account, checkout, payment outcomes from the provider's webhooks (through
-//! the durable task queue) and refunds, and the tickets of a completed booking. Every state
+//! the durable task queue) and refunds, the tickets of a completed booking and their check-in at the door. Every state
 //! change appends to the change log in its transaction, and says after commit which
 //! followers it concerns.
 //!
@@ -8,6 +8,7 @@
 //! choices and the payment provider, and uses the events service for seat maps.
 
 mod best;
+mod checkin;
 mod checkout;
 mod expiry;
 mod holds;

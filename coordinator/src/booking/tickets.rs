@@ -185,7 +185,7 @@ fn booked_event(event: Event) -> BookedEvent {
     }
 }
 
-fn booked_seats(seat_map: &PricedSeatMap, record: &BookingRecord) -> Vec<BookedSeat> {
+pub(super) fn booked_seats(seat_map: &PricedSeatMap, record: &BookingRecord) -> Vec<BookedSeat> {
     record
         .seats
         .iter()
@@ -244,7 +244,7 @@ pub(crate) fn order_code(booking_id: &str) -> String {
 }
 
 /// A ticket's short code, e.g. `K7Q2M-9XDA4` (50 bits of a digest of its signed code).
-fn short_code(code: &str) -> String {
+pub(crate) fn short_code(code: &str) -> String {
     grouped_code(&Sha256::digest(code.as_bytes()), 2, 5)
 }
 

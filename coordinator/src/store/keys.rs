@@ -63,6 +63,20 @@ pub mod prefix {
     /// `(event id, random slot, user id)` → nothing; who joined before the on-sale shuffle,
     /// in the random order the shuffle places them in.
     pub const QUEUE_LOBBY: &[u8] = &[0x73];
+    /// `operator id` → an operator account.
+    pub const OPERATOR: &[u8] = &[0x80];
+    /// `keyed hash of a name` → the id of the operator of that name; unique names.
+    pub const OPERATOR_NAME: &[u8] = &[0x81];
+    /// `key id` → an API key (its secret only as a keyed hash).
+    pub const API_KEY: &[u8] = &[0x82];
+    /// `(at, sequence, entry id)` → one operator action; the audit trail in time order.
+    pub const AUDIT: &[u8] = &[0x83];
+    /// `(booking id, seat id)` → when and by whom the seat's ticket was admitted.
+    pub const CHECK_IN: &[u8] = &[0x84];
+    /// `event id` → how many of its tickets were admitted (a counter).
+    pub const CHECK_IN_COUNT: &[u8] = &[0x85];
+    /// `ticket short code` → `(booking id, seat id)`; what the door looks a typed code up in.
+    pub const TICKET_CODE: &[u8] = &[0x86];
 }
 
 #[cfg(test)]
@@ -96,6 +110,13 @@ mod tests {
             QUEUE_ENTRY,
             QUEUE_ORDER,
             QUEUE_LOBBY,
+            OPERATOR,
+            OPERATOR_NAME,
+            API_KEY,
+            AUDIT,
+            CHECK_IN,
+            CHECK_IN_COUNT,
+            TICKET_CODE,
             onsale_store::log::LOG_PREFIX,
         ];
         for (i, a) in all.iter().enumerate() {

@@ -140,3 +140,47 @@ pub(crate) struct IdempotencyRecord {
     pub resource_id: String,
     pub created_at: Millis,
 }
+
+/// An operator account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OperatorRecord {
+    pub id: String,
+    /// Lower case; unique.
+    pub name: String,
+    pub role: onsale_model::Role,
+    pub password_hash: String,
+    pub created_at: Millis,
+    /// The password is a one-time password: it must be changed before anything else.
+    pub password_change_required: bool,
+    /// Tokens of an older generation are refused; signing out moves to the next.
+    pub generation: u64,
+}
+
+/// An API key; its secret is kept only as a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub role: onsale_model::Role,
+    pub secret_digest: Vec<u8>,
+    pub created_at: Millis,
+    pub created_by: onsale_model::Actor,
+    pub revoked_at: Option<Millis>,
+}
+
+/// One operator action (its time and id are its key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuditRecord {
+    pub actor: onsale_model::Actor,
+    pub action: String,
+    pub target: String,
+    pub detail: Option<String>,
+}
+
+/// A ticket admitted at the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CheckInRecord {
+    pub event_id: u64,
+    pub at: Millis,
+    pub by: onsale_model::Actor,
+}

@@ -40,7 +40,7 @@ mod watch;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use onsale_model::{ApiError, ErrorCode, WaitingRoom, WaitingRoomSettings};
+use onsale_model::{Actor, ApiError, ErrorCode, WaitingRoom, WaitingRoomSettings};
 
 pub use admission::{AdmissionReport, spawn};
 pub use join::Joined;
@@ -117,20 +117,35 @@ pub(crate) struct Rooms {
 }
 
 impl WaitingRooms {
-    /// Sets up or changes an event's waiting room; switching it on or off is recorded in
+    /// Sets up or changes an event's waiting room (the audit trail names `by`); switching it on or off is recorded in
     /// the event's document (and so reaches the edge through the catalogue).
     pub async fn configure_waiting_room(
         &self,
         event_id: u64,
         settings: WaitingRoomSettings,
+        by: &Actor,
     ) -> Result<WaitingRoom> {
         settings.validate()?;
+        let now = self.clock().now();
         self.store()
             .transact(|tx| {
                 let settings = &settings;
                 async move {
                     set_waiting_room_flag(&*tx, event_id, settings.enabled).await?;
                     records::write_settings(&*tx, event_id, settings)?;
+                    crate::audit::record(
+                        &*tx,
+                        now,
+                        by,
+                        "waiting_room.update",
+                        format!("event {event_id}"),
+                        Some(format!(
+                            "{}, {} new per minute, {} active at most",
+                            if settings.enabled { "on" } else { "off" },
+                            settings.new_users_per_minute,
+                            settings.total_active_users
+                        )),
+                    )?;
                     Ok::<_, Error>(())
                 }
             })

@@ -51,11 +51,20 @@ pub async fn hosted_shop() -> Shop {
 
 /// Starts a [`Shop`] with `settings`, with a task worker if `worker`.
 pub async fn shop_with(settings: onsale_coordinator::Settings, worker: bool) -> Shop {
+    shop_on(fjall_store().await, settings, worker).await
+}
+
+/// Starts a [`Shop`] on `store`, with `settings`, with a task worker if `worker`.
+pub async fn shop_on(
+    store: super::TestStore,
+    settings: onsale_coordinator::Settings,
+    worker: bool,
+) -> Shop {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
     let provider_base = sandbox_url.clone();
     let mut webhook = String::new();
-    let s = serve_with_settings(fjall_store().await, settings, |coordinator, url| {
+    let s = serve_with_settings(store, settings, |coordinator, url| {
         webhook = format!("{url}/v1/payments/webhook");
         coordinator.with_payments(Arc::new(StripeProvider::new(
             &provider_base,
@@ -84,6 +93,24 @@ impl Shop {
     /// Holds `seats` for the token's user; returns the hold id.
     pub async fn hold(&self, token: &str, event: u64, seats: &[&str]) -> String {
         self.s.hold(token, event, seats).await
+    }
+
+    /// Holds, checks out and pays for `seats`; returns the completed booking.
+    pub async fn buy(&self, token: &str, event: u64, seats: &[&str]) -> Value {
+        let hold = self.hold(token, event, seats).await;
+        let (status, checkout) = self
+            .checkout(token, &hold, &uuid::Uuid::new_v4().to_string())
+            .await;
+        assert_eq!(status, 201, "{checkout}");
+        assert_eq!(
+            self.pay(checkout["payment_url"].as_str().unwrap(), "succeed")
+                .await,
+            200
+        );
+        self.eventually_booking(token, checkout["booking_id"].as_str().unwrap(), |b| {
+            b["status"] == "completed"
+        })
+        .await
     }
 
     /// Checks a hold out; returns the status and the body.

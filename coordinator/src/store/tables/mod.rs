@@ -12,6 +12,7 @@
 //! - `checkout`: bookings, the durable task queue and received webhooks.
 //! - `notices`: in-app notifications.
 //! - `queue`: waiting rooms and their queues.
+//! - `operators`: operator accounts, API keys, the audit trail, check-ins.
 
 mod accounts;
 mod catalogue;
@@ -20,6 +21,7 @@ mod checkout;
 mod holds;
 mod meta;
 mod notices;
+mod operators;
 mod queue;
 
 #[cfg(test)]
@@ -32,4 +34,5 @@ pub(crate) use checkout::*;
 pub use holds::*;
 pub use meta::*;
 pub(crate) use notices::*;
+pub(crate) use operators::*;
 pub(crate) use queue::*;

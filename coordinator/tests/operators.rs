@@ -1,0 +1,516 @@
+//! The operator's side over real HTTP: accounts with one-time passwords and roles, API
+//! keys until revoked, the audit trail of every action, and door check-in (once per
+//! ticket, also when two doors scan it at the same moment, on fjall and PostgreSQL).
+
+mod common;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use common::TestServer;
+use common::shop::{Shop, shop, shop_on};
+
+async fn call(
+    s: &TestServer,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = s
+        .http
+        .request(method, format!("{}{path}", s.url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(s, reqwest::Method::POST, token, path, Some(body)).await
+}
+
+async fn get(s: &TestServer, token: &str, path: &str) -> (u16, Value) {
+    call(s, reqwest::Method::GET, token, path, None).await
+}
+
+/// Adds an operator through the API as the deployment's operator token; returns its id
+/// and one-time password.
+async fn add_operator(s: &TestServer, name: &str, role: &str) -> (String, String) {
+    let (status, body) = post(
+        s,
+        &s.operator(),
+        "/v1/operator/operators",
+        json!({"name": name, "role": role}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["operator"]["password_change_required"], true);
+    (
+        body["operator"]["id"].as_str().unwrap().to_string(),
+        body["password"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn sign_in(s: &TestServer, name: &str, password: &str) -> (u16, Value) {
+    let response = s
+        .http
+        .post(format!("{}/v1/operator/sessions", s.url))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The actions of the audit trail, oldest first, as `actor action target`.
+async fn audit_lines(s: &TestServer) -> Vec<String> {
+    let (status, entries) = get(s, &s.operator(), "/v1/operator/audit?limit=200").await;
+    assert_eq!(status, 200, "{entries}");
+    let mut lines: Vec<String> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["actor"]["name"].as_str().unwrap(),
+                e["action"].as_str().unwrap(),
+                e["target"].as_str().unwrap()
+            )
+        })
+        .collect();
+    lines.reverse();
+    lines
+}
+
+fn event_details(name: &str) -> Value {
+    json!({
+        "name": name, "category": "concert", "venue": "Hall", "city": "Berlin",
+        "starts_at": "2027-03-01T20:00:00Z", "currency": "EUR",
+    })
+}
+
+fn new_event(name: &str) -> Value {
+    let mut event = event_details(name);
+    event["seat_map"] = json!({"sections": [
+        {"id": "FLR", "name": "Floor", "price": 4500, "rows": [{"name": "A", "seats": 4}]},
+    ]});
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events() {
+    let s = common::serve(common::fjall_store().await).await;
+    let (_, password) = add_operator(&s, "Door-1", "staff").await;
+    let (_, admin_password) = add_operator(&s, "alice", "admin").await;
+
+    let (status, body) = sign_in(&s, "door-1", "wrong password").await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("invalid_credentials"))
+    );
+    let (status, session) = sign_in(&s, "DOOR-1", &password).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["operator"]["name"], "door-1");
+    assert_eq!(session["operator"]["role"], "staff");
+    let staff = session["token"].as_str().unwrap().to_string();
+
+    // Nothing but the password change until the one-time password is replaced.
+    let (status, body) = get(&s, &staff, "/v1/operator/catalogue").await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("password_change_required"))
+    );
+    let (status, body) = call(
+        &s,
+        reqwest::Method::PUT,
+        &staff,
+        "/v1/operator/me/password",
+        Some(json!({"current_password": password, "new_password": "password1234"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "weak_password");
+    assert_eq!(body["error"]["field"], "new_password");
+    let (status, body) = call(
+        &s,
+        reqwest::Method::PUT,
+        &staff,
+        "/v1/operator/me/password",
+        Some(json!({"current_password": password, "new_password": "gate seven, north stairs"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["password_change_required"], false);
+    let (status, _) = get(&s, &staff, "/v1/operator/catalogue").await;
+    assert_eq!(status, 200, "staff read the catalogue");
+
+    // Staff may not create or edit events, nor manage operators or keys.
+    let (status, body) = post(&s, &staff, "/v1/operator/events", new_event("Nope")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{body}"
+    );
+    let event = s.create_event("Real", 1, 1, 2).await;
+    let (status, _) = call(
+        &s,
+        reqwest::Method::PUT,
+        &staff,
+        &format!("/v1/operator/events/{event}"),
+        Some(event_details("Renamed")),
+    )
+    .await;
+    assert_eq!(status, 403);
+    for path in [
+        "/v1/operator/operators",
+        "/v1/operator/keys",
+        "/v1/operator/audit",
+    ] {
+        assert_eq!(get(&s, &staff, path).await.0, 403, "{path}");
+    }
+
+    // An admin account edits; its name is in the trail.
+    let (_, session) = sign_in(&s, "alice", &admin_password).await;
+    let alice = session["token"].as_str().unwrap().to_string();
+    let (status, _) = call(
+        &s,
+        reqwest::Method::PUT,
+        &alice,
+        "/v1/operator/me/password",
+        Some(json!({"current_password": admin_password, "new_password": "the box office opens at nine"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        &s,
+        reqwest::Method::PUT,
+        &alice,
+        &format!("/v1/operator/events/{event}"),
+        Some(event_details("Renamed")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Signing out ends the session; a removed account's tokens stop at once.
+    let (status, _) = call(
+        &s,
+        reqwest::Method::DELETE,
+        &staff,
+        "/v1/operator/sessions",
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&s, &staff, "/v1/operator/me").await.0, 401);
+    let (_, me) = get(&s, &alice, "/v1/operator/me").await;
+    let (status, _) = call(
+        &s,
+        reqwest::Method::DELETE,
+        &s.operator(),
+        &format!("/v1/operator/operators/{}", me["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&s, &alice, "/v1/operator/me").await.0, 401);
+    // A buyer's token is not an operator's, nor the other way round.
+    let buyer = s.token_for(Uuid::new_v4());
+    assert_eq!(get(&s, &buyer, "/v1/operator/me").await.0, 401);
+
+    assert_eq!(
+        audit_lines(&s).await,
+        [
+            "operator token operator.add operator door-1",
+            "operator token operator.add operator alice",
+            "door-1 operator.sign_in console",
+            "door-1 operator.password console",
+            &format!("operator token event.create event {event}"),
+            "alice operator.sign_in console",
+            "alice operator.password console",
+            &format!("alice event.update event {event}"),
+            "door-1 operator.sign_out console",
+            "operator token operator.remove operator alice",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_act_with_their_role_until_revoked_and_the_trail_pages_back() {
+    let s = common::serve(common::fjall_store().await).await;
+    let (status, body) = post(
+        &s,
+        &s.operator(),
+        "/v1/operator/keys",
+        json!({"name": "Importer", "role": "admin"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let importer = body["secret"].as_str().unwrap().to_string();
+    let importer_id = body["key"]["id"].as_str().unwrap().to_string();
+    assert!(importer.starts_with("opk_"));
+    let (_, body) = post(
+        &s,
+        &s.operator(),
+        "/v1/operator/keys",
+        json!({"name": "scanner", "role": "staff"}),
+    )
+    .await;
+    let scanner = body["secret"].as_str().unwrap().to_string();
+    let (status, body) = post(
+        &s,
+        &s.operator(),
+        "/v1/operator/keys",
+        json!({"name": "bad name!", "role": "staff"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("name")),
+        "{body}"
+    );
+
+    let (status, created) = post(&s, &importer, "/v1/operator/events", new_event("Keyed")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        post(&s, &scanner, "/v1/operator/events", new_event("No"))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(get(&s, &scanner, "/v1/operator/catalogue").await.0, 200);
+    // A wrong secret for a real key id is refused like no key at all.
+    let forged = format!("opk_{importer_id}_wrong");
+    assert_eq!(get(&s, &forged, "/v1/operator/catalogue").await.0, 401);
+
+    let (status, listed) = get(&s, &s.operator(), "/v1/operator/keys").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(
+        !listed.to_string().contains(&importer[20..]),
+        "no secrets listed"
+    );
+
+    let (status, revoked) = call(
+        &s,
+        reqwest::Method::DELETE,
+        &s.operator(),
+        &format!("/v1/operator/keys/{importer_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(revoked["revoked_at"].is_string());
+    assert_eq!(
+        post(&s, &importer, "/v1/operator/events", new_event("Late"))
+            .await
+            .0,
+        401
+    );
+
+    let lines = audit_lines(&s).await;
+    assert_eq!(
+        lines,
+        [
+            format!("operator token key.create key {importer_id} (importer)"),
+            lines[1].clone(),
+            format!("importer event.create event {}", created["id"]),
+            format!("operator token key.revoke key {importer_id} (importer)"),
+        ]
+    );
+    assert!(lines[1].ends_with("(scanner)"));
+
+    // Pages go back from an entry's id.
+    let (_, newest) = get(&s, &s.operator(), "/v1/operator/audit?limit=2").await;
+    let before = newest[1]["id"].as_str().unwrap();
+    let (_, older) = get(
+        &s,
+        &s.operator(),
+        &format!("/v1/operator/audit?before={before}"),
+    )
+    .await;
+    assert_eq!(older.as_array().unwrap().len(), 2);
+    assert_eq!(older[0]["action"], "key.create");
+    let (status, _) = get(&s, &s.operator(), "/v1/operator/audit?before=garbage").await;
+    assert_eq!(status, 400);
+}
+
+/// A completed booking of two seats of a new event; returns the event, the booking and
+/// its buyer's token.
+async fn sold_tickets(shop: &Shop) -> (u64, Value, String) {
+    let event = shop.s.create_event("Door Night", 1, 1, 4).await;
+    let buyer = shop.s.token_for(Uuid::new_v4());
+    let booking = shop.buy(&buyer, event, &["S0-R0-1", "S0-R0-2"]).await;
+    assert_eq!(booking["tickets"].as_array().unwrap().len(), 2);
+    (event, booking, buyer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_is_admitted_once_by_code_or_short_code() {
+    let shop = shop().await;
+    let s = &shop.s;
+    let (event, booking, _) = sold_tickets(&shop).await;
+    let (_, key) = post(
+        s,
+        &s.operator(),
+        "/v1/operator/keys",
+        json!({"name": "gate-a", "role": "staff"}),
+    )
+    .await;
+    let gate = key["secret"].as_str().unwrap().to_string();
+    let first = booking["tickets"][0]["code"].as_str().unwrap();
+    let second_short = booking["tickets"][1]["short_code"].as_str().unwrap();
+
+    let (status, admitted) = post(
+        s,
+        &gate,
+        "/v1/operator/checkins",
+        json!({"code": first, "event_id": event}),
+    )
+    .await;
+    assert_eq!(status, 200, "{admitted}");
+    assert_eq!(admitted["seat_id"], "S0-R0-1");
+    assert_eq!(admitted["seat_label"], "Section Section 0, Row R0, Seat 1");
+    assert_eq!(admitted["order_code"], booking["order_code"]);
+    assert_eq!(admitted["checked_in_by"]["name"], "gate-a");
+
+    let (status, again) = post(
+        s,
+        &s.operator(),
+        "/v1/operator/checkins",
+        json!({"code": first}),
+    )
+    .await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["error"]["code"], "already_checked_in");
+    assert_eq!(
+        again["error"]["checked_in"]["checked_in_by"]["name"],
+        "gate-a"
+    );
+    assert_eq!(
+        again["error"]["checked_in"]["checked_in_at"],
+        admitted["checked_in_at"]
+    );
+
+    // Typed from paper: any case, with or without the dash.
+    let typed = second_short.replace('-', " ").to_lowercase();
+    let (status, body) = post(
+        s,
+        &gate,
+        "/v1/operator/checkins",
+        json!({"code": typed, "event_id": event + 1}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("ticket_wrong_event")),
+        "{body}"
+    );
+    let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": typed})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["seat_id"], "S0-R0-2");
+
+    // Forged, unknown and void tickets admit nobody.
+    let mut forged = first.to_string();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    for (code, expected) in [
+        (forged.as_str(), "ticket_invalid"),
+        ("ZZZZZ-ZZZZZ", "ticket_invalid"),
+        ("not a ticket", "ticket_invalid"),
+    ] {
+        let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": code})).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!(expected)),
+            "{code}"
+        );
+    }
+    let late = s.token_for(Uuid::new_v4());
+    let hold = s.hold(&late, event, &["S0-R0-3"]).await;
+    let (status, pending) = shop.checkout(&late, &hold, "k").await;
+    assert_eq!(status, 201, "{pending}");
+    let unpaid = s.coordinator.secrets().sign_ticket(
+        event,
+        pending["booking_id"].as_str().unwrap(),
+        "S0-R0-3",
+    );
+    let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": unpaid})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (410, &json!("ticket_void")),
+        "{body}"
+    );
+
+    let (status, count) = get(s, &gate, &format!("/v1/operator/events/{event}/checkins")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (count["checked_in"].as_u64(), count["sold"].as_u64()),
+        (Some(2), Some(2))
+    );
+}
+
+/// Eight doors scan the same ticket at once: one admits it, seven see who did.
+async fn scanned_at_eight_doors_at_once(shop: Shop) {
+    let (event, booking, _) = sold_tickets(&shop).await;
+    let code = booking["tickets"][0]["code"].as_str().unwrap().to_string();
+    let s = &shop.s;
+    let doors: Vec<_> = (0..8)
+        .map(|_| {
+            let (http, url, token, code) =
+                (s.http.clone(), s.url.clone(), s.operator(), code.clone());
+            tokio::spawn(async move {
+                let response = http
+                    .post(format!("{url}/v1/operator/checkins"))
+                    .bearer_auth(token)
+                    .json(&json!({"code": code}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    for door in doors {
+        match door.await.unwrap() {
+            (200, body) => admitted.push(body),
+            (409, body) => {
+                assert_eq!(body["error"]["code"], "already_checked_in", "{body}");
+                refused += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((admitted.len(), refused), (1, 7));
+    let (_, count) = get(
+        s,
+        &s.operator(),
+        &format!("/v1/operator/events/{event}/checkins"),
+    )
+    .await;
+    assert_eq!(count["checked_in"], 1);
+    let checkins = audit_lines(s)
+        .await
+        .into_iter()
+        .filter(|line| line.contains(" checkin "))
+        .count();
+    assert_eq!(checkins, 1, "one admission in the audit trail");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_ticket_at_two_doors_at_once_is_admitted_once_on_fjall() {
+    scanned_at_eight_doors_at_once(shop().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_ticket_at_two_doors_at_once_is_admitted_once_on_postgres() {
+    let store = common::pg_store().await;
+    scanned_at_eight_doors_at_once(shop_on(store, common::test_settings(), true).await).await;
+}
