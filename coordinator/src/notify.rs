@@ -134,6 +134,14 @@ impl Notice {
                     reason.unwrap_or("it ended")
                 ),
             ),
+            "booking_revoked" => (
+                format!("{name}: the organiser cancelled your booking"),
+                format!(
+                    "The organiser cancelled your order {code} for {name}, {when}: {}. Your \
+                     tickets no longer admit anyone; {total} is being refunded in full.",
+                    reason.unwrap_or("no reason given")
+                ),
+            ),
             _ => (
                 format!("Your payment for {name} was refunded"),
                 format!("The payment for order {code} ({name}), {total}, was refunded in full."),
@@ -243,6 +251,22 @@ fn notice_for(change: &Change) -> Option<Notice> {
             message: format!("Your booking {booking_id} was cancelled: {reason}."),
             booking: None,
         }),
+        Change::BookingRevoked {
+            booking_id,
+            user_id,
+            reason,
+            ..
+        } => Some(Notice {
+            user_id: user_id.clone(),
+            booking_id: booking_id.clone(),
+            kind: "booking_revoked",
+            subject: "The organiser cancelled your booking".into(),
+            message: format!(
+                "The organiser cancelled your booking {booking_id}: {reason}. Your tickets no \
+                 longer admit anyone, and your payment is being refunded in full."
+            ),
+            booking: None,
+        }),
         Change::BookingRefunded {
             booking_id,
             user_id,
@@ -337,7 +361,8 @@ impl Notifications {
         match self.bookings.booking(user, &notice.booking_id).await {
             Ok(booking) => {
                 let reason = match change {
-                    Change::BookingCancelled { reason, .. } => Some(reason.as_str()),
+                    Change::BookingCancelled { reason, .. }
+                    | Change::BookingRevoked { reason, .. } => Some(reason.as_str()),
                     _ => None,
                 };
                 notice.about(booking, reason)

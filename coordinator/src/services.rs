@@ -86,6 +86,7 @@ impl Coordinator {
             changelog.clone(),
             events.clone(),
         );
+        bookings.index_event_bookings().await?;
         Ok(Coordinator {
             notifications: Notifications::new(
                 store.clone(),

@@ -514,3 +514,209 @@ async fn the_same_ticket_at_two_doors_at_once_is_admitted_once_on_postgres() {
     let store = common::pg_store().await;
     scanned_at_eight_doors_at_once(shop_on(store, common::test_settings(), true).await).await;
 }
+
+/// Signs a buyer up and in; returns the token.
+async fn buyer(s: &TestServer, name: &str, phone: &str) -> String {
+    let signed_up = s
+        .http
+        .post(format!("{}/v1/users", s.url))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "phone": phone, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let session: Value = s
+        .http
+        .post(format!("{}/v1/sessions", s.url))
+        .json(&json!({"username": name, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
+    let shop = shop().await;
+    let s = &shop.s;
+    let _notifier = onsale_coordinator::notify::spawn(
+        s.coordinator.notifications().clone(),
+        None,
+        std::time::Duration::from_millis(20),
+    );
+    let event = s.create_event("Sales Night", 2, 1, 4).await;
+    let ada = buyer(s, "ada", "+15550001111").await;
+    let bob = buyer(s, "bob", "+15550002222").await;
+    let adas = shop.buy(&ada, event, &["S0-R0-1", "S0-R0-2"]).await;
+    shop.buy(&bob, event, &["S1-R0-1"]).await;
+    s.hold(&s.token_for(Uuid::new_v4()), event, &["S1-R0-2"])
+        .await;
+    let (_, staff_key) = post(
+        s,
+        &s.operator(),
+        "/v1/operator/keys",
+        json!({"name": "desk", "role": "staff"}),
+    )
+    .await;
+    let staff = staff_key["secret"].as_str().unwrap().to_string();
+
+    let (status, sales) = get(
+        s,
+        &staff,
+        &format!("/v1/operator/events/{event}/sales?minutes=5"),
+    )
+    .await;
+    assert_eq!(status, 200, "{sales}");
+    assert_eq!(
+        (
+            sales["sold"].as_u64(),
+            sales["held"].as_u64(),
+            sales["available"].as_u64()
+        ),
+        (Some(3), Some(1), Some(4))
+    );
+    assert_eq!(sales["revenue"], 4000);
+    assert_eq!(sales["bookings"]["completed"], 2);
+    assert_eq!(
+        sales["by_tier"],
+        json!([
+            {"price": 1000, "sections": ["Section 0"], "seats": 4, "sold": 2, "revenue": 2000},
+            {"price": 2000, "sections": ["Section 1"], "seats": 4, "sold": 1, "revenue": 2000},
+        ])
+    );
+    let minutes = sales["per_minute"].as_array().unwrap();
+    assert_eq!(minutes.len(), 5);
+    assert_eq!(minutes[4]["seats"], 3, "this minute's sales: {minutes:?}");
+    assert_eq!(
+        get(
+            s,
+            &staff,
+            &format!("/v1/operator/events/{event}/sales?minutes=0")
+        )
+        .await
+        .0,
+        400
+    );
+
+    let (_, orders) = get(s, &staff, &format!("/v1/operator/events/{event}/orders")).await;
+    assert_eq!(orders["total"], 2);
+    assert_eq!(orders["items"][0]["buyer"], "bob", "newest first");
+    let code = adas["order_code"]
+        .as_str()
+        .unwrap()
+        .replace('-', "")
+        .to_lowercase();
+    for q in ["ADA@EXAMPLE", code.as_str()] {
+        let (_, found) = get(
+            s,
+            &staff,
+            &format!("/v1/operator/events/{event}/orders?q={q}"),
+        )
+        .await;
+        assert_eq!(found["total"], 1, "{q}: {found}");
+        assert_eq!(found["items"][0]["email"], "ada@example.com");
+        assert_eq!(
+            found["items"][0]["seats"][0],
+            "Section Section 0, Row R0, Seat 1"
+        );
+    }
+
+    let (status, _) = get(
+        s,
+        &staff,
+        &format!("/v1/operator/events/{event}/attendees.csv"),
+    )
+    .await;
+    assert_eq!(status, 403, "the attendee list is an admin's");
+    let csv = s
+        .http
+        .get(format!(
+            "{}/v1/operator/events/{event}/attendees.csv",
+            s.url
+        ))
+        .bearer_auth(s.operator())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("order_code,booking_id,name,email"));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("ada@example.com"))
+            .count(),
+        2
+    );
+
+    // The refund: staff may not; an admin may, once.
+    let booking_id = adas["booking_id"].as_str().unwrap();
+    let path = format!("/v1/operator/bookings/{booking_id}/refund");
+    assert_eq!(post(s, &staff, &path, json!({})).await.0, 403);
+    let (status, refunded) = post(
+        s,
+        &s.operator(),
+        &path,
+        json!({"reason": "the balcony is closed"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{refunded}");
+    assert_eq!(refunded["status"], "cancelled");
+    assert_eq!(refunded["refund"], "requested");
+    assert_eq!(refunded["cancel_reason"], "the balcony is closed");
+    let (status, again) = post(s, &s.operator(), &path, json!({"reason": "twice"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["cancel_reason"], "the balcony is closed", "unchanged");
+    shop.tasks_done().await;
+    let refunds = shop.refunds().await;
+    assert_eq!(
+        refunds["data"].as_array().unwrap().len(),
+        1,
+        "refunded once: {refunds}"
+    );
+
+    let (_, after) = get(s, &staff, &format!("/v1/operator/events/{event}/sales")).await;
+    assert_eq!(
+        (after["sold"].as_u64(), after["available"].as_u64()),
+        (Some(1), Some(6))
+    );
+    assert_eq!(
+        (after["revenue"].as_u64(), after["refunded"].as_u64()),
+        (Some(2000), Some(2000))
+    );
+    let ticket = adas["tickets"][0]["code"].as_str().unwrap();
+    let (status, body) = post(s, &staff, "/v1/operator/checkins", json!({"code": ticket})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (410, &json!("ticket_void"))
+    );
+    // The seats are on sale again, and ada may buy up to her limit again.
+    shop.buy(&ada, event, &["S0-R0-1"]).await;
+    let trail = audit_lines(s).await;
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|l| l.contains("booking.refund"))
+            .count(),
+        1
+    );
+
+    // Ada is told.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, notices) = get(s, &ada, "/v1/me/notifications").await;
+        let told = notices.to_string();
+        if told.contains("booking_revoked") {
+            assert!(told.contains("the balcony is closed"), "{told}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never told: {told}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -164,6 +164,18 @@ pub enum Change {
         /// Why, for a person.
         reason: String,
     },
+    /// The organiser cancelled a completed booking: its seats are back on sale, its
+    /// tickets admit nobody, and its charge is being refunded.
+    BookingRevoked {
+        /// The booking.
+        booking_id: String,
+        /// Its buyer.
+        user_id: String,
+        /// The event.
+        event_id: u64,
+        /// Why, for a person.
+        reason: String,
+    },
     /// The provider confirmed the refund of a cancelled booking's charge.
     BookingRefunded {
         /// The booking.

@@ -166,6 +166,8 @@ error_codes! {
     TicketVoid = (410, "ticket_void", "this ticket's booking was refunded or cancelled");
     /// The ticket is valid but for another event than the door's.
     TicketWrongEvent = (409, "ticket_wrong_event", "this ticket is for another event");
+    /// The booking was never paid, so there is nothing to refund.
+    NotRefundable = (409, "not_refundable", "this booking was never paid: nothing to refund");
     /// The operator signed in with a one-time password and must choose a new one first.
     PasswordChangeRequired = (
         403,

@@ -42,9 +42,10 @@ pub use event::{
 };
 pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use operator::{
-    Actor, ActorKind, ApiKeyCreated, ApiKeyView, AuditEntry, CheckIn, CheckInCount, CheckInRequest,
-    NewApiKey, NewOperator, OperatorCreated, OperatorLogin, OperatorSession, OperatorView,
-    PasswordChange, Role,
+    Actor, ActorKind, ApiKeyCreated, ApiKeyView, AuditEntry, BookingCounts, CheckIn, CheckInCount,
+    CheckInRequest, MinuteSales, NewApiKey, NewOperator, OperatorCreated, OperatorLogin,
+    OperatorSession, OperatorView, Order, OrderDetail, PasswordChange, RefundRequest, Role, Sales,
+    TicketAdmission, TierSales,
 };
 pub use page::{Page, PageQuery};
 pub use queue::{QueueKeyView, QueueState, QueueStatus, WaitingRoom, WaitingRoomSettings};

@@ -306,6 +306,172 @@ pub struct CheckInCount {
     pub sold: u64,
 }
 
+/// `GET /v1/operator/events/{id}/sales`: what an event has sold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sales {
+    /// The event.
+    pub event_id: u64,
+    /// The currency of every amount.
+    pub currency: String,
+    /// Seats of the event.
+    pub total: u32,
+    /// Seats sold.
+    pub sold: u32,
+    /// Seats held now (being bought).
+    pub held: u32,
+    /// Seats on sale.
+    pub available: u32,
+    /// Money taken for the seats sold, in minor units (refunded bookings not counted).
+    pub revenue: u64,
+    /// Money refunded or being refunded by the organiser, in minor units.
+    pub refunded: u64,
+    /// Bookings by status: paid, waiting for payment, ended.
+    pub bookings: BookingCounts,
+    /// Tickets admitted at the door.
+    pub checked_in: u64,
+    /// Seats and revenue by price, cheapest first.
+    pub by_tier: Vec<TierSales>,
+    /// Seats sold per minute over the last `minutes` minutes, oldest first (a minute
+    /// without sales is there with zero).
+    pub per_minute: Vec<MinuteSales>,
+}
+
+/// Bookings of an event by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingCounts {
+    /// Paid.
+    pub completed: u64,
+    /// Waiting for their payment.
+    pub pending: u64,
+    /// Ended without a sale, or cancelled by the organiser.
+    pub cancelled: u64,
+}
+
+/// Sales at one price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TierSales {
+    /// The seat price, in minor units.
+    pub price: u64,
+    /// The sections with seats at this price.
+    pub sections: Vec<String>,
+    /// Seats at this price.
+    pub seats: u32,
+    /// Of them, sold.
+    pub sold: u32,
+    /// Money taken for them.
+    pub revenue: u64,
+}
+
+/// Sales in one minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MinuteSales {
+    /// The minute's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub minute: OffsetDateTime,
+    /// Seats sold in it.
+    pub seats: u32,
+    /// Money taken in it.
+    pub revenue: u64,
+}
+
+/// One booking in the operator's orders list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Order {
+    /// The booking.
+    pub booking_id: String,
+    /// Its short order code.
+    pub order_code: String,
+    /// The event.
+    pub event_id: u64,
+    /// Pending, completed or cancelled.
+    pub status: crate::booking::BookingStatus,
+    /// Whether its charge was (or is being) refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<crate::booking::RefundStatus>,
+    /// Why it was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// The buyer's username.
+    pub buyer: String,
+    /// The buyer's email address.
+    pub email: String,
+    /// Its seats as a person reads them.
+    pub seats: Vec<String>,
+    /// Its total, in minor units.
+    pub total: u64,
+    /// The currency of `total`.
+    pub currency: String,
+    /// When it was checked out.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /v1/operator/bookings/{id}`: a booking with its tickets' admissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderDetail {
+    /// The booking.
+    #[serde(flatten)]
+    pub order: Order,
+    /// The provider's payment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// One per seat of a completed booking.
+    pub tickets: Vec<TicketAdmission>,
+}
+
+/// A ticket and whether it was admitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketAdmission {
+    /// The seat.
+    pub seat_id: String,
+    /// The seat as a person reads it.
+    pub seat_label: String,
+    /// The ticket's short code.
+    pub short_code: String,
+    /// When it was admitted, if it was.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub checked_in_at: Option<OffsetDateTime>,
+    /// Who admitted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_by: Option<Actor>,
+}
+
+/// `POST /v1/operator/bookings/{id}/refund`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundRequest {
+    /// Why, told to the buyer (e.g. "the show moved to another date"); at most 500
+    /// characters.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+    pub reason: Option<String>,
+}
+
+impl RefundRequest {
+    /// The reason as the buyer is told it.
+    pub fn validate(&self) -> Result<String, ApiError> {
+        let reason = self.reason.as_deref().unwrap_or("").trim();
+        if reason.chars().count() > 500 {
+            return Err(ApiError::invalid("reason must be at most 500 characters").at("reason"));
+        }
+        if reason.chars().any(char::is_control) {
+            return Err(ApiError::invalid("reason must be one line of text").at("reason"));
+        }
+        Ok(if reason.is_empty() {
+            "the organiser cancelled it".to_string()
+        } else {
+            reason.to_string()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,20 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route("/v1/operator/audit", get(operators::audit_index))
         .route("/v1/operator/checkins", post(operators::checkins_create))
+        .route("/v1/operator/events/{id}/sales", get(operators::sales_show))
+        .route(
+            "/v1/operator/events/{id}/orders",
+            get(operators::orders_index),
+        )
+        .route(
+            "/v1/operator/events/{id}/attendees.csv",
+            get(operators::attendees_show),
+        )
+        .route("/v1/operator/bookings/{id}", get(operators::order_show))
+        .route(
+            "/v1/operator/bookings/{id}/refund",
+            post(operators::refund_create),
+        )
         .route(
             "/v1/operator/events/{id}/checkins",
             get(operators::checkins_show),

@@ -1,13 +1,15 @@
 //! The operator's own calls: sign-in and out, the password, operator accounts and API
-//! keys (admin), the audit trail (admin), and door check-in (staff).
+//! keys (admin), the audit trail (admin), door check-in (staff), an event's sales and
+//! orders (staff), the attendee list and refunds (admin).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use onsale_model::{
     Actor, ApiKeyCreated, ApiKeyView, AuditEntry, CheckIn, CheckInCount, CheckInRequest, ErrorBody,
-    NewApiKey, NewOperator, OperatorCreated, OperatorLogin, OperatorSession, OperatorView,
-    PasswordChange,
+    NewApiKey, NewOperator, OperatorCreated, OperatorLogin, OperatorSession, OperatorView, Order,
+    OrderDetail, Page, PageQuery, PasswordChange, RefundRequest, Sales,
 };
 use serde::Deserialize;
 
@@ -237,4 +239,148 @@ pub async fn checkins_show(
     ApiPath(event_id): ApiPath<u64>,
 ) -> Result<Json<CheckInCount>> {
     Ok(Json(coordinator.bookings().check_in_count(event_id).await?))
+}
+
+/// `?minutes=N` of an event's sales.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SalesQuery {
+    /// The minutes `per_minute` covers, ending now (default 60, at most 1440).
+    #[param(minimum = 1, maximum = 1440)]
+    pub minutes: Option<u32>,
+}
+
+/// What an event has sold: seats, revenue by price, seats per minute, check-ins.
+#[utoipa::path(get, path = "/v1/operator/events/{id}/sales", tag = "operator",
+    params(("id" = u64, Path, description = "Event id"), SalesQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The event's sales now", body = Sales),
+        (status = 400, description = "`minutes` out of range", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn sales_show(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiPath(event_id): ApiPath<u64>,
+    ApiQuery(query): ApiQuery<SalesQuery>,
+) -> Result<Json<Sales>> {
+    Ok(Json(
+        coordinator
+            .bookings()
+            .sales(event_id, query.minutes.unwrap_or(60))
+            .await?,
+    ))
+}
+
+/// `?q=TEXT&page=&page_size=` on an event's orders.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrdersQuery {
+    /// An order code, the start of a booking id, or part of a buyer's username or email.
+    pub q: Option<String>,
+    /// Page number, from 1.
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    /// Orders per page (1-100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u32>,
+}
+
+/// An event's orders, newest first, optionally searched.
+#[utoipa::path(get, path = "/v1/operator/events/{id}/orders", tag = "operator",
+    params(("id" = u64, Path, description = "Event id"), OrdersQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "A page of orders", body = Page<Order>),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn orders_index(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiPath(event_id): ApiPath<u64>,
+    ApiQuery(query): ApiQuery<OrdersQuery>,
+) -> Result<Json<Page<Order>>> {
+    let page = PageQuery {
+        page: query.page.unwrap_or(1),
+        page_size: query.page_size.unwrap_or(20),
+    };
+    Ok(Json(
+        coordinator
+            .bookings()
+            .orders(event_id, query.q.as_deref(), page)
+            .await?,
+    ))
+}
+
+/// One booking, with its tickets and whether each was admitted.
+#[utoipa::path(get, path = "/v1/operator/bookings/{id}", tag = "operator",
+    params(("id" = String, Path, description = "Booking id")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The booking", body = OrderDetail),
+        (status = 404, description = "No such booking", body = ErrorBody),
+    ))]
+pub async fn order_show(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiPath(booking_id): ApiPath<String>,
+) -> Result<Json<OrderDetail>> {
+    Ok(Json(
+        coordinator.bookings().order_detail(&booking_id).await?,
+    ))
+}
+
+/// Cancels a paid booking and refunds it: seats back on sale, tickets void, the buyer
+/// told; again, it changes nothing.
+#[utoipa::path(post, path = "/v1/operator/bookings/{id}/refund", tag = "operator",
+    params(("id" = String, Path, description = "Booking id")),
+    request_body = RefundRequest, security(("operator" = [])),
+    responses(
+        (status = 200, description = "Cancelled; the refund is requested of the provider", body = OrderDetail),
+        (status = 400, description = "A reason too long (`field`: `reason`)", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such booking", body = ErrorBody),
+        (status = 409, description = "Not paid yet (`checkout_in_progress`) or never paid (`not_refundable`)", body = ErrorBody),
+    ))]
+pub async fn refund_create(
+    State(coordinator): State<Coordinator>,
+    Admin(by): Admin,
+    ApiPath(booking_id): ApiPath<String>,
+    ApiJson(request): ApiJson<RefundRequest>,
+) -> Result<Json<OrderDetail>> {
+    Ok(Json(
+        coordinator
+            .bookings()
+            .refund_by_operator(&booking_id, request, &by)
+            .await?,
+    ))
+}
+
+/// The attendees of an event as CSV (one line per seat of each paid booking), for a
+/// spreadsheet or a badge printer.
+#[utoipa::path(get, path = "/v1/operator/events/{id}/attendees.csv", tag = "operator",
+    params(("id" = u64, Path, description = "Event id")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "RFC 4180 CSV with a header line", content_type = "text/csv", body = String),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn attendees_show(
+    State(coordinator): State<Coordinator>,
+    _: Admin,
+    ApiPath(event_id): ApiPath<u64>,
+) -> Result<impl IntoResponse> {
+    let csv = coordinator.bookings().attendees_csv(event_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"event-{event_id}-attendees.csv\""),
+            ),
+        ],
+        csv,
+    ))
 }

@@ -22,8 +22,8 @@ use crate::store::records::{
     BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord,
 };
 use crate::store::tables::{
-    ACCOUNT_BOOKINGS, BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, SEATS, TASKS,
-    TICKET_CODES, WEBHOOKS,
+    ACCOUNT_BOOKINGS, BOOKINGS, EVENT_BOOKINGS, HOLD_EXPIRY, HOLDS, IDEMPOTENCY,
+    IDEMPOTENCY_EXPIRY, SEATS, TASKS, TICKET_CODES, WEBHOOKS,
 };
 use onsale_store::{StoreExt, Tx};
 
@@ -411,11 +411,13 @@ async fn open_booking(
         client_secret: None,
         cancel_reason: None,
         refund: None,
+        completed_at: None,
     };
     hold.booking_id = Some(booking.booking_id.clone());
     HOLDS.set(tx, &hold.hold_id, &hold)?;
     write_booking(tx, &booking)?;
     ACCOUNT_BOOKINGS.set(tx, &(user_id, now, &booking.booking_id), &())?;
+    EVENT_BOOKINGS.set(tx, &(booking.event_id, now, &booking.booking_id), &())?;
     let record_key = IDEMPOTENCY.key(idem_key);
     IDEMPOTENCY_EXPIRY.set(tx, &(now, &record_key), &record_key)?;
     let answer = IdempotencyRecord {
@@ -562,7 +564,7 @@ async fn settle(
             if let Some(hold) = hold.filter(|h| h.expires_at > now)
                 && seats_still_held(tx, &hold).await?
             {
-                complete(tx, &hold, &mut booking, secrets).await?;
+                complete(tx, &hold, &mut booking, secrets, now).await?;
                 Settled::Completed
             } else {
                 cancel(
@@ -597,9 +599,11 @@ async fn complete(
     hold: &HoldRecord,
     booking: &mut BookingRecord,
     secrets: &Secrets,
+    now: Millis,
 ) -> Result<()> {
     sell(tx, hold, booking).await?;
     booking.status = BookingStatus::Completed;
+    booking.completed_at = Some(now);
     write_booking(tx, booking)?;
     for seat_id in &booking.seats {
         let code = secrets.sign_ticket(booking.event_id, &booking.booking_id, seat_id);
@@ -704,7 +708,7 @@ async fn cancel(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Resul
 }
 
 /// Marks `booking` cancelled for `reason` and logs it (for its buyer's notice).
-fn mark_cancelled(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Result<()> {
+pub(super) fn mark_cancelled(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Result<()> {
     booking.status = BookingStatus::Cancelled;
     booking.cancel_reason = Some(reason.to_string());
     write_booking(tx, booking)?;
@@ -719,7 +723,7 @@ fn mark_cancelled(tx: &dyn Tx, booking: &mut BookingRecord, reason: &str) -> Res
     Ok(())
 }
 
-fn request_refund(
+pub(super) fn request_refund(
     tx: &dyn Tx,
     booking: &mut BookingRecord,
     task_id: &str,
@@ -785,7 +789,7 @@ pub(crate) async fn read_booking(tx: &dyn Tx, booking_id: &str) -> Result<Option
     Ok(BOOKINGS.get(tx, booking_id).await?)
 }
 
-fn write_booking(tx: &dyn Tx, booking: &BookingRecord) -> Result<()> {
+pub(super) fn write_booking(tx: &dyn Tx, booking: &BookingRecord) -> Result<()> {
     Ok(BOOKINGS.set(tx, &booking.booking_id, booking)?)
 }
 

@@ -69,12 +69,22 @@ impl AccountSeats {
 
 /// The record of `hold`'s account for its event (empty when there is none).
 async fn read(tx: &dyn Tx, hold: &HoldRecord) -> Result<AccountSeats> {
-    let key = (hold.event_id, hold.user_id.as_str());
-    Ok(ACCOUNT_SEATS.get(tx, &key).await?.unwrap_or_default())
+    read_account(tx, hold.event_id, &hold.user_id).await
+}
+
+async fn read_account(tx: &dyn Tx, event_id: u64, user_id: &str) -> Result<AccountSeats> {
+    Ok(ACCOUNT_SEATS
+        .get(tx, &(event_id, user_id))
+        .await?
+        .unwrap_or_default())
 }
 
 fn write(tx: &dyn Tx, hold: &HoldRecord, seats: &AccountSeats) -> Result<()> {
-    let key = (hold.event_id, hold.user_id.as_str());
+    write_account(tx, hold.event_id, &hold.user_id, seats)
+}
+
+fn write_account(tx: &dyn Tx, event_id: u64, user_id: &str, seats: &AccountSeats) -> Result<()> {
+    let key = (event_id, user_id);
     if seats.holds.is_empty() && seats.booked == 0 {
         ACCOUNT_SEATS.clear(tx, &key);
     } else {
@@ -119,6 +129,14 @@ pub(super) async fn book(tx: &dyn Tx, hold: &HoldRecord) -> Result<()> {
     seats.forget(&hold.hold_id);
     seats.booked += hold.seats.len() as u32;
     write(tx, hold, &seats)
+}
+
+/// `seats` of the account's booked seats of the event were taken back (the organiser
+/// cancelled their booking): they no longer count.
+pub(super) async fn unbook(tx: &dyn Tx, event_id: u64, user_id: &str, seats: u32) -> Result<()> {
+    let mut record = read_account(tx, event_id, user_id).await?;
+    record.booked = record.booked.saturating_sub(seats);
+    write_account(tx, event_id, user_id, &record)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Bookings: holds (named seats or the best available), their release and expiry, the
 //! seat limit per account, checkout, payment outcomes from the provider's webhooks (through
-//! the durable task queue) and refunds, the tickets of a completed booking and their check-in at the door. Every state
+//! the durable task queue) and refunds, the tickets of a completed booking and their check-in at the door, and the
+//! organiser's sales, orders and refunds. Every state
 //! change appends to the change log in its transaction, and says after commit which
 //! followers it concerns.
 //!
@@ -13,6 +14,7 @@ mod checkout;
 mod expiry;
 mod holds;
 pub(crate) mod limits;
+mod orders;
 pub(crate) mod tickets;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use onsale_store::Store;
 
 pub use expiry::SweepReport;
 pub use holds::PlacedHold;
+pub use orders::MAX_SALES_MINUTES;
 
 /// The bookings service; cheap to clone.
 #[derive(Clone)]

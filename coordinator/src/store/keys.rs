@@ -45,6 +45,8 @@ pub mod prefix {
     pub const BOOKING: &[u8] = &[0x40];
     /// `(user id, created_at, booking id)` → nothing; an account's bookings in time order.
     pub const ACCOUNT_BOOKINGS: &[u8] = &[0x41];
+    /// `(event id, created_at, booking id)` → nothing; an event's bookings in time order.
+    pub const EVENT_BOOKINGS: &[u8] = &[0x42];
     /// `(due_at, task id)` → a task of the durable queue.
     pub const TASK: &[u8] = &[0x50];
     /// `(provider, provider event id)` → when the webhook was first received.
@@ -103,6 +105,7 @@ mod tests {
             LOGIN_FAILURES_EXPIRY,
             BOOKING,
             ACCOUNT_BOOKINGS,
+            EVENT_BOOKINGS,
             TASK,
             WEBHOOK,
             NOTIFICATION,

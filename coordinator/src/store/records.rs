@@ -86,6 +86,10 @@ pub(crate) struct BookingRecord {
     pub client_secret: Option<String>,
     pub cancel_reason: Option<String>,
     pub refund: Option<onsale_model::RefundStatus>,
+    /// When it was paid (absent for bookings paid before this was kept: their
+    /// `created_at` stands in).
+    #[serde(default)]
+    pub completed_at: Option<Millis>,
 }
 
 /// A unit of work in the durable task queue.

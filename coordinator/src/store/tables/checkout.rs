@@ -14,6 +14,11 @@ pub(crate) const BOOKINGS: Table<String, BookingRecord> = Table::new(prefix::BOO
 pub(crate) const ACCOUNT_BOOKINGS: Table<(String, Millis, String), (), Empty> =
     Table::new(prefix::ACCOUNT_BOOKINGS);
 
+/// `(event id, created_at, booking id)` → nothing: an event's bookings in time order
+/// (those made before the index existed are added when a coordinator first starts).
+pub(crate) const EVENT_BOOKINGS: Table<(u64, Millis, String), (), Empty> =
+    Table::new(prefix::EVENT_BOOKINGS);
+
 /// `(due_at, task id)` → a task, run once due; claiming one moves it to the end of its
 /// lease.
 pub(crate) const TASKS: Table<(Millis, String), TaskRecord> = Table::new(prefix::TASK);
@@ -32,6 +37,10 @@ mod tests {
         assert_eq!(
             ACCOUNT_BOOKINGS.key(&("u", 7, "b")),
             [&[0x41][..], b"u\0", &int(7), b"b\0"].concat()
+        );
+        assert_eq!(
+            EVENT_BOOKINGS.key(&(3u64, 7, "b")),
+            [&[0x42][..], &3u64.to_be_bytes(), &int(7), b"b\0"].concat()
         );
         assert_eq!(
             TASKS.key(&(-2, "t\0")),

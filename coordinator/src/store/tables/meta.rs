@@ -19,6 +19,10 @@ pub const EVENT_COUNT: Entry<i64, Counter> = Entry::new(prefix::META, "event_cou
 pub(crate) const NOTIFIER_POSITION: Entry<String, Text> =
     Entry::new(prefix::META, "notifier_position");
 
+/// Set once every booking is in the index of its event's bookings.
+pub(crate) const EVENT_BOOKINGS_INDEXED: Entry<String, Text> =
+    Entry::new(prefix::META, "event_bookings_indexed");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +35,6 @@ mod tests {
         assert_eq!(EVENT_SEQ.key(), meta("event_seq"));
         assert_eq!(EVENT_COUNT.key(), meta("event_count"));
         assert_eq!(NOTIFIER_POSITION.key(), meta("notifier_position"));
+        assert_eq!(EVENT_BOOKINGS_INDEXED.key(), meta("event_bookings_indexed"));
     }
 }
