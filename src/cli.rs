@@ -291,6 +291,18 @@ struct BookingFlags {
     /// them back to their booking there. `onsale dev` uses its `--listen`.
     #[arg(long, env = "ONSALE_SITE_URL")]
     site_url: Option<String>,
+    /// Where event images are kept: a folder, or `s3://bucket/prefix` on S3 or any
+    /// S3-compatible store, with the usual AWS_* settings from the environment
+    /// (AWS_ENDPOINT_URL for another store). By default, on a `fjall:PATH` store, the
+    /// folder `media` beside `PATH` (`onsale dev`: `DATA/media`); on a shared store
+    /// (PostgreSQL, FoundationDB) none, since every coordinator must see the same images:
+    /// uploads then answer `503` until one is given.
+    #[arg(long, env = "ONSALE_MEDIA")]
+    media: Option<String>,
+    /// Where browsers load event images from: `/media` (the coordinator serves them and
+    /// the edge caches them) or a CDN's URL in front of the bucket.
+    #[arg(long, env = "ONSALE_MEDIA_URL", default_value = "/media")]
+    media_url: String,
     /// Sender of notification emails.
     #[arg(
         long,
@@ -558,6 +570,9 @@ async fn dev(
     if booking.site_url.is_none() {
         booking.site_url = Some(format!("http://{site}"));
     }
+    if booking.media.is_none() {
+        booking.media = Some(data.join("media").display().to_string());
+    }
     let launched = launch(
         &address,
         addresses.coordinator,
@@ -635,6 +650,7 @@ async fn start_coordinator(
         hold_ttl: flags.hold_ttl,
         operator_token: flags.operator_token.clone(),
         site_url: flags.site_url.clone(),
+        media_url: flags.media_url.clone(),
         ..Settings::default()
     });
     Ok(Coordinator::new(store, Arc::new(SystemClock), settings).await?)
@@ -718,6 +734,20 @@ async fn launch(
     sandbox: Option<SocketAddr>,
 ) -> anyhow::Result<Launched> {
     let mut coordinator = start_coordinator(address, flags, guard).await?;
+    let beside_store = address.strip_prefix("fjall:").map(|path| {
+        let path = std::path::Path::new(path);
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        folder.join("media").display().to_string()
+    });
+    match flags.media.clone().or(beside_store) {
+        Some(location) => {
+            let media = onsale_media::MediaStore::open(&location)
+                .with_context(|| format!("opening the media store {location}"))?;
+            tracing::info!(media = %media.describe(), "event images");
+            coordinator = coordinator.with_media(media);
+        }
+        None => tracing::warn!("no media store (--media): image uploads answer 503"),
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -808,6 +838,8 @@ async fn open_for_admin(address: &str, seal: SealFlags) -> anyhow::Result<Coordi
             payments_sandbox: None,
             smtp_url: None,
             site_url: None,
+            media: None,
+            media_url: "/media".to_string(),
             mail_from: String::new(),
             task_worker: false,
             metrics_listen: None,

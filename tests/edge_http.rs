@@ -618,9 +618,46 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down(adapter: Adapte
         ))
         .await;
     p.eventually("/v1/events", |page| page["total"] == 1).await;
+    let http = p.backend.http.clone();
+
+    // The event's picture, stored by the coordinator, is fetched through the edge once
+    // and kept (immutable: its name changes with its content).
+    let picture = image::RgbImage::from_fn(480, 240, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut png = Vec::new();
+    picture
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let stored: Value = http
+        .put(format!(
+            "{}/v1/operator/events/{id}/image",
+            p.backend.coordinator.url
+        ))
+        .bearer_auth(OPERATOR_TOKEN)
+        .body(png)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let image_url = stored["image_url"].as_str().expect("stored").to_string();
+    let original = p
+        .backend
+        .bytes(&format!("{}{image_url}", p.backend.coordinator.url))
+        .await;
+    let through_edge = http
+        .get(format!("{}{image_url}", p.edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through_edge.status(), 200, "{adapter:?}");
+    assert_eq!(
+        through_edge.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(through_edge.bytes().await.unwrap().to_vec(), original);
 
     // Writes and live data are forwarded while the coordinator runs.
-    let http = p.backend.http.clone();
     let sign_up = http
         .post(format!("{}/v1/users", p.edge.url))
         .json(&json!({"username": "edgy", "email": "edgy@example.com", "phone": "+15550001111", "password": "correct horse"}))
@@ -694,6 +731,11 @@ async fn reads_survive_the_coordinator_and_writes_say_it_is_down(adapter: Adapte
     }
 
     p.backend.coordinator.kill();
+    assert_eq!(
+        p.backend.bytes(&format!("{}{image_url}", p.edge.url)).await,
+        original,
+        "{adapter:?}: the picture is served from the edge's cache"
+    );
     for path in [
         "/v1/events",
         &format!("/v1/events/{id}"),

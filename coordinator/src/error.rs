@@ -72,6 +72,25 @@ impl Error {
     }
 }
 
+impl From<onsale_media::MediaError> for Error {
+    /// A refused image is the operator's to fix (`413`, `415`, `422`, naming why); a media
+    /// store that failed is `503`, logged.
+    fn from(error: onsale_media::MediaError) -> Self {
+        use onsale_media::MediaError;
+        let code = match &error {
+            MediaError::TooLarge { .. } => ErrorCode::ImageTooLarge,
+            MediaError::UnsupportedFormat { .. } => ErrorCode::UnsupportedImage,
+            MediaError::Undecodable(_) => ErrorCode::ImageUnreadable,
+            MediaError::Store(_) => {
+                tracing::warn!(%error, "the media store failed");
+                return Error::Api(ApiError::code(ErrorCode::Unavailable));
+            }
+            _ => return Error::internal_from("storing an image", error),
+        };
+        Error::Api(ApiError::new(code, error.to_string()).at("image"))
+    }
+}
+
 impl TxError for Error {
     fn store_error(&self) -> Option<&StoreError> {
         match self {

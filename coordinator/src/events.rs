@@ -178,6 +178,31 @@ impl Events {
         Ok(event)
     }
 
+    /// Points an event's picture at `image_url` (an image just stored in the media store).
+    pub async fn set_image(&self, id: u64, image_url: &str, by: &Actor) -> Result<Event> {
+        let now = self.clock.now();
+        let event = self
+            .store
+            .transact(|tx| async move {
+                let mut event = read_event(&*tx, id).await?;
+                event.image_url = image_url.to_string();
+                EVENTS.set(&tx, &id, &event)?;
+                changelog::append(&*tx, &Change::EventUpdated { event_id: id })?;
+                audit::record(
+                    &*tx,
+                    now,
+                    by,
+                    "event.image",
+                    format!("event {id}"),
+                    Some(image_url.to_string()),
+                )?;
+                Ok::<_, Error>(event)
+            })
+            .await?;
+        tracing::info!(event_id = id, image_url, "event image set");
+        Ok(event)
+    }
+
     /// Every event and the change-log position they are current at, read in one
     /// transaction, for the indexer to build a snapshot from.
     pub async fn catalogue(&self) -> Result<Catalogue> {

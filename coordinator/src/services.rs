@@ -45,6 +45,8 @@ pub struct Coordinator {
     operators: Operators,
     /// Emails and in-app notifications.
     notifications: Notifications,
+    /// Event images, when a media store is configured.
+    media: Option<onsale_media::MediaStore>,
 }
 
 impl Coordinator {
@@ -111,6 +113,7 @@ impl Coordinator {
             secrets,
             settings,
             hub: Arc::new(crate::hub::Hub::default()),
+            media: None,
         })
     }
 
@@ -153,6 +156,17 @@ impl Coordinator {
     pub fn with_payments(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
         self.bookings.set_payments(provider);
         self
+    }
+
+    /// Keeps event images in `media`.
+    pub fn with_media(mut self, media: onsale_media::MediaStore) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// The media store, if one is configured.
+    pub fn media(&self) -> Option<&onsale_media::MediaStore> {
+        self.media.as_ref()
     }
 
     /// The store.

@@ -29,6 +29,10 @@ pub struct Settings {
     /// where the provider's hosted payment page sends the buyer back to. Without it,
     /// payments are made with the provider's SDK (`client_secret`) only.
     pub site_url: Option<String>,
+    /// Where browsers load event images from: the base URL the media store's names are
+    /// appended to (`/media`, served by the coordinator and cached by the edge, or a CDN
+    /// in front of the bucket).
+    pub media_url: String,
 }
 
 /// The default of [`Settings::live_feeds_per_address`]: a household or an office behind
@@ -49,6 +53,7 @@ impl Default for Settings {
             password_queue: crate::auth::DEFAULT_PASSWORD_QUEUE,
             live_feeds_per_address: DEFAULT_LIVE_FEEDS_PER_ADDRESS,
             site_url: None,
+            media_url: "/media".to_string(),
         }
     }
 }

@@ -536,6 +536,70 @@ async fn every_state_change_is_in_the_change_log() {
 }
 
 #[tokio::test]
+async fn bad_fields_are_named_by_their_path() {
+    let s = server().await;
+    let post = |body: Value| {
+        s.http
+            .post(format!("{}/v1/operator/events", s.url))
+            .bearer_auth(s.operator())
+            .json(&body)
+            .send()
+    };
+    let event = |seat_map: Value| {
+        json!({
+            "name": "Paths", "category": "concert", "venue": "Hall", "city": "Berlin",
+            "starts_at": "2027-03-01T20:00:00Z", "currency": "EUR", "seat_map": seat_map,
+        })
+    };
+    let cases = [
+        (
+            event(json!({"sections": [{"id": "A", "name": "A", "price": "cheap", "rows": []}]})),
+            "invalid_json",
+            "seat_map.sections[0].price",
+        ),
+        (
+            event(json!({"sections": [{"id": "A", "name": "A", "price": 10}]})),
+            "invalid_json",
+            "seat_map.sections[0].rows",
+        ),
+        (json!({"name": "No map"}), "invalid_json", "seat_map"),
+        (
+            event(json!({"sections": [
+                {"id": "A", "name": "A", "price": 10, "rows": [{"name": "1", "seats": 2}]},
+                {"id": "B", "name": "B", "price": 10, "rows": [{"name": "1", "seats": 0}]},
+            ]})),
+            "invalid_request",
+            "seat_map.sections[1].rows[0].seats",
+        ),
+        (
+            {
+                let mut e = event(
+                    json!({"sections": [{"id": "A", "name": "A", "price": 10, "rows": [{"name": "1", "seats": 2}]}]}),
+                );
+                e["currency"] = json!("euro");
+                e
+            },
+            "invalid_request",
+            "currency",
+        ),
+    ];
+    for (body, code, field) in cases {
+        let response = post(body).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+        assert!(
+            !answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(" at line "),
+            "no parser positions: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn malformed_requests_get_json_errors_never_500() {
     let s = server().await;
     let event = s.create_event("Bad Input Show", 1, 1, 2).await;

@@ -145,7 +145,13 @@ async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["password_change_required"], false);
+    assert_eq!(body["operator"]["password_change_required"], false);
+    assert_eq!(
+        get(&s, &staff, "/v1/operator/me").await.0,
+        401,
+        "old sessions end"
+    );
+    let staff = body["token"].as_str().unwrap().to_string();
     let (status, _) = get(&s, &staff, "/v1/operator/catalogue").await;
     assert_eq!(status, 200, "staff read the catalogue");
 
@@ -176,16 +182,16 @@ async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events
 
     // An admin account edits; its name is in the trail.
     let (_, session) = sign_in(&s, "alice", &admin_password).await;
-    let alice = session["token"].as_str().unwrap().to_string();
-    let (status, _) = call(
+    let (status, changed) = call(
         &s,
         reqwest::Method::PUT,
-        &alice,
+        session["token"].as_str().unwrap(),
         "/v1/operator/me/password",
         Some(json!({"current_password": admin_password, "new_password": "the box office opens at nine"})),
     )
     .await;
     assert_eq!(status, 200);
+    let alice = changed["token"].as_str().unwrap().to_string();
     let (status, body) = call(
         &s,
         reqwest::Method::PUT,
@@ -719,4 +725,34 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         assert!(std::time::Instant::now() < deadline, "never told: {told}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_map_is_read_from_csv_and_its_errors_name_the_line() {
+    let s = common::serve(common::fjall_store().await).await;
+    let send = |body: &'static str| {
+        s.http
+            .post(format!("{}/v1/operator/seat-maps/from-csv", s.url))
+            .bearer_auth(s.operator())
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let response =
+        send("section,row,seat,price\nFloor,A,1,4500\nFloor,A,2,4500\nBalcony,1,1,2500\n")
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 200);
+    let seat_map: Value = response.json().await.unwrap();
+    assert_eq!(seat_map["sections"][0]["rows"][0]["seats"], 2);
+    let mut event = new_event("From CSV");
+    event["seat_map"] = seat_map;
+    let (status, created) = post(&s, &s.operator(), "/v1/operator/events", event).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["seat_count"], 3);
+
+    let response = send("Floor,A,1,4500\nFloor,A,two,4500\n").await.unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "line 2", "{error}");
 }

@@ -29,6 +29,8 @@
 //! - `HEAD` is answered exactly as `GET`: the edge's own answers carry their body's
 //!   length in `content-length`, and the platform's HTTP server (hyper, workerd,
 //!   wasmtime) sends the headers and not the body.
+//! - Event images (`/media/images/...`) are fetched from the coordinator once and kept by
+//!   path: their names are content-addressed, so they never change.
 //! - Browsers (`Accept: text/html`) asking for a path the coordinator does not know get
 //!   the HTML 404 page instead of its JSON.
 //! - Snapshot reads answer `Cache-Control: public, no-cache` with a strong `ETag`:
@@ -285,6 +287,9 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         if request.path == "/me/tickets" {
             return Some(compress::encode(pages::my_tickets_response(), encoding));
         }
+        if request.path.starts_with(MEDIA_PREFIX) {
+            return Some(self.media(&request.path).await);
+        }
         let kind = reads::classify(&request.path)?;
         let Some(served) = self.served() else {
             return Some(kind.error(&ApiError::new(
@@ -312,6 +317,21 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             self.cache.put(&key, &fresh).await;
         }
         Some(fresh)
+    }
+
+    /// An event image: the coordinator's answer, kept by its path alone (a stored file's
+    /// name changes with its content, so it never goes stale); only found files no larger
+    /// than [`MAX_CACHED_MEDIA_BYTES`] are kept, so made-up names cost no cache.
+    async fn media(&self, path: &str) -> EdgeResponse {
+        let key = format!("media:{path}");
+        if let Some(hit) = self.cache.get(&key).await {
+            return hit;
+        }
+        let response = self.forward(EdgeRequest::get(path)).await;
+        if response.status == 200 && response.body.len() <= MAX_CACHED_MEDIA_BYTES {
+            self.cache.put(&key, &response).await;
+        }
+        response
     }
 
     /// Sends a request the edge does not answer on to the coordinator, unless the
@@ -355,6 +375,13 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         }
     }
 }
+
+/// Where event images are served (from the coordinator's media store, cached here).
+const MEDIA_PREFIX: &str = "/media/images/";
+
+/// The largest event image the edge keeps in its cache: every resized variant fits; an
+/// original of several megabytes is passed on each time.
+const MAX_CACHED_MEDIA_BYTES: usize = 2 * 1024 * 1024;
 
 /// Whether `path` names the coordinator's `/metrics` (in any spelling a server might read
 /// as it: any case, a trailing slash, percent-encoded letters).

@@ -166,6 +166,12 @@ error_codes! {
     TicketVoid = (410, "ticket_void", "this ticket's booking was refunded or cancelled");
     /// The ticket is valid but for another event than the door's.
     TicketWrongEvent = (409, "ticket_wrong_event", "this ticket is for another event");
+    /// The uploaded image is larger than 10 MB.
+    ImageTooLarge = (413, "image_too_large", "the image is too large; the limit is 10 MB");
+    /// The upload is not a JPEG, PNG or WebP image (by its content).
+    UnsupportedImage = (415, "unsupported_image", "send a JPEG, PNG or WebP image");
+    /// The image is damaged, cut short, or too large in pixels to use.
+    ImageUnreadable = (422, "image_unreadable", "the image cannot be read");
     /// The booking was never paid, so there is nothing to refund.
     NotRefundable = (409, "not_refundable", "this booking was never paid: nothing to refund");
     /// The operator signed in with a one-time password and must choose a new one first.
@@ -365,7 +371,7 @@ mod tests {
             assert!((400..600).contains(&code.status()), "{code}");
             assert!(!code.default_message().is_empty(), "{code}");
         }
-        assert_eq!(seen.len(), 31);
+        assert_eq!(seen.len(), 40);
     }
 
     #[test]

@@ -419,12 +419,12 @@ fn is_code(text: &str, max: usize) -> bool {
 
 fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), ApiError> {
     if required && value.trim().is_empty() {
-        return Err(ApiError::invalid(format!("{field} must not be empty")));
+        return Err(ApiError::invalid(format!("{field} must not be empty")).at(field));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(format!(
-            "{field} must be at most {max} characters"
-        )));
+        return Err(
+            ApiError::invalid(format!("{field} must be at most {max} characters")).at(field),
+        );
     }
     Ok(())
 }
@@ -439,22 +439,23 @@ impl EventDetails {
         check_text("city", &self.city, 100, true)?;
         check_text("image_url", &self.image_url, 2_000, false)?;
         if self.performers.len() > 50 {
-            return Err(ApiError::invalid("at most 50 performers"));
+            return Err(ApiError::invalid("at most 50 performers").at("performers"));
         }
-        for performer in &self.performers {
-            check_text("performers[]", performer, 200, true)?;
+        for (i, performer) in self.performers.iter().enumerate() {
+            check_text(&format!("performers[{i}]"), performer, 200, true)?;
         }
         if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(ApiError::invalid(
-                "currency must be an ISO 4217 code such as EUR",
-            ));
+            return Err(
+                ApiError::invalid("currency must be an ISO 4217 code such as EUR").at("currency"),
+            );
         }
         if let Some(limit) = self.max_seats_per_account
             && !(1..=MAX_SEATS_PER_ACCOUNT_LIMIT).contains(&limit)
         {
             return Err(ApiError::invalid(format!(
                 "max_seats_per_account must be 1 to {MAX_SEATS_PER_ACCOUNT_LIMIT}"
-            )));
+            ))
+            .at("max_seats_per_account"));
         }
         Ok(())
     }
@@ -462,24 +463,28 @@ impl EventDetails {
 
 fn validate_seat_map(spec: &SeatMapSpec) -> Result<(), ApiError> {
     if spec.sections.is_empty() {
-        return Err(ApiError::invalid("seat_map needs at least one section"));
+        return Err(
+            ApiError::invalid("seat_map needs at least one section").at("seat_map.sections")
+        );
     }
     let mut section_ids = std::collections::HashSet::new();
     let mut total: usize = 0;
-    for section in &spec.sections {
+    for (i, section) in spec.sections.iter().enumerate() {
+        let at = |field: &str| format!("seat_map.sections[{i}].{field}");
         if !is_code(&section.id, 16) {
             return Err(ApiError::invalid(format!(
                 "section id {:?} must be 1-16 letters or digits",
                 section.id
-            )));
+            ))
+            .at(at("id")));
         }
         if !section_ids.insert(section.id.as_str()) {
-            return Err(ApiError::invalid(format!(
-                "section id {:?} is used twice",
-                section.id
-            )));
+            return Err(
+                ApiError::invalid(format!("section id {:?} is used twice", section.id))
+                    .at(at("id")),
+            );
         }
-        check_text("section name", &section.name, 100, true)?;
+        check_text("section name", &section.name, 100, true).map_err(|e| e.at(at("name")))?;
         if let Some(p) = section.position
             && (p.width == 0
                 || p.height == 0
@@ -489,38 +494,44 @@ fn validate_seat_map(spec: &SeatMapSpec) -> Result<(), ApiError> {
             return Err(ApiError::invalid(format!(
                 "section {}'s position must fit the 100 x 100 plan, with a width and a height",
                 section.id
-            )));
+            ))
+            .at(at("position")));
         }
         let mut row_names = std::collections::HashSet::new();
-        for row in &section.rows {
+        for (j, row) in section.rows.iter().enumerate() {
+            let at = |field: &str| at(&format!("rows[{j}].{field}"));
             if !is_code(&row.name, 8) {
                 return Err(ApiError::invalid(format!(
                     "row name {:?} in section {} must be 1-8 letters or digits",
                     row.name, section.id
-                )));
+                ))
+                .at(at("name")));
             }
             if !row_names.insert(row.name.as_str()) {
                 return Err(ApiError::invalid(format!(
                     "row {:?} is used twice in section {}",
                     row.name, section.id
-                )));
+                ))
+                .at(at("name")));
             }
             if row.seats == 0 {
                 return Err(ApiError::invalid(format!(
                     "row {} in section {} has no seats",
                     row.name, section.id
-                )));
+                ))
+                .at(at("seats")));
             }
             total = total.saturating_add(row.seats as usize);
             if total > MAX_SEATS_PER_EVENT {
                 return Err(ApiError::invalid(format!(
                     "an event has at most {MAX_SEATS_PER_EVENT} seats"
-                )));
+                ))
+                .at(at("seats")));
             }
         }
     }
     if total == 0 {
-        return Err(ApiError::invalid("seat_map has no seats"));
+        return Err(ApiError::invalid("seat_map has no seats").at("seat_map.sections"));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! - [`change`]: change-log entries.
 //! - [`queue`]: the waiting room: its settings, queue places and passes.
 //! - [`page`]: paged lists.
+//! - [`seat_csv`]: seat maps from CSV (`section,row,seat,price`).
 //! - [`operator`]: operator accounts, roles, API keys, the audit trail, door check-in.
 //!
 //! Prices are integers in minor units (cents) of the event's currency; times are RFC 3339.
@@ -25,6 +26,7 @@ pub mod hold;
 pub mod operator;
 pub mod page;
 pub mod queue;
+pub mod seat_csv;
 pub mod user;
 
 pub use booking::{
@@ -43,9 +45,9 @@ pub use event::{
 pub use hold::{BestAvailable, Hold, HoldRequest};
 pub use operator::{
     Actor, ActorKind, ApiKeyCreated, ApiKeyView, AuditEntry, BookingCounts, CheckIn, CheckInCount,
-    CheckInRequest, MinuteSales, NewApiKey, NewOperator, OperatorCreated, OperatorLogin,
-    OperatorSession, OperatorView, Order, OrderDetail, PasswordChange, RefundRequest, Role, Sales,
-    TicketAdmission, TierSales,
+    CheckInRequest, EventImage, ImageFile, MinuteSales, NewApiKey, NewOperator, OperatorCreated,
+    OperatorLogin, OperatorSession, OperatorView, Order, OrderDetail, PasswordChange,
+    RefundRequest, Role, Sales, TicketAdmission, TierSales,
 };
 pub use page::{Page, PageQuery};
 pub use queue::{QueueKeyView, QueueState, QueueStatus, WaitingRoom, WaitingRoomSettings};

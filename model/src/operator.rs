@@ -443,6 +443,33 @@ pub struct TicketAdmission {
     pub checked_in_by: Option<Actor>,
 }
 
+/// `PUT /v1/operator/events/{id}/image`: the image as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventImage {
+    /// The event's picture now: the largest variant (at most 1280 px wide).
+    pub image_url: String,
+    /// The original and each resized variant (320, 640 and 1280 px wide, never wider
+    /// than the original), smallest first; served immutable.
+    pub files: Vec<ImageFile>,
+}
+
+/// One stored picture file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImageFile {
+    /// Where browsers load it.
+    pub url: String,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+}
+
 /// `POST /v1/operator/bookings/{id}/refund`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

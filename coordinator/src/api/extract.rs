@@ -2,7 +2,8 @@
 //! queries, bearer tokens (buyers' and operators', by role), the `Idempotency-Key` header and the waiting room's
 //! `X-Queue-Pass`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use onsale_model::{Actor, ApiError, ErrorCode, Role};
@@ -13,8 +14,9 @@ use crate::error::Error;
 use crate::operators::Authenticated;
 use crate::services::Coordinator;
 
-/// A JSON body; malformed bodies are `400 invalid_json`, a wrong content type `415`,
-/// an oversized body `413`.
+/// A JSON body; a malformed body is `400 invalid_json` naming the field at fault by its
+/// path (`field`: `seat_map.sections[0].price`), a wrong content type `415`, an oversized
+/// body `413`.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -25,20 +27,77 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(Error::Api(json_rejection(rejection))),
+        if !is_json(req.headers()) {
+            return Err(Error::code(ErrorCode::UnsupportedMediaType));
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status().as_u16() == 413 {
+                Error::code(ErrorCode::PayloadTooLarge)
+            } else {
+                Error::Api(ApiError::new(ErrorCode::InvalidJson, rejection.body_text()))
+            }
+        })?;
+        let mut body = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut body)
+            .map(ApiJson)
+            .map_err(|e| Error::Api(json_error(e)))
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::code(ErrorCode::UnsupportedMediaType),
-        JsonRejection::BytesRejection(ref bytes) if bytes.status().as_u16() == 413 => {
-            ApiError::code(ErrorCode::PayloadTooLarge)
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A body that did not decode, told as what is wrong with which field.
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    let (line, column) = (inner.line(), inner.column());
+    match inner.classify() {
+        serde_json::error::Category::Syntax => ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON (line {line}, column {column})"),
+        ),
+        serde_json::error::Category::Eof => {
+            ApiError::new(ErrorCode::InvalidJson, "the body ends before its JSON does")
         }
-        other => ApiError::new(ErrorCode::InvalidJson, other.body_text()),
+        _ => {
+            let text = inner.to_string();
+            let text = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(message, _)| message);
+            let parent = (path != ".").then_some(path);
+            if let Some(missing) = text
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                let field = match parent {
+                    Some(parent) => format!("{parent}.{missing}"),
+                    None => missing.to_string(),
+                };
+                return ApiError::new(ErrorCode::InvalidJson, format!("{field} is required"))
+                    .at(field);
+            }
+            match parent {
+                Some(field) => {
+                    ApiError::new(ErrorCode::InvalidJson, format!("{field}: {text}")).at(field)
+                }
+                None => ApiError::new(ErrorCode::InvalidJson, text.to_string()),
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod extract;
 mod holds;
 mod live;
 mod me;
+mod media;
 pub mod metrics;
 mod openapi;
 mod operator;
@@ -131,6 +132,16 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route("/v1/operator/queue-key", get(queue::queue_key_show))
         .route("/v1/operator/catalogue", get(operator::catalogue_show))
+        .route(
+            "/v1/operator/events/{id}/image",
+            axum::routing::put(media::image_update)
+                .layer(DefaultBodyLimit::max(onsale_media::MAX_IMAGE_BYTES + 1)),
+        )
+        .route("/media/{*name}", get(media::media_show))
+        .route(
+            "/v1/operator/seat-maps/from-csv",
+            post(operator::seat_map_from_csv),
+        )
         .route("/v1/changes", get(operator::changes_index))
         .route("/v1/holds/{id}/checkout", post(bookings::checkout_create))
         .route("/v1/bookings/{id}", get(bookings::bookings_show))

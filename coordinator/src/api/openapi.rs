@@ -15,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
 use utoipa::openapi::{ObjectBuilder, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, events, holds, live, me, operator, operators, queue, users};
+use super::{bookings, events, holds, live, me, media, operator, operators, queue, users};
 
 /// The coordinator's API.
 #[derive(OpenApi)]
@@ -47,6 +47,8 @@ use super::{bookings, events, holds, live, me, operator, operators, queue, users
         operator::operator_events_create,
         operator::operator_events_update,
         operator::catalogue_show,
+        operator::seat_map_from_csv,
+        media::image_update,
         operator::changes_index,
         operators::operator_sessions_create,
         operators::operator_sessions_delete,

@@ -1,9 +1,12 @@
-//! Operator calls: `POST /v1/operator/events`, `GET /v1/changes`.
+//! Operator calls: `POST /v1/operator/events`, `PUT /v1/operator/events/{id}`, a seat
+//! map from CSV, the catalogue, `GET /v1/changes`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use onsale_model::{Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent};
+use onsale_model::{
+    Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent, SeatMapSpec,
+};
 use serde::Deserialize;
 
 use super::extract::{Admin, ApiJson, ApiPath, ApiQuery, Staff};
@@ -48,6 +51,24 @@ pub async fn operator_events_update(
     Ok(Json(
         coordinator.events().update_event(id, details, &by).await?,
     ))
+}
+
+/// Reads a seat map from CSV (`section,row,seat,price`, one line per seat, a header line
+/// optional), for the body of `POST /v1/operator/events`; nothing is stored.
+#[utoipa::path(post, path = "/v1/operator/seat-maps/from-csv", tag = "operator",
+    request_body(content = String, content_type = "text/csv", description = "One line per seat: section,row,seat,price"),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The seat map", body = SeatMapSpec),
+        (status = 400, description = "A line that does not read (`field`: `line N`), or a row with gaps in its seat numbers", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn seat_map_from_csv(_: Admin, body: axum::body::Bytes) -> Result<Json<SeatMapSpec>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| onsale_model::ApiError::invalid("the CSV must be UTF-8 text").at("line 1"))?;
+    let spec = onsale_model::seat_csv::seat_map_from_csv(text)?;
+    onsale_model::SeatMap::compile(&spec)?;
+    Ok(Json(spec))
 }
 
 /// Every event and the change-log position they are current at.

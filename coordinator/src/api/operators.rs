@@ -62,7 +62,7 @@ pub async fn operator_me_show(SignedInOperator(actor): SignedInOperator) -> Json
 #[utoipa::path(put, path = "/v1/operator/me/password", tag = "operator",
     request_body = PasswordChange, security(("operator" = [])),
     responses(
-        (status = 200, description = "Changed", body = OperatorView),
+        (status = 200, description = "Changed; every earlier session of the account ended, and this is the new one", body = OperatorSession),
         (status = 400, description = "The new password is too short or easy to guess (`weak_password`, `field`)", body = ErrorBody),
         (status = 401, description = "The current password is wrong (`invalid_credentials`)", body = ErrorBody),
     ))]
@@ -70,7 +70,7 @@ pub async fn operator_password_update(
     State(coordinator): State<Coordinator>,
     SignedInOperator(actor): SignedInOperator,
     ApiJson(change): ApiJson<PasswordChange>,
-) -> Result<Json<OperatorView>> {
+) -> Result<Json<OperatorSession>> {
     Ok(Json(
         coordinator
             .operators()

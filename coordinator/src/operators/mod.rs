@@ -201,7 +201,12 @@ impl Operators {
                 }
             })
             .await?;
-        let expires_at = now + self.settings.session_ttl.as_millis() as Millis;
+        self.session(&record)
+    }
+
+    /// A new session token for the account in its current generation.
+    fn session(&self, record: &OperatorRecord) -> Result<OperatorSession> {
+        let expires_at = self.clock.now() + self.settings.session_ttl.as_millis() as Millis;
         let id = Uuid::parse_str(&record.id)
             .map_err(|e| Error::internal_from("a stored operator id", e))?;
         Ok(OperatorSession {
@@ -209,7 +214,7 @@ impl Operators {
                 .secrets
                 .issue_operator_token(id, record.generation, expires_at),
             expires_at: to_datetime(expires_at),
-            operator: view(&record),
+            operator: view(record),
         })
     }
 
@@ -228,12 +233,13 @@ impl Operators {
     }
 
     /// Replaces the signed-in operator's password (the one-time password, or any later
-    /// one); other sessions of the account end, this token keeps working.
+    /// one). Every session of the account ends, this one included: the answer carries a
+    /// new token.
     pub async fn change_password(
         &self,
         actor: &Actor,
         change: PasswordChange,
-    ) -> Result<OperatorView> {
+    ) -> Result<OperatorSession> {
         if actor.kind != ActorKind::Operator {
             return Err(Error::Api(ApiError::invalid(
                 "only an operator signed in with a password has one to change",
@@ -285,9 +291,10 @@ impl Operators {
             .update(actor, "operator.password", |record| {
                 record.password_hash = hash.clone();
                 record.password_change_required = false;
+                record.generation += 1;
             })
             .await?;
-        Ok(view(&record))
+        self.session(&record)
     }
 
     /// Changes the record of the operator `actor` and writes `action` into the audit
