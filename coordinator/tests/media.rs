@@ -87,17 +87,13 @@ async fn an_event_image_is_stored_resized_and_served_immutable() {
     assert_eq!(got, 404, "no such event");
     assert!(files(folder.path()).is_empty(), "nothing stored");
 
-    let key: Value = s
-        .http
-        .post(format!("{}/v1/operator/keys", s.url))
-        .bearer_auth(s.operator())
-        .json(&json!({"name": "door", "role": "staff"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, key) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "door", "role": "staff"}),
+        )
+        .await;
     let staff = key["secret"].as_str().unwrap();
     assert_eq!(upload(&s, staff, event, png(400, 200)).await.0, 403);
 
@@ -118,15 +114,9 @@ async fn an_event_image_is_stored_resized_and_served_immutable() {
     );
     assert_eq!(files(folder.path()).len(), 4);
 
-    let event_now: Value = s
-        .http
-        .get(format!("{}/v1/events/{event}", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, event_now) = s
+        .get_json(&s.operator(), &format!("/v1/events/{event}"))
+        .await;
     assert_eq!(event_now["image_url"], image_url);
 
     let served = s
@@ -155,16 +145,7 @@ async fn an_event_image_is_stored_resized_and_served_immutable() {
         assert_eq!(status, 404, "{bad}");
     }
 
-    let audit: Value = s
-        .http
-        .get(format!("{}/v1/operator/audit", s.url))
-        .bearer_auth(s.operator())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, audit) = s.get_json(&s.operator(), "/v1/operator/audit").await;
     assert_eq!(audit[0]["action"], "event.image");
     assert_eq!(audit[0]["detail"], image_url);
 }

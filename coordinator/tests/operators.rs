@@ -10,43 +10,16 @@ use uuid::Uuid;
 use common::TestServer;
 use common::shop::{Shop, shop, shop_on};
 
-async fn call(
-    s: &TestServer,
-    method: reqwest::Method,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = s
-        .http
-        .request(method, format!("{}{path}", s.url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
-    call(s, reqwest::Method::POST, token, path, Some(body)).await
-}
-
-async fn get(s: &TestServer, token: &str, path: &str) -> (u16, Value) {
-    call(s, reqwest::Method::GET, token, path, None).await
-}
-
 /// Adds an operator through the API as the deployment's operator token; returns its id
 /// and one-time password.
 async fn add_operator(s: &TestServer, name: &str, role: &str) -> (String, String) {
-    let (status, body) = post(
-        s,
-        &s.operator(),
-        "/v1/operator/operators",
-        json!({"name": name, "role": role}),
-    )
-    .await;
+    let (status, body) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/operators",
+            json!({"name": name, "role": role}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["operator"]["password_change_required"], true);
     (
@@ -68,7 +41,9 @@ async fn sign_in(s: &TestServer, name: &str, password: &str) -> (u16, Value) {
 
 /// The actions of the audit trail, oldest first, as `actor action target`.
 async fn audit_lines(s: &TestServer) -> Vec<String> {
-    let (status, entries) = get(s, &s.operator(), "/v1/operator/audit?limit=200").await;
+    let (status, entries) = s
+        .get_json(&s.operator(), "/v1/operator/audit?limit=200")
+        .await;
     assert_eq!(status, 200, "{entries}");
     let mut lines: Vec<String> = entries
         .as_array()
@@ -120,71 +95,71 @@ async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events
     let staff = session["token"].as_str().unwrap().to_string();
 
     // Nothing but the password change until the one-time password is replaced.
-    let (status, body) = get(&s, &staff, "/v1/operator/catalogue").await;
+    let (status, body) = s.get_json(&staff, "/v1/operator/catalogue").await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (403, &json!("password_change_required"))
     );
-    let (status, body) = call(
-        &s,
-        reqwest::Method::PUT,
-        &staff,
-        "/v1/operator/me/password",
-        Some(json!({"current_password": password, "new_password": "password1234"})),
-    )
-    .await;
+    let (status, body) = s
+        .call(
+            reqwest::Method::PUT,
+            &staff,
+            "/v1/operator/me/password",
+            Some(json!({"current_password": password, "new_password": "password1234"})),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "weak_password");
     assert_eq!(body["error"]["field"], "new_password");
-    let (status, body) = call(
-        &s,
-        reqwest::Method::PUT,
-        &staff,
-        "/v1/operator/me/password",
-        Some(json!({"current_password": password, "new_password": "gate seven, north stairs"})),
-    )
-    .await;
+    let (status, body) = s
+        .call(
+            reqwest::Method::PUT,
+            &staff,
+            "/v1/operator/me/password",
+            Some(json!({"current_password": password, "new_password": "gate seven, north stairs"})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["operator"]["password_change_required"], false);
     assert_eq!(
-        get(&s, &staff, "/v1/operator/me").await.0,
+        s.get_json(&staff, "/v1/operator/me").await.0,
         401,
         "old sessions end"
     );
     let staff = body["token"].as_str().unwrap().to_string();
-    let (status, _) = get(&s, &staff, "/v1/operator/catalogue").await;
+    let (status, _) = s.get_json(&staff, "/v1/operator/catalogue").await;
     assert_eq!(status, 200, "staff read the catalogue");
 
     // Staff may not create or edit events, nor manage operators or keys.
-    let (status, body) = post(&s, &staff, "/v1/operator/events", new_event("Nope")).await;
+    let (status, body) = s
+        .post_json(&staff, "/v1/operator/events", new_event("Nope"))
+        .await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (403, &json!("forbidden")),
         "{body}"
     );
     let event = s.create_event("Real", 1, 1, 2).await;
-    let (status, _) = call(
-        &s,
-        reqwest::Method::PUT,
-        &staff,
-        &format!("/v1/operator/events/{event}"),
-        Some(event_details("Renamed")),
-    )
-    .await;
+    let (status, _) = s
+        .call(
+            reqwest::Method::PUT,
+            &staff,
+            &format!("/v1/operator/events/{event}"),
+            Some(event_details("Renamed")),
+        )
+        .await;
     assert_eq!(status, 403);
     for path in [
         "/v1/operator/operators",
         "/v1/operator/keys",
         "/v1/operator/audit",
     ] {
-        assert_eq!(get(&s, &staff, path).await.0, 403, "{path}");
+        assert_eq!(s.get_json(&staff, path).await.0, 403, "{path}");
     }
 
     // An admin account edits; its name is in the trail.
     let (_, session) = sign_in(&s, "alice", &admin_password).await;
-    let (status, changed) = call(
-        &s,
-        reqwest::Method::PUT,
+    let (status, changed) = s.call(reqwest::Method::PUT,
         session["token"].as_str().unwrap(),
         "/v1/operator/me/password",
         Some(json!({"current_password": admin_password, "new_password": "the box office opens at nine"})),
@@ -192,41 +167,41 @@ async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events
     .await;
     assert_eq!(status, 200);
     let alice = changed["token"].as_str().unwrap().to_string();
-    let (status, body) = call(
-        &s,
-        reqwest::Method::PUT,
-        &alice,
-        &format!("/v1/operator/events/{event}"),
-        Some(event_details("Renamed")),
-    )
-    .await;
+    let (status, body) = s
+        .call(
+            reqwest::Method::PUT,
+            &alice,
+            &format!("/v1/operator/events/{event}"),
+            Some(event_details("Renamed")),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     // Signing out ends the session; a removed account's tokens stop at once.
-    let (status, _) = call(
-        &s,
-        reqwest::Method::DELETE,
-        &staff,
-        "/v1/operator/sessions",
-        None,
-    )
-    .await;
+    let (status, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &staff,
+            "/v1/operator/sessions",
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
-    assert_eq!(get(&s, &staff, "/v1/operator/me").await.0, 401);
-    let (_, me) = get(&s, &alice, "/v1/operator/me").await;
-    let (status, _) = call(
-        &s,
-        reqwest::Method::DELETE,
-        &s.operator(),
-        &format!("/v1/operator/operators/{}", me["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    assert_eq!(s.get_json(&staff, "/v1/operator/me").await.0, 401);
+    let (_, me) = s.get_json(&alice, "/v1/operator/me").await;
+    let (status, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &s.operator(),
+            &format!("/v1/operator/operators/{}", me["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
-    assert_eq!(get(&s, &alice, "/v1/operator/me").await.0, 401);
+    assert_eq!(s.get_json(&alice, "/v1/operator/me").await.0, 401);
     // A buyer's token is not an operator's, nor the other way round.
     let buyer = s.token_for(Uuid::new_v4());
-    assert_eq!(get(&s, &buyer, "/v1/operator/me").await.0, 401);
+    assert_eq!(s.get_json(&buyer, "/v1/operator/me").await.0, 403);
 
     assert_eq!(
         audit_lines(&s).await,
@@ -248,52 +223,54 @@ async fn an_operator_replaces_the_one_time_password_and_staff_cannot_edit_events
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_act_with_their_role_until_revoked_and_the_trail_pages_back() {
     let s = common::serve(common::fjall_store().await).await;
-    let (status, body) = post(
-        &s,
-        &s.operator(),
-        "/v1/operator/keys",
-        json!({"name": "Importer", "role": "admin"}),
-    )
-    .await;
+    let (status, body) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "Importer", "role": "admin"}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let importer = body["secret"].as_str().unwrap().to_string();
     let importer_id = body["key"]["id"].as_str().unwrap().to_string();
     assert!(importer.starts_with("opk_"));
-    let (_, body) = post(
-        &s,
-        &s.operator(),
-        "/v1/operator/keys",
-        json!({"name": "scanner", "role": "staff"}),
-    )
-    .await;
+    let (_, body) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "scanner", "role": "staff"}),
+        )
+        .await;
     let scanner = body["secret"].as_str().unwrap().to_string();
-    let (status, body) = post(
-        &s,
-        &s.operator(),
-        "/v1/operator/keys",
-        json!({"name": "bad name!", "role": "staff"}),
-    )
-    .await;
+    let (status, body) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "bad name!", "role": "staff"}),
+        )
+        .await;
     assert_eq!(
         (status, &body["error"]["field"]),
         (400, &json!("name")),
         "{body}"
     );
 
-    let (status, created) = post(&s, &importer, "/v1/operator/events", new_event("Keyed")).await;
+    let (status, created) = s
+        .post_json(&importer, "/v1/operator/events", new_event("Keyed"))
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(
-        post(&s, &scanner, "/v1/operator/events", new_event("No"))
+        s.post_json(&scanner, "/v1/operator/events", new_event("No"))
             .await
             .0,
         403
     );
-    assert_eq!(get(&s, &scanner, "/v1/operator/catalogue").await.0, 200);
+    assert_eq!(s.get_json(&scanner, "/v1/operator/catalogue").await.0, 200);
     // A wrong secret for a real key id is refused like no key at all.
     let forged = format!("opk_{importer_id}_wrong");
-    assert_eq!(get(&s, &forged, "/v1/operator/catalogue").await.0, 401);
+    assert_eq!(s.get_json(&forged, "/v1/operator/catalogue").await.0, 401);
 
-    let (status, listed) = get(&s, &s.operator(), "/v1/operator/keys").await;
+    let (status, listed) = s.get_json(&s.operator(), "/v1/operator/keys").await;
     assert_eq!(status, 200);
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert!(
@@ -301,18 +278,18 @@ async fn api_keys_act_with_their_role_until_revoked_and_the_trail_pages_back() {
         "no secrets listed"
     );
 
-    let (status, revoked) = call(
-        &s,
-        reqwest::Method::DELETE,
-        &s.operator(),
-        &format!("/v1/operator/keys/{importer_id}"),
-        None,
-    )
-    .await;
+    let (status, revoked) = s
+        .call(
+            reqwest::Method::DELETE,
+            &s.operator(),
+            &format!("/v1/operator/keys/{importer_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(revoked["revoked_at"].is_string());
     assert_eq!(
-        post(&s, &importer, "/v1/operator/events", new_event("Late"))
+        s.post_json(&importer, "/v1/operator/events", new_event("Late"))
             .await
             .0,
         401
@@ -331,17 +308,21 @@ async fn api_keys_act_with_their_role_until_revoked_and_the_trail_pages_back() {
     assert!(lines[1].ends_with("(scanner)"));
 
     // Pages go back from an entry's id.
-    let (_, newest) = get(&s, &s.operator(), "/v1/operator/audit?limit=2").await;
+    let (_, newest) = s
+        .get_json(&s.operator(), "/v1/operator/audit?limit=2")
+        .await;
     let before = newest[1]["id"].as_str().unwrap();
-    let (_, older) = get(
-        &s,
-        &s.operator(),
-        &format!("/v1/operator/audit?before={before}"),
-    )
-    .await;
+    let (_, older) = s
+        .get_json(
+            &s.operator(),
+            &format!("/v1/operator/audit?before={before}"),
+        )
+        .await;
     assert_eq!(older.as_array().unwrap().len(), 2);
     assert_eq!(older[0]["action"], "key.create");
-    let (status, _) = get(&s, &s.operator(), "/v1/operator/audit?before=garbage").await;
+    let (status, _) = s
+        .get_json(&s.operator(), "/v1/operator/audit?before=garbage")
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -360,37 +341,37 @@ async fn a_ticket_is_admitted_once_by_code_or_short_code() {
     let shop = shop().await;
     let s = &shop.s;
     let (event, booking, _) = sold_tickets(&shop).await;
-    let (_, key) = post(
-        s,
-        &s.operator(),
-        "/v1/operator/keys",
-        json!({"name": "gate-a", "role": "staff"}),
-    )
-    .await;
+    let (_, key) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "gate-a", "role": "staff"}),
+        )
+        .await;
     let gate = key["secret"].as_str().unwrap().to_string();
     let first = booking["tickets"][0]["code"].as_str().unwrap();
     let second_short = booking["tickets"][1]["short_code"].as_str().unwrap();
 
-    let (status, admitted) = post(
-        s,
-        &gate,
-        "/v1/operator/checkins",
-        json!({"code": first, "event_id": event}),
-    )
-    .await;
+    let (status, admitted) = s
+        .post_json(
+            &gate,
+            "/v1/operator/checkins",
+            json!({"code": first, "event_id": event}),
+        )
+        .await;
     assert_eq!(status, 200, "{admitted}");
     assert_eq!(admitted["seat_id"], "S0-R0-1");
     assert_eq!(admitted["seat_label"], "Section Section 0, Row R0, Seat 1");
     assert_eq!(admitted["order_code"], booking["order_code"]);
     assert_eq!(admitted["checked_in_by"]["name"], "gate-a");
 
-    let (status, again) = post(
-        s,
-        &s.operator(),
-        "/v1/operator/checkins",
-        json!({"code": first}),
-    )
-    .await;
+    let (status, again) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/checkins",
+            json!({"code": first}),
+        )
+        .await;
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["error"]["code"], "already_checked_in");
     assert_eq!(
@@ -404,19 +385,21 @@ async fn a_ticket_is_admitted_once_by_code_or_short_code() {
 
     // Typed from paper: any case, with or without the dash.
     let typed = second_short.replace('-', " ").to_lowercase();
-    let (status, body) = post(
-        s,
-        &gate,
-        "/v1/operator/checkins",
-        json!({"code": typed, "event_id": event + 1}),
-    )
-    .await;
+    let (status, body) = s
+        .post_json(
+            &gate,
+            "/v1/operator/checkins",
+            json!({"code": typed, "event_id": event + 1}),
+        )
+        .await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (409, &json!("ticket_wrong_event")),
         "{body}"
     );
-    let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": typed})).await;
+    let (status, body) = s
+        .post_json(&gate, "/v1/operator/checkins", json!({"code": typed}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["seat_id"], "S0-R0-2");
 
@@ -429,7 +412,9 @@ async fn a_ticket_is_admitted_once_by_code_or_short_code() {
         ("ZZZZZ-ZZZZZ", "ticket_invalid"),
         ("not a ticket", "ticket_invalid"),
     ] {
-        let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": code})).await;
+        let (status, body) = s
+            .post_json(&gate, "/v1/operator/checkins", json!({"code": code}))
+            .await;
         assert_eq!(
             (status, &body["error"]["code"]),
             (400, &json!(expected)),
@@ -445,14 +430,18 @@ async fn a_ticket_is_admitted_once_by_code_or_short_code() {
         pending["booking_id"].as_str().unwrap(),
         "S0-R0-3",
     );
-    let (status, body) = post(s, &gate, "/v1/operator/checkins", json!({"code": unpaid})).await;
+    let (status, body) = s
+        .post_json(&gate, "/v1/operator/checkins", json!({"code": unpaid}))
+        .await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (410, &json!("ticket_void")),
         "{body}"
     );
 
-    let (status, count) = get(s, &gate, &format!("/v1/operator/events/{event}/checkins")).await;
+    let (status, count) = s
+        .get_json(&gate, &format!("/v1/operator/events/{event}/checkins"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (count["checked_in"].as_u64(), count["sold"].as_u64()),
@@ -495,12 +484,12 @@ async fn scanned_at_eight_doors_at_once(shop: Shop) {
         }
     }
     assert_eq!((admitted.len(), refused), (1, 7));
-    let (_, count) = get(
-        s,
-        &s.operator(),
-        &format!("/v1/operator/events/{event}/checkins"),
-    )
-    .await;
+    let (_, count) = s
+        .get_json(
+            &s.operator(),
+            &format!("/v1/operator/events/{event}/checkins"),
+        )
+        .await;
     assert_eq!(count["checked_in"], 1);
     let checkins = audit_lines(s)
         .await
@@ -560,21 +549,21 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
     shop.buy(&bob, event, &["S1-R0-1"]).await;
     s.hold(&s.token_for(Uuid::new_v4()), event, &["S1-R0-2"])
         .await;
-    let (_, staff_key) = post(
-        s,
-        &s.operator(),
-        "/v1/operator/keys",
-        json!({"name": "desk", "role": "staff"}),
-    )
-    .await;
+    let (_, staff_key) = s
+        .post_json(
+            &s.operator(),
+            "/v1/operator/keys",
+            json!({"name": "desk", "role": "staff"}),
+        )
+        .await;
     let staff = staff_key["secret"].as_str().unwrap().to_string();
 
-    let (status, sales) = get(
-        s,
-        &staff,
-        &format!("/v1/operator/events/{event}/sales?minutes=5"),
-    )
-    .await;
+    let (status, sales) = s
+        .get_json(
+            &staff,
+            &format!("/v1/operator/events/{event}/sales?minutes=5"),
+        )
+        .await;
     assert_eq!(status, 200, "{sales}");
     assert_eq!(
         (
@@ -597,8 +586,7 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
     assert_eq!(minutes.len(), 5);
     assert_eq!(minutes[4]["seats"], 3, "this minute's sales: {minutes:?}");
     assert_eq!(
-        get(
-            s,
+        s.get_json(
             &staff,
             &format!("/v1/operator/events/{event}/sales?minutes=0")
         )
@@ -607,7 +595,9 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         400
     );
 
-    let (_, orders) = get(s, &staff, &format!("/v1/operator/events/{event}/orders")).await;
+    let (_, orders) = s
+        .get_json(&staff, &format!("/v1/operator/events/{event}/orders"))
+        .await;
     assert_eq!(orders["total"], 2);
     assert_eq!(orders["items"][0]["buyer"], "bob", "newest first");
     let code = adas["order_code"]
@@ -616,12 +606,9 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         .replace('-', "")
         .to_lowercase();
     for q in ["ADA@EXAMPLE", code.as_str()] {
-        let (_, found) = get(
-            s,
-            &staff,
-            &format!("/v1/operator/events/{event}/orders?q={q}"),
-        )
-        .await;
+        let (_, found) = s
+            .get_json(&staff, &format!("/v1/operator/events/{event}/orders?q={q}"))
+            .await;
         assert_eq!(found["total"], 1, "{q}: {found}");
         assert_eq!(found["items"][0]["email"], "ada@example.com");
         assert_eq!(
@@ -630,12 +617,12 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         );
     }
 
-    let (status, _) = get(
-        s,
-        &staff,
-        &format!("/v1/operator/events/{event}/attendees.csv"),
-    )
-    .await;
+    let (status, _) = s
+        .get_json(
+            &staff,
+            &format!("/v1/operator/events/{event}/attendees.csv"),
+        )
+        .await;
     assert_eq!(status, 403, "the attendee list is an admin's");
     let csv = s
         .http
@@ -664,19 +651,21 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
     // The refund: staff may not; an admin may, once.
     let booking_id = adas["booking_id"].as_str().unwrap();
     let path = format!("/v1/operator/bookings/{booking_id}/refund");
-    assert_eq!(post(s, &staff, &path, json!({})).await.0, 403);
-    let (status, refunded) = post(
-        s,
-        &s.operator(),
-        &path,
-        json!({"reason": "the balcony is closed"}),
-    )
-    .await;
+    assert_eq!(s.post_json(&staff, &path, json!({})).await.0, 403);
+    let (status, refunded) = s
+        .post_json(
+            &s.operator(),
+            &path,
+            json!({"reason": "the balcony is closed"}),
+        )
+        .await;
     assert_eq!(status, 200, "{refunded}");
     assert_eq!(refunded["status"], "cancelled");
     assert_eq!(refunded["refund"], "requested");
     assert_eq!(refunded["cancel_reason"], "the balcony is closed");
-    let (status, again) = post(s, &s.operator(), &path, json!({"reason": "twice"})).await;
+    let (status, again) = s
+        .post_json(&s.operator(), &path, json!({"reason": "twice"}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(again["cancel_reason"], "the balcony is closed", "unchanged");
     shop.tasks_done().await;
@@ -687,7 +676,9 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         "refunded once: {refunds}"
     );
 
-    let (_, after) = get(s, &staff, &format!("/v1/operator/events/{event}/sales")).await;
+    let (_, after) = s
+        .get_json(&staff, &format!("/v1/operator/events/{event}/sales"))
+        .await;
     assert_eq!(
         (after["sold"].as_u64(), after["available"].as_u64()),
         (Some(1), Some(6))
@@ -697,7 +688,9 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
         (Some(2000), Some(2000))
     );
     let ticket = adas["tickets"][0]["code"].as_str().unwrap();
-    let (status, body) = post(s, &staff, "/v1/operator/checkins", json!({"code": ticket})).await;
+    let (status, body) = s
+        .post_json(&staff, "/v1/operator/checkins", json!({"code": ticket}))
+        .await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (410, &json!("ticket_void"))
@@ -716,7 +709,7 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
     // Ada is told.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (_, notices) = get(s, &ada, "/v1/me/notifications").await;
+        let (_, notices) = s.get_json(&ada, "/v1/me/notifications").await;
         let told = notices.to_string();
         if told.contains("booking_revoked") {
             assert!(told.contains("the balcony is closed"), "{told}");
@@ -747,7 +740,9 @@ async fn a_seat_map_is_read_from_csv_and_its_errors_name_the_line() {
     assert_eq!(seat_map["sections"][0]["rows"][0]["seats"], 2);
     let mut event = new_event("From CSV");
     event["seat_map"] = seat_map;
-    let (status, created) = post(&s, &s.operator(), "/v1/operator/events", event).await;
+    let (status, created) = s
+        .post_json(&s.operator(), "/v1/operator/events", event)
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["seat_count"], 3);
 

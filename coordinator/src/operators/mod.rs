@@ -324,7 +324,8 @@ impl Operators {
     }
 
     /// Who a bearer token belongs to: an API key (`opk_…`), the deployment's operator
-    /// token, or a signed-in operator of the current generation; else `401`.
+    /// token, or a signed-in operator of the current generation; a buyer's token is
+    /// `403`, anything else `401`.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated> {
         if let Some(key) = token.strip_prefix(keys::KEY_PREFIX) {
             return self.authenticate_key(key).await;
@@ -340,10 +341,16 @@ impl Operators {
                 password_change_required: false,
             });
         }
-        let claims = self
-            .secrets
-            .verify_operator_token(token, self.clock.now())
-            .ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+        let now = self.clock.now();
+        let Some(claims) = self.secrets.verify_operator_token(token, now) else {
+            if self.secrets.verify_token(token, now).is_some() {
+                return Err(Error::Api(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this call needs an operator's token, not a buyer's",
+                )));
+            }
+            return Err(Error::code(ErrorCode::Unauthorized));
+        };
         let id = claims.user_id.to_string();
         let record = self
             .store

@@ -291,6 +291,43 @@ pub async fn serve_with_settings(
 }
 
 impl TestServer {
+    /// Sends `method path` with `token` (and `body` as JSON); returns the status and the
+    /// JSON answer (`null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    /// `GET path` with `token`: the status and the JSON answer.
+    pub async fn get_json(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, token, path, None).await
+    }
+
+    /// `POST path` with `token` and a JSON body: the status and the JSON answer.
+    pub async fn post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, token, path, Some(body))
+            .await
+    }
+
     /// The operator token.
     pub fn operator(&self) -> String {
         self.coordinator.secrets().operator_token.clone()
