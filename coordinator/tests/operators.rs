@@ -546,6 +546,8 @@ async fn sales_orders_and_a_refund_that_puts_the_seats_back_once() {
     let ada = buyer(s, "ada", "+15550001111").await;
     let bob = buyer(s, "bob", "+15550002222").await;
     let adas = shop.buy(&ada, event, &["S0-R0-1", "S0-R0-2"]).await;
+    // A millisecond apart, so that newest first is Bob's.
+    s.clock.advance(1);
     shop.buy(&bob, event, &["S1-R0-1"]).await;
     s.hold(&s.token_for(Uuid::new_v4()), event, &["S1-R0-2"])
         .await;

@@ -606,10 +606,14 @@ async fn complete(
     booking.completed_at = Some(now);
     write_booking(tx, booking)?;
     for seat_id in &booking.seats {
-        let code = secrets.sign_ticket(booking.event_id, &booking.booking_id, seat_id);
         TICKET_CODES.set(
             tx,
-            &super::tickets::short_code(&code),
+            &super::tickets::ticket_short_code(
+                secrets,
+                booking.event_id,
+                &booking.booking_id,
+                seat_id,
+            ),
             &(booking.booking_id.clone(), seat_id.clone()),
         )?;
     }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::Bookings;
 use super::checkout::{read_booking, request_refund, write_booking};
-use super::tickets::{booked_seats, order_code, seat_words, short_code};
+use super::tickets::{booked_seats, order_code, seat_words, ticket_short_code};
 use crate::audit;
 use crate::changelog::{self, Topic};
 use crate::clock::{Millis, to_datetime};
@@ -81,10 +81,10 @@ impl Bookings {
             })
             .collect();
         for booking in &bookings {
-            match (booking.status, booking.refund) {
-                (BookingStatus::Completed, _) => counts.completed += 1,
-                (BookingStatus::Pending, _) => counts.pending += 1,
-                (BookingStatus::Cancelled, _) => counts.cancelled += 1,
+            match booking.status {
+                BookingStatus::Completed => counts.completed += 1,
+                BookingStatus::Pending => counts.pending += 1,
+                BookingStatus::Cancelled => counts.cancelled += 1,
             }
             if booking.status == BookingStatus::Cancelled && booking.completed_at.is_some() {
                 refunded += booking.total;
@@ -182,15 +182,15 @@ impl Bookings {
                         let admission = CHECK_INS
                             .get(&tx, &(booking.booking_id.as_str(), seat_id.as_str()))
                             .await?;
-                        let code = self.secrets.sign_ticket(
-                            booking.event_id,
-                            &booking.booking_id,
-                            seat_id,
-                        );
                         tickets.push(TicketAdmission {
                             seat_id: seat_id.clone(),
                             seat_label: label.clone(),
-                            short_code: short_code(&code),
+                            short_code: ticket_short_code(
+                                &self.secrets,
+                                booking.event_id,
+                                &booking.booking_id,
+                                seat_id,
+                            ),
                             checked_in_at: admission.as_ref().map(|a| to_datetime(a.at)),
                             checked_in_by: admission.map(|a| a.by),
                         });
@@ -223,9 +223,6 @@ impl Bookings {
                         let admission = CHECK_INS
                             .get(&tx, &(booking.booking_id.as_str(), seat.seat_id.as_str()))
                             .await?;
-                        let code =
-                            self.secrets
-                                .sign_ticket(event_id, &booking.booking_id, &seat.seat_id);
                         rows.push(vec![
                             order_code(&booking.booking_id),
                             booking.booking_id.clone(),
@@ -240,7 +237,12 @@ impl Bookings {
                             seat.seat_id.clone(),
                             seat.price.to_string(),
                             booking.currency.clone(),
-                            short_code(&code),
+                            ticket_short_code(
+                                &self.secrets,
+                                event_id,
+                                &booking.booking_id,
+                                &seat.seat_id,
+                            ),
                             admission.map(|a| rfc3339(a.at)).unwrap_or_default(),
                         ]);
                     }

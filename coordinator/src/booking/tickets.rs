@@ -243,8 +243,18 @@ pub(crate) fn order_code(booking_id: &str) -> String {
     grouped_code(&Sha256::digest(format!("onsale-order:{booking_id}")), 2, 4)
 }
 
+/// The short code of the ticket for `seat_id` of a booking, signed with `secrets`.
+pub(crate) fn ticket_short_code(
+    secrets: &crate::auth::Secrets,
+    event_id: u64,
+    booking_id: &str,
+    seat_id: &str,
+) -> String {
+    short_code(&secrets.sign_ticket(event_id, booking_id, seat_id))
+}
+
 /// A ticket's short code, e.g. `K7Q2M-9XDA4` (50 bits of a digest of its signed code).
-pub(crate) fn short_code(code: &str) -> String {
+fn short_code(code: &str) -> String {
     grouped_code(&Sha256::digest(code.as_bytes()), 2, 5)
 }
 
