@@ -615,6 +615,9 @@ async fn dev(
     println!("coordinator (API, writes): {coordinator_url}");
     println!("sandbox payments: {sandbox_url}");
     println!("operator token: {operator_token}");
+    println!(
+        "operator console: {coordinator_url}/operator (accounts: onsale operator add NAME --url {coordinator_url})"
+    );
     let guard = onsale_edge_native::client_guard(
         &limits.rate_limits(),
         limits.client_address(Some(&edge_secret)),

@@ -19,7 +19,7 @@ use crate::clock::{Clock, Millis, to_millis};
 use crate::error::{Error, Result};
 use crate::store::records::{PricedSeatMap, SeatRecord, StoredSeatMap};
 use crate::store::tables::{
-    CHANGES, EVENT_COUNT, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
+    CHANGES, EVENT_COUNT, EVENT_DRAFTS, EVENT_ORDER, EVENT_SEQ, EVENTS, SEAT_MAPS, SEATS,
 };
 use crate::time_zone;
 use onsale_store::{Store, StoreExt, Tx};
@@ -92,11 +92,11 @@ impl Events {
                         max_seats_per_account: details
                             .max_seats_per_account
                             .unwrap_or(DEFAULT_MAX_SEATS_PER_ACCOUNT),
+                        published: details.published.unwrap_or(true),
                     };
                     EVENTS.set(&tx, &id, &event)?;
-                    EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
+                    list(&*tx, &event).await?;
                     SEAT_MAPS.set(&tx, &id, stored)?;
-                    EVENT_COUNT.add(&tx, 1).await?;
                     changelog::append(&*tx, &Change::EventCreated { event_id: id })?;
                     audit::record(
                         &*tx,
@@ -156,17 +156,23 @@ impl Events {
                         max_seats_per_account: details
                             .max_seats_per_account
                             .unwrap_or(old.max_seats_per_account),
+                        published: details.published.unwrap_or(old.published),
                         ..old.clone()
                     };
-                    EVENT_ORDER.clear(&tx, &(to_millis(old.starts_at), id));
-                    EVENT_ORDER.set(&tx, &(to_millis(event.starts_at), id), &())?;
+                    unlist(&*tx, &old).await?;
+                    list(&*tx, &event).await?;
                     EVENTS.set(&tx, &id, &event)?;
                     changelog::append(&*tx, &Change::EventUpdated { event_id: id })?;
+                    let action = match (old.published, event.published) {
+                        (false, true) => "event.publish",
+                        (true, false) => "event.unpublish",
+                        _ => "event.update",
+                    };
                     audit::record(
                         &*tx,
                         now,
                         by,
-                        "event.update",
+                        action,
                         format!("event {id}"),
                         Some(event.name.clone()),
                     )?;
@@ -203,26 +209,75 @@ impl Events {
         Ok(event)
     }
 
-    /// Every event and the change-log position they are current at, read in one
-    /// transaction, for the indexer to build a snapshot from.
+    /// Every published event and the change-log position they are current at, read in
+    /// one transaction, for the indexer to build a snapshot from (drafts stay out).
     pub async fn catalogue(&self) -> Result<Catalogue> {
         self.store
             .transact(|tx| async move {
                 let position = CHANGES.end(&tx).await?;
-                let events = EVENTS.values(&tx, EVENTS.all()).await?;
+                let mut events = EVENTS.values(&tx, EVENTS.all()).await?;
+                events.retain(|event| event.published);
                 Ok::<_, Error>(Catalogue { position, events })
             })
             .await
     }
 
-    /// One event.
+    /// One event, draft or published (the operators' view).
     pub async fn event(&self, id: u64) -> Result<Event> {
         self.store
             .transact(|tx| async move { read_event(&*tx, id).await })
             .await
     }
 
-    /// A page of events in start-time order (then id), with the total count.
+    /// One published event (the buyers' view): a draft is not found.
+    pub async fn published_event(&self, id: u64) -> Result<Event> {
+        let event = self.event(id).await?;
+        if !event.published {
+            return Err(event_not_found(id));
+        }
+        Ok(event)
+    }
+
+    /// A page of every event for the operators: the drafts first (oldest first), then
+    /// the published events in start-time order; `total` counts both.
+    pub async fn operator_events(&self, query: PageQuery) -> Result<Page<Event>> {
+        query.validate()?;
+        self.store
+            .transact(|tx| async move {
+                let drafts = EVENT_DRAFTS.range(&tx, EVENT_DRAFTS.all()).await?;
+                let published = EVENT_COUNT.get(&tx).await?.unwrap_or(0).max(0) as usize;
+                let wanted = query.offset()..query.offset() + query.page_size as usize;
+                let mut ids: Vec<u64> = drafts
+                    .iter()
+                    .map(|(id, ())| *id)
+                    .skip(wanted.start)
+                    .take(wanted.len())
+                    .collect();
+                if ids.len() < wanted.len() {
+                    let skip = wanted.start.saturating_sub(drafts.len());
+                    let order = EVENT_ORDER
+                        .range(
+                            &tx,
+                            EVENT_ORDER.all().limit(skip + wanted.len() - ids.len()),
+                        )
+                        .await?;
+                    ids.extend(order.into_iter().skip(skip).map(|((_, id), ())| id));
+                }
+                let mut items = Vec::with_capacity(ids.len());
+                for id in ids {
+                    items.push(read_event(&*tx, id).await?);
+                }
+                Ok::<_, Error>(Page {
+                    items,
+                    page: query.page,
+                    page_size: query.page_size,
+                    total: (drafts.len() + published) as u64,
+                })
+            })
+            .await
+    }
+
+    /// A page of published events in start-time order (then id), with their count.
     pub async fn list_events(&self, query: PageQuery) -> Result<Page<Event>> {
         query.validate()?;
         self.store
@@ -411,6 +466,29 @@ pub(crate) async fn set_waiting_room_flag(tx: &dyn Tx, id: u64, on: bool) -> Res
 
 pub(crate) fn event_not_found(id: u64) -> Error {
     Error::Api(ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
+}
+
+/// Puts `event` in the listing order (and the count) if it is published, or among the
+/// drafts.
+async fn list(tx: &dyn Tx, event: &Event) -> Result<()> {
+    if event.published {
+        EVENT_ORDER.set(tx, &(to_millis(event.starts_at), event.id), &())?;
+        EVENT_COUNT.add(tx, 1).await?;
+    } else {
+        EVENT_DRAFTS.set(tx, &event.id, &())?;
+    }
+    Ok(())
+}
+
+/// Takes `event` out of where [`list`] put it.
+async fn unlist(tx: &dyn Tx, event: &Event) -> Result<()> {
+    if event.published {
+        EVENT_ORDER.clear(tx, &(to_millis(event.starts_at), event.id));
+        EVENT_COUNT.add(tx, -1).await?;
+    } else {
+        EVENT_DRAFTS.clear(tx, &event.id);
+    }
+    Ok(())
 }
 
 pub(crate) async fn read_event(tx: &dyn Tx, id: u64) -> Result<Event> {

@@ -753,3 +753,110 @@ async fn a_seat_map_is_read_from_csv_and_its_errors_name_the_line() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["field"], "line 2", "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_the_operators_alone_until_published() {
+    let s = common::serve(common::fjall_store().await).await;
+    let op = s.operator();
+    let (status, on_sale) = s
+        .post_json(&op, "/v1/operator/events", new_event("On sale now"))
+        .await;
+    assert_eq!((status, &on_sale["published"]), (201, &json!(true)));
+    let mut body = new_event("Secret gig");
+    body["published"] = json!(false);
+    let (status, draft) = s.post_json(&op, "/v1/operator/events", body).await;
+    assert_eq!(
+        (status, &draft["published"]),
+        (201, &json!(false)),
+        "{draft}"
+    );
+    let id = draft["id"].as_u64().unwrap();
+    let buyer = s.token_for(Uuid::new_v4());
+    let try_hold = || async {
+        s.http
+            .post(format!("{}/v1/events/{id}/holds", s.url))
+            .bearer_auth(&buyer)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({"seats": ["FLR-A-1"]}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let names = |page: &Value, key: &str| -> Vec<String> {
+        page[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let buyers_see = |seen: bool| {
+        let s = &s;
+        async move {
+            let expected = if seen { 200 } else { 404 };
+            for path in ["", "/seats", "/availability"] {
+                let (status, body) = s.get_json("", &format!("/v1/events/{id}{path}")).await;
+                assert_eq!(status, expected, "{path}: {body}");
+            }
+            let (_, list) = s.get_json("", "/v1/events").await;
+            let (_, catalogue) = s.get_json(&s.operator(), "/v1/operator/catalogue").await;
+            let listed = names(&list, "items").contains(&"Secret gig".to_string());
+            let indexed = names(&catalogue, "events").contains(&"Secret gig".to_string());
+            assert_eq!((listed, indexed), (seen, seen), "{list} {catalogue}");
+            assert_eq!(list["total"], if seen { 2 } else { 1 });
+        }
+    };
+    buyers_see(false).await;
+    assert_eq!(try_hold().await, 404, "a draft takes no holds");
+
+    let (status, all) = s.get_json(&op, "/v1/operator/events").await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&all, "items"), ["Secret gig", "On sale now"]);
+    assert_eq!(all["total"], 2);
+    let (status, seats) = s
+        .get_json(&op, &format!("/v1/operator/events/{id}/seats"))
+        .await;
+    assert_eq!((status, seats["seats"].as_array().unwrap().len()), (200, 4));
+
+    let path = format!("/v1/operator/events/{id}");
+    let publish = |published: bool| {
+        let mut details = event_details("Secret gig");
+        details["published"] = json!(published);
+        s.call(reqwest::Method::PUT, &op, &path, Some(details))
+    };
+    let (status, event) = publish(true).await;
+    assert_eq!(
+        (status, &event["published"]),
+        (200, &json!(true)),
+        "{event}"
+    );
+    buyers_see(true).await;
+    assert_eq!(try_hold().await, 201, "published, it sells");
+    let (status, _) = publish(false).await;
+    assert_eq!(status, 200);
+    buyers_see(false).await;
+    let (status, again) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            &format!("/v1/operator/events/{id}"),
+            Some(event_details("Secret gig")),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["published"]),
+        (200, &json!(false)),
+        "left out, the state stays"
+    );
+    let lines = audit_lines(&s).await;
+    for action in ["event.publish", "event.unpublish"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("{action} event {id}"))),
+            "{action} in {lines:?}"
+        );
+    }
+}

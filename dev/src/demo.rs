@@ -154,6 +154,7 @@ fn demo_event(i: usize, rng: &mut StdRng) -> NewEvent {
             image_url: format!("/static/demo/{}.svg", category),
             currency: currency.to_string(),
             max_seats_per_account: None,
+            published: None,
         },
         seat_map: if arena {
             arena_map(base_price)

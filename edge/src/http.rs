@@ -219,7 +219,7 @@ impl EdgeResponse {
     /// and the body, `Cache-Control: public, no-cache` (keep, but revalidate), and the
     /// version itself.
     pub fn from_snapshot(mut self, version: u64) -> Self {
-        let etag = format!("\"v{version}-{:016x}\"", fnv1a(&self.body));
+        let etag = format!("\"v{version}-{:016x}\"", onsale_site::fnv1a(&self.body));
         self.headers.push(("etag".into(), etag));
         self.headers
             .push(("cache-control".into(), "public, no-cache".into()));
@@ -262,13 +262,6 @@ impl EdgeResponse {
             body: Bytes::new(),
         }
     }
-}
-
-/// FNV-1a, 64 bits: a fast, stable content hash for `ETag`s.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -437,6 +437,7 @@ mod tests {
             seat_count: 1,
             waiting_room: false,
             max_seats_per_account: 8,
+            published: true,
         };
         assert_eq!(when(&event), "Sat 1 May 2027, 19:30 CEST");
     }

@@ -104,6 +104,7 @@ mod tests {
             time_zone: "UTC".into(),
             time_zone_abbreviation: "UTC".into(),
             max_seats_per_account: 8,
+            published: true,
         }
     }
 

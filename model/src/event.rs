@@ -78,6 +78,16 @@ pub struct Event {
     /// default, [`DEFAULT_MAX_SEATS_PER_ACCOUNT`].
     #[serde(default = "default_max_seats_per_account")]
     pub max_seats_per_account: u32,
+    /// Whether buyers see the event. A draft (`false`) is the operators' alone: it is
+    /// left out of the catalogue's snapshot and the public list, its public reads answer
+    /// 404 and it takes no holds. Documents written before drafts existed read as
+    /// published.
+    #[serde(default = "published")]
+    pub published: bool,
+}
+
+fn published() -> bool {
+    true
 }
 
 /// The details of an event that an operator sets (everything but the id and the
@@ -130,6 +140,10 @@ pub struct EventDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_seats_per_account: Option<u32>,
+    /// Whether buyers see the event (`false`: a draft, see [`Event::published`]). Left
+    /// out, a new event is published at once and an edited one keeps its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<bool>,
 }
 
 /// `POST /v1/operator/events`: an event and its seat map.
@@ -658,6 +672,7 @@ mod tests {
         });
         let event: Event = serde_json::from_value(old).unwrap();
         assert_eq!(event.max_seats_per_account, DEFAULT_MAX_SEATS_PER_ACCOUNT);
+        assert!(event.published, "events from before drafts are published");
         let details: EventDetails = serde_json::from_value(serde_json::json!({
             "name": "New", "category": "concert", "venue": "Hall", "city": "Oslo",
             "starts_at": "2027-01-01T20:00:00Z", "currency": "EUR",

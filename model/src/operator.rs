@@ -335,6 +335,10 @@ pub struct Sales {
     /// Seats sold per minute over the last `minutes` minutes, oldest first (a minute
     /// without sales is there with zero).
     pub per_minute: Vec<MinuteSales>,
+    /// The change-log position these figures are current at: a change that alters them
+    /// comes after it (`GET /v1/changes?after=`), so a live view knows when to read again.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub position: Option<crate::LogPosition>,
 }
 
 /// Bookings of an event by status.

@@ -299,6 +299,7 @@ async fn create_event(
             // not the limit.
             time_zone: None,
             max_seats_per_account: Some(MAX_SEATS_PER_ACCOUNT_LIMIT),
+            published: None,
         },
         seat_map: spec,
     };

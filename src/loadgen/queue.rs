@@ -90,6 +90,7 @@ fn event() -> NewEvent {
             currency: "EUR".into(),
             time_zone: None,
             max_seats_per_account: None,
+            published: None,
         },
         seat_map: SeatMapSpec {
             sections: vec![SectionSpec {

@@ -8,7 +8,7 @@
 // buyer pays again, and with the waiting room on, a hold sends the person to the queue
 // page and back with a pass; the demo arena opens on an overview of its sections and zooms into one.
 //
-// Run by tests/browser_seat_map.rs, which starts `onsale dev` and an event:
+// Run by tests/browser.rs, which starts `onsale dev` and an event:
 //   node seat_map.mjs EDGE_URL COORDINATOR_URL OPERATOR_TOKEN EVENT_ID
 // Prints one line per check; exits non-zero at the first that fails.
 import { mkdirSync } from 'node:fs';

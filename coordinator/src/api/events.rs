@@ -8,7 +8,7 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::error::Result;
 use crate::services::Coordinator;
 
-/// A page of events in start-time order.
+/// A page of published events in start-time order.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(PageQuery),
     responses(
         (status = 200, description = "A page of events", body = Page<Event>),
@@ -21,7 +21,7 @@ pub async fn events_index(
     Ok(Json(coordinator.events().list_events(query).await?))
 }
 
-/// One event.
+/// One published event (a draft is not found).
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
     params(("id" = u64, Path, description = "Event id")),
     responses(
@@ -32,7 +32,7 @@ pub async fn events_show(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Event>> {
-    Ok(Json(coordinator.events().event(id).await?))
+    Ok(Json(coordinator.events().published_event(id).await?))
 }
 
 /// Every seat of an event with its state.
@@ -46,6 +46,7 @@ pub async fn seats_index(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<SeatsResponse>> {
+    coordinator.events().published_event(id).await?;
     Ok(Json(coordinator.events().seats(id).await?))
 }
 
@@ -60,5 +61,6 @@ pub async fn availability_show(
     State(coordinator): State<Coordinator>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Availability>> {
+    coordinator.events().published_event(id).await?;
     Ok(Json(coordinator.events().availability(id).await?))
 }

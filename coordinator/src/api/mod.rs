@@ -1,6 +1,8 @@
-//! The coordinator's HTTP API: JSON under `/v1`, one file per resource, one error shape.
+//! The coordinator's HTTP API: JSON under `/v1`, one file per resource, one error shape;
+//! and the operator console's pages under `/operator`.
 
 mod bookings;
+mod console;
 mod error;
 mod events;
 mod extract;
@@ -75,11 +77,15 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route(
             "/v1/operator/events",
-            post(operator::operator_events_create),
+            get(operator::operator_events_index).post(operator::operator_events_create),
         )
         .route(
             "/v1/operator/events/{id}",
-            axum::routing::put(operator::operator_events_update),
+            get(operator::operator_events_show).put(operator::operator_events_update),
+        )
+        .route(
+            "/v1/operator/events/{id}/seats",
+            get(operator::operator_seats_index),
         )
         .route(
             "/v1/operator/events/{id}/waiting-room",
@@ -157,6 +163,15 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/me/notifications/live", get(me::notifications_live))
         .route("/bookEvent", post(holds::book_event))
         .route("/v1/openapi.json", get(openapi::openapi_show))
+        .route("/operator", get(console::events_page))
+        .route("/operator/sign-in", get(console::sign_in_page))
+        .route("/operator/events/new", get(console::new_event_page))
+        .route("/operator/events/{id}", get(console::event_page))
+        .route("/operator/events/{id}/sales", get(console::sales_page))
+        .route("/operator/checkin", get(console::checkin_page))
+        .route("/operator/team", get(console::team_page))
+        .route("/operator/audit", get(console::audit_page))
+        .route("/static/{file}", get(console::static_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics_show))
         .fallback(|| async {

@@ -1,11 +1,12 @@
-//! Operator calls: `POST /v1/operator/events`, `PUT /v1/operator/events/{id}`, a seat
+//! Operator calls: events (list, read, create, change, publish), a seat
 //! map from CSV, the catalogue, `GET /v1/changes`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use onsale_model::{
-    Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent, SeatMapSpec,
+    Catalogue, ErrorBody, Event, EventDetails, LogEntry, LogPosition, NewEvent, Page, PageQuery,
+    SeatMapSpec, SeatsResponse,
 };
 use serde::Deserialize;
 
@@ -51,6 +52,53 @@ pub async fn operator_events_update(
     Ok(Json(
         coordinator.events().update_event(id, details, &by).await?,
     ))
+}
+
+/// Every event, drafts first, for the console.
+#[utoipa::path(get, path = "/v1/operator/events", tag = "operator", params(PageQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "A page of events: the drafts, then the published events in start-time order", body = Page<Event>),
+        (status = 400, description = "Bad paging", body = ErrorBody),
+    ))]
+pub async fn operator_events_index(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Event>>> {
+    Ok(Json(coordinator.events().operator_events(query).await?))
+}
+
+/// One event, draft or published.
+#[utoipa::path(get, path = "/v1/operator/events/{id}", tag = "operator",
+    security(("operator" = [])),
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn operator_events_show(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Event>> {
+    Ok(Json(coordinator.events().event(id).await?))
+}
+
+/// Every seat of an event, draft or published, with its state (the console's seat map).
+#[utoipa::path(get, path = "/v1/operator/events/{id}/seats", tag = "operator",
+    security(("operator" = [])),
+    params(("id" = u64, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "Every seat and its state", body = SeatsResponse),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn operator_seats_index(
+    State(coordinator): State<Coordinator>,
+    _: Staff,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<SeatsResponse>> {
+    Ok(Json(coordinator.events().seats(id).await?))
 }
 
 /// Reads a seat map from CSV (`section,row,seat,price`, one line per seat, a header line

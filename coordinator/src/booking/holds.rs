@@ -198,8 +198,11 @@ impl NewHold<'_> {
             return Err(Error::Api(ApiError::seats_unavailable(taken)));
         }
         let hold = self.record(now);
-        let limit = read_event(tx, self.event_id).await?.max_seats_per_account;
-        super::limits::admit(tx, &hold, limit, now).await?;
+        let event = read_event(tx, self.event_id).await?;
+        if !event.published {
+            return Err(crate::events::event_not_found(self.event_id));
+        }
+        super::limits::admit(tx, &hold, event.max_seats_per_account, now).await?;
         self.write(tx, &hold)?;
         Ok((hold, false))
     }

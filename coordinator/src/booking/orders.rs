@@ -26,7 +26,8 @@ use crate::error::{Error, Result};
 use crate::events::read_event;
 use crate::store::records::{BookingRecord, PricedSeatMap, SeatRecord, UserRecord};
 use crate::store::tables::{
-    BOOKINGS, CHECK_IN_COUNTS, CHECK_INS, EVENT_BOOKINGS, EVENT_BOOKINGS_INDEXED, SEATS, USERS,
+    BOOKINGS, CHANGES, CHECK_IN_COUNTS, CHECK_INS, EVENT_BOOKINGS, EVENT_BOOKINGS_INDEXED, SEATS,
+    USERS,
 };
 
 /// The longest window of `per_minute`: a day.
@@ -43,18 +44,20 @@ impl Bookings {
                 ApiError::invalid(format!("minutes must be 1-{MAX_SALES_MINUTES}")).at("minutes"),
             ));
         }
-        let availability = self.events.availability(event_id).await?;
         let now = self.clock.now();
-        let (event, seat_map, bookings, checked_in) = self
+        let (event, seat_map, bookings, checked_in, position) = self
             .store
             .transact(|tx| async move {
+                let position = CHANGES.end(&tx).await?;
                 let event = read_event(&*tx, event_id).await?;
                 let seat_map = self.events.seat_map(&*tx, event_id).await?;
                 let bookings = event_bookings(&*tx, event_id).await?;
                 let checked_in = CHECK_IN_COUNTS.get(&tx, &event_id).await?.unwrap_or(0);
-                Ok::<_, Error>((event, seat_map, bookings, checked_in))
+                Ok::<_, Error>((event, seat_map, bookings, checked_in, position))
             })
             .await?;
+        // Read after `position`, so these counts are at least as new as it.
+        let availability = self.events.availability(event_id).await?;
         let mut counts = BookingCounts::default();
         let (mut revenue, mut refunded) = (0, 0);
         let mut tiers: BTreeMap<u64, TierSales> = BTreeMap::new();
@@ -123,6 +126,7 @@ impl Bookings {
             checked_in: checked_in.max(0) as u64,
             by_tier: tiers.into_values().collect(),
             per_minute,
+            position,
         })
     }
 

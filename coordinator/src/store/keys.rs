@@ -13,12 +13,14 @@ pub mod prefix {
     pub const META: &[u8] = &[0x01];
     /// `event(id)` → the event document.
     pub const EVENT: &[u8] = &[0x10];
-    /// `(starts_at, id)` → nothing; the listing order of events.
+    /// `(starts_at, id)` → nothing; the listing order of published events.
     pub const EVENT_ORDER: &[u8] = &[0x11];
     /// `event id` → the seat map (immutable once created).
     pub const SEAT_MAP: &[u8] = &[0x12];
     /// `(event id, seat number)` → the seat's state; absent means available.
     pub const SEAT: &[u8] = &[0x13];
+    /// `event id` → nothing; the drafts (events not published), oldest first.
+    pub const EVENT_DRAFT: &[u8] = &[0x14];
     /// `hold id` → the hold.
     pub const HOLD: &[u8] = &[0x20];
     /// `(expires_at, hold id)` → nothing; what the sweeper releases.
@@ -91,6 +93,7 @@ mod tests {
             META,
             EVENT,
             EVENT_ORDER,
+            EVENT_DRAFT,
             SEAT_MAP,
             SEAT,
             HOLD,

@@ -29,6 +29,7 @@ fn event(id: u64) -> Event {
         time_zone: "UTC".into(),
         time_zone_abbreviation: "UTC".into(),
         max_seats_per_account: onsale_model::DEFAULT_MAX_SEATS_PER_ACCOUNT,
+        published: true,
     }
 }
 

@@ -343,6 +343,7 @@ pub fn generate(count: usize) -> Vec<Event> {
                 time_zone: "UTC".into(),
                 time_zone_abbreviation: "UTC".into(),
                 max_seats_per_account: 8,
+                published: true,
             }
         })
         .collect()

@@ -27,6 +27,7 @@ pub fn event(id: u64, name: &str) -> Event {
         time_zone: "UTC".into(),
         time_zone_abbreviation: "UTC".into(),
         max_seats_per_account: 8,
+        published: true,
     }
 }
 

@@ -10,8 +10,11 @@ use crate::store::records::StoredSeatMap;
 /// `event id` → the event.
 pub(crate) const EVENTS: Table<u64, Event> = Table::new(prefix::EVENT);
 
-/// `(starts_at, event id)` → nothing: the listing order of events.
+/// `(starts_at, event id)` → nothing: the listing order of published events.
 pub(crate) const EVENT_ORDER: Table<(Millis, u64), (), Empty> = Table::new(prefix::EVENT_ORDER);
+
+/// `event id` → nothing: the drafts, which the listing order leaves out.
+pub(crate) const EVENT_DRAFTS: Table<u64, (), Empty> = Table::new(prefix::EVENT_DRAFT);
 
 /// `event id` → its seat map, fixed once the event is created.
 pub(crate) const SEAT_MAPS: Table<u64, StoredSeatMap> = Table::new(prefix::SEAT_MAP);
@@ -29,6 +32,7 @@ mod tests {
         assert_eq!(EVENT_ORDER.key(&(-5, 7)), order);
         assert_eq!(EVENT_ORDER.unpack_key(&order), Some((-5, 7)));
         assert_eq!(SEAT_MAPS.key(&7), [&[0x12][..], &id].concat());
+        assert_eq!(EVENT_DRAFTS.key(&7), [&[0x14][..], &id].concat());
     }
 
     #[test]

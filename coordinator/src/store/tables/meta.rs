@@ -11,7 +11,7 @@ pub(crate) const SECRETS: Entry<Secrets> = Entry::new(prefix::META, "secrets");
 /// The last event id handed out.
 pub(crate) const EVENT_SEQ: Entry<i64, Counter> = Entry::new(prefix::META, "event_seq");
 
-/// How many events there are.
+/// How many events are published (drafts are not counted).
 pub const EVENT_COUNT: Entry<i64, Counter> = Entry::new(prefix::META, "event_count");
 
 /// The notifier's place in the change log: the position of the last entry it handled, as

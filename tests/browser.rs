@@ -1,7 +1,8 @@
-//! The event page's seat map and the waiting-room page in a real browser: `onsale dev`
-//! (coordinator, indexer, edge, sandbox payments) with an event of known seats, driven by
-//! `tests/browser/seat_map.mjs` in Debian's Chromium through playwright-core. See that
-//! script for what is checked.
+//! onsale's pages in a real browser, each journey on its own `onsale dev` (coordinator,
+//! indexer, edge, sandbox payments), driven in Debian's Chromium through playwright-core:
+//! the event page's seat map and the waiting-room page (`tests/browser/seat_map.mjs`, on
+//! an event of known seats) and the operator console (`tests/browser/console.mjs`, from
+//! an operator account made on the command line). See those scripts for what is checked.
 //!
 //! Needs Node.js, `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci` in `tests/browser`;
 //! without them the test prints "skipped" and passes, except in CI (`CI=true`), where
@@ -127,6 +128,43 @@ async fn seat_map_and_waiting_room_work_in_a_browser() {
         .output()
         .await
         .expect("run node");
+    finish(dev, run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_console_works_in_a_browser() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !browser_ready(&dir) {
+        return;
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let dev = start_dev(data.path());
+    let added = Command::new(common::ONSALE)
+        .args(["operator", "add", "door.lead", "--role", "admin", "--url"])
+        .arg(&dev.coordinator)
+        .args(["--operator-token", &dev.operator_token])
+        .output()
+        .expect("run onsale operator add");
+    let printed = String::from_utf8_lossy(&added.stdout);
+    assert!(added.status.success(), "operator add failed: {printed}");
+    let password = printed
+        .split("one-time password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the one-time password is printed")
+        .to_string();
+    let run = tokio::process::Command::new("node")
+        .current_dir(&dir)
+        .arg("console.mjs")
+        .args([&dev.edge, &dev.coordinator, "door.lead", &password])
+        .output()
+        .await
+        .expect("run node");
+    finish(dev, run);
+}
+
+/// Prints what the browser script said, stops `onsale dev` and fails on a failed check.
+fn finish(dev: Dev, run: std::process::Output) {
     let output = format!(
         "{}{}",
         String::from_utf8_lossy(&run.stdout),

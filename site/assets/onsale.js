@@ -1,7 +1,8 @@
 // onsale's pages in the browser: the header (My tickets, notifications, who is signed
 // in), the account box, the live seat map of an event page (pick seats, hold them, the
 // hold's countdown, checkout), the waiting-room page, the booking page (status, tickets,
-// calendar file, paying again) and "My tickets".
+// calendar file, paying again) and "My tickets"; and `window.onsale.previewSeatMap`, the
+// same seat map drawn from a list alone, for the operator console's preview.
 // Plain JavaScript with no dependencies, served by the edge at /static/onsale.{hash}.js.
 //
 // Seat states come from `GET /v1/events/{id}/seats` (through the edge), then live from the
@@ -599,6 +600,7 @@
   };
 
   SeatMap.prototype.toggle = function (seat) {
+    if (this.preview) return;
     if (this.hold) {
       say(this.message, 'Pay for or release your held seats before picking others.', 'error');
       return;
@@ -1231,6 +1233,30 @@
   };
 
   var STATUS_WORDS = { pending: 'waiting for payment', completed: 'paid', cancelled: 'cancelled' };
+
+  // The seat map drawn from a seat list alone (`seats` as `GET /v1/events/{id}/seats`
+  // lists them, `places` its sections' positions), with no account, hold or live feed:
+  // the operator console's preview of a seat map as it is made.
+  function previewSeatMap(root, seats, places, currency) {
+    var map = Object.create(SeatMap.prototype);
+    map.root = root;
+    map.currency = currency;
+    map.preview = true;
+    map.seats = [];
+    map.byId = {};
+    map.selected = [];
+    map.hold = null;
+    map.holding = [];
+    map.legend = el('ul', { class: 'legend', 'aria-label': 'Legend' });
+    map.figure = el('div', { class: 'seatmap-scroll' });
+    root.textContent = '';
+    root.appendChild(map.legend);
+    root.appendChild(map.figure);
+    if (seats.length) map.draw(seats, places || []);
+    return map;
+  }
+
+  window.onsale = { previewSeatMap: previewSeatMap, money: money, tierColour: tierColour };
 
   // ---- start ----------------------------------------------------------------------------
 
