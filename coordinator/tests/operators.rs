@@ -364,6 +364,22 @@ async fn a_ticket_is_admitted_once_by_code_or_short_code() {
     assert_eq!(admitted["seat_label"], "Section Section 0, Row R0, Seat 1");
     assert_eq!(admitted["order_code"], booking["order_code"]);
     assert_eq!(admitted["checked_in_by"]["name"], "gate-a");
+    let (_, log) = s.get_json(&s.operator(), "/v1/changes?limit=1000").await;
+    let admissions: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["type"] == "checked_in")
+        .collect();
+    assert_eq!(
+        admissions.len(),
+        1,
+        "the change log tells live views: {log}"
+    );
+    assert_eq!(
+        (&admissions[0]["event_id"], &admissions[0]["seat_id"]),
+        (&json!(event), &json!("S0-R0-1"))
+    );
 
     let (status, again) = s
         .post_json(

@@ -176,6 +176,15 @@ pub enum Change {
         /// Why, for a person.
         reason: String,
     },
+    /// A ticket was admitted at the door.
+    CheckedIn {
+        /// The event.
+        event_id: u64,
+        /// The booking.
+        booking_id: String,
+        /// The seat whose ticket it was.
+        seat_id: String,
+    },
     /// The provider confirmed the refund of a cancelled booking's charge.
     BookingRefunded {
         /// The booking.

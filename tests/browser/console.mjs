@@ -224,6 +224,8 @@ try {
   check((await door.textContent('#checkin-result')).includes('Floor'), `the first scan admits: "${await door.textContent('#checkin-result')}"`);
   await door.waitForFunction(() => document.querySelector('#checkin-count').textContent.startsWith('1 of 2'), null, WAIT);
   check(true, 'the door counts 1 of 2 checked in');
+  await page.waitForFunction(() => document.querySelector('[data-figure="checked-in"] dd')?.textContent === '1 of 2', null, WAIT);
+  check(true, 'the open sales page counts the admission without a reload');
   await door.fill('#f-code', codes[0]);
   await door.press('#f-code', 'Enter');
   await door.waitForSelector('#checkin-result.refused[data-code="already_checked_in"]', WAIT);

@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use onsale_model::{
-    Actor, ApiError, BookingStatus, CheckIn, CheckInCount, CheckInRequest, ErrorCode,
+    Actor, ApiError, BookingStatus, Change, CheckIn, CheckInCount, CheckInRequest, ErrorCode,
 };
 use onsale_store::{StoreExt, Tx};
 
@@ -14,6 +14,7 @@ use super::Bookings;
 use super::checkout::read_booking;
 use super::tickets::{booked_seats, order_code, seat_words};
 use crate::audit;
+use crate::changelog;
 use crate::clock::to_datetime;
 use crate::error::{Error, Result};
 use crate::events::read_event;
@@ -88,6 +89,14 @@ impl Bookings {
                     };
                     CHECK_INS.set(&tx, &key, &record)?;
                     CHECK_IN_COUNTS.add(&tx, &booking.event_id, 1).await?;
+                    changelog::append(
+                        &*tx,
+                        &Change::CheckedIn {
+                            event_id: booking.event_id,
+                            booking_id: booking_id.clone(),
+                            seat_id: seat_id.clone(),
+                        },
+                    )?;
                     audit::record(
                         &*tx,
                         now,
