@@ -1,12 +1,13 @@
 //! Whole processes: `onsale coordinator` started as an operator would, driven by
-//! `onsale loadgen holds`, which checks the seat map against every answer it got.
+//! `onsale loadgen holds` and `onsale loadgen bookings`, which check the seat map (and
+//! every booking) against every answer they got.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output};
 
-use common::{ONSALE, OPERATOR_TOKEN, start_coordinator};
+use common::{ONSALE, OPERATOR_TOKEN, start, start_coordinator};
 
 fn loadgen(urls: &[&str], buyers: usize) -> Output {
     let mut command = Command::new(ONSALE);
@@ -77,6 +78,62 @@ fn one_coordinator_on_fjall() {
     assert_storm_was_safe(&loadgen(&[&coordinator.url], 100));
 }
 
+/// `onsale loadgen bookings` (16 buyers, 10 pending bookings each, on 400 seats) against
+/// `urls`: every booking made, none of a seat twice, each found pending by its buyer.
+fn assert_bookings_were_safe(urls: &[&str]) {
+    let mut command = Command::new(ONSALE);
+    command.args(["loadgen", "bookings", "--operator-token", OPERATOR_TOKEN]);
+    for url in urls {
+        command.args(["--url", url]);
+    }
+    let output = command
+        .args([
+            "--buyers",
+            "16",
+            "--bookings-per-buyer",
+            "10",
+            "--seats",
+            "400",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run onsale loadgen bookings");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "loadgen failed:\n{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(metric(&table, "pending bookings"), 160, "{table}");
+    for zero in [
+        "other errors",
+        "seats booked twice",
+        "bookings not found pending with their seat by their buyer",
+        "booked seats shown available",
+        "seats taken without a booking or a hold",
+    ] {
+        assert_eq!(metric(&table, zero), 0, "{zero}: {table}");
+    }
+}
+
+#[test]
+fn pending_bookings_on_fjall() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let coordinator = start(
+        &[
+            "coordinator",
+            "--store",
+            &format!("fjall:{}", dir.path().display()),
+            "--listen",
+            "127.0.0.1:0",
+            "--payments-sandbox",
+            "127.0.0.1:0",
+        ],
+        true,
+    );
+    assert_bookings_were_safe(&[&coordinator.url]);
+}
+
 /// A PostgreSQL database of its own for one test, dropped (with its sessions) at the end.
 struct ProcessDb {
     url: String,
@@ -129,6 +186,27 @@ fn two_coordinators_share_postgres() {
     let second = start_coordinator(&db.url);
     // Buyers alternate between the coordinators for sign-up, holds and checks.
     assert_storm_was_safe(&loadgen(&[&first.url, &second.url], 100));
+}
+
+#[test]
+fn pending_bookings_through_two_coordinators_on_postgres() {
+    let db = ProcessDb::create();
+    let coordinator = || {
+        start(
+            &[
+                "coordinator",
+                "--store",
+                &db.url,
+                "--listen",
+                "127.0.0.1:0",
+                "--payments-sandbox",
+                "127.0.0.1:0",
+            ],
+            true,
+        )
+    };
+    let (first, second) = (coordinator(), coordinator());
+    assert_bookings_were_safe(&[&first.url, &second.url]);
 }
 
 /// Two coordinators on one PostgreSQL database under a hold storm; one is killed with

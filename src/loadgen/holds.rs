@@ -56,7 +56,8 @@ pub struct HoldsArgs {
     best_available: bool,
 }
 
-const ROW_SEATS: u32 = 100;
+/// Seats per row of the generated event.
+pub(super) const ROW_SEATS: u32 = 100;
 
 /// How often a request that met a transport error or a `503` is sent again, and the pause
 /// before each after a transport error (doubling): about 25 s in all, longer than a
@@ -69,15 +70,15 @@ const LONGEST_BUSY_WAIT: Duration = Duration::from_secs(5);
 
 /// What a request met before its last outcome.
 #[derive(Debug, Clone, Copy, Default)]
-struct Resent {
+pub(super) struct Resent {
     /// Transport errors: sent again to the next coordinator.
-    transport: u64,
+    pub(super) transport: u64,
     /// `503` answers: sent again after their `Retry-After`.
-    busy: u64,
+    pub(super) busy: u64,
 }
 
 impl Resent {
-    fn any(self) -> bool {
+    pub(super) fn any(self) -> bool {
         self.transport + self.busy > 0
     }
 }
@@ -113,7 +114,14 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
         .build()?;
 
     let setup = Instant::now();
-    let event_id = create_event(&client, &base, &args).await?;
+    let event_id = create_event(
+        &client,
+        &base,
+        &args.operator_token,
+        args.seats,
+        "Loadgen Stadium Night",
+    )
+    .await?;
     let sessions = sign_up_buyers(&client, &bases, args.buyers).await?;
     let setup_time = setup.elapsed();
 
@@ -260,12 +268,16 @@ pub async fn run(args: HoldsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_event(
+/// Creates a published event of `seats` seats in rows of [`ROW_SEATS`] (`S{section}-R{row}-{n}`,
+/// 50 rows per section) with the highest seat limit per account; returns its id.
+pub(super) async fn create_event(
     client: &reqwest::Client,
     base: &str,
-    args: &HoldsArgs,
+    operator_token: &str,
+    seats: u32,
+    name: &str,
 ) -> anyhow::Result<u64> {
-    let rows = args.seats / ROW_SEATS;
+    let rows = seats / ROW_SEATS;
     let sections = rows.div_ceil(50);
     let spec = SeatMapSpec {
         sections: (0..sections)
@@ -286,9 +298,9 @@ async fn create_event(
     };
     let event = NewEvent {
         details: EventDetails {
-            name: "Loadgen Stadium Night".into(),
+            name: name.into(),
             category: "concert".into(),
-            description: "Created by onsale loadgen holds.".into(),
+            description: "Created by onsale loadgen.".into(),
             performers: vec!["The Load Generators".into()],
             venue: "Benchmark Stadium".into(),
             city: "Localhost".into(),
@@ -305,7 +317,7 @@ async fn create_event(
     };
     let response = client
         .post(format!("{base}/v1/operator/events"))
-        .bearer_auth(&args.operator_token)
+        .bearer_auth(operator_token)
         .json(&event)
         .send()
         .await
@@ -319,7 +331,9 @@ async fn create_event(
     body["id"].as_u64().context("event id")
 }
 
-async fn sign_up_buyers(
+/// Signs `buyers` users up and logs them in (8 at a time, buyer i on URL i mod n);
+/// returns their tokens.
+pub(super) async fn sign_up_buyers(
     client: &reqwest::Client,
     bases: &[String],
     buyers: usize,
@@ -347,19 +361,19 @@ async fn sign_up_buyers(
 /// The coordinators one buyer talks to: its own first (buyer i starts at URL i mod n),
 /// the others in turn when a request meets a transport error.
 #[derive(Clone)]
-struct Bases {
+pub(super) struct Bases {
     order: Vec<String>,
 }
 
 impl Bases {
-    fn new(bases: &[String], first: usize) -> Self {
+    pub(super) fn new(bases: &[String], first: usize) -> Self {
         let n = bases.len();
         Bases {
             order: (0..n).map(|k| bases[(first + k) % n].clone()).collect(),
         }
     }
 
-    fn first(&self) -> &str {
+    pub(super) fn first(&self) -> &str {
         &self.order[0]
     }
 
@@ -367,7 +381,7 @@ impl Bases {
     /// again (to the next coordinator, after a pause), and after a `503`, again after its
     /// `Retry-After`; up to [`RETRIES`] times in all. Returns the last outcome and what
     /// was met before it (a last transport error counts too).
-    async fn send(
+    pub(super) async fn send(
         &self,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> (reqwest::Result<reqwest::Response>, Resent) {
@@ -534,7 +548,8 @@ async fn verify_kept_holds(
     Ok(missing)
 }
 
-fn uuid_like() -> String {
+/// A random idempotency key.
+pub(super) fn uuid_like() -> String {
     let bits: u128 = rand::rng().random();
     format!("{bits:032x}")
 }

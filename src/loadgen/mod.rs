@@ -1,5 +1,6 @@
 //! `onsale loadgen`: load generators against running services, each printing a table.
 
+mod bookings;
 mod edge;
 mod holds;
 mod idle;
@@ -15,6 +16,9 @@ use clap::Subcommand;
 pub enum Scenario {
     /// Concurrent seat holds on one large event; checks that no seat is held twice.
     Holds(holds::HoldsArgs),
+    /// Pending bookings (hold one seat, then check out) by concurrent buyers; checks that
+    /// no seat is booked twice.
+    Bookings(bookings::BookingsArgs),
     /// Many WebSocket clients on one event's live feed; latency from a hold's commit to
     /// every client.
     Live(live::LiveArgs),
@@ -32,6 +36,7 @@ pub enum Scenario {
 pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
         Scenario::Holds(args) => holds::run(args).await,
+        Scenario::Bookings(args) => bookings::run(args).await,
         Scenario::Edge(args) => edge::run(args).await,
         Scenario::Live(args) => live::run(args).await,
         Scenario::Queue(args) => queue::run(args).await,
