@@ -39,7 +39,9 @@ pub struct BookingsArgs {
     /// time.
     #[arg(long, default_value_t = 32)]
     buyers: usize,
-    /// Pending bookings each buyer makes (at most the per-account limit, 100).
+    /// Pending bookings each buyer makes, one after another. An account may have at most
+    /// 100 seats of an event, so a buyer makes its bookings with as many accounts as that
+    /// takes (signed up before the run), 100 each.
     #[arg(long, default_value_t = 50)]
     bookings_per_buyer: u32,
     /// Seats in the event (rows of 100).
@@ -80,8 +82,8 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
         "--seats must be at least {ROW_SEATS}"
     );
     ensure!(
-        (1..=MAX_SEATS_PER_ACCOUNT_LIMIT).contains(&args.bookings_per_buyer),
-        "--bookings-per-buyer must be 1 to {MAX_SEATS_PER_ACCOUNT_LIMIT}, the most seats one account may have"
+        args.bookings_per_buyer > 0,
+        "--bookings-per-buyer must be at least 1"
     );
     ensure!(
         u64::from(args.bookings_per_buyer) * args.buyers as u64 <= u64::from(args.seats) / 2,
@@ -104,7 +106,15 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
         "Loadgen Booking Night",
     )
     .await?;
-    let sessions = sign_up_buyers(&client, &bases, args.buyers).await?;
+    let accounts = args
+        .bookings_per_buyer
+        .div_ceil(MAX_SEATS_PER_ACCOUNT_LIMIT) as usize;
+    let mut tokens = sign_up_buyers(&client, &bases, args.buyers * accounts)
+        .await?
+        .into_iter();
+    let sessions: Vec<Vec<String>> = (0..args.buyers)
+        .map(|_| tokens.by_ref().take(accounts).collect())
+        .collect();
     let setup_time = setup.elapsed();
 
     let rows = args.seats / ROW_SEATS;
@@ -112,7 +122,7 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
     let tasks: Vec<_> = sessions
         .into_iter()
         .enumerate()
-        .map(|(i, token)| {
+        .map(|(i, tokens)| {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -122,7 +132,7 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
             let count = args.bookings_per_buyer;
             tokio::spawn(async move {
                 start_line.wait().await;
-                buyer(client, bases, event_id, rows, token, count).await
+                buyer(client, bases, event_id, rows, tokens, count).await
             })
         })
         .collect();
@@ -163,7 +173,7 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
     );
     println!(
         "setup (event + {} sign-ups and log-ins): {:.1} s",
-        args.buyers,
+        args.buyers * accounts,
         setup_time.as_secs_f64()
     );
     println!();
@@ -216,13 +226,14 @@ pub async fn run(args: BookingsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One buyer's bookings, one at a time.
+/// One buyer's bookings, one at a time, with each of `tokens` (accounts) in turn for up to
+/// the per-account limit.
 async fn buyer(
     client: reqwest::Client,
     bases: Bases,
     event_id: u64,
     rows: u32,
-    token: String,
+    tokens: Vec<String>,
     count: u32,
 ) -> anyhow::Result<BuyerReport> {
     let mut report = BuyerReport {
@@ -237,6 +248,7 @@ async fn buyer(
     // Every attempt ends in a booking, a 409 or an error; errors end the buyer's run
     // early rather than loop.
     while made < count && report.counts.errors < u64::from(count) {
+        let token = &tokens[(made / MAX_SEATS_PER_ACCOUNT_LIMIT) as usize];
         let seat = {
             let mut rng = rand::rng();
             let row = rng.random_range(0..rows);
@@ -249,7 +261,7 @@ async fn buyer(
             .send(|base| {
                 client
                     .post(format!("{base}/v1/events/{event_id}/holds"))
-                    .bearer_auth(&token)
+                    .bearer_auth(token)
                     .header("Idempotency-Key", &key)
                     .json(&serde_json::json!({ "seats": [&seat] }))
             })
@@ -264,7 +276,8 @@ async fn buyer(
         report.holds.record(sent.elapsed().as_micros() as u64)?;
         let hold: Hold = match (status, body) {
             (201, Ok(body)) => serde_json::from_slice(&body)?,
-            (409, _) => {
+            // The seat is someone else's; any other 409 (the account's limit) is an error.
+            (409, Ok(body)) if seat_taken(&body) => {
                 report.counts.conflicts += 1;
                 continue;
             }
@@ -279,7 +292,7 @@ async fn buyer(
             .send(|base| {
                 client
                     .post(format!("{base}/v1/holds/{}/checkout", hold.hold_id))
-                    .bearer_auth(&token)
+                    .bearer_auth(token)
                     .header("Idempotency-Key", &key)
             })
             .await;
@@ -287,6 +300,15 @@ async fn buyer(
         let answer = match response {
             Ok(response) if response.status().as_u16() == 201 => {
                 response.json::<CheckoutResponse>().await.ok()
+            }
+            Ok(response) if response.status().as_u16() == 503 => {
+                let body = response.text().await.unwrap_or_default();
+                ensure!(
+                    !body.contains("payment_unavailable"),
+                    "the coordinator takes no payments, so nothing can be checked out: start it \
+                     with a payment provider (`--payments-sandbox 127.0.0.1:0` for the sandbox)"
+                );
+                None
             }
             _ => None,
         };
@@ -309,6 +331,12 @@ async fn buyer(
         });
     }
     Ok(report)
+}
+
+/// Whether a `409` answer says the seat is taken (`seat_unavailable`).
+fn seat_taken(body: &[u8]) -> bool {
+    serde_json::from_slice::<onsale_model::ErrorBody>(body)
+        .is_ok_and(|answer| answer.error.code == onsale_model::ErrorCode::SeatUnavailable)
 }
 
 fn add(total: &mut Resent, more: Resent) {
