@@ -5,8 +5,8 @@
 // waiting room, sales with a chart that follows the change log, orders and refunds, the
 // attendee list, door check-in (the camera reads QR codes where the browser has
 // BarcodeDetector; short codes are typed), the team and the audit trail.
-// Plain JavaScript with no dependencies, served by the coordinator at
-// /static/console.{hash}.js on the pages of `/operator`. Every change goes through the
+// Plain JavaScript, served by the coordinator at /static/console.{hash}.js on the pages of
+// `/operator`, after the buyer site's script, whose helpers and seat map it uses. Every change goes through the
 // operator API; its errors are shown next to the field they name.
 (function () {
   'use strict';
@@ -16,37 +16,14 @@
 
   // ---- small helpers ------------------------------------------------------------------
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === 'text') node.textContent = attrs[name];
-      else if (name.slice(0, 2) === 'on') node.addEventListener(name.slice(2), attrs[name]);
-      else node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) {
-      if (child) node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function svg(tag, attrs) {
-    var node = document.createElementNS('http://www.w3.org/2000/svg', tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === 'text') node.textContent = attrs[name];
-      else node.setAttribute(name, attrs[name]);
-    });
-    return node;
-  }
+  // The buyer site's script (onsale.js, loaded first on every console page) lends its
+  // helpers and its seat map.
+  var site = window.onsale;
+  var el = site.el;
+  var svg = site.svg;
+  var money = site.money;
 
   function $(selector, root) { return (root || document).querySelector(selector); }
-
-  // Minor units as a person reads them: 4500 EUR is "€45.00".
-  function money(minor, currency) {
-    var symbols = { EUR: '€', GBP: '£', USD: '$', JPY: '¥' };
-    var symbol = symbols[currency] || (currency + ' ');
-    if (currency === 'JPY') return symbol + minor;
-    return symbol + Math.floor(minor / 100) + '.' + String(minor % 100).padStart(2, '0');
-  }
 
   // "45", "45.5" or "45.50" in `currency` as minor units, or null.
   function minorUnits(text, currency) {
@@ -507,7 +484,7 @@
   // Redraws the preview with the buyer site's seat map, from the editor as it is now
   // (skipping what does not read yet).
   EventForm.prototype.drawPreview = function () {
-    if (!this.preview || !window.onsale) return;
+    if (!this.preview) return;
     var map = this.seatMap(true);
     var seats = [];
     var places = [];
@@ -522,7 +499,7 @@
         }
       });
     });
-    window.onsale.previewSeatMap(this.preview, seats, places, this.currency());
+    site.previewSeatMap(this.preview, seats, places, this.currency());
     this.preview.setAttribute('data-seats', String(seats.length));
   };
 
@@ -651,7 +628,7 @@
       var seats = answer.body.seats.map(function (s) {
         return { seat_id: s.seat_id, section: s.section, row: s.row, number: s.number, price: s.price, state: s.state };
       });
-      window.onsale.previewSeatMap(box, seats, answer.body.sections, editor.event ? editor.event.currency : 'EUR');
+      site.previewSeatMap(box, seats, answer.body.sections, editor.event ? editor.event.currency : 'EUR');
       box.setAttribute('data-seats', String(seats.length));
     });
   }

@@ -1,8 +1,9 @@
 // onsale's pages in the browser: the header (My tickets, notifications, who is signed
 // in), the account box, the live seat map of an event page (pick seats, hold them, the
 // hold's countdown, checkout), the waiting-room page, the booking page (status, tickets,
-// calendar file, paying again) and "My tickets"; and `window.onsale.previewSeatMap`, the
-// same seat map drawn from a list alone, for the operator console's preview.
+// calendar file, paying again) and "My tickets"; and `window.onsale`, for the operator
+// console's script: the same seat map drawn from a list alone (its preview) and the small
+// helpers.
 // Plain JavaScript with no dependencies, served by the edge at /static/onsale.{hash}.js.
 //
 // Seat states come from `GET /v1/events/{id}/seats` (through the edge), then live from the
@@ -24,7 +25,9 @@
       else if (name.slice(0, 2) === 'on') node.addEventListener(name.slice(2), attrs[name]);
       else node.setAttribute(name, attrs[name]);
     });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    });
     return node;
   }
 
@@ -1256,7 +1259,8 @@
     return map;
   }
 
-  window.onsale = { previewSeatMap: previewSeatMap, money: money, tierColour: tierColour };
+  // What the operator console's script (console.js, loaded after this one) shares.
+  window.onsale = { previewSeatMap: previewSeatMap, money: money, el: el, svg: svg };
 
   // ---- start ----------------------------------------------------------------------------
 

@@ -24,8 +24,9 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: blob: https:; media-src 'self' blob:; connect-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// A console page: `nav` marks the current section of the navigation.
-fn layout(title: &str, nav: &str, page: &str, body: &str, seat_map_script: bool) -> Response {
+/// A console page: `nav` marks the current section of the navigation. It loads the buyer
+/// site's script first (its helpers and seat map), then the console's.
+fn layout(title: &str, nav: &str, page: &str, body: &str) -> Response {
     let links = [
         ("events", "/operator", "Events"),
         ("checkin", "/operator/checkin", "Check-in"),
@@ -41,21 +42,13 @@ fn layout(title: &str, nav: &str, page: &str, body: &str, seat_map_script: bool)
         };
         let _ = write!(menu, "<a href=\"{href}\"{current}>{text}</a>");
     }
-    let buyer_script = if seat_map_script {
-        format!(
-            "<script src=\"{}\" defer></script>",
-            onsale_site::script_path()
-        )
-    } else {
-        String::new()
-    };
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title} · onsale console</title>\
          <link rel=\"icon\" href=\"{favicon}\" type=\"image/svg+xml\">\
-         <link rel=\"stylesheet\" href=\"{stylesheet}\">{buyer_script}\
-         <script src=\"{console}\" defer></script></head>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\">\
+         <script src=\"{buyer}\" defer></script><script src=\"{console}\" defer></script></head>\
          <body class=\"console\"><header><a href=\"/operator\" class=\"brand\">onsale \
          <small>console</small></a><nav aria-label=\"Console\">{menu}\
          <span id=\"console-operator\"></span></nav></header>\
@@ -63,6 +56,7 @@ fn layout(title: &str, nav: &str, page: &str, body: &str, seat_map_script: bool)
         title = escape(title),
         favicon = onsale_site::favicon_path(),
         stylesheet = onsale_site::stylesheet_path(),
+        buyer = onsale_site::script_path(),
         console = onsale_site::console_script_path(),
     );
     let mut response = (StatusCode::OK, html).into_response();
@@ -119,7 +113,6 @@ pub async fn events_page() -> Response {
         "<div class=\"page-head\"><h1>Events</h1>\
          <a class=\"button\" href=\"/operator/events/new\">New event</a></div>\
          <div id=\"event-list\" aria-live=\"polite\"><p>Loading…</p></div>",
-        false,
     )
 }
 
@@ -163,7 +156,7 @@ pub async fn sign_in_page() -> Response {
         ),
         FORM_MESSAGE,
     );
-    layout("Sign in", "", "sign-in", &(sign_in + &change), false)
+    layout("Sign in", "", "sign-in", &(sign_in + &change))
 }
 
 /// The form of an event's details, for both a new event and an edited one.
@@ -285,7 +278,6 @@ pub async fn new_event_page() -> Response {
         "events",
         "new-event",
         &format!("<h1>New event</h1>{}", details_form(true)),
-        true,
     )
 }
 
@@ -357,7 +349,7 @@ pub async fn event_page(Path(id): Path<String>) -> Response {
          </section></div>",
         details = details_form(false),
     );
-    layout(&format!("Event {id}"), "events", "event", &body, true)
+    layout(&format!("Event {id}"), "events", "event", &body)
 }
 
 /// `GET /operator/events/{id}/sales`: sales, the chart, check-ins, orders and refunds.
@@ -382,7 +374,7 @@ pub async fn sales_page(Path(id): Path<String>) -> Response {
          <nav id=\"orders-pages\" class=\"pages\" aria-label=\"Pages\"></nav></section>\
          <section id=\"order-detail\" class=\"card\" hidden aria-live=\"polite\"></section>"
     );
-    layout("Sales", "events", "sales", &body, false)
+    layout("Sales", "events", "sales", &body)
 }
 
 /// `GET /operator/checkin`: the door: the camera reads tickets' QR codes where the
@@ -413,7 +405,7 @@ pub async fn checkin_page() -> Response {
         ),
         FORM_MESSAGE,
     );
-    layout("Check-in", "checkin", "checkin", &body, false)
+    layout("Check-in", "checkin", "checkin", &body)
 }
 
 /// `GET /operator/team`: operators and API keys.
@@ -450,7 +442,7 @@ pub async fn team_page() -> Response {
         ),
         field("key-role", "Role", &role("key-role"), ""),
     );
-    layout("Team", "team", "team", &body, false)
+    layout("Team", "team", "team", &body)
 }
 
 /// `GET /operator/audit`: the audit trail, newest first.
@@ -462,7 +454,6 @@ pub async fn audit_page() -> Response {
         "<h1>Audit trail</h1><table id=\"audit\"><thead><tr><th>When</th><th>Who</th>\
          <th>What</th><th>To what</th><th>Detail</th></tr></thead><tbody></tbody></table>\
          <button type=\"button\" id=\"audit-more\" class=\"secondary\" hidden>Older</button>",
-        false,
     )
 }
 
@@ -471,21 +462,7 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
     let Some(asset) = onsale_site::asset(&format!("/static/{file}")) else {
         return not_found();
     };
-    let mut response = (StatusCode::OK, asset.body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(onsale_site::CACHE_CONTROL),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    super::media::immutable(asset.content_type, asset.body)
 }
 
 fn not_found() -> Response {

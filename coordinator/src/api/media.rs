@@ -86,12 +86,15 @@ pub async fn media_show(
     let not_found = || Error::Api(ApiError::new(ErrorCode::NotFound, "no such file"));
     let media = coordinator.media().ok_or_else(not_found)?;
     let file = media.get(&name).await?.ok_or_else(not_found)?;
-    let mut response = (StatusCode::OK, file.bytes).into_response();
+    Ok(immutable(file.content_type, file.bytes))
+}
+
+/// `body` as a file whose name changes with its content: browsers and caches keep it
+/// for a year.
+pub(super) fn immutable(content_type: &'static str, body: impl IntoResponse) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(onsale_media::CACHE_CONTROL),
@@ -100,5 +103,5 @@ pub async fn media_show(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    Ok(response)
+    response
 }
