@@ -161,7 +161,8 @@ try {
   check(true, 'published');
   await shoot(page, 'console-2-event');
 
-  // The buyer site shows it once the edge's snapshot has it.
+  // The buyer site shows it once the edge's snapshot has it; the event page links there.
+  check(await page.getAttribute('#on-site', 'href') === `${edge}/events/${eventId}`, 'the event page links to the event on the site');
   const buyer = await context.newPage();
   const deadline = Date.now() + 30000;
   while ((await fetch(`${edge}/v1/events/${eventId}`)).status !== 200) {

@@ -9,13 +9,14 @@
 
 use std::fmt::Write;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onsale_model::display::escape;
 use onsale_model::{ApiError, ErrorCode};
 
 use super::api_error_response;
+use crate::services::Coordinator;
 
 /// The console pages' `Content-Security-Policy`: the coordinator's own script, stylesheet
 /// and API; images from anywhere over HTTPS, the media store and uploads being chosen
@@ -283,10 +284,24 @@ pub async fn new_event_page() -> Response {
 
 /// `GET /operator/events/{id}`: an event's details, publishing, picture, waiting room
 /// and seat map.
-pub async fn event_page(Path(id): Path<String>) -> Response {
+pub async fn event_page(
+    State(coordinator): State<Coordinator>,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<u64>() else {
         return not_found();
     };
+    // Where buyers see the event, when the site's address is known (`--site-url`).
+    let on_site = coordinator
+        .settings()
+        .site_url
+        .as_deref()
+        .map_or_else(String::new, |site| {
+            format!(
+                "<a id=\"on-site\" class=\"button secondary\" href=\"{}/events/{id}\">On the site</a>",
+                escape(site.trim_end_matches('/'))
+            )
+        });
     let image = format!(
         "<form novalidate id=\"image-form\" class=\"card\"><h2>Picture</h2>\
          <img id=\"event-image\" alt=\"The event's picture\" hidden>{}{}\
@@ -341,8 +356,7 @@ pub async fn event_page(Path(id): Path<String>) -> Response {
         "<div class=\"page-head\"><h1 id=\"event-title\">Event {id}</h1>\
          <span id=\"event-state\" class=\"badge\"></span>\
          <button type=\"button\" id=\"publish\" hidden></button>\
-         <a class=\"button secondary\" href=\"/operator/events/{id}/sales\">Sales and orders</a></div>\
-         <p id=\"event-links\"></p>\
+         <a class=\"button secondary\" href=\"/operator/events/{id}/sales\">Sales and orders</a>{on_site}</div>\
          <div class=\"columns\"><section><h2>Details</h2>{details}</section>\
          <section>{image}{waiting_room}\
          <div class=\"card\"><h2>Seat map</h2><div id=\"seatmap-preview\" class=\"seatmap-preview\"></div></div>\
