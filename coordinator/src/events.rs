@@ -159,8 +159,10 @@ impl Events {
                         published: details.published.unwrap_or(old.published),
                         ..old.clone()
                     };
-                    unlist(&*tx, &old).await?;
-                    list(&*tx, &event).await?;
+                    if (old.published, old.starts_at) != (event.published, event.starts_at) {
+                        unlist(&*tx, &old).await?;
+                        list(&*tx, &event).await?;
+                    }
                     EVENTS.set(&tx, &id, &event)?;
                     changelog::append(&*tx, &Change::EventUpdated { event_id: id })?;
                     let action = match (old.published, event.published) {
