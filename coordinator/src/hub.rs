@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::changelog::{ChangeLog, Follower, MAX_READ, Topic, Wake};
 use crate::error::Result;
+use crate::seat_views::SeatViews;
 use crate::worker::{Worker, pause};
 use onsale_model::LogPosition;
 
@@ -200,10 +201,15 @@ pub async fn seat_changes_after(
     Ok((changes, last))
 }
 
-/// Follows the change log from its current end, publishing seat changes to the hub;
-/// polls every `interval` when there is nothing new, or sooner when a seat change is
-/// committed here while someone watches.
-pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) -> Worker {
+/// Follows the change log from its current end, publishing seat changes to the hub and
+/// applying them to the seat views; polls every `interval` when there is nothing new, or
+/// sooner when a seat change is committed here while someone watches or a view is kept.
+pub fn spawn_follower(
+    hub: Arc<Hub>,
+    views: Arc<SeatViews>,
+    log: Arc<ChangeLog>,
+    interval: Duration,
+) -> Worker {
     Worker::spawn("hub", move |stop| async move {
         let mut commits = log.follow(Topic::Seats);
         let mut position = loop {
@@ -217,6 +223,7 @@ pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) ->
                 }
             }
         };
+        views.follow_from(position);
         while !stop.is_cancelled() {
             let entries = match log.read_after(position, MAX_READ).await {
                 Ok(entries) => entries,
@@ -227,6 +234,7 @@ pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) ->
                 }
             };
             let full = entries.len() == MAX_READ;
+            views.apply(&entries);
             for entry in entries {
                 position = Some(entry.position);
                 if let Change::Seat {
@@ -239,7 +247,8 @@ pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) ->
                 }
             }
             if !full {
-                stop.run_until_cancelled(next_read(&mut commits, &hub, interval))
+                let awaited = || hub.watched() || views.any();
+                stop.run_until_cancelled(next_read(&mut commits, awaited, interval))
                     .await;
             }
         }
@@ -247,16 +256,16 @@ pub fn spawn_follower(hub: Arc<Hub>, log: Arc<ChangeLog>, interval: Duration) ->
 }
 
 /// Waits until the follower should read the log again: after `interval`, or a few
-/// milliseconds after a seat change committed here while someone watches (commits that
-/// come in a stream are read together, not one log read each; with nobody watching,
-/// the poll will do).
-async fn next_read(commits: &mut Follower, hub: &Hub, interval: Duration) {
+/// milliseconds after a seat change committed here while `awaited` (someone watches, a
+/// view is kept; commits that come in a stream are read together, not one log read each;
+/// otherwise the poll will do).
+async fn next_read(commits: &mut Follower, awaited: impl Fn() -> bool, interval: Duration) {
     let due = tokio::time::Instant::now() + interval;
     loop {
         let left = due.saturating_duration_since(tokio::time::Instant::now());
         match commits.wait(left).await {
             Wake::Poll => return,
-            Wake::Commit if hub.watched() => {
+            Wake::Commit if awaited() => {
                 tokio::time::sleep(COMMIT_GATHER).await;
                 return;
             }

@@ -14,7 +14,8 @@
 //! - [`payments`]: the payment provider trait and a Stripe-shaped adapter.
 //! - [`changelog`]: the change log: appended in transactions, read after a position,
 //!   followed by the hub, the notifier and the task worker (and the indexer over HTTP).
-//! - [`hub`]: the live seat feed, fed from the change log.
+//! - [`hub`]: the live seat feed, fed from the change log; its follower also keeps
+//!   [`seat_views`], the taken seats that best-available choices read.
 //! - [`notify`]: emails and in-app notifications from the change log.
 //! - [`run`]: [`run::run`] serves the API and runs every background worker, and stops
 //!   them in order.
@@ -47,6 +48,7 @@ pub mod operators;
 pub mod password_strength;
 pub mod payments;
 pub mod run;
+pub mod seat_views;
 pub mod services;
 pub mod settings;
 pub mod store;

@@ -310,22 +310,43 @@ impl Notifications {
             .and_then(|text| text.parse::<LogPosition>().ok());
         let entries = self.changelog.read_after(place, limit).await?;
         let mut handled = 0;
+        // Entries that tell nobody anything (seat changes, most of the log) only move the
+        // position, once for a run of them, not in a transaction each.
+        let mut quiet_until = None;
         for entry in entries {
-            self.notify_one(mailer, &entry).await?;
             handled += 1;
+            let Some(notice) = notice_for(&entry.change) else {
+                quiet_until = Some(entry.position);
+                continue;
+            };
+            self.notify_one(mailer, &entry, notice).await?;
+            quiet_until = None;
+        }
+        if let Some(position) = quiet_until {
+            let position = position.to_string();
+            self.store
+                .transact(|tx| {
+                    let position = &position;
+                    async move { Ok::<_, Error>(NOTIFIER_POSITION.set(&tx, position)?) }
+                })
+                .await?;
         }
         Ok(handled)
     }
 
-    async fn notify_one(&self, mailer: Option<&Mailer>, entry: &LogEntry) -> Result<()> {
-        let mut notice = notice_for(&entry.change);
-        if let Some(plain) = notice.take() {
-            notice = Some(self.describe(plain, &entry.change).await);
-        }
-        if let (Some(notice), Some(mailer)) = (&notice, mailer)
+    /// Sends `notice` of `entry` (by email where there is a mailer), keeps it in the
+    /// buyer's notifications and moves the position past the entry, in one transaction.
+    async fn notify_one(
+        &self,
+        mailer: Option<&Mailer>,
+        entry: &LogEntry,
+        notice: Notice,
+    ) -> Result<()> {
+        let notice = self.describe(notice, &entry.change).await;
+        if let Some(mailer) = mailer
             && let Some(email) = self.accounts.user_email(&notice.user_id).await?
         {
-            mailer.send(&email, notice).await?;
+            mailer.send(&email, &notice).await?;
             metrics::counter!("onsale_emails_sent_total", "kind" => notice.kind).increment(1);
         }
         let now = self.clock.now();
@@ -334,17 +355,15 @@ impl Notifications {
             .transact(|tx| {
                 let (notice, position) = (&notice, &position);
                 async move {
-                    if let Some(notice) = notice {
-                        let record = Notification {
-                            id: position.clone(),
-                            kind: notice.kind.to_string(),
-                            message: notice.message.clone(),
-                            booking_id: notice.booking_id.clone(),
-                            created_at: to_datetime(now),
-                        };
-                        let key = (&notice.user_id, now, position);
-                        NOTIFICATIONS.set(&tx, &key, &record)?;
-                    }
+                    let record = Notification {
+                        id: position.clone(),
+                        kind: notice.kind.to_string(),
+                        message: notice.message.clone(),
+                        booking_id: notice.booking_id.clone(),
+                        created_at: to_datetime(now),
+                    };
+                    let key = (&notice.user_id, now, position);
+                    NOTIFICATIONS.set(&tx, &key, &record)?;
                     NOTIFIER_POSITION.set(&tx, position)?;
                     Ok::<_, Error>(())
                 }

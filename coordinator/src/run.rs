@@ -68,6 +68,7 @@ pub async fn run(
     let mut workers = vec![
         hub::spawn_follower(
             coordinator.hub().clone(),
+            coordinator.seat_views().clone(),
             coordinator.changelog().clone(),
             HUB_POLL,
         ),

@@ -1,7 +1,8 @@
 //! The coordinator as services, composed in one place: [`Coordinator`] holds the events,
 //! the accounts, the bookings, the waiting rooms, the live hub and the change log, each
 //! with its own state, over one store, one clock and the deployment's secrets. It is
-//! cheap to clone (everything is behind `Arc`s) and is the state of the HTTP layer.
+//! the state of the HTTP layer, cloned for every request: one `Arc` around them all, so a
+//! clone is one counter, not one per service.
 
 use std::sync::Arc;
 
@@ -24,6 +25,12 @@ use onsale_store::{Store, StoreExt};
 /// the settings.
 #[derive(Clone)]
 pub struct Coordinator {
+    services: Arc<Services>,
+}
+
+/// What a [`Coordinator`] holds.
+#[derive(Clone)]
+struct Services {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     secrets: Arc<Secrets>,
@@ -37,6 +44,8 @@ pub struct Coordinator {
     changelog: Arc<ChangeLog>,
     /// Subscribers of the live seat feed.
     hub: Arc<crate::hub::Hub>,
+    /// Taken seats by event, kept by the hub's follower, for best-available choices.
+    seat_views: Arc<crate::seat_views::SeatViews>,
     /// Queues, admission, passes.
     rooms: WaitingRooms,
     /// Sign-up, log-in, tokens.
@@ -80,6 +89,7 @@ impl Coordinator {
             settings.clone(),
             passwords,
         );
+        let seat_views = Arc::new(crate::seat_views::SeatViews::default());
         let bookings = Bookings::new(
             store.clone(),
             clock.clone(),
@@ -87,9 +97,10 @@ impl Coordinator {
             settings.clone(),
             changelog.clone(),
             events.clone(),
+            seat_views.clone(),
         );
         bookings.index_event_bookings().await?;
-        Ok(Coordinator {
+        Ok(Coordinator::from(Services {
             notifications: Notifications::new(
                 store.clone(),
                 clock.clone(),
@@ -113,85 +124,101 @@ impl Coordinator {
             secrets,
             settings,
             hub: Arc::new(crate::hub::Hub::default()),
+            seat_views,
             media: None,
-        })
+        }))
     }
 
     /// Events and their seat maps.
     pub fn events(&self) -> &Events {
-        &self.events
+        &self.services.events
     }
 
     /// Holds, checkout, payments, refunds.
     pub fn bookings(&self) -> &Bookings {
-        &self.bookings
+        &self.services.bookings
     }
 
     /// Emails and in-app notifications.
     pub fn notifications(&self) -> &Notifications {
-        &self.notifications
+        &self.services.notifications
     }
 
     /// Sign-up, log-in, tokens.
     pub fn accounts(&self) -> &Accounts {
-        &self.accounts
+        &self.services.accounts
     }
 
     /// Operator accounts, API keys, who an operator call comes from.
     pub fn operators(&self) -> &Operators {
-        &self.operators
+        &self.services.operators
     }
 
     /// The live seat feed's subscribers.
     pub fn hub(&self) -> &Arc<crate::hub::Hub> {
-        &self.hub
+        &self.services.hub
+    }
+
+    /// Taken seats by event for best-available choices, kept by the hub's follower.
+    pub fn seat_views(&self) -> &Arc<crate::seat_views::SeatViews> {
+        &self.services.seat_views
     }
 
     /// The change log.
     pub fn changelog(&self) -> &Arc<ChangeLog> {
-        &self.changelog
+        &self.services.changelog
     }
 
     /// Takes payments through `provider`.
     pub fn with_payments(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
-        self.bookings.set_payments(provider);
+        Arc::make_mut(&mut self.services)
+            .bookings
+            .set_payments(provider);
         self
     }
 
     /// Keeps event images in `media`.
     pub fn with_media(mut self, media: onsale_media::MediaStore) -> Self {
-        self.media = Some(media);
+        Arc::make_mut(&mut self.services).media = Some(media);
         self
     }
 
     /// The media store, if one is configured.
     pub fn media(&self) -> Option<&onsale_media::MediaStore> {
-        self.media.as_ref()
+        self.services.media.as_ref()
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        &self.services.store
     }
 
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
+        &self.services.clock
     }
 
     /// The deployment's secrets.
     pub fn secrets(&self) -> &Secrets {
-        &self.secrets
+        &self.services.secrets
     }
 
     /// The settings.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.services.settings
     }
 
     /// Queues, admission, passes.
     pub fn waiting_rooms(&self) -> &WaitingRooms {
-        &self.rooms
+        &self.services.rooms
+    }
+}
+
+impl From<Services> for Coordinator {
+    fn from(services: Services) -> Self {
+        Coordinator {
+            services: Arc::new(services),
+        }
     }
 }
 

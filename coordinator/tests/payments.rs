@@ -169,6 +169,55 @@ async fn checkout_is_idempotent_and_guards_the_hold() {
     );
 }
 
+/// Checkouts of one hold at once, each with its own key (two tabs, a double click): each
+/// calls the provider before its transaction, and one booking with one payment comes of
+/// them; every answer names it, and paying it sells the seat once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_of_one_hold_at_once_open_one_booking() {
+    let shop = shop().await;
+    let event = shop.s.create_event("Racing Tabs Show", 1, 1, 2).await;
+    let ada = shop.s.token_for(Uuid::new_v4());
+    let hold = shop.hold(&ada, event, &["S0-R0-1"]).await;
+    let keys: Vec<String> = (0..8).map(|n| format!("tab-{n}")).collect();
+    let answers =
+        futures::future::join_all(keys.iter().map(|key| shop.checkout(&ada, &hold, key))).await;
+    let mut bookings = std::collections::HashSet::new();
+    let mut pages = std::collections::HashSet::new();
+    for (status, answer) in &answers {
+        assert_eq!(*status, 201, "{answer}");
+        bookings.insert(answer["booking_id"].as_str().unwrap().to_string());
+        pages.insert(answer["payment_url"].as_str().unwrap().to_string());
+    }
+    assert_eq!(bookings.len(), 1, "one booking: {bookings:?}");
+    assert_eq!(pages.len(), 1, "one payment: {pages:?}");
+    let mine: Value = shop
+        .s
+        .http
+        .get(format!("{}/v1/me/bookings", shop.s.url))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = mine
+        .as_array()
+        .or(mine["items"].as_array())
+        .expect("a list");
+    assert_eq!(listed.len(), 1, "{mine}");
+    let booking_id = bookings.into_iter().next().unwrap();
+    let url = pages.into_iter().next().unwrap();
+    assert_eq!(shop.pay(&url, "succeed").await, 200);
+    shop.eventually_booking(&ada, &booking_id, |b| b["status"] == "completed")
+        .await;
+    let seats = shop.availability(event).await;
+    assert_eq!(
+        (seats["available"].as_u64(), seats["sold"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_payment_keeps_the_seats_held_and_the_buyer_pays_again() {
     let shop = shop().await;

@@ -1,70 +1,34 @@
 //! Best available: choosing seats for a hold that names a section and a count.
 //!
-//! The choice is read in a transaction of its own and then held like seats chosen by hand
-//! (one all-or-nothing transaction that reads only the chosen seats). Reading the whole
-//! section inside the hold's transaction would make every best-available hold in the
-//! section conflict with every other; this way two buyers conflict only when they pick
-//! the same seats, and the loser chooses again from what is left.
-//!
-//! Buyers choosing in the same section within [`VIEW_TTL`] on one coordinator share one
-//! read of its taken seats, each adding its choice to it, so that they choose apart; the
-//! hold transaction still checks every seat, and a buyer who loses a race reads afresh.
+//! The choice is made from the event's view of taken seats ([`crate::seat_views`]), kept
+//! current by the change log, so choosing reads nothing from the store; the seats are then
+//! held like seats chosen by hand (one all-or-nothing transaction that reads only the
+//! chosen seats), which is what decides. Two buyers conflict only when they pick the same
+//! seats; the loser's view marks them taken and it chooses again. Where no view can be kept
+//! (no log follower in this process), or the view finds too few seats (it may not have
+//! seen a release yet), the section is read from the store instead.
 //!
 //! Best means: `count` seats side by side in the frontmost rows that have them (rows in
 //! seat-map order, the stage first), as near the middle as possible, picked at random
 //! among the few best blocks so that buyers arriving together spread over the front rows;
 //! where no row has that many together, the frontmost seats one by one.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use onsale_model::{ApiError, BestAvailable, ErrorCode, SeatStatus};
 
 use super::Bookings;
 use crate::error::{Error, Result};
 use crate::events::seat_status;
-use crate::store::tables::SEATS;
+use crate::seat_views::{Install, LoadedView};
+use crate::store::records::PricedSeatMap;
+use crate::store::tables::{CHANGES, SEATS};
 use onsale_store::{RangeRead, StoreExt};
-
-/// How long a section's taken seats, once read, serve further first choices on this
-/// coordinator (a later choice after a lost race always reads afresh).
-const VIEW_TTL: Duration = Duration::from_millis(25);
-
-/// Sections' taken seats as last read, by (event, first ordinal), with the seats chosen
-/// here since added: buyers choosing together share one read and avoid each other's
-/// choices. A std mutex, never held across `.await`.
-#[derive(Default)]
-pub(super) struct TakenViews(Mutex<HashMap<SectionKey, (Instant, HashSet<u32>)>>);
-
-/// A section of an event: (event id, its first ordinal).
-type SectionKey = (u64, u32);
-
-impl TakenViews {
-    fn fresh(&self, key: SectionKey) -> Option<HashSet<u32>> {
-        let views = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        views
-            .get(&key)
-            .filter(|(read_at, _)| read_at.elapsed() < VIEW_TTL)
-            .map(|(_, taken)| taken.clone())
-    }
-
-    fn store(&self, key: SectionKey, taken: HashSet<u32>) {
-        let mut views = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        views.retain(|_, (read_at, _)| read_at.elapsed() < VIEW_TTL);
-        views.insert(key, (Instant::now(), taken));
-    }
-
-    fn mark(&self, key: SectionKey, chosen: &[u32]) {
-        let mut views = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, taken)) = views.get_mut(&key) {
-            taken.extend(chosen);
-        }
-    }
-}
 
 /// The best blocks that a choice is made among.
 const SPREAD: usize = 16;
+
+/// Log reads a new view may take to catch up with the follower before the choice reads
+/// the store instead.
+const CATCH_UP_READS: usize = 16;
 
 impl Bookings {
     /// The seat ids that best fit `best` among the seats of `event_id` available now;
@@ -76,7 +40,7 @@ impl Bookings {
         rows_wide: usize,
     ) -> Result<Vec<String>> {
         match self.choose(event_id, best, rows_wide, true).await {
-            // A shared view may miss seats released since it was read: look again.
+            // The view may not have seen seats released since: look at the store.
             Err(Error::Api(e)) if e.code == ErrorCode::SeatUnavailable => {
                 self.choose(event_id, best, rows_wide, false).await
             }
@@ -84,47 +48,40 @@ impl Bookings {
         }
     }
 
-    /// One choice, from this coordinator's recent view of the section when `shared` and
-    /// the first try (`rows_wide` 1), else from a fresh read.
+    /// Counts `seats` of `event_id` as taken in its view: a hold found them taken before
+    /// the log said so.
+    pub(super) fn seats_lost(&self, event_id: u64, seats: &[String]) {
+        self.seat_views.mark_ids(event_id, seats);
+    }
+
+    /// One choice, from the event's view when `from_view` and one can be kept, else from
+    /// a read of the section.
     async fn choose(
         &self,
         event_id: u64,
         best: &BestAvailable,
         rows_wide: usize,
-        shared: bool,
+        from_view: bool,
     ) -> Result<Vec<String>> {
         let count = best.count as usize;
-        let (map, (first, last), taken) = self
-            .store
-            .transact(|tx| async move {
-                let map = self.events.seat_map(&*tx, event_id).await?;
-                let Some((first, last)) = map.map.section(&best.section) else {
-                    return Err(Error::Api(ApiError::invalid(format!(
-                        "event {event_id} has no section {:?}",
-                        best.section
-                    ))));
-                };
-                if shared
-                    && rows_wide == 1
-                    && let Some(taken) = self.taken_views.fresh((event_id, first))
-                {
-                    return Ok::<_, Error>((map, (first, last), taken));
-                }
-                let now = self.clock.now();
-                let section = RangeRead::new(
-                    SEATS.key(&(event_id, first)),
-                    SEATS.key(&(event_id, last + 1)),
-                );
-                let mut taken = HashSet::new();
-                for ((_, ordinal), record) in SEATS.range(&tx, section).await? {
-                    if seat_status(&record, now) != SeatStatus::Available {
-                        taken.insert(ordinal);
-                    }
-                }
-                self.taken_views.store((event_id, first), taken.clone());
-                Ok::<_, Error>((map, (first, last), taken))
-            })
-            .await?;
+        let map = self.events.compiled_seat_map(event_id).await?;
+        let Some((first, last)) = map.map.section(&best.section) else {
+            return Err(Error::Api(ApiError::invalid(format!(
+                "event {event_id} has no section {:?}",
+                best.section
+            ))));
+        };
+        let viewed = match from_view {
+            true => self.viewed(event_id, &map, first, last).await?,
+            false => None,
+        };
+        let from = if viewed.is_some() { "view" } else { "store" };
+        metrics::counter!("onsale_best_available_choices_total", "from" => from).increment(1);
+        let taken = match viewed {
+            Some(taken) => taken,
+            None => self.read_taken(event_id, first, last).await?,
+        };
+        let is_taken = |ordinal: u32| taken[(ordinal - first) as usize];
         let seats = map.map.seats();
         let mut rows: Vec<Vec<u32>> = Vec::new();
         for ordinal in first..=last {
@@ -137,18 +94,18 @@ impl Bookings {
                 row.push(ordinal);
             }
         }
-        let chosen = side_by_side(&rows, &taken, count, rows_wide).or_else(|| {
-            let free: Vec<u32> = (first..=last).filter(|o| !taken.contains(o)).collect();
+        let chosen = side_by_side(&rows, is_taken, count, rows_wide).or_else(|| {
+            let free: Vec<u32> = (first..=last).filter(|&o| !is_taken(o)).collect();
             (free.len() >= count).then(|| free[..count].to_vec())
         });
-        if let Some(ordinals) = &chosen {
-            self.taken_views.mark((event_id, first), ordinals);
-        }
         match chosen {
-            Some(ordinals) => Ok(ordinals
-                .into_iter()
-                .filter_map(|o| map.map.seat(o).map(|s| s.seat_id.clone()))
-                .collect()),
+            Some(ordinals) => {
+                self.seat_views.mark(event_id, ordinals.iter().copied());
+                Ok(ordinals
+                    .into_iter()
+                    .filter_map(|o| map.map.seat(o).map(|s| s.seat_id.clone()))
+                    .collect())
+            }
             None => Err(Error::Api(ApiError::new(
                 ErrorCode::SeatUnavailable,
                 format!(
@@ -158,6 +115,80 @@ impl Bookings {
             ))),
         }
     }
+
+    /// Which seats of `first..=last` are taken, from the event's view (read and installed
+    /// first when there is none); `None` when no view can be kept.
+    async fn viewed(
+        &self,
+        event_id: u64,
+        map: &std::sync::Arc<PricedSeatMap>,
+        first: u32,
+        last: u32,
+    ) -> Result<Option<Vec<bool>>> {
+        if let Some(taken) = self.seat_views.taken(event_id, first, last) {
+            return Ok(Some(taken));
+        }
+        let now = self.clock.now();
+        let (records, position) = self
+            .store
+            .transact(|tx| async move {
+                let records = SEATS.range(&tx, SEATS.starting_with(&event_id)).await?;
+                let position = CHANGES.end(&tx).await?;
+                Ok::<_, Error>((records, position))
+            })
+            .await?;
+        let mut taken = vec![false; map.map.seats().len()];
+        for ((_, ordinal), record) in records {
+            if let Some(slot) = taken.get_mut(ordinal as usize) {
+                *slot = seat_status(&record, now) != SeatStatus::Available;
+            }
+        }
+        let mut loaded = LoadedView {
+            map: map.clone(),
+            taken,
+            position,
+        };
+        for _ in 0..CATCH_UP_READS {
+            match self.seat_views.install(event_id, loaded) {
+                Install::Done => return Ok(self.seat_views.taken(event_id, first, last)),
+                Install::NotFollowing => return Ok(None),
+                Install::Behind(mut behind) => {
+                    let entries = self
+                        .changelog
+                        .read_after(behind.position, crate::changelog::MAX_READ)
+                        .await?;
+                    behind.catch_up(event_id, &entries);
+                    loaded = behind;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Which seats of `first..=last` are taken, read from the store now.
+    async fn read_taken(&self, event_id: u64, first: u32, last: u32) -> Result<Vec<bool>> {
+        let now = self.clock.now();
+        let records = self
+            .store
+            .transact(|tx| async move {
+                let section = RangeRead::new(
+                    SEATS.key(&(event_id, first)),
+                    SEATS.key(&(event_id, last + 1)),
+                );
+                Ok::<_, Error>(SEATS.range(&tx, section).await?)
+            })
+            .await?;
+        let mut taken = vec![false; (last - first + 1) as usize];
+        for ((_, ordinal), record) in records {
+            if let Some(slot) = ordinal
+                .checked_sub(first)
+                .and_then(|i| taken.get_mut(i as usize))
+            {
+                *slot = seat_status(&record, now) != SeatStatus::Available;
+            }
+        }
+        Ok(taken)
+    }
 }
 
 /// `count` free seats together, nearest the middle of the frontmost row that has them:
@@ -166,7 +197,7 @@ impl Bookings {
 /// losing seats to another) widens the choice to that many of the frontmost rows.
 fn side_by_side(
     rows: &[Vec<u32>],
-    taken: &HashSet<u32>,
+    taken: impl Fn(u32) -> bool,
     count: usize,
     rows_wide: usize,
 ) -> Option<Vec<u32>> {
@@ -181,7 +212,7 @@ fn side_by_side(
         }
         let middle = row.len() as f64 / 2.0;
         let mut blocks: Vec<(f64, usize)> = (0..=row.len() - count)
-            .filter(|&start| row[start..start + count].iter().all(|o| !taken.contains(o)))
+            .filter(|&start| row[start..start + count].iter().all(|&o| !taken(o)))
             .map(|start| ((start as f64 + count as f64 / 2.0 - middle).abs(), start))
             .collect();
         if blocks.is_empty() {
@@ -211,6 +242,8 @@ fn side_by_side(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -218,11 +251,12 @@ mod tests {
         let rows = vec![(0..6).collect::<Vec<u32>>(), (6..12).collect()];
         // Row one has no three together: 0 1 _ 3 _ 5.
         let taken: HashSet<u32> = [2, 4].into_iter().collect();
-        let block = side_by_side(&rows, &taken, 3, 1).expect("a block in row two");
+        let is_taken = |o: u32| taken.contains(&o);
+        let block = side_by_side(&rows, is_taken, 3, 1).expect("a block in row two");
         assert!(block.iter().all(|o| (6..12).contains(o)), "{block:?}");
         assert!(block.windows(2).all(|w| w[1] == w[0] + 1), "{block:?}");
-        assert_eq!(side_by_side(&rows, &taken, 2, 1).unwrap().len(), 2);
-        assert!(side_by_side(&rows, &(0..12).collect(), 1, 1).is_none());
+        assert_eq!(side_by_side(&rows, is_taken, 2, 1).unwrap().len(), 2);
+        assert!(side_by_side(&rows, |_| true, 1, 1).is_none());
     }
 
     #[test]
@@ -230,12 +264,12 @@ mod tests {
         let rows = vec![(0..100).collect::<Vec<u32>>(), (100..200).collect()];
         let mut rows_seen = HashSet::new();
         for _ in 0..200 {
-            let block = side_by_side(&rows, &HashSet::new(), 2, 1).unwrap();
+            let block = side_by_side(&rows, |_| false, 2, 1).unwrap();
             assert!(
                 (30..=68).contains(&block[0]),
                 "{block:?} is far from the front middle"
             );
-            rows_seen.insert(side_by_side(&rows, &HashSet::new(), 2, 2).unwrap()[0] / 100);
+            rows_seen.insert(side_by_side(&rows, |_| false, 2, 2).unwrap()[0] / 100);
         }
         assert_eq!(rows_seen.len(), 2, "a wider choice reaches the second row");
     }

@@ -9,6 +9,7 @@
 use onsale_model::{
     ApiError, BookingStatus, Change, CheckoutResponse, ErrorCode, PayWith, RefundStatus, SeatStatus,
 };
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Bookings;
@@ -17,7 +18,7 @@ use crate::auth::Secrets;
 use crate::changelog::{self, Topic};
 use crate::clock::{Clock, Millis};
 use crate::error::{Error, Result};
-use crate::payments::{Money, Payment, PaymentOutcome, PaymentRequest};
+use crate::payments::{Money, Payment, PaymentOutcome, PaymentProvider, PaymentRequest};
 use crate::store::records::{
     BookingRecord, HoldRecord, IdempotencyRecord, SeatRecord, Task, TaskRecord,
 };
@@ -35,9 +36,14 @@ const TASK_LEASE_MS: Millis = 30_000;
 type TaskKey = (Millis, String);
 
 impl Bookings {
-    /// Turns a live hold of `user_id` into a pending booking and creates its payment,
-    /// paid as `pay_with` says: the booking step in one transaction, the provider's call
-    /// after it (never inside), then the payment attached in another.
+    /// Turns a live hold of `user_id` into a pending booking with its payment, paid as
+    /// `pay_with` says: what to do is read first (no write, so no commit to wait for),
+    /// then the provider's call (never inside a transaction), then the booking and its
+    /// payment written in one transaction that checks the hold again.
+    ///
+    /// A hold's booking has an id derived from the hold's, which is also the provider's
+    /// idempotency key: checkouts of one hold that race, or a retry after a failure
+    /// anywhere, get the one payment and the one booking.
     pub async fn checkout(
         &self,
         user_id: Uuid,
@@ -54,25 +60,22 @@ impl Bookings {
         })?;
         let user_id = user_id.to_string();
         let idem_key = (user_id.as_str(), "checkout", idempotency_key);
-        let new_booking_id = Uuid::new_v4().to_string();
-        let (booking, pay_by) = self
+        let planned = self
             .store
             .transact(|tx| {
-                let (idem_key, new_booking_id) = (&idem_key, &new_booking_id);
-                async move {
-                    let now = self.clock.now();
-                    let booking =
-                        open_booking(&*tx, idem_key, hold_id, new_booking_id, now).await?;
-                    let pay_by = read_hold(&*tx, &booking.hold_id)
-                        .await?
-                        .map(|hold| hold.expires_at / 1000);
-                    Ok::<_, Error>((booking, pay_by))
-                }
+                let idem_key = &idem_key;
+                async move { plan_checkout(&*tx, idem_key, hold_id, self.clock.now()).await }
             })
             .await?;
-        if booking.status != BookingStatus::Pending || booking.payment_id.is_some() {
-            return Ok(checkout_view(&booking));
-        }
+        let (booking, pay_by) = match planned {
+            Planned::Exists(booking)
+                if booking.status != BookingStatus::Pending || booking.payment_id.is_some() =>
+            {
+                return Ok(checkout_view(&booking));
+            }
+            Planned::Exists(booking) => (booking, None),
+            Planned::New { booking, pay_by } => (booking, pay_by),
+        };
         let payment = provider
             .create_payment(&self.payment_request(&booking, pay_by, pay_with))
             .await
@@ -81,16 +84,50 @@ impl Bookings {
                 metrics::counter!("onsale_payment_errors_total", "call" => "create").increment(1);
                 ApiError::from(err)
             })?;
-        let booking_id = booking.booking_id.as_str();
-        let updated = self
+        let opened = self
             .store
             .transact(|tx| {
-                let payment = &payment;
-                async move { attach_payment(&*tx, booking_id, payment).await }
+                let (idem_key, payment) = (&idem_key, &payment);
+                let booking_id = booking.booking_id.as_str();
+                async move {
+                    let now = self.clock.now();
+                    let booking =
+                        open_booking(&*tx, idem_key, hold_id, booking_id, payment, now).await?;
+                    attach_payment(&*tx, booking, payment)
+                }
             })
-            .await?;
-        metrics::counter!("onsale_checkouts_total").increment(1);
-        Ok(checkout_view(&updated))
+            .await;
+        match opened {
+            Ok(booking) => {
+                if booking.payment_id.as_deref() != Some(payment.id.as_str()) {
+                    // Another checkout of the hold, with another key, opened its booking
+                    // first: this payment is nobody's.
+                    self.cancel_unused(provider.as_ref(), &payment).await;
+                }
+                metrics::counter!("onsale_checkouts_total").increment(1);
+                Ok(checkout_view(&booking))
+            }
+            Err(Error::Api(error))
+                if matches!(error.code, ErrorCode::HoldExpired | ErrorCode::NotFound) =>
+            {
+                // The hold ended during the provider's call and no booking has this
+                // payment: nobody may pay it.
+                self.cancel_unused(provider.as_ref(), &payment).await;
+                Err(Error::Api(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Ends a payment that no booking has (a webhook for it would find none to settle).
+    async fn cancel_unused(&self, provider: &dyn PaymentProvider, payment: &Payment) {
+        match provider.cancel(&payment.id).await {
+            Ok(()) => tracing::info!(payment_id = %payment.id, "unused payment cancelled"),
+            Err(err) => {
+                metrics::counter!("onsale_payment_errors_total", "call" => "cancel").increment(1);
+                tracing::warn!(payment_id = %payment.id, error = %err, "cancelling an unused payment failed");
+            }
+        }
     }
 
     /// Verifies a provider webhook, records its event once and queues its outcome;
@@ -367,37 +404,94 @@ enum Outcome<'a> {
 
 /// The checkout step, in `tx` at `now`: the booking kept under the idempotency key, or
 /// the hold's booking if it has one, or a new pending booking of the caller's live hold.
-async fn open_booking(
+/// What a checkout will do, read without writing.
+enum Planned {
+    /// The key or the hold has its booking already.
+    Exists(BookingRecord),
+    /// A new booking (not yet written) for a live hold, to be paid by `pay_by` (Unix
+    /// seconds).
+    New {
+        booking: BookingRecord,
+        pay_by: Option<i64>,
+    },
+}
+
+/// The booking a checkout by `idem_key` of `hold_id` answers with, or the one it would
+/// open; checks the key, the hold's owner and that it is live.
+async fn plan_checkout(
     tx: &dyn Tx,
     idem_key: &(&str, &str, &str),
     hold_id: &str,
-    new_booking_id: &str,
     now: Millis,
-) -> Result<BookingRecord> {
-    if let Some(record) = IDEMPOTENCY.get(tx, idem_key).await? {
-        if record.fingerprint != hold_id {
-            return Err(Error::code(ErrorCode::IdempotencyKeyReused));
-        }
-        return read_booking(tx, &record.resource_id)
-            .await?
-            .ok_or_else(|| Error::internal("an idempotent booking vanished"));
+) -> Result<Planned> {
+    if let Some(booking) = replayed_checkout(tx, idem_key, hold_id).await? {
+        return Ok(Planned::Exists(booking));
     }
-    let user_id = idem_key.0;
-    let mut hold = match read_hold(tx, hold_id).await? {
-        Some(hold) if hold.user_id == user_id => hold,
-        _ => return Err(hold_not_found(hold_id)),
-    };
+    let hold = owned_hold(tx, idem_key.0, hold_id).await?;
     if let Some(existing) = &hold.booking_id {
-        return read_booking(tx, existing)
-            .await?
-            .ok_or_else(|| Error::internal("a checked-out booking vanished"));
+        return Ok(Planned::Exists(existing_booking(tx, existing).await?));
     }
     if hold.expires_at <= now {
         return Err(Error::code(ErrorCode::HoldExpired));
     }
-    let booking = BookingRecord {
-        booking_id: new_booking_id.to_string(),
-        user_id: user_id.to_string(),
+    Ok(Planned::New {
+        pay_by: Some(hold.expires_at / 1000),
+        booking: new_booking(&hold, booking_id_of(hold_id, idem_key.2), now),
+    })
+}
+
+/// The booking of an earlier checkout with the same key, which must be of the same hold.
+async fn replayed_checkout(
+    tx: &dyn Tx,
+    idem_key: &(&str, &str, &str),
+    hold_id: &str,
+) -> Result<Option<BookingRecord>> {
+    let Some(record) = IDEMPOTENCY.get(tx, idem_key).await? else {
+        return Ok(None);
+    };
+    if record.fingerprint != hold_id {
+        return Err(Error::code(ErrorCode::IdempotencyKeyReused));
+    }
+    Ok(Some(existing_booking(tx, &record.resource_id).await?))
+}
+
+async fn existing_booking(tx: &dyn Tx, booking_id: &str) -> Result<BookingRecord> {
+    read_booking(tx, booking_id)
+        .await?
+        .ok_or_else(|| Error::internal("a checked-out booking vanished"))
+}
+
+/// `hold_id` if it is `user_id`'s.
+async fn owned_hold(tx: &dyn Tx, user_id: &str, hold_id: &str) -> Result<HoldRecord> {
+    match read_hold(tx, hold_id).await? {
+        Some(hold) if hold.user_id == user_id => Ok(hold),
+        _ => Err(hold_not_found(hold_id)),
+    }
+}
+
+/// The id of the booking that a checkout of `hold_id` with `idempotency_key` opens:
+/// derived from both, so that every try of one checkout names the same booking (and the
+/// same payment at the provider), while paying again after a decline, with a new key,
+/// opens a new one.
+fn booking_id_of(hold_id: &str, idempotency_key: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"onsale booking of hold\x00")
+        .chain_update(hold_id.as_bytes())
+        .chain_update([0])
+        .chain_update(idempotency_key.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// The pending booking `booking_id` of `hold`, as a checkout at `now` opens it.
+fn new_booking(hold: &HoldRecord, booking_id: String, now: Millis) -> BookingRecord {
+    BookingRecord {
+        booking_id,
+        user_id: hold.user_id.clone(),
         event_id: hold.event_id,
         hold_id: hold.hold_id.clone(),
         seats: hold.seats.clone(),
@@ -412,7 +506,40 @@ async fn open_booking(
         cancel_reason: None,
         refund: None,
         completed_at: None,
+    }
+}
+
+/// Opens the pending booking `booking_id` of a live hold with `payment`, or answers with
+/// the booking the key or the hold has already; checks everything [`plan_checkout`]
+/// did again, as it may have changed since.
+async fn open_booking(
+    tx: &dyn Tx,
+    idem_key: &(&str, &str, &str),
+    hold_id: &str,
+    booking_id: &str,
+    payment: &Payment,
+    now: Millis,
+) -> Result<BookingRecord> {
+    if let Some(booking) = replayed_checkout(tx, idem_key, hold_id).await? {
+        return Ok(booking);
+    }
+    let user_id = idem_key.0;
+    let hold = match owned_hold(tx, user_id, hold_id).await {
+        Ok(hold) => hold,
+        // Booked and settled by another checkout meanwhile (the hold is gone then).
+        Err(error) => return read_booking(tx, booking_id).await?.ok_or(error),
     };
+    if let Some(existing) = &hold.booking_id {
+        return existing_booking(tx, existing).await;
+    }
+    if hold.expires_at <= now {
+        return Err(Error::code(ErrorCode::HoldExpired));
+    }
+    let mut booking = new_booking(&hold, booking_id.to_string(), now);
+    booking.payment_id = Some(payment.id.clone());
+    booking.payment_url = payment.url.clone();
+    booking.client_secret = payment.client_secret.clone();
+    let mut hold = hold;
     hold.booking_id = Some(booking.booking_id.clone());
     HOLDS.set(tx, &hold.hold_id, &hold)?;
     write_booking(tx, &booking)?;
@@ -471,13 +598,14 @@ impl Bookings {
     }
 }
 
-/// Records the provider's payment on its booking, once (a retried checkout keeps the
-/// first).
-async fn attach_payment(tx: &dyn Tx, booking_id: &str, payment: &Payment) -> Result<BookingRecord> {
-    let mut booking = read_booking(tx, booking_id)
-        .await?
-        .ok_or_else(|| Error::internal("a booking vanished"))?;
-    if booking.payment_id.is_none() {
+/// Records the provider's payment on a booking opened without one (by a version before
+/// bookings were opened with their payment), once; a booking that has one keeps it.
+fn attach_payment(
+    tx: &dyn Tx,
+    mut booking: BookingRecord,
+    payment: &Payment,
+) -> Result<BookingRecord> {
+    if booking.payment_id.is_none() && booking.status == BookingStatus::Pending {
         booking.payment_id = Some(payment.id.clone());
         booking.payment_url = payment.url.clone();
         booking.client_secret = payment.client_secret.clone();

@@ -85,7 +85,10 @@ impl Bookings {
                 .await
             {
                 Err(Error::Api(e))
-                    if e.code == ErrorCode::SeatUnavailable && tries < BEST_AVAILABLE_TRIES => {}
+                    if e.code == ErrorCode::SeatUnavailable && tries < BEST_AVAILABLE_TRIES =>
+                {
+                    self.seats_lost(event_id, &e.seats);
+                }
                 answer => return answer,
             }
         }

@@ -5,8 +5,9 @@
 //! change appends to the change log in its transaction, and says after commit which
 //! followers it concerns.
 //!
-//! [`Bookings`] is its own service: it owns the views of taken seats for best-available
-//! choices and the payment provider, and uses the events service for seat maps.
+//! [`Bookings`] is its own service: it owns the payment provider, and uses the events
+//! service for seat maps and the views of taken seats ([`crate::seat_views`]) for
+//! best-available choices.
 
 mod best;
 mod checkin;
@@ -24,6 +25,7 @@ use crate::changelog::ChangeLog;
 use crate::clock::Clock;
 use crate::events::Events;
 use crate::payments::PaymentProvider;
+use crate::seat_views::SeatViews;
 use crate::settings::Settings;
 use onsale_store::Store;
 
@@ -41,8 +43,8 @@ pub struct Bookings {
     changelog: Arc<ChangeLog>,
     /// Events and their seat maps.
     events: Events,
-    /// Recently read taken seats of sections, for best-available choices.
-    taken_views: Arc<best::TakenViews>,
+    /// Taken seats by event, kept by the change log, for best-available choices.
+    seat_views: Arc<SeatViews>,
     /// The payment provider; without one, checkout answers `payment_unavailable`.
     payments: Option<Arc<dyn PaymentProvider>>,
 }
@@ -56,6 +58,7 @@ impl Bookings {
         settings: Arc<Settings>,
         changelog: Arc<ChangeLog>,
         events: Events,
+        seat_views: Arc<SeatViews>,
     ) -> Self {
         Bookings {
             store,
@@ -64,7 +67,7 @@ impl Bookings {
             settings,
             changelog,
             events,
-            taken_views: Arc::default(),
+            seat_views,
             payments: None,
         }
     }

@@ -269,6 +269,7 @@ pub async fn serve_with_settings(
     let coordinator = configure(coordinator, &url);
     let follower = onsale_coordinator::hub::spawn_follower(
         coordinator.hub().clone(),
+        coordinator.seat_views().clone(),
         coordinator.changelog().clone(),
         std::time::Duration::from_millis(20),
     );
