@@ -20,7 +20,7 @@ use onsale_store::sealed::{SealKey, SealedStore, Sealer};
 use onsale_store::{RetryPolicy, Store, StoreExt};
 
 use onsale_edge_native::{
-    HttpUpstream, MemoryCache, NativeEdge, SnapshotLocation, spawn_refresh, unix_millis,
+    HttpUpstream, MemoryCache, SnapshotLocation, native_edge, spawn_refresh, unix_millis,
 };
 use onsale_pass::QueueKey;
 use tokio_util::sync::CancellationToken;
@@ -136,7 +136,7 @@ enum Command {
         queue_key: Option<QueueKey>,
         /// The coordinator's base URL as browsers reach it: event pages open the live
         /// seat feed (WebSocket) and the queue page its position feed there. Without it,
-        /// pages poll through the edge every few seconds.
+        /// pages open them on this edge, which streams them through to the coordinator.
         #[arg(long, env = "ONSALE_LIVE_URL")]
         live_url: Option<String>,
         #[command(flatten)]
@@ -441,7 +441,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             tls,
         } => {
             let settings = tls.settings("edge", &connections)?;
-            let mut edge = NativeEdge::new(
+            let mut edge = native_edge(
                 MemoryCache::new(cache_bytes),
                 HttpUpstream::new(&coordinator),
             );
@@ -599,12 +599,11 @@ async fn dev(
     }));
 
     let edge = Arc::new(
-        NativeEdge::new(
+        native_edge(
             MemoryCache::new(DEFAULT_CACHE_BYTES),
             HttpUpstream::new(&coordinator_url),
         )
-        .with_queue_key(queue_key, unix_millis)
-        .with_live_url(&coordinator_url),
+        .with_queue_key(queue_key, unix_millis),
     );
     let refresher = spawn_refresh(
         edge.clone(),

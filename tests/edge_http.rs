@@ -447,6 +447,7 @@ on_every_adapter!(
     snapshots_and_answers_of_megabytes_arrive_whole,
     answers_in_separate_writes_arrive_whole_and_cut_ones_are_502,
     pages_carry_security_headers_and_head_answers_like_get,
+    live_feeds_stream_through_the_edge_or_say_where,
 );
 
 /// With the event's waiting room on, the edge refuses holds without a valid pass even
@@ -898,6 +899,122 @@ async fn reads_carry_etags_and_answer_not_modified(adapter: Adapter) {
 /// HTML pages restrict what they may load and who may frame them, with no inline script
 /// or style; `HEAD` tells the length `GET` sends; a browser asking for a path nobody
 /// knows gets the HTML 404 page.
+/// Live feeds through the edge: the native and Cloudflare edges stream the seat feed as
+/// server-sent events (each change arrives while the answer is still open) and pass the
+/// WebSocket upgrade on to the coordinator; the Spin edge answers at once with
+/// `501 live_elsewhere` naming the live URL instead of forwarding an answer that never ends.
+async fn live_feeds_stream_through_the_edge_or_say_where(adapter: Adapter) {
+    use futures::StreamExt;
+
+    let Some(p) = platform(adapter).await else {
+        return;
+    };
+    let id = p
+        .create(event_json(
+            "Live Show",
+            "concert",
+            "Lisbon",
+            "Open Wires",
+            "2027-10-01T20:00:00Z",
+        ))
+        .await;
+    let http = &p.backend.http;
+    let coordinator = p.backend.coordinator.url.clone();
+    let sse_url = format!("{}/v1/events/{id}/live.sse", p.edge.url);
+    let ws_url = format!("{}/v1/events/{id}/live", p.edge.url).replacen("http://", "ws://", 1);
+
+    if adapter == Adapter::Spin {
+        let answer = tokio::time::timeout(Duration::from_secs(20), http.get(&sse_url).send())
+            .await
+            .expect("the Spin edge answers a live feed at once")
+            .unwrap();
+        assert_eq!(answer.status(), 501);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "live_elsewhere");
+        assert_eq!(body["error"]["live_url"], coordinator.as_str());
+        let refused = tokio_tungstenite::connect_async(&ws_url).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 501)
+            }
+            other => panic!("the Spin edge upgraded a live socket: {other:?}"),
+        }
+        return;
+    }
+
+    // A buyer who takes seats straight at the coordinator, so the feed has news.
+    http.post(format!("{coordinator}/v1/users"))
+        .json(&json!({"username": "lively", "email": "lively@example.com",
+            "phone": "+15550002222", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    let session: Value = http
+        .post(format!("{coordinator}/v1/sessions"))
+        .json(&json!({"username": "lively", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+    let hold = |seat: &'static str| {
+        http.post(format!("{coordinator}/v1/events/{id}/holds"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", seat)
+            .json(&json!({"seats": [seat]}))
+            .send()
+    };
+
+    let sse = http.get(&sse_url).send().await.unwrap();
+    assert_eq!(sse.status(), 200, "{adapter:?}");
+    assert!(
+        sse.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"),
+        "{adapter:?}"
+    );
+    let mut events = sse.bytes_stream();
+    let mut seen = String::new();
+    let mut read_until = async |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !seen.contains(needle) {
+            let chunk = tokio::time::timeout_at(deadline.into(), events.next())
+                .await
+                .unwrap_or_else(|_| panic!("{adapter:?}: no {needle} in the stream: {seen}"))
+                .expect("the stream stays open")
+                .expect("the stream reads");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    read_until("\"type\":\"snapshot\"").await;
+    assert_eq!(hold("A-1-1").await.unwrap().status(), 201);
+    read_until("\"seat_id\":\"A-1-1\"").await;
+
+    let (mut socket, answer) = tokio_tungstenite::connect_async(&ws_url)
+        .await
+        .unwrap_or_else(|e| panic!("{adapter:?}: the live socket through the edge: {e}"));
+    assert_eq!(answer.status(), 101);
+    let mut next_text = async |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let message = tokio::time::timeout_at(deadline.into(), socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{adapter:?}: no {needle} on the socket"))
+                .expect("the socket stays open")
+                .expect("the socket reads");
+            if message.to_text().is_ok_and(|text| text.contains(needle)) {
+                return;
+            }
+        }
+    };
+    next_text("\"type\":\"snapshot\"").await;
+    assert_eq!(hold("A-1-2").await.unwrap().status(), 201);
+    next_text("\"seat_id\":\"A-1-2\"").await;
+}
+
 async fn pages_carry_security_headers_and_head_answers_like_get(adapter: Adapter) {
     let Some(p) = platform(adapter).await else {
         return;

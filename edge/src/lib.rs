@@ -12,6 +12,8 @@
 //! - [`http`]: the request and response types.
 //! - [`Edge`]: routing, caching, conditional requests, forwarding.
 //! - `gate`: the waiting room's pass check on forwarded holds.
+//! - [`is_live_feed`]: the coordinator's never-ending answers, which streaming adapters
+//!   pass through themselves and the core answers with where to open them.
 //! - `reads`: the JSON API and the seed aliases served from the snapshot.
 //! - `pages`: the HTML pages; `assets`: their script (the live seat map, the queue page)
 //!   and stylesheet; `security`: the headers that restrict what pages may do.
@@ -42,6 +44,7 @@ mod cache;
 mod compress;
 mod gate;
 pub mod http;
+mod live;
 mod pages;
 mod reads;
 mod security;
@@ -58,6 +61,7 @@ use crate::compress::Encoding;
 
 pub use cache::{ByteLru, cache_weight};
 pub use http::{EdgeRequest, EdgeResponse};
+pub use live::is_live_feed;
 pub use onsale_pass::QueueKey;
 pub use snapshots::{RefreshPolicy, SnapshotSource, SourceError};
 
@@ -108,8 +112,11 @@ pub struct Edge<C, U> {
     /// Checks waiting-room passes on holds; without it, the coordinator alone does.
     gate: Option<gate::Gate>,
     /// The coordinator's base URL as browsers reach it, for the live seat map and queue
-    /// position; without it, pages poll through the edge instead.
+    /// position; without it, pages open them on the edge where it streams them, and
+    /// otherwise poll through the edge.
     live_url: Option<String>,
+    /// Whether the adapter passes live feeds through itself ([`is_live_feed`]).
+    streams_live: bool,
     /// The pages' Content-Security-Policy (it names the live URL).
     csp: String,
 }
@@ -150,8 +157,30 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             upstream,
             gate: None,
             live_url: None,
+            streams_live: false,
             csp: security::content_security_policy(None),
         }
+    }
+
+    /// Tells the core that its adapter passes live feeds through to the coordinator as
+    /// streams (server-sent events unbuffered, WebSocket upgrades): pages then open them
+    /// on the site's own origin, unless a live URL names another place.
+    pub fn with_streamed_live_feeds(mut self) -> Self {
+        self.streams_live = true;
+        self
+    }
+
+    /// Where pages open live feeds: the live URL, else the site itself (`/`) where the
+    /// adapter streams them, else nowhere (they poll).
+    fn pages_live(&self) -> Option<&str> {
+        self.live_url
+            .as_deref()
+            .or(self.streams_live.then_some("/"))
+    }
+
+    /// The way to the coordinator given at construction.
+    pub fn upstream(&self) -> &U {
+        &self.upstream
     }
 
     /// Tells pages where browsers open the coordinator's live feeds (WebSocket seat
@@ -245,6 +274,12 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             // The coordinator's metrics are for its operator, never for the public.
             return EdgeResponse::json_error(&ApiError::new(ErrorCode::NotFound, "no such path"));
         }
+        if is_live_feed(&request.path) {
+            // A streaming adapter passes these on before the core sees them; forwarded
+            // here, the answer would never end.
+            let error = live::elsewhere(&request.path, self.live_url.as_deref());
+            return EdgeResponse::json_error(&error);
+        }
         let read = matches!(request.method.as_str(), "GET" | "HEAD");
         let answer = if read {
             let encoding = Encoding::preferred(request.header("accept-encoding"));
@@ -303,7 +338,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         {
             return Some(kind.error(&ApiError::new(ErrorCode::NotFound, "no such picture")));
         }
-        let live = self.live_url.as_deref();
+        let live = self.pages_live();
         let Some(route) = reads::cache_key(&kind, &request.query) else {
             let fresh = reads::render(&kind, request, snapshot, live);
             return Some(compress::encode(fresh, encoding));

@@ -180,6 +180,13 @@ error_codes! {
         "password_change_required",
         "choose a new password first (PUT /v1/operator/me/password)"
     );
+    /// A live feed asked of an edge that cannot stream it (Spin): open it at `live_url`,
+    /// the coordinator's address for live feeds, or poll where there is none.
+    LiveElsewhere = (
+        501,
+        "live_elsewhere",
+        "this edge cannot stream live feeds; open them at live_url"
+    );
     /// Something failed inside the server; it is logged.
     Internal = (500, "internal", "internal error");
 }
@@ -194,7 +201,7 @@ impl fmt::Display for ErrorCode {
 pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// An error as a client sees it: `{"error": {"code", "message", "field"?, "seats"?,
-/// "limit"?, "current"?, "retry_after"?, "checked_in"?}}`.
+/// "limit"?, "current"?, "retry_after"?, "checked_in"?, "live_url"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{code}: {message}")]
@@ -220,10 +227,14 @@ pub struct ApiError {
     /// Seconds to wait before retrying (`rate_limited`, `login_locked`, `busy`); also
     /// sent as the `Retry-After` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// The earlier admission of the ticket (`already_checked_in` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_in: Option<Box<crate::operator::CheckIn>>,
+    /// Where live feeds are opened instead (`live_elsewhere` only, when there is a place;
+    /// boxed, as it is rare, to keep every error small).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_url: Option<Box<String>>,
 }
 
 impl ApiError {
@@ -238,6 +249,7 @@ impl ApiError {
             current: None,
             retry_after: None,
             checked_in: None,
+            live_url: None,
         }
     }
 
@@ -266,7 +278,7 @@ impl ApiError {
 
     /// The same error, asking the client to wait `seconds` (at least one) before retrying.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds.max(1));
+        self.retry_after = Some(u32::try_from(seconds.max(1)).unwrap_or(u32::MAX));
         self
     }
 
@@ -275,6 +287,7 @@ impl ApiError {
     /// upstream recovers, or a retry loop's next round starts, within about a second).
     pub fn wait_seconds(&self) -> Option<u64> {
         self.retry_after
+            .map(u64::from)
             .or((self.status() == 503).then_some(DEFAULT_RETRY_AFTER_SECONDS))
     }
 

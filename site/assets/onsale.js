@@ -7,8 +7,9 @@
 // Plain JavaScript with no dependencies, served by the edge at /static/onsale.{hash}.js.
 //
 // Seat states come from `GET /v1/events/{id}/seats` (through the edge), then live from the
-// coordinator's WebSocket feed (`data-live` names the coordinator as browsers reach it);
-// without it, or when the socket keeps failing, the page polls the seat list instead.
+// coordinator's WebSocket feed (`data-live` names where: `/` for the site itself, whose edge
+// passes the socket through, or the coordinator as browsers reach it); without it, or when
+// the socket keeps failing, the page polls the seat list instead.
 (function () {
   'use strict';
 
@@ -320,11 +321,18 @@
     return low === high ? money(low, currency) : money(low, currency) + '–' + money(high, currency);
   }
 
+  // Where a page opens live feeds (`data-live`): the coordinator's base URL, or `/` for
+  // the site itself (an edge that streams them through); null where there is none.
+  function liveBase(root) {
+    var live = root.getAttribute('data-live');
+    return live ? new URL(live, location.href).href.replace(/\/$/, '') : null;
+  }
+
   function SeatMap(root) {
     this.root = root;
     this.eventId = root.getAttribute('data-event');
     this.currency = root.getAttribute('data-currency');
-    this.live = root.getAttribute('data-live');
+    this.live = liveBase(root);
     // One hold takes at most MAX_SEATS; the event may allow an account fewer in all.
     this.maxSeats = Math.min(MAX_SEATS, parseInt(root.getAttribute('data-max-seats'), 10) || MAX_SEATS);
     this.seats = [];          // every seat, in display order, with x/y/state/node
@@ -907,7 +915,7 @@
   function Queue(root) {
     this.root = root;
     this.eventId = root.getAttribute('data-event');
-    this.live = root.getAttribute('data-live');
+    this.live = liveBase(root);
     this.accountBox = el('div', { class: 'account-box' });
     this.status = el('p', { class: 'queue-status', 'aria-live': 'polite', text: 'Joining the queue…' });
     this.detail = el('p', { class: 'meta' });
@@ -942,8 +950,9 @@
     });
   };
 
-  // Follows the ticket live (server-sent events from the coordinator), or by asking the
-  // edge every few seconds where there is no live URL or the stream fails.
+  // Follows the ticket live (server-sent events from the coordinator, directly or through
+  // the edge), or by asking the edge every few seconds where there is no live feed or the
+  // stream fails.
   Queue.prototype.follow = function (ticket) {
     var self = this;
     var poll = function () {

@@ -110,6 +110,8 @@ try {
   const ben = `ben${Date.now() % 100000}`;
   await openEvent(desktop);
   await openEvent(phone);
+  check(await desktop.getAttribute('[data-live]', 'data-live') === '/',
+    'the live seat feed is opened on the site itself (the edge passes the socket through)');
   check(await seat(desktop, 'FLR-A-1').count() === 1, 'the event page draws the seat map as SVG');
   check((await desktop.locator('.legend li').count()) === 3 + 4, 'the legend lists the three price tiers and four states');
   check((await seat(desktop, 'BAL-A-1').getAttribute('aria-label')).includes('row A, seat 1'), 'seats have accessible names');

@@ -45,6 +45,7 @@ impl Isolate {
             WorkersCache::new(),
             FetchUpstream::new(&var(env, "ONSALE_COORDINATOR")?),
         )
+        .with_streamed_live_feeds()
         .with_settings(
             |name| {
                 env.secret(name)

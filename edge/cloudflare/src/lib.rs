@@ -6,7 +6,8 @@
 //! the same as on every adapter.
 //!
 //! Layout:
-//! - `fetch` (this file): the entry point, and the request and response conversions.
+//! - `fetch` (this file): the entry point, live feeds passed through as streams, and the
+//!   request and response conversions.
 //! - [`WorkersCache`]: the core's [`onsale_edge::Cache`] over the Workers Cache API.
 //! - [`FetchUpstream`]: the core's [`onsale_edge::Upstream`], `fetch` to the coordinator.
 //! - [`Isolate`]: the edge of one isolate and the snapshot it keeps between requests.
@@ -16,7 +17,8 @@
 //!   `{base}/snapshots/{version}.snap`).
 //! - `ONSALE_COORDINATOR`: the coordinator's base URL, where writes are forwarded.
 //! - `ONSALE_LIVE_URL` (optional): the coordinator's public URL, where event pages open
-//!   the live seat feed and the queue page its position feed (without it they poll).
+//!   the live seat feed and the queue page its position feed (without it they open them
+//!   on the worker, which streams them through to `ONSALE_COORDINATOR`).
 //! - `ONSALE_QUEUE_KEY` (optional, a secret: `wrangler secret put ONSALE_QUEUE_KEY`): the
 //!   coordinators' queue key (`GET /v1/operator/queue-key`); with it the edge refuses
 //!   holds without a valid waiting-room pass itself.
@@ -54,6 +56,9 @@ pub type CloudflareEdge = onsale_edge::Edge<WorkersCache, FetchUpstream>;
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    if onsale_edge::is_live_feed(&request.path()) {
+        return live(&request, &env).await;
+    }
     let answer = match (Isolate::get(&env), edge_request(request).await) {
         (Ok(isolate), Ok(request)) => {
             isolate.keep_fresh(&ctx).await;
@@ -62,6 +67,21 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         (Err(error), _) | (_, Err(error)) => EdgeResponse::json_error(&error),
     };
     response(answer)
+}
+
+/// A live feed, passed to the coordinator as a stream (see [`FetchUpstream::stream`]).
+async fn live(request: &Request, env: &Env) -> worker::Result<Response> {
+    let isolate = match Isolate::get(env) {
+        Ok(isolate) => isolate,
+        Err(error) => return response(EdgeResponse::json_error(&error)),
+    };
+    match isolate.edge().upstream().stream(request).await {
+        Ok(answer) => Ok(answer),
+        Err(error) => response(EdgeResponse::json_error(&ApiError::new(
+            ErrorCode::Unavailable,
+            format!("the booking service is unreachable ({error}); retry in a moment"),
+        ))),
+    }
 }
 
 /// The core's view of a Workers request.

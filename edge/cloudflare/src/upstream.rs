@@ -1,9 +1,9 @@
 //! Writes (and every other request the snapshot cannot answer) forwarded to the
-//! coordinator with the Workers `fetch`.
+//! coordinator with the Workers `fetch`, and live feeds passed through as streams.
 
 use onsale_edge::{EdgeRequest, EdgeResponse, Upstream, UpstreamError};
 use worker::js_sys::Uint8Array;
-use worker::{Fetch, Headers, Request, web_sys};
+use worker::{Fetch, Headers, Request, Response, web_sys};
 
 /// The coordinator at a base URL, reached with `fetch`.
 pub struct FetchUpstream {
@@ -41,6 +41,34 @@ impl FetchUpstream {
         }
         let url = format!("{}{}", self.base, request.path_and_query());
         Ok(web_sys::Request::new_with_str_and_init(&url, &init)?.into())
+    }
+}
+
+impl FetchUpstream {
+    /// Passes a live feed (server-sent events or a WebSocket upgrade) to the coordinator
+    /// and returns its answer as it is: a streamed body goes on as it comes, and a `101`
+    /// carries the coordinator's socket, which the runtime joins to the client's.
+    pub async fn stream(&self, request: &Request) -> worker::Result<Response> {
+        let url = request.url()?;
+        let headers = Headers::new();
+        for (name, value) in request.headers().entries() {
+            // The client's own claims about its address are never passed on.
+            if !name.starts_with("x-onsale-") && name != "host" {
+                headers.append(&name, &value)?;
+            }
+        }
+        headers.set("accept-encoding", "identity")?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        init.set_headers(headers.as_ref());
+        let target = format!(
+            "{}{}{}",
+            self.base,
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        let outgoing = web_sys::Request::new_with_str_and_init(&target, &init)?;
+        Fetch::Request(outgoing.into()).send().await
     }
 }
 

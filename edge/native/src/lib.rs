@@ -9,7 +9,11 @@
 //! - [`client_guard`]: rate limits per client address before anything is forwarded, and
 //!   the client's address (with the edge secret) in `X-Onsale-Client-Ip` for the
 //!   coordinator's own limits.
+//! - `live`: live feeds (server-sent events, WebSockets) streamed through to the
+//!   coordinator, so pages open them on the site's own origin.
 //! - [`serve`]: the server (`onsale_server`) and the refresh task.
+
+mod live;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -77,6 +81,8 @@ impl Cache for MemoryCache {
 pub struct HttpUpstream {
     base: String,
     client: reqwest::Client,
+    /// For live feeds: answers that never end, so no overall timeout.
+    streaming: reqwest::Client,
 }
 
 impl HttpUpstream {
@@ -87,6 +93,11 @@ impl HttpUpstream {
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+            streaming: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .http1_only()
                 .build()
                 .unwrap_or_default(),
         }
@@ -173,6 +184,12 @@ impl SnapshotSource for SnapshotLocation {
 /// The native edge: the core with a memory cache and the coordinator over HTTP.
 pub type NativeEdge = Edge<MemoryCache, HttpUpstream>;
 
+/// The native edge with `cache`, forwarding to `upstream`; it streams live feeds through
+/// itself ([`router`]), so pages open them on its own origin unless a live URL is set.
+pub fn native_edge(cache: MemoryCache, upstream: HttpUpstream) -> NativeEdge {
+    Edge::new(cache, upstream).with_streamed_live_feeds()
+}
+
 /// The machine's clock in milliseconds since the Unix epoch: the clock the waiting-room
 /// gate checks pass expiry with ([`Edge::with_queue_key`]).
 pub fn unix_millis() -> i64 {
@@ -200,6 +217,9 @@ pub fn spawn_refresh(
 }
 
 async fn handle(State(edge): State<Arc<NativeEdge>>, request: Request) -> Response {
+    if onsale_edge::is_live_feed(request.uri().path()) {
+        return live::pass_through(edge.upstream(), request).await;
+    }
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(body) => body,

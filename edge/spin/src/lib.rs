@@ -18,7 +18,9 @@
 //!   `{base}/snapshots/{version}.snap`).
 //! - `ONSALE_COORDINATOR`: the coordinator's base URL, where writes are forwarded.
 //! - `ONSALE_LIVE_URL` (optional): the coordinator's public URL, where event pages open
-//!   the live seat feed and the queue page its position feed (without it they poll).
+//!   the live seat feed and the queue page its position feed (without it they poll). A
+//!   wasi:http component answers whole, so live feeds asked of this edge are answered at
+//!   once with `501 live_elsewhere` naming this URL, never forwarded to hang.
 //! - `ONSALE_QUEUE_KEY` (optional): the coordinators' queue key
 //!   (`GET /v1/operator/queue-key`); with it the edge refuses holds without a valid
 //!   waiting-room pass itself.
