@@ -4,12 +4,10 @@
 //! `cargo bench -p onsale-indexer --bench search` (DESIGN target: p99 ≤ 1 ms in process).
 //! Set `ONSALE_BENCH_EVENTS` to change the catalogue size.
 
-#[path = "../tests/indexer/catalogue.rs"]
-mod catalogue;
-
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use onsale_indexer::synthetic as catalogue;
 use onsale_indexer::{SearchQuery, Snapshot, build_snapshot};
 use onsale_model::{Event, PageQuery};
 

@@ -18,6 +18,8 @@
 //! - `doc_range`: a query for a range of doc ids, which is how start-time ranges match.
 //! - [`build`] (feature `build`): [`build_snapshot`].
 //! - [`folder`] (feature `build`): [`SnapshotFolder`], atomic publishing.
+//! - [`synthetic`] (feature `build`): a generated catalogue of any size, for tests and
+//!   benchmarks.
 //! - [`follower`] (feature `service`): follows a coordinator's change log and publishes a
 //!   snapshot after every catalogue change.
 //! - [`serve`] (feature `service`): serves a published folder over HTTP.
@@ -62,6 +64,8 @@ pub mod folder;
 pub mod follower;
 #[cfg(feature = "service")]
 pub mod serve;
+#[cfg(feature = "build")]
+pub mod synthetic;
 
 mod directory;
 mod doc_range;

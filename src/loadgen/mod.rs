@@ -1,6 +1,7 @@
 //! `onsale loadgen`: load generators against running services, each printing a table.
 
 mod bookings;
+mod catalogue;
 mod edge;
 mod holds;
 mod idle;
@@ -30,6 +31,9 @@ pub enum Scenario {
     /// Many idle keep-alive connections: whether the server still answers, and the
     /// memory it holds for them.
     Idle(idle::IdleArgs),
+    /// Publishes a generated catalogue of N events as a snapshot folder, for an edge to
+    /// serve in its benchmarks.
+    Catalogue(catalogue::CatalogueArgs),
 }
 
 /// Runs a scenario.
@@ -41,6 +45,7 @@ pub async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Live(args) => live::run(args).await,
         Scenario::Queue(args) => queue::run(args).await,
         Scenario::Idle(args) => idle::run(args).await,
+        Scenario::Catalogue(args) => catalogue::run(args).await,
     }
 }
 

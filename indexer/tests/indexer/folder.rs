@@ -4,7 +4,7 @@ use std::fs;
 
 use onsale_indexer::{Error, SnapshotFolder, build_snapshot, layout};
 
-use crate::catalogue;
+use onsale_indexer::synthetic as catalogue;
 
 /// Names in a folder, sorted.
 fn names(folder: &std::path::Path) -> Vec<String> {

@@ -1,6 +1,5 @@
 //! Integration tests of onsale-indexer, through its public API only: one test binary.
 
-mod catalogue;
 mod common;
 mod folder;
 mod search;

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use onsale_indexer::{Error, Snapshot};
 use onsale_model::{ErrorCode, Event};
 
-use crate::catalogue;
 use crate::common::{day, event, every_result, ids, in_list_order, open, query, search, words};
+use onsale_indexer::synthetic as catalogue;
 
 /// A small catalogue where the right answers are known by heart.
 fn fixture() -> Vec<Event> {

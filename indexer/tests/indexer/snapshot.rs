@@ -3,8 +3,8 @@
 use onsale_indexer::{Error, Snapshot, build_snapshot};
 use onsale_model::{Event, PageQuery};
 
-use crate::catalogue;
 use crate::common::{day, event, in_list_order, open};
+use onsale_indexer::synthetic as catalogue;
 
 #[test]
 fn build_then_open_round_trips_every_event() {

@@ -1,6 +1,7 @@
 //! A deterministic synthetic catalogue: varied cities, venues, categories, thousands of
-//! performers and event names, start times over two years. Shared by the integration tests
-//! and the search benchmark (`benches/search.rs` includes this file).
+//! performers and event names, start times over two years. For the tests, the search
+//! benchmark and `onsale loadgen catalogue` (a catalogue of any size for the edge's
+//! benchmarks).
 
 use onsale_model::Event;
 use time::macros::datetime;
