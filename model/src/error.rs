@@ -384,7 +384,7 @@ mod tests {
             assert!((400..600).contains(&code.status()), "{code}");
             assert!(!code.default_message().is_empty(), "{code}");
         }
-        assert_eq!(seen.len(), 40);
+        assert_eq!(seen.len(), 41);
     }
 
     #[test]
