@@ -18,6 +18,12 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// Whether `name` (lower case) is a header of one connection, never passed on to the
+/// other side of the edge.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.contains(&name)
+}
+
 /// An HTTP request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EdgeRequest {

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::events::seat_status;
 use crate::seat_views::{Install, LoadedView};
 use crate::store::records::PricedSeatMap;
-use crate::store::tables::{CHANGES, SEATS};
+use crate::store::tables::SEATS;
 use onsale_store::{RangeRead, StoreExt};
 
 /// The best blocks that a choice is made among.
@@ -128,21 +128,12 @@ impl Bookings {
         if let Some(taken) = self.seat_views.taken(event_id, first, last) {
             return Ok(Some(taken));
         }
-        let now = self.clock.now();
-        let (records, position) = self
-            .store
-            .transact(|tx| async move {
-                let records = SEATS.range(&tx, SEATS.starting_with(&event_id)).await?;
-                let position = CHANGES.end(&tx).await?;
-                Ok::<_, Error>((records, position))
-            })
-            .await?;
-        let mut taken = vec![false; map.map.seats().len()];
-        for ((_, ordinal), record) in records {
-            if let Some(slot) = taken.get_mut(ordinal as usize) {
-                *slot = seat_status(&record, now) != SeatStatus::Available;
-            }
-        }
+        let (seats, position) = self.events.seats_with_position(event_id).await?;
+        let taken = seats
+            .seats
+            .iter()
+            .map(|seat| seat.state != SeatStatus::Available)
+            .collect();
         let mut loaded = LoadedView {
             map: map.clone(),
             taken,

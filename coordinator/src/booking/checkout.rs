@@ -74,7 +74,14 @@ impl Bookings {
                 return Ok(checkout_view(&booking));
             }
             Planned::Exists(booking) => (booking, None),
-            Planned::New { booking, pay_by } => (booking, pay_by),
+            Planned::Live(hold) => (
+                new_booking(
+                    &hold,
+                    booking_id_of(hold_id, idempotency_key),
+                    self.clock.now(),
+                ),
+                Some(hold.expires_at / 1000),
+            ),
         };
         let payment = provider
             .create_payment(&self.payment_request(&booking, pay_by, pay_with))
@@ -404,20 +411,16 @@ enum Outcome<'a> {
 
 /// The checkout step, in `tx` at `now`: the booking kept under the idempotency key, or
 /// the hold's booking if it has one, or a new pending booking of the caller's live hold.
-/// What a checkout will do, read without writing.
+/// What a checkout finds.
 enum Planned {
     /// The key or the hold has its booking already.
     Exists(BookingRecord),
-    /// A new booking (not yet written) for a live hold, to be paid by `pay_by` (Unix
-    /// seconds).
-    New {
-        booking: BookingRecord,
-        pay_by: Option<i64>,
-    },
+    /// A live hold with no booking yet.
+    Live(HoldRecord),
 }
 
-/// The booking a checkout by `idem_key` of `hold_id` answers with, or the one it would
-/// open; checks the key, the hold's owner and that it is live.
+/// The booking a checkout by `idem_key` of `hold_id` answers with, or the live hold it
+/// opens one for; checks the key, the hold's owner and that it is live.
 async fn plan_checkout(
     tx: &dyn Tx,
     idem_key: &(&str, &str, &str),
@@ -434,10 +437,7 @@ async fn plan_checkout(
     if hold.expires_at <= now {
         return Err(Error::code(ErrorCode::HoldExpired));
     }
-    Ok(Planned::New {
-        pay_by: Some(hold.expires_at / 1000),
-        booking: new_booking(&hold, booking_id_of(hold_id, idem_key.2), now),
-    })
+    Ok(Planned::Live(hold))
 }
 
 /// The booking of an earlier checkout with the same key, which must be of the same hold.
@@ -510,8 +510,8 @@ fn new_booking(hold: &HoldRecord, booking_id: String, now: Millis) -> BookingRec
 }
 
 /// Opens the pending booking `booking_id` of a live hold with `payment`, or answers with
-/// the booking the key or the hold has already; checks everything [`plan_checkout`]
-/// did again, as it may have changed since.
+/// the booking the key or the hold has already; runs [`plan_checkout`] again, as what it
+/// found may have changed since.
 async fn open_booking(
     tx: &dyn Tx,
     idem_key: &(&str, &str, &str),
@@ -520,21 +520,16 @@ async fn open_booking(
     payment: &Payment,
     now: Millis,
 ) -> Result<BookingRecord> {
-    if let Some(booking) = replayed_checkout(tx, idem_key, hold_id).await? {
-        return Ok(booking);
-    }
     let user_id = idem_key.0;
-    let hold = match owned_hold(tx, user_id, hold_id).await {
-        Ok(hold) => hold,
+    let hold = match plan_checkout(tx, idem_key, hold_id, now).await {
+        Ok(Planned::Exists(booking)) => return Ok(booking),
+        Ok(Planned::Live(hold)) => hold,
         // Booked and settled by another checkout meanwhile (the hold is gone then).
-        Err(error) => return read_booking(tx, booking_id).await?.ok_or(error),
+        Err(Error::Api(error)) if error.code == ErrorCode::NotFound => {
+            return read_booking(tx, booking_id).await?.ok_or(Error::Api(error));
+        }
+        Err(error) => return Err(error),
     };
-    if let Some(existing) = &hold.booking_id {
-        return existing_booking(tx, existing).await;
-    }
-    if hold.expires_at <= now {
-        return Err(Error::code(ErrorCode::HoldExpired));
-    }
     let mut booking = new_booking(&hold, booking_id.to_string(), now);
     booking.payment_id = Some(payment.id.clone());
     booking.payment_url = payment.url.clone();

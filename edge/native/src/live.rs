@@ -9,22 +9,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use hyper_util::rt::TokioIo;
 use onsale_edge::EdgeResponse;
+use onsale_edge::http::is_hop_by_hop;
 use onsale_model::{ApiError, ErrorCode};
 
 use crate::HttpUpstream;
-
-/// Headers of one connection, never passed on to the other side of the edge.
-const HOP_BY_HOP: &[header::HeaderName] = &[
-    header::CONNECTION,
-    header::HOST,
-    header::CONTENT_LENGTH,
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
 
 /// Passes `request` (a live feed, [`onsale_edge::is_live_feed`]) to the coordinator and
 /// its answer back as it comes.
@@ -40,7 +28,7 @@ pub(crate) async fn pass_through(upstream: &HttpUpstream, mut request: Request) 
         ),
     );
     for (name, value) in request.headers() {
-        if !HOP_BY_HOP.contains(name) {
+        if !is_hop_by_hop(name.as_str()) {
             outgoing = outgoing.header(name, value);
         }
     }
@@ -63,7 +51,7 @@ pub(crate) async fn pass_through(upstream: &HttpUpstream, mut request: Request) 
     for (name, value) in answer.headers() {
         let switching = status == StatusCode::SWITCHING_PROTOCOLS
             && (name == header::CONNECTION || name == header::UPGRADE);
-        if switching || !HOP_BY_HOP.contains(name) {
+        if switching || !is_hop_by_hop(name.as_str()) {
             response = response.header(name, value);
         }
     }

@@ -1,37 +1,17 @@
 //! The native edge's cache under cache-busting traffic: bounded by bytes, keyed by the
 //! parameters each route knows, and keeping what everyone reads.
 
+mod common;
+
 use onsale_edge::EdgeRequest;
 use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge};
 use onsale_indexer::{Snapshot, build_snapshot};
 use onsale_model::Event;
 
+use common::event;
+
 /// The cache's bound in the test: room for a few dozen pages of 100 events.
 const BOUND: u64 = 2 * 1024 * 1024;
-
-fn event(id: u64) -> Event {
-    Event {
-        id,
-        name: format!("Event number {id}"),
-        category: "concert".into(),
-        description: "An evening of music with a description long enough to weigh something."
-            .into(),
-        performers: vec![format!("Performer {id}")],
-        venue: "Hall".into(),
-        city: "Town".into(),
-        starts_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::hours(id as i64),
-        image_url: "/static/demo/concert.svg".into(),
-        currency: "EUR".into(),
-        price_min: 100,
-        price_max: 200,
-        seat_count: 10,
-        waiting_room: false,
-        time_zone: "UTC".into(),
-        time_zone_abbreviation: "UTC".into(),
-        max_seats_per_account: onsale_model::DEFAULT_MAX_SEATS_PER_ACCOUNT,
-        published: true,
-    }
-}
 
 fn edge() -> NativeEdge {
     // Nothing listens on port 9: reads never need the coordinator.

@@ -2,37 +2,17 @@
 //! at the live URL when one is set, and an edge that cannot stream them answers a live
 //! feed at once with where to go.
 
+mod common;
+
 use onsale_edge::EdgeRequest;
 use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge, native_edge};
 use onsale_indexer::{Snapshot, build_snapshot};
-use onsale_model::Event;
 
-fn event() -> Event {
-    Event {
-        id: 1,
-        name: "Live night".into(),
-        category: "concert".into(),
-        description: String::new(),
-        performers: vec!["Open Wires".into()],
-        venue: "Hall".into(),
-        city: "Town".into(),
-        starts_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
-        image_url: "/static/demo/concert.svg".into(),
-        currency: "EUR".into(),
-        price_min: 100,
-        price_max: 200,
-        seat_count: 10,
-        waiting_room: false,
-        time_zone: "UTC".into(),
-        time_zone_abbreviation: "UTC".into(),
-        max_seats_per_account: onsale_model::DEFAULT_MAX_SEATS_PER_ACCOUNT,
-        published: true,
-    }
-}
+use common::event;
 
 /// `edge` with a one-event snapshot; nothing listens on port 9, and nothing here needs it.
 fn loaded(edge: NativeEdge) -> NativeEdge {
-    let blob = build_snapshot(1, &[event()]).expect("snapshot");
+    let blob = build_snapshot(1, &[event(1)]).expect("snapshot");
     assert!(edge.install(Snapshot::from_bytes(blob).expect("open")));
     edge
 }
