@@ -39,7 +39,7 @@ impl Gate {
         snapshot: Option<&Snapshot>,
     ) -> Option<ApiError> {
         let event_id = hold_event(request)?;
-        if !snapshot?.get(event_id)?.waiting_room {
+        if !snapshot?.get(event_id).ok()??.waiting_room {
             return None;
         }
         let Some(pass) = request.header(PASS_HEADER) else {

@@ -50,7 +50,6 @@ mod reads;
 mod security;
 mod snapshots;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
@@ -106,7 +105,7 @@ pub trait Upstream {
 /// The edge: the snapshot it serves from, a cache and the way to the coordinator.
 pub struct Edge<C, U> {
     /// The newest snapshot installed; swapped whole, never changed in place.
-    served: RwLock<Option<Arc<Served>>>,
+    served: RwLock<Option<Arc<Snapshot>>>,
     cache: C,
     upstream: U,
     /// Checks waiting-room passes on holds; without it, the coordinator alone does.
@@ -119,33 +118,6 @@ pub struct Edge<C, U> {
     streams_live: bool,
     /// The pages' Content-Security-Policy (it names the live URL).
     csp: String,
-}
-
-/// A snapshot being served, with what is worked out from it once.
-struct Served {
-    snapshot: Arc<Snapshot>,
-    /// The demo pictures its events show (`/static/demo/{name}.svg`).
-    demo_images: HashSet<String>,
-}
-
-impl Served {
-    fn new(snapshot: Snapshot) -> Self {
-        let demo_images = snapshot
-            .events()
-            .iter()
-            .filter_map(|event| {
-                event
-                    .image_url
-                    .strip_prefix("/static/demo/")?
-                    .strip_suffix(".svg")
-                    .map(str::to_string)
-            })
-            .collect();
-        Served {
-            snapshot: Arc::new(snapshot),
-            demo_images,
-        }
-    }
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
@@ -235,15 +207,14 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         if installed.is_some_and(|old| old >= snapshot.version()) {
             return false;
         }
-        let served = Arc::new(Served::new(snapshot));
         let mut current = self.served.write().unwrap_or_else(|p| p.into_inner());
         if current
             .as_ref()
-            .is_some_and(|old| old.snapshot.version() >= served.snapshot.version())
+            .is_some_and(|old| old.version() >= snapshot.version())
         {
             return false;
         }
-        *current = Some(served);
+        *current = Some(Arc::new(snapshot));
         true
     }
 
@@ -257,15 +228,11 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         &self.cache
     }
 
-    fn served(&self) -> Option<Arc<Served>> {
+    fn current(&self) -> Option<Arc<Snapshot>> {
         self.served
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    fn current(&self) -> Option<Arc<Snapshot>> {
-        self.served().map(|served| served.snapshot.clone())
     }
 
     /// Answers one request.
@@ -326,28 +293,28 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return Some(self.media(&request.path).await);
         }
         let kind = reads::classify(&request.path)?;
-        let Some(served) = self.served() else {
+        let Some(snapshot) = self.current() else {
             return Some(kind.error(&ApiError::new(
                 ErrorCode::Unavailable,
                 "the catalogue is not loaded yet; retry in a moment",
             )));
         };
-        let snapshot = &served.snapshot;
+        // Demo pictures are named by category: only the snapshot's categories have one.
         if let reads::ReadKind::DemoImage(name) = &kind
-            && !served.demo_images.contains(name)
+            && snapshot.categories().binary_search(name).is_err()
         {
             return Some(kind.error(&ApiError::new(ErrorCode::NotFound, "no such picture")));
         }
         let live = self.pages_live();
         let Some(route) = reads::cache_key(&kind, &request.query) else {
-            let fresh = reads::render(&kind, request, snapshot, live);
+            let fresh = reads::render(&kind, request, &snapshot, live);
             return Some(compress::encode(fresh, encoding));
         };
         let key = format!("v{}:{}:{route}", snapshot.version(), encoding.name());
         if let Some(hit) = self.cache.get(&key).await {
             return Some(hit);
         }
-        let fresh = compress::encode(reads::render(&kind, request, snapshot, live), encoding);
+        let fresh = compress::encode(reads::render(&kind, request, &snapshot, live), encoding);
         if fresh.status == 200 {
             self.cache.put(&key, &fresh).await;
         }

@@ -136,7 +136,7 @@ fn answer(
     let query = request.query.as_str();
     Ok(match kind {
         ReadKind::ApiList => EdgeResponse::json(200, &list(snapshot, parse(query)?)?),
-        ReadKind::ApiEvent(id) => EdgeResponse::json(200, event(snapshot, id)?),
+        ReadKind::ApiEvent(id) => EdgeResponse::json(200, &event(snapshot, id)?),
         ReadKind::ApiSearch | ReadKind::SeedSearch => {
             let search_query: SearchQuery = parse(query)?;
             EdgeResponse::json(200, &search(snapshot, &search_query)?)
@@ -151,7 +151,7 @@ fn answer(
         }
         ReadKind::SeedGet => {
             let seed: SeedGet = parse(query)?;
-            EdgeResponse::json(200, event(snapshot, &seed.event_id)?)
+            EdgeResponse::json(200, &event(snapshot, &seed.event_id)?)
         }
         ReadKind::HomePage => {
             let page: PageQuery = parse(query)?;
@@ -166,10 +166,10 @@ fn answer(
             EdgeResponse::html(200, pages::search(snapshot, &search_query, &results))
         }
         ReadKind::EventPage(id) => {
-            EdgeResponse::html(200, pages::event(event(snapshot, id)?, live))
+            EdgeResponse::html(200, pages::event(&event(snapshot, id)?, live))
         }
         ReadKind::QueuePage(id) => {
-            EdgeResponse::html(200, pages::queue(event(snapshot, id)?, live))
+            EdgeResponse::html(200, pages::queue(&event(snapshot, id)?, live))
         }
         ReadKind::DemoImage(category) => {
             EdgeResponse::new(200, "image/svg+xml", pages::demo_image(category))
@@ -184,14 +184,15 @@ fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
 
 fn list(snapshot: &Snapshot, page: PageQuery) -> Result<Page<Event>, ApiError> {
     page.validate()?;
-    Ok(snapshot.list(page))
+    Ok(snapshot.list(page)?)
 }
 
-fn event<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Event, ApiError> {
-    id.parse::<u64>()
-        .ok()
-        .and_then(|id| snapshot.get(id))
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
+fn event(snapshot: &Snapshot, id: &str) -> Result<Event, ApiError> {
+    let found = match id.parse::<u64>() {
+        Ok(number) => snapshot.get(number)?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
 }
 
 fn search(snapshot: &Snapshot, query: &SearchQuery) -> Result<Page<Event>, ApiError> {

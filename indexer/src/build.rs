@@ -8,9 +8,11 @@ use tantivy::directory::{Directory, RamDirectory};
 use tantivy::store::Compressor;
 use tantivy::{Index, IndexSettings, TantivyDocument};
 
+use crate::documents;
 use crate::error::{Error, Result};
-use crate::format;
+use crate::format::{self, Entry};
 use crate::schema::{self, Fields};
+use crate::snapshot::Catalogue;
 
 /// Memory the single-segment writer starts with; it grows as needed (it never flushes
 /// a second segment).
@@ -74,8 +76,32 @@ pub fn build_snapshot(version: u64, events: &[Event]) -> Result<Vec<u8>> {
         files.push((name.to_string(), bytes));
     }
 
-    let documents = serde_json::to_vec(&sorted).map_err(Error::Documents)?;
-    format::write(version, sorted.len() as u64, &files, &documents)
+    let entries: Vec<Entry> = sorted
+        .iter()
+        .map(|event| Entry {
+            id: event.id,
+            starts_at: event.starts_at.unix_timestamp_nanos(),
+        })
+        .collect();
+    let distinct = |field: fn(&Event) -> &String| {
+        let mut values: Vec<String> = sorted.iter().map(|e| field(e).clone()).collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    };
+    let catalogue = Catalogue {
+        categories: distinct(|e| &e.category),
+        cities: distinct(|e| &e.city),
+    };
+    let catalogue = serde_json::to_vec(&catalogue).map_err(Error::Documents)?;
+    format::write(&format::Contents {
+        version,
+        files: &files,
+        catalogue: &catalogue,
+        entries: &entries,
+        block_events: documents::BLOCK_EVENTS,
+        blocks: &documents::encode(&sorted)?,
+    })
 }
 
 #[cfg(test)]
@@ -122,7 +148,7 @@ mod tests {
         let snapshot = Snapshot::from_bytes(build_snapshot(3, &[]).unwrap()).unwrap();
         assert_eq!(snapshot.version(), 3);
         assert!(snapshot.is_empty());
-        assert_eq!(snapshot.list(Default::default()).total, 0);
+        assert_eq!(snapshot.list(Default::default()).unwrap().total, 0);
         let found = snapshot
             .search(&crate::SearchQuery {
                 q: Some("anything".into()),

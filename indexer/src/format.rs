@@ -1,4 +1,6 @@
-//! The snapshot container: one blob per version.
+//! The snapshot container: one blob per version, a *head* that a reader keeps whole (the
+//! index, the list-order table, the block directory) followed by the event documents in
+//! compressed *blocks* that a reader decodes one at a time.
 //!
 //! All integers are little-endian:
 //!
@@ -6,15 +8,25 @@
 //! magic          8 bytes  "ONSALESN"
 //! format         u32      FORMAT_VERSION
 //! version        u64      the snapshot's version
-//! event count    u64      how many event documents follow
+//! event count    u64      how many events the snapshot holds
+//! block events   u32      events per block (the last block may hold fewer)
+//! block count    u32      how many blocks follow the head
 //! file count     u32      how many index files follow
 //! file × count   name length u16, name (UTF-8), data length u64, data
-//! documents      length u64, a JSON array of the events in (starts_at, id) order
-//! checksum       u32      CRC-32 (IEEE) of every byte before it
+//! catalogue      length u64, JSON {"categories": [...], "cities": [...]}, each sorted once
+//! table × events id u64, start i128 (Unix nanoseconds), in list order (start, then id)
+//! block × count  compressed length u32, decoded length u32, CRC-32 of the compressed bytes
+//! head checksum  u32      CRC-32 (IEEE) of every byte before it
+//! blocks         the compressed blocks, back to back, nothing after them
 //! ```
 //!
-//! The index files come before the documents so that a reader can drop the documents'
-//! bytes once it has parsed them and keep the rest of the buffer for the index without copying it.
+//! A block is LZ4-compressed (the block format, pure Rust: it decodes on wasm32). Decoded,
+//! it is `count + 1` u32 offsets into the JSON that follows them, then the events' JSON one
+//! after another: one event is found and parsed without touching its neighbours.
+//!
+//! The head is everything a reader needs to search, list and look up by id; a block is
+//! needed only to return an event's document, and each block carries its own checksum,
+//! so blocks can be checked (and, later, fetched) one at a time.
 
 use std::ops::Range;
 
@@ -23,63 +35,86 @@ use crate::error::{Error, Result};
 /// The first bytes of every snapshot.
 const MAGIC: &[u8; 8] = b"ONSALESN";
 /// The container format this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
-/// Magic, format, version, event count, file count.
-const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4;
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// Magic, format, version, event count, block events, block count, file count.
+const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4 + 4 + 4;
 /// Most index files a snapshot may hold (one segment has fewer than ten).
 const MAX_FILES: u32 = 64;
+/// Bytes of one table entry: id and start.
+const ENTRY_LEN: usize = 8 + 16;
+/// Bytes of one block's directory entry.
+const BLOCK_ENTRY_LEN: usize = 4 + 4 + 4;
+/// Largest decoded block a reader accepts, so a forged length cannot claim huge memory.
+pub(crate) const MAX_BLOCK_BYTES: u32 = 16 << 20;
+
+/// One event's row in the list-order table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The event's id.
+    pub id: u64,
+    /// When it starts, in nanoseconds since the Unix epoch (comparable across offsets).
+    pub starts_at: i128,
+}
+
+/// Where one compressed block is and what it must decode to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Block {
+    /// The compressed bytes' range in the blob.
+    pub range: Range<usize>,
+    /// How long the block is decoded.
+    pub decoded_len: u32,
+    /// CRC-32 of the compressed bytes.
+    pub checksum: u32,
+}
 
 /// Where the parts of a checked blob are.
 #[derive(Debug)]
 pub(crate) struct Parts {
     /// The snapshot's version.
     pub version: u64,
-    /// How many events the documents hold.
-    pub event_count: u64,
+    /// Events per block.
+    pub block_events: u32,
     /// Each index file's name and byte range.
     pub files: Vec<(String, Range<usize>)>,
-    /// Where the index files end (and the documents' length starts).
-    pub files_end: usize,
-    /// The byte range of the JSON documents.
-    pub documents: Range<usize>,
+    /// The byte range of the catalogue's JSON.
+    pub catalogue: Range<usize>,
+    /// The list-order table.
+    pub entries: Vec<Entry>,
+    /// The blocks, in list order.
+    pub blocks: Vec<Block>,
 }
 
-/// Checks a blob (magic, format, checksum, every length) and says where its parts are.
+/// Checks a blob's head (magic, format, checksum, every length) and says where its parts
+/// are. The blocks' own checksums are left to [`check_blocks`].
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parts> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Error::NotASnapshot);
     }
-    let mut header = Cursor::new(bytes, MAGIC.len());
-    let format = header.u32()?;
+    let mut cursor = Cursor::new(bytes, MAGIC.len());
+    let format = cursor.u32()?;
     if format != FORMAT_VERSION {
         return Err(Error::UnsupportedFormat {
             found: format,
             supported: FORMAT_VERSION,
         });
     }
-    let body_len = bytes
-        .len()
-        .checked_sub(4)
-        .filter(|&len| len >= HEADER_LEN)
-        .ok_or(Error::Corrupt("truncated header"))?;
-    let (body, checksum) = bytes.split_at(body_len);
-    if crc32fast::hash(body).to_le_bytes() != checksum {
-        return Err(Error::Corrupt(
-            "checksum mismatch: the snapshot is truncated or damaged",
-        ));
-    }
-
-    let mut cursor = Cursor::new(body, MAGIC.len() + 4);
     let version = cursor.u64()?;
-    let event_count = cursor.u64()?;
+    let event_count = cursor.length()?;
+    let block_events = cursor.u32()?;
+    let block_count = cursor.u32()? as usize;
     let file_count = cursor.u32()?;
     if file_count > MAX_FILES {
         return Err(Error::Corrupt("too many index files"));
     }
+    if block_events == 0 || event_count.div_ceil(block_events as usize) != block_count {
+        return Err(Error::Corrupt(
+            "the block count does not fit the event count",
+        ));
+    }
     let mut files = Vec::with_capacity(file_count as usize);
     for _ in 0..file_count {
         let name_len = usize::from(cursor.u16()?);
-        let name = std::str::from_utf8(&body[cursor.take(name_len)?])
+        let name = std::str::from_utf8(&bytes[cursor.take(name_len)?])
             .map_err(|_| Error::Corrupt("an index file name is not UTF-8"))?;
         if name.is_empty() || files.iter().any(|(known, _)| known == name) {
             return Err(Error::Corrupt("an index file name is empty or repeated"));
@@ -88,44 +123,124 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parts> {
         let data_len = cursor.length()?;
         files.push((name, cursor.take(data_len)?));
     }
-    let files_end = cursor.position;
-    let documents_len = cursor.length()?;
-    let documents = cursor.take(documents_len)?;
-    if cursor.position != body.len() {
-        return Err(Error::Corrupt("bytes after the documents"));
+    let catalogue_len = cursor.length()?;
+    let catalogue = cursor.take(catalogue_len)?;
+
+    let table = cursor.take(
+        event_count
+            .checked_mul(ENTRY_LEN)
+            .ok_or(Error::Corrupt("the event count does not fit in memory"))?,
+    )?;
+    let entries = bytes[table]
+        .chunks_exact(ENTRY_LEN)
+        .map(|entry| Entry {
+            id: u64::from_le_bytes(entry[..8].try_into().expect("8 bytes")),
+            starts_at: i128::from_le_bytes(entry[8..].try_into().expect("16 bytes")),
+        })
+        .collect();
+    let directory = cursor.take(block_count * BLOCK_ENTRY_LEN)?;
+    let head_len = cursor.position;
+    let checksum = cursor.u32()?;
+    if crc32fast::hash(&bytes[..head_len]) != checksum {
+        return Err(Error::Corrupt(
+            "head checksum mismatch: the snapshot is truncated or damaged",
+        ));
+    }
+
+    let mut blocks = Vec::with_capacity(block_count);
+    for entry in bytes[directory].chunks_exact(BLOCK_ENTRY_LEN) {
+        let field = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().expect("4 bytes"));
+        let decoded_len = field(4);
+        if decoded_len > MAX_BLOCK_BYTES {
+            return Err(Error::Corrupt("a block is larger than any snapshot writes"));
+        }
+        blocks.push(Block {
+            range: cursor.take(field(0) as usize)?,
+            decoded_len,
+            checksum: field(8),
+        });
+    }
+    if cursor.position != bytes.len() {
+        return Err(Error::Corrupt("bytes after the last block"));
     }
     Ok(Parts {
         version,
-        event_count,
+        block_events,
         files,
-        files_end,
-        documents,
+        catalogue,
+        entries,
+        blocks,
     })
+}
+
+/// Checks every block against its checksum.
+pub(crate) fn check_blocks(bytes: &[u8], blocks: &[Block]) -> Result<()> {
+    for block in blocks {
+        check_block(&bytes[block.range.clone()], block.checksum)?;
+    }
+    Ok(())
+}
+
+/// Checks one block's compressed bytes against its checksum.
+pub(crate) fn check_block(compressed: &[u8], checksum: u32) -> Result<()> {
+    if crc32fast::hash(compressed) != checksum {
+        return Err(Error::Corrupt(
+            "block checksum mismatch: the snapshot is truncated or damaged",
+        ));
+    }
+    Ok(())
+}
+
+/// What a snapshot's parts are when written.
+#[cfg(feature = "build")]
+pub(crate) struct Contents<'a> {
+    /// The snapshot's version.
+    pub version: u64,
+    /// The index files.
+    pub files: &'a [(String, tantivy::directory::OwnedBytes)],
+    /// The catalogue's JSON.
+    pub catalogue: &'a [u8],
+    /// The list-order table.
+    pub entries: &'a [Entry],
+    /// Events per block.
+    pub block_events: u32,
+    /// Each block: its compressed bytes and decoded length.
+    pub blocks: &'a [(Vec<u8>, u32)],
 }
 
 /// Writes a blob.
 #[cfg(feature = "build")]
-pub(crate) fn write(
-    version: u64,
-    event_count: u64,
-    files: &[(String, tantivy::directory::OwnedBytes)],
-    documents: &[u8],
-) -> Result<Vec<u8>> {
-    let files_len: usize = files
+pub(crate) fn write(contents: &Contents<'_>) -> Result<Vec<u8>> {
+    let files_len: usize = contents
+        .files
         .iter()
         .map(|(name, data)| 2 + name.len() + 8 + data.len())
         .sum();
-    let mut out = Vec::with_capacity(HEADER_LEN + files_len + 8 + documents.len() + 4);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&event_count.to_le_bytes());
-    let file_count = u32::try_from(files.len())
+    let blocks_len: usize = contents.blocks.iter().map(|(data, _)| data.len()).sum();
+    let mut out = Vec::with_capacity(
+        HEADER_LEN
+            + files_len
+            + 8
+            + contents.catalogue.len()
+            + contents.entries.len() * ENTRY_LEN
+            + contents.blocks.len() * BLOCK_ENTRY_LEN
+            + 4
+            + blocks_len,
+    );
+    let file_count = u32::try_from(contents.files.len())
         .ok()
         .filter(|&count| count <= MAX_FILES)
         .ok_or(Error::Corrupt("the index has too many files"))?;
+    let block_count = u32::try_from(contents.blocks.len())
+        .map_err(|_| Error::Corrupt("the snapshot has too many blocks"))?;
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&contents.version.to_le_bytes());
+    out.extend_from_slice(&(contents.entries.len() as u64).to_le_bytes());
+    out.extend_from_slice(&contents.block_events.to_le_bytes());
+    out.extend_from_slice(&block_count.to_le_bytes());
     out.extend_from_slice(&file_count.to_le_bytes());
-    for (name, data) in files {
+    for (name, data) in contents.files {
         let name_len =
             u16::try_from(name.len()).map_err(|_| Error::Corrupt("index file name too long"))?;
         out.extend_from_slice(&name_len.to_le_bytes());
@@ -133,10 +248,23 @@ pub(crate) fn write(
         out.extend_from_slice(&(data.len() as u64).to_le_bytes());
         out.extend_from_slice(data.as_slice());
     }
-    out.extend_from_slice(&(documents.len() as u64).to_le_bytes());
-    out.extend_from_slice(documents);
+    out.extend_from_slice(&(contents.catalogue.len() as u64).to_le_bytes());
+    out.extend_from_slice(contents.catalogue);
+    for entry in contents.entries {
+        out.extend_from_slice(&entry.id.to_le_bytes());
+        out.extend_from_slice(&entry.starts_at.to_le_bytes());
+    }
+    for (data, decoded_len) in contents.blocks {
+        let len = u32::try_from(data.len()).map_err(|_| Error::Corrupt("a block is too large"))?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&decoded_len.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    }
     let checksum = crc32fast::hash(&out);
     out.extend_from_slice(&checksum.to_le_bytes());
+    for (data, _) in contents.blocks {
+        out.extend_from_slice(data);
+    }
     Ok(out)
 }
 
@@ -199,14 +327,40 @@ mod tests {
             ("meta.json".to_string(), OwnedBytes::new(b"{}".to_vec())),
             ("a.idx".to_string(), OwnedBytes::new(vec![1, 2, 3])),
         ];
-        write(7, 0, &files, b"[]").unwrap()
+        let entries = [
+            Entry {
+                id: 4,
+                starts_at: 10,
+            },
+            Entry {
+                id: 2,
+                starts_at: 11,
+            },
+            Entry {
+                id: 9,
+                starts_at: 11,
+            },
+        ];
+        write(&Contents {
+            version: 7,
+            files: &files,
+            catalogue: b"{}",
+            entries: &entries,
+            block_events: 2,
+            blocks: &[(vec![5, 6, 7], 30), (vec![8], 20)],
+        })
+        .unwrap()
     }
 
-    /// Recomputes the checksum, so a test can reach the checks behind it.
-    fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
-        let body_len = bytes.len() - 4;
-        let checksum = crc32fast::hash(&bytes[..body_len]);
-        bytes[body_len..].copy_from_slice(&checksum.to_le_bytes());
+    /// Where the head's checksum is in [`sample`].
+    fn head_len(bytes: &[u8]) -> usize {
+        bytes.len() - 4 - 4
+    }
+
+    /// Recomputes the head's checksum, so a test can reach the checks behind it.
+    fn reseal(mut bytes: Vec<u8>, head_len: usize) -> Vec<u8> {
+        let checksum = crc32fast::hash(&bytes[..head_len]);
+        bytes[head_len..head_len + 4].copy_from_slice(&checksum.to_le_bytes());
         bytes
     }
 
@@ -215,25 +369,31 @@ mod tests {
         let bytes = sample();
         let parts = parse(&bytes).unwrap();
         assert_eq!(parts.version, 7);
-        assert_eq!(parts.event_count, 0);
+        assert_eq!(parts.block_events, 2);
         let names: Vec<_> = parts.files.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["meta.json", "a.idx"]);
         assert_eq!(&bytes[parts.files[1].1.clone()], &[1, 2, 3]);
-        assert_eq!(&bytes[parts.documents.clone()], b"[]");
-        assert_eq!(parts.files_end + 8, parts.documents.start);
+        assert_eq!(&bytes[parts.catalogue.clone()], b"{}");
+        let ids: Vec<u64> = parts.entries.iter().map(|entry| entry.id).collect();
+        assert_eq!(ids, [4, 2, 9]);
+        assert_eq!(parts.entries[2].starts_at, 11);
+        assert_eq!(&bytes[parts.blocks[0].range.clone()], &[5, 6, 7]);
+        assert_eq!(&bytes[parts.blocks[1].range.clone()], &[8]);
+        assert_eq!(parts.blocks[0].decoded_len, 30);
+        check_blocks(&bytes, &parts.blocks).unwrap();
     }
 
     #[test]
     fn rejects_other_bytes_and_formats() {
         assert!(matches!(parse(b""), Err(Error::NotASnapshot)));
         assert!(matches!(parse(b"<html>..."), Err(Error::NotASnapshot)));
-        let mut future = sample();
-        future[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let mut older = sample();
+        older[8..12].copy_from_slice(&1u32.to_le_bytes());
         assert!(matches!(
-            parse(&future),
+            parse(&older),
             Err(Error::UnsupportedFormat {
-                found: 2,
-                supported: 1
+                found: 1,
+                supported: 2
             })
         ));
     }
@@ -247,32 +407,41 @@ mod tests {
         for at in 0..bytes.len() {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x10;
-            assert!(parse(&damaged).is_err(), "flipped byte {at}");
+            let caught = parse(&damaged)
+                .and_then(|parts| check_blocks(&damaged, &parts.blocks))
+                .is_err();
+            assert!(caught, "flipped byte {at}");
         }
     }
 
     #[test]
     fn lengths_are_checked_even_with_a_valid_checksum() {
         let bytes = sample();
+        let head = head_len(&bytes);
         let name_len_at = HEADER_LEN;
         let data_len_at = HEADER_LEN + 2 + "meta.json".len();
         let file_count_at = HEADER_LEN - 4;
+        let block_count_at = HEADER_LEN - 8;
+        let first_block_at = head - 2 * BLOCK_ENTRY_LEN;
         for (at, value) in [
             (name_len_at, u16::MAX.to_le_bytes().to_vec()),
             (data_len_at, u64::MAX.to_le_bytes().to_vec()),
             (data_len_at, (1u64 << 40).to_le_bytes().to_vec()),
             (file_count_at, u32::MAX.to_le_bytes().to_vec()),
             (file_count_at, 1u32.to_le_bytes().to_vec()),
+            (block_count_at, 3u32.to_le_bytes().to_vec()),
+            (first_block_at, 4u32.to_le_bytes().to_vec()),
+            (first_block_at + 4, u32::MAX.to_le_bytes().to_vec()),
         ] {
             let mut forged = bytes.clone();
             forged[at..at + value.len()].copy_from_slice(&value);
             assert!(
-                matches!(parse(&reseal(forged)), Err(Error::Corrupt(_))),
+                matches!(parse(&reseal(forged, head)), Err(Error::Corrupt(_))),
                 "forged {value:?} at {at}"
             );
         }
         let mut trailing = bytes.clone();
-        trailing.insert(bytes.len() - 4, 0);
-        assert!(matches!(parse(&reseal(trailing)), Err(Error::Corrupt(_))));
+        trailing.push(0);
+        assert!(matches!(parse(&trailing), Err(Error::Corrupt(_))));
     }
 }

@@ -128,16 +128,8 @@ impl<'a> Plan<'a> {
         }
         if criteria.from.is_some() || criteria.to.is_some() {
             // Events are in start order: the ones in the window are a range of doc ids.
-            let events = self.snapshot.events();
-            let start = criteria.from.map_or(0, |from| {
-                events.partition_point(|event| event.starts_at < from)
-            });
-            let end = criteria.to.map_or(events.len(), |to| {
-                events.partition_point(|event| event.starts_at <= to)
-            });
-            filters.push(Box::new(DocRangeQuery::new(
-                start as DocId..end.max(start) as DocId,
-            )));
+            let window = self.snapshot.starting_within(criteria.from, criteria.to);
+            filters.push(Box::new(DocRangeQuery::new(window)));
         }
         Ok(filters)
     }
@@ -238,10 +230,10 @@ impl Snapshot {
         let criteria = Criteria::parse(query)?;
         // An empty catalogue has an empty segment, on which tantivy's fuzzy matching panics.
         if criteria.words.is_empty() && !criteria.has_filters() || self.is_empty() {
-            return Ok(self.list(PageQuery {
+            return self.list(PageQuery {
                 page: criteria.page,
                 page_size: criteria.page_size,
-            }));
+            });
         }
         let plan = Plan::new(self);
         let mut page = self.run(&plan.query(&criteria, Words::All)?, &criteria)?;

@@ -2,60 +2,78 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use onsale_model::page::MAX_PAGE_SIZE;
 use onsale_model::{Event, Page, PageQuery};
+use serde::{Deserialize, Serialize};
 use tantivy::directory::Directory;
 use tantivy::directory::OwnedBytes;
 use tantivy::{Index, ReloadPolicy, Searcher, TantivyError};
+use time::OffsetDateTime;
 
 use crate::directory::SnapshotDirectory;
+use crate::documents::Documents;
 use crate::error::{Error, Result};
-use crate::format;
+use crate::format::{self, Entry};
 use crate::schema::{self, Fields};
 
 /// One immutable catalogue version: the events in list order and a search index over them.
 ///
 /// Opening does all the checking ([`Snapshot::from_bytes`]); after that every method only
 /// reads memory, so a `Snapshot` can be shared by any number of threads (or requests) at
-/// once, e.g. behind an `Arc`.
+/// once, e.g. behind an `Arc`. The events' documents stay compressed in blocks; a page
+/// decodes only the blocks its events are in.
 pub struct Snapshot {
     /// The version the blob was published as.
     version: u64,
-    /// The events sorted by `(starts_at, id)`; an event's position is its doc id in the index.
-    events: Vec<Event>,
+    /// Each event's id and start, in list order: an event's position is its doc id.
+    entries: Vec<Entry>,
     /// `(id, position)` sorted by id, for [`Snapshot::get`].
     ids: Vec<(u64, u32)>,
     /// Every category and every city the events have, each sorted, once.
-    categories: Vec<String>,
-    cities: Vec<String>,
+    catalogue: Catalogue,
+    /// The event documents.
+    documents: Documents,
     /// The index, opened once; tantivy's searcher is cheap to share and never reloads.
     pub(crate) searcher: Searcher,
     /// The index's fields.
     pub(crate) fields: Fields,
 }
 
+/// What the events have in common, written once at build time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Catalogue {
+    /// Every category, sorted, once.
+    pub categories: Vec<String>,
+    /// Every city, sorted, once.
+    pub cities: Vec<String>,
+}
+
 impl Snapshot {
     /// Opens a snapshot from the bytes of its blob.
     ///
-    /// Checks the container (magic, format, checksum, lengths), decodes the events, opens the
-    /// index over the rest of the same buffer without copying it, and checks that the index
-    /// and the events agree. Any damage is an [`Error`], never a panic.
+    /// Checks the container (magic, format, checksums, lengths), the list-order table and
+    /// the catalogue, opens the index over the same buffer without copying it, and checks
+    /// that the index and the table agree. Any damage is an [`Error`], never a panic.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Result<Snapshot> {
-        let mut bytes = bytes.into();
-        let parts = format::parse(&bytes)?;
-        let events: Vec<Event> =
-            serde_json::from_slice(&bytes[parts.documents.clone()]).map_err(Error::Documents)?;
-        if events.len() as u64 != parts.event_count || events.len() > u32::MAX as usize {
-            return Err(Error::Corrupt("the document count differs from the header"));
+        let buffer = OwnedBytes::new(bytes.into());
+        let parts = format::parse(&buffer)?;
+        format::check_blocks(&buffer, &parts.blocks)?;
+        if parts.entries.len() > u32::MAX as usize {
+            return Err(Error::Corrupt("more events than a snapshot can hold"));
         }
-        let ids = list_order_ids(&events)?;
+        let ids = list_order_ids(&parts.entries)?;
+        let catalogue: Catalogue =
+            serde_json::from_slice(&buffer[parts.catalogue.clone()]).map_err(Error::Documents)?;
+        let sorted_once = |values: &[String]| values.windows(2).all(|pair| pair[0] < pair[1]);
+        if !sorted_once(&catalogue.categories) || !sorted_once(&catalogue.cities) {
+            return Err(Error::Corrupt(
+                "the catalogue's lists are not sorted and distinct",
+            ));
+        }
 
-        // The documents are parsed: keep only the index files' part of the buffer.
-        bytes.truncate(parts.files_end);
-        bytes.shrink_to_fit();
-        let buffer = OwnedBytes::new(bytes);
         let files: HashMap<PathBuf, OwnedBytes> = parts
             .files
             .into_iter()
@@ -88,9 +106,9 @@ impl Snapshot {
 
         let segments = searcher.segment_readers();
         let one_doc_per_event = match segments {
-            [] => events.is_empty(),
+            [] => parts.entries.is_empty(),
             [segment] => {
-                segment.max_doc() as usize == events.len() && segment.num_deleted_docs() == 0
+                segment.max_doc() as usize == parts.entries.len() && segment.num_deleted_docs() == 0
             }
             _ => false,
         };
@@ -99,19 +117,12 @@ impl Snapshot {
                 "the index is not one segment with one document per event",
             ));
         }
-        let distinct = |field: fn(&Event) -> &String| {
-            let mut values: Vec<String> = events.iter().map(|e| field(e).clone()).collect();
-            values.sort_unstable();
-            values.dedup();
-            values
-        };
-        let (categories, cities) = (distinct(|e| &e.category), distinct(|e| &e.city));
         Ok(Snapshot {
             version: parts.version,
-            events,
+            entries: parts.entries,
             ids,
-            categories,
-            cities,
+            catalogue,
+            documents: Documents::new(buffer, parts.blocks, parts.block_events),
             searcher,
             fields,
         })
@@ -119,12 +130,12 @@ impl Snapshot {
 
     /// Every category the events have, sorted: what a search can filter by.
     pub fn categories(&self) -> &[String] {
-        &self.categories
+        &self.catalogue.categories
     }
 
     /// Every city the events are in, sorted.
     pub fn cities(&self) -> &[String] {
-        &self.cities
+        &self.catalogue.cities
     }
 
     /// The version the snapshot was published as.
@@ -134,23 +145,20 @@ impl Snapshot {
 
     /// How many events the snapshot holds.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.entries.len()
     }
 
     /// Whether the snapshot holds no events.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.entries.is_empty()
     }
 
-    /// The event with this id.
-    pub fn get(&self, id: u64) -> Option<&Event> {
-        let at = self.ids.binary_search_by_key(&id, |&(id, _)| id).ok()?;
-        self.events.get(self.ids[at].1 as usize)
-    }
-
-    /// Every event in list order: by start time, then id.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// The event with this id, if the snapshot has it.
+    pub fn get(&self, id: u64) -> Result<Option<Event>> {
+        let Ok(at) = self.ids.binary_search_by_key(&id, |&(id, _)| id) else {
+            return Ok(None);
+        };
+        Ok(self.at_positions([self.ids[at].1])?.pop())
     }
 
     /// One page of all events in list order (start time, then id).
@@ -158,22 +166,37 @@ impl Snapshot {
     /// Out-of-range paging is clamped rather than refused (page 0 is page 1, `page_size` is
     /// kept within 1 to [`MAX_PAGE_SIZE`]), and the page says what was used; callers that want
     /// to refuse bad paging check [`PageQuery::validate`] first.
-    pub fn list(&self, query: PageQuery) -> Page<Event> {
+    pub fn list(&self, query: PageQuery) -> Result<Page<Event>> {
         let page = query.page.max(1);
         let page_size = query.page_size.clamp(1, MAX_PAGE_SIZE);
-        let items = self
-            .events
-            .iter()
-            .skip(offset(page, page_size))
-            .take(page_size as usize)
-            .cloned()
-            .collect();
-        Page {
-            items,
+        let len = self.entries.len();
+        let start = offset(page, page_size).min(len);
+        let end = start.saturating_add(page_size as usize).min(len);
+        Ok(Page {
+            items: self.at_positions(start as u32..end as u32)?,
             page,
             page_size,
-            total: self.events.len() as u64,
-        }
+            total: len as u64,
+        })
+    }
+
+    /// The positions of the events that start within `from..=to` (either end open): a
+    /// range, since events are in start order.
+    pub(crate) fn starting_within(
+        &self,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+    ) -> Range<u32> {
+        let starts = |at: OffsetDateTime| at.unix_timestamp_nanos();
+        let start = from.map_or(0, |from| {
+            self.entries
+                .partition_point(|entry| entry.starts_at < starts(from))
+        });
+        let end = to.map_or(self.entries.len(), |to| {
+            self.entries
+                .partition_point(|entry| entry.starts_at <= starts(to))
+        });
+        start as u32..end.max(start) as u32
     }
 
     /// The events at these doc ids (positions), in the order given.
@@ -181,17 +204,8 @@ impl Snapshot {
         &self,
         positions: impl IntoIterator<Item = u32>,
     ) -> Result<Vec<Event>> {
-        positions
-            .into_iter()
-            .map(|position| {
-                self.events
-                    .get(position as usize)
-                    .cloned()
-                    .ok_or(Error::Corrupt(
-                        "the index returned a document with no event",
-                    ))
-            })
-            .collect()
+        let positions: Vec<u32> = positions.into_iter().collect();
+        self.documents.events(&self.entries, &positions)
     }
 }
 
@@ -199,7 +213,7 @@ impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Snapshot")
             .field("version", &self.version)
-            .field("events", &self.events.len())
+            .field("events", &self.entries.len())
             .finish_non_exhaustive()
     }
 }
@@ -211,19 +225,19 @@ pub(crate) fn offset(page: u32, page_size: u32) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
-/// Checks that events are in list order with unique ids, and returns `(id, position)` pairs
-/// sorted by id.
-fn list_order_ids(events: &[Event]) -> Result<Vec<(u64, u32)>> {
-    if events
+/// Checks that the table is in list order with unique ids, and returns `(id, position)`
+/// pairs sorted by id.
+fn list_order_ids(entries: &[Entry]) -> Result<Vec<(u64, u32)>> {
+    if entries
         .windows(2)
         .any(|pair| (pair[0].starts_at, pair[0].id) >= (pair[1].starts_at, pair[1].id))
     {
         return Err(Error::Corrupt("the events are not in list order"));
     }
-    let mut ids: Vec<(u64, u32)> = events
+    let mut ids: Vec<(u64, u32)> = entries
         .iter()
         .zip(0u32..)
-        .map(|(event, position)| (event.id, position))
+        .map(|(entry, position)| (entry.id, position))
         .collect();
     ids.sort_unstable();
     if ids.windows(2).any(|pair| pair[0].0 == pair[1].0) {

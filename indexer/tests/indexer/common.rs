@@ -41,6 +41,24 @@ pub fn open(events: &[Event]) -> Snapshot {
     Snapshot::from_bytes(build_snapshot(1, events).expect("build")).expect("open")
 }
 
+/// Every event of a snapshot in list order, a page at a time.
+pub fn every_event(snapshot: &Snapshot) -> Vec<Event> {
+    let mut events = Vec::with_capacity(snapshot.len());
+    for page in 1.. {
+        let found = snapshot
+            .list(onsale_model::PageQuery {
+                page,
+                page_size: 100,
+            })
+            .expect("list");
+        if found.items.is_empty() {
+            break;
+        }
+        events.extend(found.items);
+    }
+    events
+}
+
 /// Parses a query string the way the edge does.
 pub fn query(pairs: &str) -> SearchQuery {
     serde_urlencoded::from_str(pairs).expect("query string")

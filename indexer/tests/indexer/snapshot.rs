@@ -3,7 +3,7 @@
 use onsale_indexer::{Error, Snapshot, build_snapshot};
 use onsale_model::{Event, PageQuery};
 
-use crate::common::{day, event, in_list_order, open};
+use crate::common::{day, event, every_event, in_list_order, open};
 use onsale_indexer::synthetic as catalogue;
 
 #[test]
@@ -14,11 +14,14 @@ fn build_then_open_round_trips_every_event() {
     assert_eq!(snapshot.version(), 42);
     assert_eq!(snapshot.len(), events.len());
     for event in &events {
-        assert_eq!(snapshot.get(event.id), Some(event));
+        assert_eq!(snapshot.get(event.id).unwrap().as_ref(), Some(event));
     }
-    assert_eq!(snapshot.get(0), None);
-    assert_eq!(snapshot.get(2_001), None);
-    let listed: Vec<u64> = snapshot.events().iter().map(|event| event.id).collect();
+    assert_eq!(snapshot.get(0).unwrap(), None);
+    assert_eq!(snapshot.get(2_001).unwrap(), None);
+    let listed: Vec<u64> = every_event(&snapshot)
+        .iter()
+        .map(|event| event.id)
+        .collect();
     assert_eq!(listed, in_list_order(&events));
 }
 
@@ -37,38 +40,37 @@ fn list_pages_in_start_time_then_id_order() {
 
     let mut listed = Vec::new();
     for page in 1..=8 {
-        let found = snapshot.list(PageQuery { page, page_size: 7 });
+        let found = snapshot.list(PageQuery { page, page_size: 7 }).unwrap();
         assert_eq!((found.page, found.page_size, found.total), (page, 7, 50));
         listed.extend(found.items.iter().map(|event| event.id));
     }
     assert_eq!(listed, expected);
     assert_eq!(listed[..3], [7, 14, 21], "day 0 holds ids 7, 14, ..., 49");
     // The same page twice is the same page.
-    assert_eq!(
-        snapshot.list(PageQuery {
-            page: 3,
-            page_size: 7
-        }),
-        snapshot.list(PageQuery {
-            page: 3,
-            page_size: 7
-        })
-    );
+    let third = PageQuery {
+        page: 3,
+        page_size: 7,
+    };
+    assert_eq!(snapshot.list(third).unwrap(), snapshot.list(third).unwrap());
 }
 
 #[test]
 fn list_clamps_paging_it_cannot_serve() {
     let snapshot = open(&catalogue::generate(150));
-    let past_the_end = snapshot.list(PageQuery {
-        page: u32::MAX,
-        page_size: 100,
-    });
+    let past_the_end = snapshot
+        .list(PageQuery {
+            page: u32::MAX,
+            page_size: 100,
+        })
+        .unwrap();
     assert!(past_the_end.items.is_empty());
     assert_eq!(past_the_end.total, 150);
-    let clamped = snapshot.list(PageQuery {
-        page: 0,
-        page_size: 1_000,
-    });
+    let clamped = snapshot
+        .list(PageQuery {
+            page: 0,
+            page_size: 1_000,
+        })
+        .unwrap();
     assert_eq!((clamped.page, clamped.page_size), (1, 100));
     assert_eq!(clamped.items.len(), 100);
     assert_eq!(
@@ -77,6 +79,7 @@ fn list_clamps_paging_it_cannot_serve() {
                 page: 2,
                 page_size: 100
             })
+            .unwrap()
             .items
             .len(),
         50
@@ -110,21 +113,29 @@ fn truncated_or_damaged_blobs_are_errors() {
 }
 
 /// The container, taken apart as `format.rs` documents it, so that tests can change the
-/// parts and seal it again with a valid checksum.
+/// parts and seal it again with a valid head checksum.
 struct Container {
     header: Vec<u8>,
     files: Vec<(String, Vec<u8>)>,
-    documents: Vec<u8>,
+    catalogue: Vec<u8>,
+    table: Vec<(u64, i128)>,
+    /// Each block's decoded length and compressed bytes.
+    blocks: Vec<(u32, Vec<u8>)>,
 }
+
+/// Magic, format, version, event count, block events, block count, file count.
+const HEADER_LEN: usize = 40;
 
 impl Container {
     fn parse(blob: &[u8]) -> Container {
+        let u32_at = |at: usize| u32::from_le_bytes(blob[at..at + 4].try_into().unwrap());
         let u64_at = |at: usize| u64::from_le_bytes(blob[at..at + 8].try_into().unwrap());
-        let header = blob[..32].to_vec();
-        let count = u32::from_le_bytes(blob[28..32].try_into().unwrap());
-        let mut at = 32;
+        let header = blob[..HEADER_LEN].to_vec();
+        let events = u64_at(20) as usize;
+        let block_count = u32_at(32) as usize;
+        let mut at = HEADER_LEN;
         let mut files = Vec::new();
-        for _ in 0..count {
+        for _ in 0..u32_at(36) {
             let name_len = u16::from_le_bytes(blob[at..at + 2].try_into().unwrap()) as usize;
             let name = String::from_utf8(blob[at + 2..at + 2 + name_len].to_vec()).unwrap();
             at += 2 + name_len;
@@ -133,79 +144,146 @@ impl Container {
             at += 8 + len;
         }
         let len = u64_at(at) as usize;
-        let documents = blob[at + 8..at + 8 + len].to_vec();
+        let catalogue = blob[at + 8..at + 8 + len].to_vec();
+        at += 8 + len;
+        let table = (0..events)
+            .map(|i| {
+                let entry = at + i * 24;
+                let start = i128::from_le_bytes(blob[entry + 8..entry + 24].try_into().unwrap());
+                (u64_at(entry), start)
+            })
+            .collect();
+        at += events * 24;
+        let directory = at;
+        let mut data = directory + block_count * 12 + 4;
+        let blocks = (0..block_count)
+            .map(|i| {
+                let len = u32_at(directory + i * 12) as usize;
+                let block = (
+                    u32_at(directory + i * 12 + 4),
+                    blob[data..data + len].to_vec(),
+                );
+                data += len;
+                block
+            })
+            .collect();
         Container {
             header,
             files,
-            documents,
+            catalogue,
+            table,
+            blocks,
         }
     }
 
     fn seal(&self) -> Vec<u8> {
         let mut blob = self.header.clone();
-        blob[28..32].copy_from_slice(&(self.files.len() as u32).to_le_bytes());
+        blob[20..28].copy_from_slice(&(self.table.len() as u64).to_le_bytes());
+        blob[32..36].copy_from_slice(&(self.blocks.len() as u32).to_le_bytes());
+        blob[36..40].copy_from_slice(&(self.files.len() as u32).to_le_bytes());
         for (name, data) in &self.files {
             blob.extend_from_slice(&(name.len() as u16).to_le_bytes());
             blob.extend_from_slice(name.as_bytes());
             blob.extend_from_slice(&(data.len() as u64).to_le_bytes());
             blob.extend_from_slice(data);
         }
-        blob.extend_from_slice(&(self.documents.len() as u64).to_le_bytes());
-        blob.extend_from_slice(&self.documents);
+        blob.extend_from_slice(&(self.catalogue.len() as u64).to_le_bytes());
+        blob.extend_from_slice(&self.catalogue);
+        for (id, start) in &self.table {
+            blob.extend_from_slice(&id.to_le_bytes());
+            blob.extend_from_slice(&start.to_le_bytes());
+        }
+        for (decoded_len, data) in &self.blocks {
+            blob.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            blob.extend_from_slice(&decoded_len.to_le_bytes());
+            blob.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+        }
         let checksum = crc32fast::hash(&blob);
         blob.extend_from_slice(&checksum.to_le_bytes());
+        for (_, data) in &self.blocks {
+            blob.extend_from_slice(data);
+        }
         blob
     }
 
-    fn set_documents(&mut self, events: &[Event]) {
-        self.documents = serde_json::to_vec(events).unwrap();
-        self.header[20..28].copy_from_slice(&(events.len() as u64).to_le_bytes());
+    /// Replaces the first block's decoded bytes.
+    fn set_first_block(&mut self, decoded: &[u8]) {
+        self.blocks[0] = (decoded.len() as u32, lz4_flex::block::compress(decoded));
+    }
+
+    /// The first block, decoded.
+    fn first_block(&self) -> Vec<u8> {
+        let (len, data) = &self.blocks[0];
+        lz4_flex::block::decompress(data, *len as usize).unwrap()
     }
 }
 
 #[test]
 fn the_container_test_helper_reads_what_the_builder_writes() {
-    let blob = build_snapshot(1, &catalogue::generate(20)).unwrap();
-    assert_eq!(Container::parse(&blob).seal(), blob);
+    let blob = build_snapshot(1, &catalogue::generate(100)).unwrap();
+    let container = Container::parse(&blob);
+    assert_eq!(container.blocks.len(), 7, "100 events in blocks of 16");
+    assert_eq!(container.seal(), blob);
 }
 
 #[test]
 fn inconsistent_contents_are_errors_even_with_a_valid_checksum() {
     let events = catalogue::generate(30);
     let blob = build_snapshot(1, &events).unwrap();
-    let sorted: Vec<Event> = Snapshot::from_bytes(blob.clone())
-        .unwrap()
-        .events()
-        .to_vec();
 
     let mut reordered = Container::parse(&blob);
-    let mut backwards = sorted.clone();
-    backwards.reverse();
-    reordered.set_documents(&backwards);
+    reordered.table.swap(0, 1);
     assert!(matches!(
         Snapshot::from_bytes(reordered.seal()),
         Err(Error::Corrupt(_))
     ));
 
     let mut fewer = Container::parse(&blob);
-    fewer.set_documents(&sorted[1..]);
+    fewer.table.remove(0);
     assert!(matches!(
         Snapshot::from_bytes(fewer.seal()),
         Err(Error::Corrupt(_))
     ));
 
     let mut twice = Container::parse(&blob);
-    let mut duplicated = sorted.clone();
-    duplicated[1].id = duplicated[0].id;
-    duplicated[1].starts_at = duplicated[0].starts_at;
-    twice.set_documents(&duplicated);
+    twice.table[1].0 = twice.table[0].0;
     assert!(Snapshot::from_bytes(twice.seal()).is_err());
 
-    let mut not_json = Container::parse(&blob);
-    not_json.documents = b"[{\"id\": 1".to_vec();
+    let mut unsorted = Container::parse(&blob);
+    unsorted.catalogue = br#"{"categories":["b","a"],"cities":[]}"#.to_vec();
     assert!(matches!(
-        Snapshot::from_bytes(not_json.seal()),
+        Snapshot::from_bytes(unsorted.seal()),
+        Err(Error::Corrupt(_))
+    ));
+
+    // A block is decoded only when a page needs it: then its damage is an error, not a
+    // wrong answer.
+    let mut not_json = Container::parse(&blob);
+    let mut decoded = not_json.first_block();
+    let count = u32::from_le_bytes(decoded[..4].try_into().unwrap()) as usize;
+    decoded[(count + 2) * 4] = b'!';
+    not_json.set_first_block(&decoded);
+    let snapshot = Snapshot::from_bytes(not_json.seal()).unwrap();
+    assert!(matches!(
+        snapshot.list(PageQuery::default()),
         Err(Error::Documents(_))
+    ));
+
+    let mut cut_short = Container::parse(&blob);
+    cut_short.set_first_block(&[1, 0, 0, 0]);
+    let snapshot = Snapshot::from_bytes(cut_short.seal()).unwrap();
+    assert!(matches!(
+        snapshot.list(PageQuery::default()),
+        Err(Error::Corrupt(_))
+    ));
+
+    // The table names an event its block does not hold.
+    let mut other_id = Container::parse(&blob);
+    other_id.table[0].0 = 0;
+    let snapshot = Snapshot::from_bytes(other_id.seal()).unwrap();
+    assert!(matches!(
+        snapshot.list(PageQuery::default()),
+        Err(Error::Corrupt(_))
     ));
 
     let mut no_meta = Container::parse(&blob);
@@ -236,7 +314,7 @@ fn opens_without_panicking(blob: Vec<u8>) -> bool {
     let Ok(snapshot) = Snapshot::from_bytes(blob) else {
         return false;
     };
-    snapshot.list(PageQuery::default());
+    let _ = snapshot.list(PageQuery::default());
     for pairs in [
         "q=golden+nights",
         "q=gallager",
@@ -296,12 +374,12 @@ fn missing_or_garbled_index_files_never_panic() {
 #[test]
 fn one_snapshot_serves_many_threads_at_once() {
     let snapshot = open(&catalogue::generate(500));
-    let first = snapshot.events()[0].clone();
+    let first = every_event(&snapshot)[0].clone();
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
                 for _ in 0..20 {
-                    assert_eq!(snapshot.get(first.id), Some(&first));
+                    assert_eq!(snapshot.get(first.id).unwrap().as_ref(), Some(&first));
                     let found = snapshot
                         .search(&onsale_indexer::SearchQuery {
                             q: Some(first.performers[0].clone()),
