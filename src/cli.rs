@@ -126,6 +126,10 @@ enum Command {
         /// Bytes of responses the cache keeps (least recently used ones go first).
         #[arg(long, env = "ONSALE_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
         cache_bytes: u64,
+        /// Bytes of event-document blocks the edge keeps, on top of the snapshot's head
+        /// (blocks are read from the snapshots as answers need them).
+        #[arg(long, env = "ONSALE_DOCUMENT_CACHE_BYTES", default_value_t = DEFAULT_DOCUMENT_CACHE_BYTES)]
+        document_cache_bytes: usize,
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
@@ -251,6 +255,9 @@ enum OperatorAction {
 
 /// The edge's response cache by default: 64 MiB.
 const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Event-document blocks a native edge keeps by default: a machine has the memory.
+const DEFAULT_DOCUMENT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, clap::Args)]
 struct BookingFlags {
@@ -433,6 +440,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             snapshots,
             listen,
             cache_bytes,
+            document_cache_bytes,
             refresh,
             queue_key,
             live_url,
@@ -444,7 +452,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let mut edge = native_edge(
                 MemoryCache::new(cache_bytes),
                 HttpUpstream::new(&coordinator),
-            );
+            )
+            .with_document_budget(document_cache_bytes);
             if let Some(key) = queue_key {
                 edge = edge.with_queue_key(key, unix_millis);
             }
@@ -453,7 +462,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             let edge = Arc::new(edge);
             let source = SnapshotLocation::parse(&snapshots);
-            let refresher = spawn_refresh(edge.clone(), source, refresh);
+            let refresher = spawn_refresh(edge.clone(), source.clone(), refresh);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -466,8 +475,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 &limits.rate_limits(),
                 limits.client_address(None),
             );
-            let result =
-                onsale_edge_native::serve(listener, edge, guard, settings, shutdown_signal()).await;
+            let result = onsale_edge_native::serve(
+                listener,
+                edge,
+                source,
+                guard,
+                settings,
+                shutdown_signal(),
+            )
+            .await;
             refresher.abort();
             result.context("serving HTTP")
         }
@@ -605,11 +621,8 @@ async fn dev(
         )
         .with_queue_key(queue_key, unix_millis),
     );
-    let refresher = spawn_refresh(
-        edge.clone(),
-        SnapshotLocation::Dir(snapshots),
-        Duration::from_millis(200),
-    );
+    let source = SnapshotLocation::Dir(snapshots);
+    let refresher = spawn_refresh(edge.clone(), source.clone(), Duration::from_millis(200));
     println!("onsale dev: open http://{site}");
     println!("coordinator (API, writes): {coordinator_url}");
     println!("sandbox payments: {sandbox_url}");
@@ -624,6 +637,7 @@ async fn dev(
     let served = onsale_edge_native::serve(
         listener,
         edge,
+        source,
         guard,
         connections.plain("edge"),
         shutdown_signal(),

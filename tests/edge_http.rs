@@ -1352,6 +1352,20 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
         snapshot_bytes > 2_000_000,
         "the snapshot is several megabytes ({snapshot_bytes} bytes)"
     );
+    // The edge reads the head whole (over a megabyte of index here) and the document
+    // blocks it needs as ranges of the blob.
+    let head_bytes = p
+        .backend
+        .bytes(&format!(
+            "{}/snapshots/{version}.head",
+            p.backend.indexer.url
+        ))
+        .await
+        .len();
+    assert!(
+        head_bytes > 1_000_000 && head_bytes < snapshot_bytes,
+        "the head is over a megabyte ({head_bytes} bytes)"
+    );
     let event = p
         .edge_json(&format!("/v1/events/{}", ids[EVENTS - 1]))
         .await;

@@ -10,8 +10,7 @@
 //! the token key). Without a snapshot, or for an event the snapshot does not have, the
 //! request goes on to the coordinator.
 
-use onsale_indexer::Snapshot;
-use onsale_model::ApiError;
+use onsale_model::{ApiError, Event};
 use onsale_pass::{PASS_HEADER, QueueKey};
 use serde::Deserialize;
 
@@ -31,15 +30,15 @@ impl Gate {
         }
     }
 
-    /// Why `request` may not go on, if it is a hold that needs a pass and has no valid
-    /// one.
+    /// Why `request`, a hold on `event_id`, may not go on, if its event (as the snapshot
+    /// has it) needs a pass and the request has no valid one.
     pub(crate) fn refusal(
         &self,
         request: &EdgeRequest,
-        snapshot: Option<&Snapshot>,
+        event_id: u64,
+        event: Option<&Event>,
     ) -> Option<ApiError> {
-        let event_id = hold_event(request)?;
-        if !snapshot?.get(event_id).ok()??.waiting_room {
+        if !event?.waiting_room {
             return None;
         }
         let Some(pass) = request.header(PASS_HEADER) else {
@@ -60,7 +59,7 @@ struct BookEvent {
 }
 
 /// The event whose seats `request` holds, if it is a hold.
-fn hold_event(request: &EdgeRequest) -> Option<u64> {
+pub(crate) fn hold_event(request: &EdgeRequest) -> Option<u64> {
     if request.method != "POST" {
         return None;
     }
@@ -80,7 +79,7 @@ mod tests {
 
     use bytes::Bytes;
     use futures::executor::block_on;
-    use onsale_model::Event;
+    use onsale_indexer::Snapshot;
     use onsale_pass::Pass;
 
     use crate::http::EdgeResponse;

@@ -62,6 +62,7 @@ pub use cache::{ByteLru, cache_weight};
 pub use http::{EdgeRequest, EdgeResponse};
 pub use live::is_live_feed;
 pub use onsale_pass::QueueKey;
+use snapshots::InstalledWhole;
 pub use snapshots::{RefreshPolicy, SnapshotSource, SourceError};
 
 /// A response cache the platform provides (memory, the Workers Cache API, ...).
@@ -118,7 +119,18 @@ pub struct Edge<C, U> {
     streams_live: bool,
     /// The pages' Content-Security-Policy (it names the live URL).
     csp: String,
+    /// Most bytes of fetched document blocks a snapshot keeps ([`Edge::refresh`] installs
+    /// heads alone).
+    document_budget: usize,
 }
+
+/// Document blocks an edge keeps unless told otherwise ([`Edge::with_document_budget`]):
+/// with the head of a 100,000-event snapshot (about 7 MB), within a Worker's 10 MB aim.
+pub const DEFAULT_DOCUMENT_BUDGET: usize = 2 << 20;
+
+/// How many times a read fetches the blocks it lacks before it gives up (another read's
+/// blocks can push its own out of a small budget in between).
+const FETCH_ROUNDS: usize = 3;
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
     /// An edge with no snapshot yet (reads answer 503 until one is installed).
@@ -131,7 +143,15 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             live_url: None,
             streams_live: false,
             csp: security::content_security_policy(None),
+            document_budget: DEFAULT_DOCUMENT_BUDGET,
         }
+    }
+
+    /// Keeps up to `bytes` of fetched document blocks per snapshot (the head is held
+    /// whole on top of it; see [`Edge::refresh`]).
+    pub fn with_document_budget(mut self, bytes: usize) -> Self {
+        self.document_budget = bytes;
+        self
     }
 
     /// Tells the core that its adapter passes live feeds through to the coordinator as
@@ -177,9 +197,10 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     }
 
     /// Applies the optional settings the wasm adapters read from their environment, by
-    /// name: `ONSALE_LIVE_URL` ([`Edge::with_live_url`]) and `ONSALE_QUEUE_KEY`
-    /// ([`Edge::with_queue_key`], checked against `now`). A queue key that does not parse
-    /// is an error rather than an edge that lets every hold through unchecked.
+    /// name: `ONSALE_LIVE_URL` ([`Edge::with_live_url`]), `ONSALE_DOCUMENT_CACHE_BYTES`
+    /// ([`Edge::with_document_budget`]) and `ONSALE_QUEUE_KEY` ([`Edge::with_queue_key`],
+    /// checked against `now`). A queue key or budget that does not parse is an error
+    /// rather than an edge that runs on a guess.
     pub fn with_settings(
         mut self,
         setting: impl Fn(&str) -> Option<String>,
@@ -187,6 +208,15 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     ) -> Result<Self, ApiError> {
         if let Some(url) = setting("ONSALE_LIVE_URL") {
             self = self.with_live_url(&url);
+        }
+        if let Some(text) = setting("ONSALE_DOCUMENT_CACHE_BYTES") {
+            let bytes: usize = text.trim().parse().map_err(|_| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "ONSALE_DOCUMENT_CACHE_BYTES is not a whole number of bytes",
+                )
+            })?;
+            self = self.with_document_budget(bytes);
         }
         if let Some(text) = setting("ONSALE_QUEUE_KEY").filter(|t| !t.trim().is_empty()) {
             let key = QueueKey::parse(text.trim()).map_err(|_| {
@@ -223,6 +253,12 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         self.current().map(|s| s.version())
     }
 
+    /// How many bytes the served snapshot holds in memory: its head and the document
+    /// blocks it keeps.
+    pub fn snapshot_held_bytes(&self) -> Option<usize> {
+        self.current().map(|snapshot| snapshot.held_bytes())
+    }
+
     /// The cache given at construction.
     pub fn cache(&self) -> &C {
         &self.cache
@@ -235,8 +271,18 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             .clone()
     }
 
-    /// Answers one request.
+    /// Answers one request from snapshots installed whole ([`Edge::install`]).
     pub async fn handle(&self, request: EdgeRequest) -> EdgeResponse {
+        self.handle_from(request, &InstalledWhole).await
+    }
+
+    /// Answers one request, fetching the document blocks it needs from `snapshots` (where
+    /// [`Edge::refresh`] found the snapshot).
+    pub async fn handle_from(
+        &self,
+        request: EdgeRequest,
+        snapshots: &impl SnapshotSource,
+    ) -> EdgeResponse {
         if is_metrics(&request.path) {
             // The coordinator's metrics are for its operator, never for the public.
             return EdgeResponse::json_error(&ApiError::new(ErrorCode::NotFound, "no such path"));
@@ -250,7 +296,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         let read = matches!(request.method.as_str(), "GET" | "HEAD");
         let answer = if read {
             let encoding = Encoding::preferred(request.header("accept-encoding"));
-            self.read(&request, encoding).await
+            self.read(&request, encoding, snapshots).await
         } else {
             None
         };
@@ -260,13 +306,18 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
                 security::protect(&mut response, &self.csp);
                 response.with_length()
             }
-            None => self.pass_on(request, read).await,
+            None => self.pass_on(request, read, snapshots).await,
         }
     }
 
     /// The answer to a `GET` or `HEAD` the edge answers itself (its body in `encoding`
     /// where that pays), or `None` for one the coordinator answers.
-    async fn read(&self, request: &EdgeRequest, encoding: Encoding) -> Option<EdgeResponse> {
+    async fn read(
+        &self,
+        request: &EdgeRequest,
+        encoding: Encoding,
+        snapshots: &impl SnapshotSource,
+    ) -> Option<EdgeResponse> {
         if request.path == "/healthz" {
             let version = self
                 .snapshot_version()
@@ -306,15 +357,21 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return Some(kind.error(&ApiError::new(ErrorCode::NotFound, "no such picture")));
         }
         let live = self.pages_live();
+        let render = |snapshot: &Snapshot| reads::render(&kind, request, snapshot, live);
+        let rendered = || async {
+            match snapshots::with_blocks(&snapshot, snapshots, render).await {
+                Ok(response) => response,
+                Err(error) => kind.error(&error),
+            }
+        };
         let Some(route) = reads::cache_key(&kind, &request.query) else {
-            let fresh = reads::render(&kind, request, &snapshot, live);
-            return Some(compress::encode(fresh, encoding));
+            return Some(compress::encode(rendered().await, encoding));
         };
         let key = format!("v{}:{}:{route}", snapshot.version(), encoding.name());
         if let Some(hit) = self.cache.get(&key).await {
             return Some(hit);
         }
-        let fresh = compress::encode(reads::render(&kind, request, &snapshot, live), encoding);
+        let fresh = compress::encode(rendered().await, encoding);
         if fresh.status == 200 {
             self.cache.put(&key, &fresh).await;
         }
@@ -339,13 +396,31 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     /// Sends a request the edge does not answer on to the coordinator, unless the
     /// waiting room's gate refuses it. A browser's page the coordinator does not know
     /// gets the HTML 404 page.
-    async fn pass_on(&self, request: EdgeRequest, read: bool) -> EdgeResponse {
-        let refusal = self
-            .gate
-            .as_ref()
-            .and_then(|gate| gate.refusal(&request, self.current().as_deref()));
-        if let Some(refusal) = refusal {
-            return EdgeResponse::json_error(&refusal);
+    async fn pass_on(
+        &self,
+        request: EdgeRequest,
+        read: bool,
+        snapshots: &impl SnapshotSource,
+    ) -> EdgeResponse {
+        if let Some(gate) = &self.gate
+            && let Some(event_id) = gate::hold_event(&request)
+        {
+            // An event the edge cannot read goes on: the coordinator checks every hold.
+            let event = match self.current() {
+                Some(snapshot) => snapshots::with_blocks(&snapshot, snapshots, |snapshot| {
+                    match snapshot.get(event_id) {
+                        Err(onsale_indexer::Error::MissingBlocks(blocks)) => Err(blocks),
+                        found => Ok(found.ok().flatten()),
+                    }
+                })
+                .await
+                .ok()
+                .flatten(),
+                None => None,
+            };
+            if let Some(refusal) = gate.refusal(&request, event_id, event.as_ref()) {
+                return EdgeResponse::json_error(&refusal);
+            }
         }
         let browser = read
             && request

@@ -1,7 +1,7 @@
 //! Everything the edge answers from the snapshot: the JSON API, the seed API's aliases and
 //! the HTML pages.
 
-use onsale_indexer::{SearchOrder, SearchQuery, Snapshot};
+use onsale_indexer::{MissingBlock, SearchOrder, SearchQuery, Snapshot};
 use onsale_model::{ApiError, ErrorCode, Event, Page, PageQuery};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -114,16 +114,41 @@ fn plain_id(id: &str) -> Option<u64> {
 }
 
 /// Renders a read; successful answers carry the snapshot's caching headers. Pages tell
-/// browsers to open live feeds at `live` (the coordinator's public URL), if given.
+/// browsers to open live feeds at `live` (the coordinator's public URL), if given. An
+/// answer that needs document blocks the snapshot has not fetched yet names them instead.
 pub(crate) fn render(
     kind: &ReadKind,
     request: &EdgeRequest,
     snapshot: &Snapshot,
     live: Option<&str>,
-) -> EdgeResponse {
+) -> Result<EdgeResponse, Vec<MissingBlock>> {
     match answer(kind, request, snapshot, live) {
-        Ok(response) => response.from_snapshot(snapshot.version()),
-        Err(error) => kind.error(&error),
+        Ok(response) => Ok(response.from_snapshot(snapshot.version())),
+        Err(ReadError::Api(error)) => Ok(kind.error(&error)),
+        Err(ReadError::Missing(blocks)) => Err(blocks),
+    }
+}
+
+/// Why a read has no answer yet.
+enum ReadError {
+    /// The answer is this error.
+    Api(ApiError),
+    /// The answer needs these blocks first.
+    Missing(Vec<MissingBlock>),
+}
+
+impl From<ApiError> for ReadError {
+    fn from(error: ApiError) -> Self {
+        ReadError::Api(error)
+    }
+}
+
+impl From<onsale_indexer::Error> for ReadError {
+    fn from(error: onsale_indexer::Error) -> Self {
+        match error {
+            onsale_indexer::Error::MissingBlocks(blocks) => ReadError::Missing(blocks),
+            other => ReadError::Api(other.into()),
+        }
     }
 }
 
@@ -132,7 +157,7 @@ fn answer(
     request: &EdgeRequest,
     snapshot: &Snapshot,
     live: Option<&str>,
-) -> Result<EdgeResponse, ApiError> {
+) -> Result<EdgeResponse, ReadError> {
     let query = request.query.as_str();
     Ok(match kind {
         ReadKind::ApiList => EdgeResponse::json(200, &list(snapshot, parse(query)?)?),
@@ -182,21 +207,22 @@ fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         .map_err(|e| ApiError::invalid(format!("bad query string: {e}")))
 }
 
-fn list(snapshot: &Snapshot, page: PageQuery) -> Result<Page<Event>, ApiError> {
+fn list(snapshot: &Snapshot, page: PageQuery) -> Result<Page<Event>, ReadError> {
     page.validate()?;
     Ok(snapshot.list(page)?)
 }
 
-fn event(snapshot: &Snapshot, id: &str) -> Result<Event, ApiError> {
+fn event(snapshot: &Snapshot, id: &str) -> Result<Event, ReadError> {
     let found = match id.parse::<u64>() {
         Ok(number) => snapshot.get(number)?,
         Err(_) => None,
     };
-    found.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no event {id}")))
+    let missing = || ApiError::new(ErrorCode::NotFound, format!("no event {id}"));
+    Ok(found.ok_or_else(missing)?)
 }
 
-fn search(snapshot: &Snapshot, query: &SearchQuery) -> Result<Page<Event>, ApiError> {
-    snapshot.search(query).map_err(ApiError::from)
+fn search(snapshot: &Snapshot, query: &SearchQuery) -> Result<Page<Event>, ReadError> {
+    Ok(snapshot.search(query)?)
 }
 
 #[derive(Debug, Deserialize, Serialize)]

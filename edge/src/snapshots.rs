@@ -2,20 +2,136 @@
 //! versions it names, in the indexer's layout), the rule for when to look again, and the
 //! look itself. Adapters provide the source (a folder, HTTP, the platform's fetch) and
 //! decide how a look runs (a task, after the response, before it).
+//!
+//! An edge holds a snapshot's head alone (the index, the list-order table, the block
+//! directory: `snapshots/{version}.head`) and reads the event documents' blocks as byte
+//! ranges of the blob (`snapshots/{version}.snap`) when an answer needs them, keeping them
+//! up to its document budget. So what an edge holds grows with its catalogue's index, not
+//! with its documents, and a new instance serves after one small read.
 
 use std::future::Future;
+use std::ops::Range;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
-use onsale_indexer::{Snapshot, layout};
+use onsale_indexer::{MissingBlock, Snapshot, layout};
+use onsale_model::{ApiError, ErrorCode};
 
-use crate::{Cache, Edge, Upstream};
+use crate::{Cache, Edge, FETCH_ROUNDS, Upstream};
+
+/// Most reads one round of fetching makes: Workers on the free plan may make 50
+/// subrequests per request, and a cold page of 100 scattered results would otherwise
+/// make 100.
+const MAX_READS: usize = 32;
+
+/// One read of the blob: a byte range covering some missing blocks (and, between them,
+/// bytes of blocks already held or not needed, when reads had to be merged).
+#[derive(Debug, PartialEq, Eq)]
+struct Span {
+    range: Range<u64>,
+    blocks: Vec<MissingBlock>,
+}
+
+/// The reads that fetch `missing`: adjacent blocks in one read, then the closest reads
+/// merged until there are at most `max_reads`.
+fn spans(mut missing: Vec<MissingBlock>, max_reads: usize) -> Vec<Span> {
+    missing.sort_by_key(|block| block.range.start);
+    let mut spans: Vec<Span> = Vec::with_capacity(missing.len());
+    for block in missing {
+        match spans.last_mut() {
+            Some(last) if last.range.end == block.range.start => {
+                last.range.end = block.range.end;
+                last.blocks.push(block);
+            }
+            _ => spans.push(Span {
+                range: block.range.clone(),
+                blocks: vec![block],
+            }),
+        }
+    }
+    while spans.len() > max_reads.max(1) {
+        let closest = (1..spans.len())
+            .min_by_key(|&i| spans[i].range.start - spans[i - 1].range.end)
+            .expect("more than one span");
+        let next = spans.remove(closest);
+        let previous = &mut spans[closest - 1];
+        previous.range.end = next.range.end;
+        previous.blocks.extend(next.blocks);
+    }
+    spans
+}
 
 /// Where published snapshots are read.
 pub trait SnapshotSource {
     /// The bytes published under `name`, a path of the snapshot layout (`latest`,
-    /// `snapshots/{version}.snap`).
+    /// `snapshots/{version}.head`).
     fn read(&self, name: &str) -> impl Future<Output = Result<Bytes, SourceError>>;
+
+    /// The bytes in `range` of what is published under `name` (`snapshots/{version}.snap`):
+    /// exactly those, or an error.
+    fn read_range(
+        &self,
+        name: &str,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Bytes, SourceError>>;
+}
+
+/// The source of an edge whose snapshots are installed whole ([`Edge::install`]): they
+/// never lack a block, so nothing is ever read from it.
+pub(crate) struct InstalledWhole;
+
+impl SnapshotSource for InstalledWhole {
+    async fn read(&self, name: &str) -> Result<Bytes, SourceError> {
+        Err(SourceError::Read(format!(
+            "{name}: this edge's snapshots are installed whole"
+        )))
+    }
+
+    async fn read_range(&self, name: &str, _: Range<u64>) -> Result<Bytes, SourceError> {
+        self.read(name).await
+    }
+}
+
+/// Runs `ask` on `snapshot`, first fetching from `source` the document blocks it says it
+/// lacks, for a few rounds. A source that cannot give them is a 503 to answer with.
+pub(crate) async fn with_blocks<T>(
+    snapshot: &Snapshot,
+    source: &impl SnapshotSource,
+    ask: impl Fn(&Snapshot) -> Result<T, Vec<MissingBlock>>,
+) -> Result<T, ApiError> {
+    let unavailable = |why: String| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("the catalogue's documents cannot be read ({why}); retry in a moment"),
+        )
+    };
+    let blob = layout::snapshot_path(snapshot.version());
+    for _ in 0..FETCH_ROUNDS {
+        let missing = match ask(snapshot) {
+            Ok(answer) => return Ok(answer),
+            Err(missing) => missing,
+        };
+        let spans = spans(missing, MAX_READS);
+        let reads = spans
+            .iter()
+            .map(|span| source.read_range(&blob, span.range.clone()));
+        for (span, read) in spans.iter().zip(futures::future::join_all(reads).await) {
+            let bytes = read.map_err(|e| unavailable(e.to_string()))?;
+            for block in &span.blocks {
+                let at = (block.range.start - span.range.start) as usize;
+                let end = (block.range.end - span.range.start) as usize;
+                let compressed = bytes
+                    .get(at..end)
+                    .ok_or_else(|| unavailable("a read came back short".into()))?;
+                snapshot
+                    .insert_block(block.number, compressed.to_vec())
+                    .map_err(|e| unavailable(e.to_string()))?;
+            }
+        }
+    }
+    Err(unavailable(
+        "other reads keep pushing its blocks out".into(),
+    ))
 }
 
 /// Why no snapshot was installed.
@@ -79,8 +195,9 @@ impl RefreshPolicy {
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
-    /// Installs the version `latest` names if it is newer than the one served; returns
-    /// the version installed, if any. A failure leaves the served snapshot as it is.
+    /// Installs the version `latest` names if it is newer than the one served, reading its
+    /// head alone (the documents' blocks are read as answers need them); returns the
+    /// version installed, if any. A failure leaves the served snapshot as it is.
     pub async fn refresh(&self, source: &impl SnapshotSource) -> Result<Option<u64>, SourceError> {
         let pointer = source.read(layout::LATEST).await?;
         let latest = layout::parse_latest(&pointer).map_err(|_| {
@@ -92,10 +209,12 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         {
             return Ok(None);
         }
-        let bytes = source.read(&layout::snapshot_path(latest)).await?;
-        let snapshot = Snapshot::from_bytes(bytes.to_vec()).map_err(|e| SourceError::Open {
-            version: latest,
-            reason: e.to_string(),
+        let head = source.read(&layout::head_path(latest)).await?;
+        let snapshot = Snapshot::from_head(head.to_vec(), self.document_budget).map_err(|e| {
+            SourceError::Open {
+                version: latest,
+                reason: e.to_string(),
+            }
         })?;
         Ok(self.install(snapshot).then_some(latest))
     }
@@ -104,6 +223,34 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block(number: u32, range: Range<u64>) -> MissingBlock {
+        MissingBlock { number, range }
+    }
+
+    #[test]
+    fn adjacent_blocks_are_one_read_and_reads_are_capped() {
+        let missing = vec![
+            block(3, 30..40),
+            block(1, 10..20),
+            block(2, 20..30),
+            block(7, 70..80),
+            block(9, 95..100),
+        ];
+        let spans = spans(missing.clone(), 10);
+        let ranges: Vec<Range<u64>> = spans.iter().map(|span| span.range.clone()).collect();
+        assert_eq!(ranges, [10..40, 70..80, 95..100]);
+        assert_eq!(spans[0].blocks.len(), 3);
+
+        // Two reads at most: the closest neighbours (80..95 apart by 15, 40..70 by 30) merge.
+        let capped = super::spans(missing.clone(), 2);
+        let ranges: Vec<Range<u64>> = capped.iter().map(|span| span.range.clone()).collect();
+        assert_eq!(ranges, [10..40, 70..100]);
+        let one = super::spans(missing, 1);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].range, 10..100);
+        assert_eq!(one[0].blocks.len(), 5);
+    }
 
     #[test]
     fn looks_every_interval_once_installed_and_always_before() {

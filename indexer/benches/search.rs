@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use onsale_indexer::synthetic as catalogue;
-use onsale_indexer::{SearchQuery, Snapshot, build_snapshot};
+use onsale_indexer::{SearchQuery, Snapshot, SnapshotFolder, build_snapshot, layout};
 use onsale_model::{Event, PageQuery};
 
 /// Queries of each kind.
@@ -229,14 +229,29 @@ fn main() {
     let blob_len = blob.len() as f64 / 1e6;
     let documents_len = serde_json::to_vec(&events).map_or(0, |json| json.len()) as f64 / 1e6;
     let started = Instant::now();
-    let snapshot = Snapshot::from_bytes(blob).expect("open");
+    let snapshot = Snapshot::from_bytes(blob.clone()).expect("open");
     let opened = started.elapsed();
+    // What an edge holds: the head, published beside the blob.
+    let folder = tempfile::tempdir().expect("temp dir");
+    let version = SnapshotFolder::new(folder.path())
+        .publish(&blob)
+        .expect("publish");
+    let head = std::fs::read(folder.path().join(layout::head_path(version))).expect("head");
+    let started = Instant::now();
+    let from_head = Snapshot::from_head(head, 0).expect("open the head");
+    let head_opened = started.elapsed();
     println!(
         "build: {:.2} s   blob: {blob_len:.1} MB (the events as plain JSON: \
          {documents_len:.1} MB)   open (checks, table, index): {:.0} ms",
         built.as_secs_f64(),
         opened.as_secs_f64() * 1e3,
     );
+    println!(
+        "head (what an edge holds before documents): {:.1} MB, opened in {:.0} ms",
+        from_head.held_bytes() as f64 / 1e6,
+        head_opened.as_secs_f64() * 1e3,
+    );
+    drop(from_head);
 
     let mut rng = Rng(7);
     let kinds = kinds();

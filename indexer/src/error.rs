@@ -29,6 +29,11 @@ pub enum Error {
     /// The event documents inside the snapshot could not be encoded or decoded.
     #[error("event documents are not valid JSON of the expected shape")]
     Documents(#[source] serde_json::Error),
+    /// The answer needs event documents from blocks this reader has not fetched yet (it
+    /// opened a head alone): fetch them, give them to [`crate::Snapshot::insert_block`] and
+    /// ask again.
+    #[error("{} document blocks are not fetched yet", .0.len())]
+    MissingBlocks(Vec<crate::MissingBlock>),
     /// The search index failed.
     #[error("search index error")]
     Index(#[from] tantivy::TantivyError),

@@ -39,14 +39,16 @@ impl SnapshotFolder {
         self.root.join(layout::snapshot_path(version))
     }
 
-    /// Publishes a blob under the version written inside it, then points `latest` at it;
-    /// returns the version.
+    /// Publishes a blob under the version written inside it, with its head beside it
+    /// ([`layout::head_path`]), then points `latest` at it; returns the version.
     ///
     /// The blob is checked first (a damaged one is refused). Publishing the same blob again
     /// is a no-op; a different blob under a published version is
     /// [`Error::VersionConflict`]; a version older than `latest` is [`Error::Stale`].
     pub fn publish(&self, blob: &[u8]) -> Result<u64> {
-        let version = format::parse(blob)?.version;
+        let parts = format::parse(blob, format::Have::Whole)?;
+        format::check_blocks(blob, &parts.blocks)?;
+        let version = parts.version;
         let latest = self.latest()?;
         if let Some(latest) = latest
             && latest > version
@@ -73,6 +75,15 @@ impl SnapshotFolder {
                 Err(error) => return Err(io_error(&path)(error)),
             }
             removed.map_err(io_error(&temp))?;
+            sync_folder(&folder)?;
+        }
+        // The head alone, for readers that fetch blocks as they need them; it is the
+        // blob's first bytes, so writing it again (after a crash, or by a second
+        // publisher) writes the same bytes.
+        let head = self.root.join(layout::head_path(version));
+        if !head.exists() {
+            let temp = write_temp(&folder, &blob[..parts.head_len])?;
+            fs::rename(&temp, &head).map_err(io_error(&head))?;
             sync_folder(&folder)?;
         }
 

@@ -80,15 +80,30 @@ pub(crate) struct Parts {
     pub catalogue: Range<usize>,
     /// The list-order table.
     pub entries: Vec<Entry>,
-    /// The blocks, in list order.
+    /// The blocks, in list order; their ranges are in the whole blob.
     pub blocks: Vec<Block>,
+    /// How long the head is, its checksum included: the blob's first bytes that a reader
+    /// keeps whole.
+    pub head_len: usize,
+}
+
+/// What bytes a reader has of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Have {
+    /// The whole blob: the head and every block.
+    Whole,
+    /// The head alone (through its checksum): blocks are read later, by their ranges.
+    Head,
 }
 
 /// Checks a blob's head (magic, format, checksum, every length) and says where its parts
 /// are. The blocks' own checksums are left to [`check_blocks`].
-pub(crate) fn parse(bytes: &[u8]) -> Result<Parts> {
+pub(crate) fn parse(bytes: &[u8], have: Have) -> Result<Parts> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Error::NotASnapshot);
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(Error::Corrupt("truncated header"));
     }
     let mut cursor = Cursor::new(bytes, MAGIC.len());
     let format = cursor.u32()?;
@@ -148,19 +163,31 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parts> {
     }
 
     let mut blocks = Vec::with_capacity(block_count);
+    let mut position = cursor.position;
     for entry in bytes[directory].chunks_exact(BLOCK_ENTRY_LEN) {
         let field = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().expect("4 bytes"));
         let decoded_len = field(4);
         if decoded_len > MAX_BLOCK_BYTES {
             return Err(Error::Corrupt("a block is larger than any snapshot writes"));
         }
+        let end = position
+            .checked_add(field(0) as usize)
+            .ok_or(Error::Corrupt("a length points past the end"))?;
         blocks.push(Block {
-            range: cursor.take(field(0) as usize)?,
+            range: position..end,
             decoded_len,
             checksum: field(8),
         });
+        position = end;
     }
-    if cursor.position != bytes.len() {
+    let expected_len = match have {
+        Have::Whole => position,
+        Have::Head => cursor.position,
+    };
+    if bytes.len() < expected_len {
+        return Err(Error::Corrupt("a length points past the end"));
+    }
+    if bytes.len() > expected_len {
         return Err(Error::Corrupt("bytes after the last block"));
     }
     Ok(Parts {
@@ -170,6 +197,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parts> {
         catalogue,
         entries,
         blocks,
+        head_len: cursor.position,
     })
 }
 
@@ -367,7 +395,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let bytes = sample();
-        let parts = parse(&bytes).unwrap();
+        let parts = parse(&bytes, Have::Whole).unwrap();
         assert_eq!(parts.version, 7);
         assert_eq!(parts.block_events, 2);
         let names: Vec<_> = parts.files.iter().map(|(name, _)| name.as_str()).collect();
@@ -381,16 +409,25 @@ mod tests {
         assert_eq!(&bytes[parts.blocks[1].range.clone()], &[8]);
         assert_eq!(parts.blocks[0].decoded_len, 30);
         check_blocks(&bytes, &parts.blocks).unwrap();
+
+        let head = parse(&bytes[..parts.head_len], Have::Head).unwrap();
+        assert_eq!(head.blocks, parts.blocks);
+        assert_eq!(head.head_len, parts.head_len);
+        assert!(parse(&bytes[..parts.head_len - 1], Have::Head).is_err());
+        assert!(parse(&bytes[..parts.head_len + 1], Have::Head).is_err());
     }
 
     #[test]
     fn rejects_other_bytes_and_formats() {
-        assert!(matches!(parse(b""), Err(Error::NotASnapshot)));
-        assert!(matches!(parse(b"<html>..."), Err(Error::NotASnapshot)));
+        assert!(matches!(parse(b"", Have::Whole), Err(Error::NotASnapshot)));
+        assert!(matches!(
+            parse(b"<html>...", Have::Whole),
+            Err(Error::NotASnapshot)
+        ));
         let mut older = sample();
         older[8..12].copy_from_slice(&1u32.to_le_bytes());
         assert!(matches!(
-            parse(&older),
+            parse(&older, Have::Whole),
             Err(Error::UnsupportedFormat {
                 found: 1,
                 supported: 2
@@ -402,12 +439,15 @@ mod tests {
     fn every_truncation_and_bit_flip_is_an_error() {
         let bytes = sample();
         for len in 0..bytes.len() {
-            assert!(parse(&bytes[..len]).is_err(), "truncated to {len}");
+            assert!(
+                parse(&bytes[..len], Have::Whole).is_err(),
+                "truncated to {len}"
+            );
         }
         for at in 0..bytes.len() {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x10;
-            let caught = parse(&damaged)
+            let caught = parse(&damaged, Have::Whole)
                 .and_then(|parts| check_blocks(&damaged, &parts.blocks))
                 .is_err();
             assert!(caught, "flipped byte {at}");
@@ -436,12 +476,18 @@ mod tests {
             let mut forged = bytes.clone();
             forged[at..at + value.len()].copy_from_slice(&value);
             assert!(
-                matches!(parse(&reseal(forged, head)), Err(Error::Corrupt(_))),
+                matches!(
+                    parse(&reseal(forged, head), Have::Whole),
+                    Err(Error::Corrupt(_))
+                ),
                 "forged {value:?} at {at}"
             );
         }
         let mut trailing = bytes.clone();
         trailing.push(0);
-        assert!(matches!(parse(&trailing), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            parse(&trailing, Have::Whole),
+            Err(Error::Corrupt(_))
+        ));
     }
 }

@@ -4,7 +4,10 @@
 //! ```text
 //! latest                     the newest version, as decimal text and a newline; short cache
 //! snapshots/{version}.snap   the blob of that version; immutable, cache forever
+//! snapshots/{version}.head   its first bytes: the head, without the document blocks
 //! ```
+//!
+//! An edge that holds the head alone reads document blocks as byte ranges of the blob.
 
 use crate::error::{Error, Result};
 
@@ -17,6 +20,11 @@ pub const SNAPSHOTS: &str = "snapshots";
 /// The path of a version's blob, relative to the root.
 pub fn snapshot_path(version: u64) -> String {
     format!("{SNAPSHOTS}/{version}.snap")
+}
+
+/// The path of a version's head (the blob's first bytes), relative to the root.
+pub fn head_path(version: u64) -> String {
+    format!("{SNAPSHOTS}/{version}.head")
 }
 
 /// What the `latest` pointer holds for a version.
@@ -39,6 +47,7 @@ mod tests {
     #[test]
     fn paths_and_pointer() {
         assert_eq!(snapshot_path(42), "snapshots/42.snap");
+        assert_eq!(head_path(42), "snapshots/42.head");
         assert_eq!(parse_latest(latest_contents(42).as_bytes()).unwrap(), 42);
         assert_eq!(parse_latest(b" 7\r\n").unwrap(), 7);
         for bad in [&b""[..], b"-1", b"7 8", b"\xff", b"0x10"] {

@@ -79,6 +79,7 @@ mod query;
 mod schema;
 mod spelling;
 
+pub use documents::MissingBlock;
 pub use error::{Error, Result};
 pub use search::{SearchOrder, SearchQuery};
 pub use snapshot::Snapshot;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::directory::SnapshotDirectory;
 use crate::documents::Documents;
 use crate::error::{Error, Result};
-use crate::format::{self, Entry};
+use crate::format::{self, Entry, Have};
 use crate::schema::{self, Fields};
 
 /// One immutable catalogue version: the events in list order and a search index over them.
@@ -36,6 +36,8 @@ pub struct Snapshot {
     catalogue: Catalogue,
     /// The event documents.
     documents: Documents,
+    /// How long the blob's head is.
+    head_len: usize,
     /// The index, opened once; tantivy's searcher is cheap to share and never reloads.
     pub(crate) searcher: Searcher,
     /// The index's fields.
@@ -52,15 +54,52 @@ pub(crate) struct Catalogue {
 }
 
 impl Snapshot {
-    /// Opens a snapshot from the bytes of its blob.
+    /// Opens a snapshot from the bytes of its whole blob.
     ///
     /// Checks the container (magic, format, checksums, lengths), the list-order table and
     /// the catalogue, opens the index over the same buffer without copying it, and checks
     /// that the index and the table agree. Any damage is an [`Error`], never a panic.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Result<Snapshot> {
         let buffer = OwnedBytes::new(bytes.into());
-        let parts = format::parse(&buffer)?;
+        let parts = format::parse(&buffer, Have::Whole)?;
         format::check_blocks(&buffer, &parts.blocks)?;
+        Snapshot::open(buffer.clone(), parts, |blocks, block_events| {
+            Documents::whole(buffer, blocks, block_events)
+        })
+    }
+
+    /// Opens a snapshot from its head alone (`snapshots/{version}.head`, the blob's first
+    /// bytes): everything needed to search, list and look up, without the event documents.
+    ///
+    /// Answers that need documents are [`Error::MissingBlocks`] until the reader fetches
+    /// those blocks' bytes from the blob and gives them to [`Snapshot::insert_block`]; up to
+    /// `budget` bytes of fetched blocks are kept, the oldest going first.
+    pub fn from_head(head: impl Into<Vec<u8>>, budget: usize) -> Result<Snapshot> {
+        let buffer = OwnedBytes::new(head.into());
+        let parts = format::parse(&buffer, Have::Head)?;
+        Snapshot::open(buffer, parts, |blocks, block_events| {
+            Documents::fetched(blocks, block_events, budget)
+        })
+    }
+
+    /// Checks a fetched block (its length and checksum) and keeps it for the answers that
+    /// need it. Blocks of a whole blob are all there already: giving one changes nothing.
+    pub fn insert_block(&self, number: u32, compressed: Vec<u8>) -> Result<()> {
+        self.documents.insert(number, compressed)
+    }
+
+    /// How many bytes this snapshot holds in memory: the head (index, table, directory)
+    /// plus the compressed blocks it keeps.
+    pub fn held_bytes(&self) -> usize {
+        self.head_len + self.documents.held_bytes()
+    }
+
+    /// The checks and index opening shared by both ways to open.
+    fn open(
+        buffer: OwnedBytes,
+        parts: format::Parts,
+        documents: impl FnOnce(Vec<format::Block>, u32) -> Documents,
+    ) -> Result<Snapshot> {
         if parts.entries.len() > u32::MAX as usize {
             return Err(Error::Corrupt("more events than a snapshot can hold"));
         }
@@ -122,7 +161,8 @@ impl Snapshot {
             entries: parts.entries,
             ids,
             catalogue,
-            documents: Documents::new(buffer, parts.blocks, parts.block_events),
+            documents: documents(parts.blocks, parts.block_events),
+            head_len: parts.head_len,
             searcher,
             fields,
         })

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use onsale_indexer::{Snapshot, SnapshotFolder, build_snapshot, synthetic};
+use onsale_indexer::{Snapshot, SnapshotFolder, build_snapshot, layout, synthetic};
 
 /// Flags of `onsale loadgen catalogue`.
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,11 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
     let opening = Instant::now();
     let snapshot = Snapshot::from_bytes(blob.clone()).context("opening the snapshot")?;
     let opened = opening.elapsed();
+    let head = std::fs::read(args.out.join(layout::head_path(version)))
+        .context("reading the published head")?;
+    let opening = Instant::now();
+    let from_head = Snapshot::from_head(head, 0).context("opening the head")?;
+    let head_opened = opening.elapsed();
     println!("onsale loadgen catalogue: {} events", snapshot.len());
     println!();
     println!("| what | value |");
@@ -42,9 +47,17 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
     println!("| folder | {} |", args.out.display());
     println!("| version | {version} |");
     println!("| snapshot bytes | {} |", blob.len());
+    println!(
+        "| head bytes (what an edge holds) | {} |",
+        from_head.held_bytes()
+    );
     println!("| cities | {} |", snapshot.cities().len());
     println!("| generated in | {:.2} s |", generated.as_secs_f64());
     println!("| built in | {:.2} s |", built.as_secs_f64());
     println!("| opened in | {:.0} ms |", opened.as_secs_f64() * 1000.0);
+    println!(
+        "| head opened in | {:.0} ms |",
+        head_opened.as_secs_f64() * 1000.0
+    );
     Ok(())
 }

@@ -7,14 +7,15 @@
 //! served from the snapshot it already holds.
 
 use std::cell::{OnceCell, RefCell};
+use std::ops::Range;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
-use onsale_edge::{RefreshPolicy, SnapshotSource, SourceError};
+use onsale_edge::{EdgeRequest, EdgeResponse, RefreshPolicy, SnapshotSource, SourceError};
 use onsale_model::ApiError;
-use worker::{Context, Date, Env, Fetch, Url, console_warn};
+use worker::{Context, Date, Env, Fetch, Headers, Url, console_warn};
 
 use crate::{CloudflareEdge, FetchUpstream, WorkersCache, misconfigured};
 
@@ -73,6 +74,11 @@ impl Isolate {
         &self.edge
     }
 
+    /// Answers one request, reading the document blocks it needs from the snapshots.
+    pub async fn handle(&self, request: EdgeRequest) -> EdgeResponse {
+        self.edge.handle_from(request, &self.snapshots).await
+    }
+
     /// Looks for a newer snapshot when one is due: waits for it only while no snapshot is
     /// installed, otherwise lets it finish after the response.
     pub async fn keep_fresh(self: &Rc<Self>, ctx: &Context) {
@@ -127,6 +133,36 @@ impl SnapshotSource for FetchSource {
             return Err(failed(format!("status {}", response.status_code())));
         }
         let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+        Ok(Bytes::from(bytes))
+    }
+
+    async fn read_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, SourceError> {
+        let url = format!("{}/{name}", self.base);
+        let wanted = range.end.saturating_sub(range.start);
+        let failed = |why: String| {
+            SourceError::Read(format!("{url} bytes {}..{}: {why}", range.start, range.end))
+        };
+        let headers = Headers::new();
+        let span = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
+        headers
+            .set("range", &span)
+            .map_err(|e| failed(e.to_string()))?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        init.set_headers(headers.as_ref());
+        let request = web_sys::Request::new_with_str_and_init(&url, &init)
+            .map_err(|e| failed(format!("{e:?}")))?;
+        let mut response = Fetch::Request(request.into())
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if response.status_code() != 206 {
+            return Err(failed(format!("status {}", response.status_code())));
+        }
+        let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+        if bytes.len() as u64 != wanted {
+            return Err(failed(format!("{} bytes came", bytes.len())));
+        }
         Ok(Bytes::from(bytes))
     }
 }

@@ -62,7 +62,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let answer = match (Isolate::get(&env), edge_request(request).await) {
         (Ok(isolate), Ok(request)) => {
             isolate.keep_fresh(&ctx).await;
-            isolate.edge().handle(request).await
+            isolate.handle(request).await
         }
         (Err(error), _) | (_, Err(error)) => EdgeResponse::json_error(&error),
     };

@@ -16,6 +16,8 @@
 mod live;
 
 use std::future::Future;
+use std::io::SeekFrom;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use onsale_edge::{
     Cache, Edge, EdgeRequest, EdgeResponse, SnapshotSource, SourceError, Upstream, UpstreamError,
 };
 use onsale_limits::{ClientAddressPolicy, RateLimitLayer, RateLimits};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Largest request body forwarded to the coordinator.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -131,8 +134,9 @@ impl Upstream for HttpUpstream {
     }
 }
 
-/// Where published snapshots are read: a folder (`snapshots/{version}.snap` and a
-/// `latest` file) or the same layout under an HTTP base URL.
+/// Where published snapshots are read: a folder (`snapshots/{version}.snap`, its `.head`
+/// and a `latest` file) or the same layout under an HTTP base URL that answers range
+/// requests.
 #[derive(Debug, Clone)]
 pub enum SnapshotLocation {
     /// A local folder.
@@ -179,6 +183,50 @@ impl SnapshotSource for SnapshotLocation {
             }
         }
     }
+
+    async fn read_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, SourceError> {
+        let read = |e: &dyn std::fmt::Display| {
+            SourceError::Read(format!("{name} bytes {}..{}: {e}", range.start, range.end))
+        };
+        let wanted = usize::try_from(range.end.saturating_sub(range.start))
+            .map_err(|_| read(&"the range does not fit in memory"))?;
+        let bytes = match self {
+            SnapshotLocation::Dir(dir) => {
+                let mut file = tokio::fs::File::open(dir.join(name))
+                    .await
+                    .map_err(|e| read(&e))?;
+                file.seek(SeekFrom::Start(range.start))
+                    .await
+                    .map_err(|e| read(&e))?;
+                let mut bytes = vec![0; wanted];
+                file.read_exact(&mut bytes).await.map_err(|e| read(&e))?;
+                Bytes::from(bytes)
+            }
+            SnapshotLocation::Http { base, client } => {
+                let response = client
+                    .get(format!("{base}/{name}"))
+                    .header(
+                        reqwest::header::RANGE,
+                        format!("bytes={}-{}", range.start, range.end.saturating_sub(1)),
+                    )
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| read(&e))?;
+                if response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+                    return Err(read(&format!(
+                        "the server answered {} to a range request",
+                        response.status()
+                    )));
+                }
+                response.bytes().await.map_err(|e| read(&e))?
+            }
+        };
+        if bytes.len() != wanted {
+            return Err(read(&format!("{} bytes came", bytes.len())));
+        }
+        Ok(bytes)
+    }
 }
 
 /// The native edge: the core with a memory cache and the coordinator over HTTP.
@@ -216,7 +264,15 @@ pub fn spawn_refresh(
     })
 }
 
-async fn handle(State(edge): State<Arc<NativeEdge>>, request: Request) -> Response {
+/// What the edge's HTTP handler has: the edge, and where its snapshots' blocks are read.
+#[derive(Clone)]
+struct Site {
+    edge: Arc<NativeEdge>,
+    snapshots: Arc<SnapshotLocation>,
+}
+
+async fn handle(State(site): State<Site>, request: Request) -> Response {
+    let Site { edge, snapshots } = site;
     if onsale_edge::is_live_feed(request.uri().path()) {
         return live::pass_through(edge.upstream(), request).await;
     }
@@ -227,7 +283,9 @@ async fn handle(State(edge): State<Arc<NativeEdge>>, request: Request) -> Respon
     };
     // The guard in front has already replaced the client's `x-onsale-*` headers with the
     // edge's own.
-    let answer = edge.handle(EdgeRequest::from_http(&parts, body)).await;
+    let answer = edge
+        .handle_from(EdgeRequest::from_http(&parts, body), snapshots.as_ref())
+        .await;
     into_response(answer)
 }
 
@@ -244,9 +302,18 @@ pub fn client_guard(limits: &RateLimits, policy: ClientAddressPolicy) -> RateLim
     RateLimitLayer::new(limits, policy).forwarding_as_edge()
 }
 
-/// Every path goes to the edge core, behind `guard`.
-pub fn router(edge: Arc<NativeEdge>, guard: RateLimitLayer) -> axum::Router {
-    guard.apply(axum::Router::new().fallback(handle).with_state(edge))
+/// Every path goes to the edge core, behind `guard`; document blocks are read from
+/// `snapshots`, where [`spawn_refresh`] finds the snapshots.
+pub fn router(
+    edge: Arc<NativeEdge>,
+    snapshots: SnapshotLocation,
+    guard: RateLimitLayer,
+) -> axum::Router {
+    let site = Site {
+        edge,
+        snapshots: Arc::new(snapshots),
+    };
+    guard.apply(axum::Router::new().fallback(handle).with_state(site))
 }
 
 /// Serves the edge on `listener` with `settings` (limits, TLS) until `shutdown`
@@ -254,9 +321,10 @@ pub fn router(edge: Arc<NativeEdge>, guard: RateLimitLayer) -> axum::Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     edge: Arc<NativeEdge>,
+    snapshots: SnapshotLocation,
     guard: RateLimitLayer,
     settings: onsale_server::Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    onsale_server::serve(listener, router(edge, guard), settings, shutdown).await
+    onsale_server::serve(listener, router(edge, snapshots, guard), settings, shutdown).await
 }

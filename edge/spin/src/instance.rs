@@ -9,13 +9,14 @@
 //! (up to 128 requests, 16 at once), which keeps the snapshot and the cache between them.
 
 use std::cell::OnceCell;
+use std::ops::Range;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use onsale_edge::{RefreshPolicy, SnapshotSource, SourceError};
+use onsale_edge::{EdgeRequest, EdgeResponse, RefreshPolicy, SnapshotSource, SourceError};
 use onsale_model::{ApiError, ErrorCode};
 
-use crate::upstream::get;
+use crate::upstream::{get, get_range};
 use crate::{HttpUpstream, InstanceCache, SpinEdge};
 
 /// Bytes of responses the instance's cache keeps.
@@ -54,9 +55,9 @@ impl Instance {
         Ok(INSTANCE.with(|cell| cell.get_or_init(|| instance).clone()))
     }
 
-    /// The edge core.
-    pub fn edge(&self) -> &SpinEdge {
-        &self.edge
+    /// Answers one request, reading the document blocks it needs from the snapshots.
+    pub async fn handle(&self, request: EdgeRequest) -> EdgeResponse {
+        self.edge.handle_from(request, &self.snapshots).await
     }
 
     /// Installs a newer snapshot if one is published and a look is due; while none is
@@ -83,6 +84,12 @@ struct HttpSource {
 impl SnapshotSource for HttpSource {
     async fn read(&self, name: &str) -> Result<Bytes, SourceError> {
         get(&format!("{}/{name}", self.base))
+            .await
+            .map_err(|e| SourceError::Read(e.to_string()))
+    }
+
+    async fn read_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, SourceError> {
+        get_range(&format!("{}/{name}", self.base), range)
             .await
             .map_err(|e| SourceError::Read(e.to_string()))
     }

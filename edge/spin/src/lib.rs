@@ -58,7 +58,7 @@ async fn handle(request: Request) -> http::Response<FullBody<Bytes>> {
     let answer = match (Instance::get(), edge_request(request).await) {
         (Ok(instance), Ok(request)) => {
             instance.keep_fresh().await;
-            instance.edge().handle(request).await
+            instance.handle(request).await
         }
         (Err(error), _) | (_, Err(error)) => EdgeResponse::json_error(&error),
     };

@@ -10,6 +10,8 @@
 //! checks the body against its `content-length`: a short body is an error, never a
 //! truncated answer.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use onsale_edge::{EdgeRequest, EdgeResponse, Upstream, UpstreamError};
 use spin_sdk::wasip3::http::client;
@@ -69,6 +71,21 @@ pub async fn get(url: &str) -> Result<Bytes, UpstreamError> {
         return Err(UpstreamError::Unreachable(format!(
             "{url}: status {}",
             answer.status
+        )));
+    }
+    Ok(answer.body)
+}
+
+/// `GET url` for the bytes in `range`, which must answer 206 with exactly those.
+pub async fn get_range(url: &str, range: Range<u64>) -> Result<Bytes, UpstreamError> {
+    let wanted = range.end.saturating_sub(range.start);
+    let header = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
+    let answer = exchange("GET", url, &[("range".into(), header)], Bytes::new()).await?;
+    if answer.status != 206 || answer.body.len() as u64 != wanted {
+        return Err(UpstreamError::BadAnswer(format!(
+            "{url}: status {} with {} bytes for a range of {wanted}",
+            answer.status,
+            answer.body.len()
         )));
     }
     Ok(answer.body)

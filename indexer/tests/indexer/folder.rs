@@ -45,8 +45,12 @@ fn publishes_versions_and_moves_latest_forward() {
     assert_eq!(names(folder.root()), ["latest", "snapshots"]);
     assert_eq!(
         names(&folder.root().join("snapshots")),
-        ["1.snap", "2.snap"]
+        ["1.head", "1.snap", "2.head", "2.snap"]
     );
+    // A head is the blob's first bytes.
+    let head = fs::read(folder.root().join(layout::head_path(2))).unwrap();
+    assert!(head.len() < second.len());
+    assert!(second.starts_with(&head));
 }
 
 #[test]

@@ -392,3 +392,133 @@ fn one_snapshot_serves_many_threads_at_once() {
         }
     });
 }
+
+/// A blob and its head, as a folder publishes them.
+fn blob_and_head(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
+    let root = tempfile::tempdir().unwrap();
+    let folder = onsale_indexer::SnapshotFolder::new(root.path());
+    let version = folder.publish(&build_snapshot(3, events).unwrap()).unwrap();
+    let head = std::fs::read(root.path().join(onsale_indexer::layout::head_path(version)));
+    (folder.read(version).unwrap(), head.unwrap())
+}
+
+/// Answers `ask` from a head-only snapshot, fetching the blocks it names from `blob` until
+/// it can; returns the answer and how many blocks were fetched.
+fn fetching<T>(
+    snapshot: &Snapshot,
+    blob: &[u8],
+    mut ask: impl FnMut(&Snapshot) -> Result<T, Error>,
+) -> (T, usize) {
+    let mut fetched = 0;
+    loop {
+        match ask(snapshot) {
+            Err(Error::MissingBlocks(missing)) => {
+                assert!(!missing.is_empty());
+                for block in missing {
+                    let range = block.range.start as usize..block.range.end as usize;
+                    snapshot
+                        .insert_block(block.number, blob[range].to_vec())
+                        .unwrap();
+                    fetched += 1;
+                }
+            }
+            answer => return (answer.unwrap(), fetched),
+        }
+    }
+}
+
+#[test]
+fn a_head_alone_searches_and_answers_once_its_blocks_are_fetched() {
+    let events = catalogue::generate(500);
+    let (blob, head) = blob_and_head(&events);
+    let whole = Snapshot::from_bytes(blob.clone()).unwrap();
+    let lazy = Snapshot::from_head(head.clone(), 1 << 20).unwrap();
+    assert_eq!((lazy.version(), lazy.len()), (3, 500));
+    assert_eq!(lazy.held_bytes(), head.len(), "no block fetched yet");
+    assert!(whole.held_bytes() > head.len());
+
+    // The head answers counts and categories alone; the documents need their blocks.
+    assert_eq!(lazy.categories(), whole.categories());
+    assert!(matches!(
+        lazy.list(PageQuery::default()),
+        Err(Error::MissingBlocks(_))
+    ));
+    let (page, fetched) = fetching(&lazy, &blob, |s| s.list(PageQuery::default()));
+    assert_eq!(page, whole.list(PageQuery::default()).unwrap());
+    assert_eq!(fetched, 2, "20 events in blocks of 16");
+    let (_, again) = fetching(&lazy, &blob, |s| s.list(PageQuery::default()));
+    assert_eq!(again, 0, "fetched blocks are kept");
+
+    let query = crate::common::query("q=concert&page_size=50");
+    let (found, _) = fetching(&lazy, &blob, |s| s.search(&query));
+    assert_eq!(found, whole.search(&query).unwrap());
+    let last = &events[events.len() - 1];
+    let (got, _) = fetching(&lazy, &blob, |s| s.get(last.id));
+    assert_eq!(got.as_ref(), Some(last));
+    assert_eq!(lazy.get(0).unwrap(), None, "an unknown id needs no block");
+
+    // A block is checked when it arrives: wrong bytes are refused and not kept.
+    let lazy = Snapshot::from_head(head.clone(), 1 << 20).unwrap();
+    let Err(Error::MissingBlocks(missing)) = lazy.list(PageQuery {
+        page: 10,
+        page_size: 20,
+    }) else {
+        panic!("a new snapshot has no block");
+    };
+    let block = &missing[0];
+    let mut damaged = blob[block.range.start as usize..block.range.end as usize].to_vec();
+    damaged[0] ^= 1;
+    assert!(matches!(
+        lazy.insert_block(block.number, damaged),
+        Err(Error::Corrupt(_))
+    ));
+    assert!(lazy.insert_block(block.number, vec![0; 3]).is_err());
+    assert!(lazy.insert_block(u32::MAX, vec![]).is_err());
+    assert!(matches!(
+        lazy.list(PageQuery {
+            page: 10,
+            page_size: 20
+        }),
+        Err(Error::MissingBlocks(_))
+    ));
+
+    // A head is not a whole blob, and a blob is not a head.
+    assert!(Snapshot::from_bytes(head.clone()).is_err());
+    assert!(Snapshot::from_head(blob.clone(), 1 << 20).is_err());
+    assert!(Snapshot::from_head(&head[..head.len() - 1], 1 << 20).is_err());
+}
+
+#[test]
+fn fetched_blocks_stay_within_their_budget() {
+    let events = catalogue::generate(20_000);
+    let (blob, head) = blob_and_head(&events);
+    // Below what two pages of 100 scattered events can need: raised to that.
+    let budget = 8 << 10;
+    let lazy = Snapshot::from_head(head.clone(), budget).unwrap();
+    let whole = Snapshot::from_bytes(blob.clone()).unwrap();
+    let mut largest_block = 0;
+    let mut most_held = 0;
+    for page in (1..=200).step_by(3) {
+        let query = PageQuery {
+            page,
+            page_size: 100,
+        };
+        let (found, _) = fetching(&lazy, &blob, |s| {
+            let answer = s.list(query);
+            if let Err(Error::MissingBlocks(missing)) = &answer {
+                for block in missing {
+                    largest_block = largest_block.max(block.range.end - block.range.start);
+                }
+            }
+            answer
+        });
+        assert_eq!(found, whole.list(query).unwrap());
+        most_held = most_held.max(lazy.held_bytes() - head.len());
+    }
+    assert!(most_held > budget, "the budget was raised to two pages");
+    assert!(most_held >= 2 * 100 * largest_block as usize / 2);
+    assert!(
+        most_held < (blob.len() - head.len()) / 4,
+        "old blocks went: {most_held} bytes held"
+    );
+}
