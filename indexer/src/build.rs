@@ -76,13 +76,17 @@ pub fn build_snapshot(version: u64, events: &[Event]) -> Result<Vec<u8>> {
         files.push((name.to_string(), bytes));
     }
 
-    let entries: Vec<Entry> = sorted
+    let entries = sorted
         .iter()
-        .map(|event| Entry {
-            id: event.id,
-            starts_at: event.starts_at.unix_timestamp_nanos(),
+        .map(|event| {
+            let starts_at = i64::try_from(event.starts_at.unix_timestamp_nanos())
+                .map_err(|_| Error::StartOutOfRange(event.id))?;
+            Ok(Entry {
+                id: event.id,
+                starts_at,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Entry>>>()?;
     let distinct = |field: fn(&Event) -> &String| {
         let mut values: Vec<String> = sorted.iter().map(|e| field(e).clone()).collect();
         values.sort_unstable();
@@ -140,6 +144,18 @@ mod tests {
         assert!(matches!(
             build_snapshot(1, &events),
             Err(Error::DuplicateEvent(1))
+        ));
+    }
+
+    #[test]
+    fn refuses_starts_a_snapshot_cannot_hold() {
+        let far = Event {
+            starts_at: datetime!(2300-01-01 20:00 UTC),
+            ..event(4, "far")
+        };
+        assert!(matches!(
+            build_snapshot(1, &[event(1, "a"), far]),
+            Err(Error::StartOutOfRange(4))
         ));
     }
 

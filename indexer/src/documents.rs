@@ -113,7 +113,9 @@ impl Documents {
             }
             let bytes = decoded[at].as_deref().expect("decoded above");
             let event = event_in(bytes, (position % self.block_events) as usize)?;
-            if event.id != entry.id || event.starts_at.unix_timestamp_nanos() != entry.starts_at {
+            if event.id != entry.id
+                || event.starts_at.unix_timestamp_nanos() != i128::from(entry.starts_at)
+            {
                 return Err(Error::Corrupt(
                     "a document differs from the list-order table",
                 ));

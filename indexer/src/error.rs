@@ -37,6 +37,11 @@ pub enum Error {
     /// The search index failed.
     #[error("search index error")]
     Index(#[from] tantivy::TantivyError),
+    /// An event given to the builder starts before 1678 or after 2262 (a snapshot keeps
+    /// starts as 64-bit nanoseconds).
+    #[cfg(feature = "build")]
+    #[error("event {0} starts outside the years a snapshot can hold (1678 to 2262)")]
+    StartOutOfRange(u64),
     /// Two events given to the builder have the same id.
     #[cfg(feature = "build")]
     #[error("event id {0} appears more than once")]

@@ -14,7 +14,10 @@
 //! file count     u32      how many index files follow
 //! file × count   name length u16, name (UTF-8), data length u64, data
 //! catalogue      length u64, JSON {"categories": [...], "cities": [...]}, each sorted once
-//! table × events id u64, start i128 (Unix nanoseconds), in list order (start, then id)
+//! table          length u64, then per event in list order (start, then id): the id's
+//!                change from the previous event's (zigzag), and the start's change in
+//!                Unix nanoseconds (the first from zero, zigzag; then never negative),
+//!                each a LEB128 varint
 //! block × count  compressed length u32, decoded length u32, CRC-32 of the compressed bytes
 //! head checksum  u32      CRC-32 (IEEE) of every byte before it
 //! blocks         the compressed blocks, back to back, nothing after them
@@ -40,8 +43,8 @@ pub(crate) const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4 + 4 + 4;
 /// Most index files a snapshot may hold (one segment has fewer than ten).
 const MAX_FILES: u32 = 64;
-/// Bytes of one table entry: id and start.
-const ENTRY_LEN: usize = 8 + 16;
+/// Longest varint the table holds (a zigzag `i128`).
+const MAX_VARINT_LEN: usize = 19;
 /// Bytes of one block's directory entry.
 const BLOCK_ENTRY_LEN: usize = 4 + 4 + 4;
 /// Largest decoded block a reader accepts, so a forged length cannot claim huge memory.
@@ -52,8 +55,86 @@ pub(crate) const MAX_BLOCK_BYTES: u32 = 16 << 20;
 pub(crate) struct Entry {
     /// The event's id.
     pub id: u64,
-    /// When it starts, in nanoseconds since the Unix epoch (comparable across offsets).
-    pub starts_at: i128,
+    /// When it starts, in nanoseconds since the Unix epoch (comparable across offsets;
+    /// an `i64` spans the years 1678 to 2262).
+    pub starts_at: i64,
+}
+
+/// The table's bytes for these entries.
+pub(crate) fn encode_table(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 6);
+    let mut previous = Entry {
+        id: 0,
+        starts_at: 0,
+    };
+    for entry in entries {
+        put_varint(
+            &mut out,
+            zigzag(i128::from(entry.id) - i128::from(previous.id)),
+        );
+        put_varint(
+            &mut out,
+            zigzag(i128::from(entry.starts_at) - i128::from(previous.starts_at)),
+        );
+        previous = *entry;
+    }
+    out
+}
+
+/// The entries of a table's bytes, which must hold exactly `count` of them.
+pub(crate) fn decode_table(bytes: &[u8], count: usize) -> Result<Vec<Entry>> {
+    let corrupt = || Error::Corrupt("the list-order table does not decode");
+    let mut entries = Vec::with_capacity(count.min(bytes.len() / 2));
+    let mut at = 0;
+    let mut previous = Entry {
+        id: 0,
+        starts_at: 0,
+    };
+    for _ in 0..count {
+        let id =
+            i128::from(previous.id) + unzigzag(take_varint(bytes, &mut at).ok_or_else(corrupt)?);
+        let starts_at = i128::from(previous.starts_at)
+            + unzigzag(take_varint(bytes, &mut at).ok_or_else(corrupt)?);
+        let entry = Entry {
+            id: u64::try_from(id).map_err(|_| corrupt())?,
+            starts_at: i64::try_from(starts_at).map_err(|_| corrupt())?,
+        };
+        entries.push(entry);
+        previous = entry;
+    }
+    if at != bytes.len() {
+        return Err(corrupt());
+    }
+    Ok(entries)
+}
+
+fn zigzag(value: i128) -> u128 {
+    ((value << 1) ^ (value >> 127)) as u128
+}
+
+fn unzigzag(value: u128) -> i128 {
+    ((value >> 1) as i128) ^ -((value & 1) as i128)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u128) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The varint at `at`, moving `at` past it; `None` if it is cut short or too long.
+fn take_varint(bytes: &[u8], at: &mut usize) -> Option<u128> {
+    let mut value = 0u128;
+    for (i, &byte) in bytes.get(*at..)?.iter().take(MAX_VARINT_LEN).enumerate() {
+        value |= u128::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *at += i + 1;
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Where one compressed block is and what it must decode to.
@@ -141,18 +222,9 @@ pub(crate) fn parse(bytes: &[u8], have: Have) -> Result<Parts> {
     let catalogue_len = cursor.length()?;
     let catalogue = cursor.take(catalogue_len)?;
 
-    let table = cursor.take(
-        event_count
-            .checked_mul(ENTRY_LEN)
-            .ok_or(Error::Corrupt("the event count does not fit in memory"))?,
-    )?;
-    let entries = bytes[table]
-        .chunks_exact(ENTRY_LEN)
-        .map(|entry| Entry {
-            id: u64::from_le_bytes(entry[..8].try_into().expect("8 bytes")),
-            starts_at: i128::from_le_bytes(entry[8..].try_into().expect("16 bytes")),
-        })
-        .collect();
+    let table_len = cursor.length()?;
+    let table = cursor.take(table_len)?;
+    let entries = decode_table(&bytes[table], event_count)?;
     let directory = cursor.take(block_count * BLOCK_ENTRY_LEN)?;
     let head_len = cursor.position;
     let checksum = cursor.u32()?;
@@ -250,7 +322,8 @@ pub(crate) fn write(contents: &Contents<'_>) -> Result<Vec<u8>> {
             + files_len
             + 8
             + contents.catalogue.len()
-            + contents.entries.len() * ENTRY_LEN
+            + 8
+            + contents.entries.len() * 6
             + contents.blocks.len() * BLOCK_ENTRY_LEN
             + 4
             + blocks_len,
@@ -278,10 +351,9 @@ pub(crate) fn write(contents: &Contents<'_>) -> Result<Vec<u8>> {
     }
     out.extend_from_slice(&(contents.catalogue.len() as u64).to_le_bytes());
     out.extend_from_slice(contents.catalogue);
-    for entry in contents.entries {
-        out.extend_from_slice(&entry.id.to_le_bytes());
-        out.extend_from_slice(&entry.starts_at.to_le_bytes());
-    }
+    let table = encode_table(contents.entries);
+    out.extend_from_slice(&(table.len() as u64).to_le_bytes());
+    out.extend_from_slice(&table);
     for (data, decoded_len) in contents.blocks {
         let len = u32::try_from(data.len()).map_err(|_| Error::Corrupt("a block is too large"))?;
         out.extend_from_slice(&len.to_le_bytes());
@@ -415,6 +487,34 @@ mod tests {
         assert_eq!(head.head_len, parts.head_len);
         assert!(parse(&bytes[..parts.head_len - 1], Have::Head).is_err());
         assert!(parse(&bytes[..parts.head_len + 1], Have::Head).is_err());
+    }
+
+    #[test]
+    fn the_table_round_trips_any_ids_and_starts() {
+        let entries = [
+            Entry {
+                id: u64::MAX,
+                starts_at: i64::MIN,
+            },
+            Entry {
+                id: 0,
+                starts_at: -5,
+            },
+            Entry {
+                id: 7,
+                starts_at: i64::MAX,
+            },
+        ];
+        let bytes = encode_table(&entries);
+        assert_eq!(decode_table(&bytes, 3).unwrap(), entries);
+        assert!(decode_table(&bytes, 2).is_err(), "bytes left over");
+        assert!(decode_table(&bytes, 4).is_err(), "cut short");
+        assert!(decode_table(&[0xff; 40], 1).is_err(), "a varint too long");
+        let small = encode_table(&[Entry {
+            id: 1_000,
+            starts_at: 1_800_000_000_000_000_000,
+        }]);
+        assert!(small.len() <= 12, "{} bytes", small.len());
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub struct Snapshot {
     version: u64,
     /// Each event's id and start, in list order: an event's position is its doc id.
     entries: Vec<Entry>,
-    /// `(id, position)` sorted by id, for [`Snapshot::get`].
-    ids: Vec<(u64, u32)>,
+    /// Positions sorted by their event's id, for [`Snapshot::get`].
+    by_id: Vec<u32>,
     /// Every category and every city the events have, each sorted, once.
     catalogue: Catalogue,
     /// The event documents.
@@ -88,10 +88,12 @@ impl Snapshot {
         self.documents.insert(number, compressed)
     }
 
-    /// How many bytes this snapshot holds in memory: the head (index, table, directory)
-    /// plus the compressed blocks it keeps.
+    /// How many bytes this snapshot holds in memory: the head (index, table, directory),
+    /// the table decoded for look-ups (16 bytes an event, and 4 more to find it by id),
+    /// and the compressed blocks it keeps.
     pub fn held_bytes(&self) -> usize {
-        self.head_len + self.documents.held_bytes()
+        let decoded = self.entries.len() * (size_of::<Entry>() + size_of::<u32>());
+        self.head_len + decoded + self.documents.held_bytes()
     }
 
     /// The checks and index opening shared by both ways to open.
@@ -103,7 +105,7 @@ impl Snapshot {
         if parts.entries.len() > u32::MAX as usize {
             return Err(Error::Corrupt("more events than a snapshot can hold"));
         }
-        let ids = list_order_ids(&parts.entries)?;
+        let by_id = by_id(&parts.entries)?;
         let catalogue: Catalogue =
             serde_json::from_slice(&buffer[parts.catalogue.clone()]).map_err(Error::Documents)?;
         let sorted_once = |values: &[String]| values.windows(2).all(|pair| pair[0] < pair[1]);
@@ -159,7 +161,7 @@ impl Snapshot {
         Ok(Snapshot {
             version: parts.version,
             entries: parts.entries,
-            ids,
+            by_id,
             catalogue,
             documents: documents(parts.blocks, parts.block_events),
             head_len: parts.head_len,
@@ -195,10 +197,11 @@ impl Snapshot {
 
     /// The event with this id, if the snapshot has it.
     pub fn get(&self, id: u64) -> Result<Option<Event>> {
-        let Ok(at) = self.ids.binary_search_by_key(&id, |&(id, _)| id) else {
+        let id_at = |&position: &u32| self.entries[position as usize].id;
+        let Ok(at) = self.by_id.binary_search_by_key(&id, id_at) else {
             return Ok(None);
         };
-        Ok(self.at_positions([self.ids[at].1])?.pop())
+        Ok(self.at_positions([self.by_id[at]])?.pop())
     }
 
     /// One page of all events in list order (start time, then id).
@@ -228,13 +231,14 @@ impl Snapshot {
         to: Option<OffsetDateTime>,
     ) -> Range<u32> {
         let starts = |at: OffsetDateTime| at.unix_timestamp_nanos();
+        let start_of = |entry: &Entry| i128::from(entry.starts_at);
         let start = from.map_or(0, |from| {
             self.entries
-                .partition_point(|entry| entry.starts_at < starts(from))
+                .partition_point(|entry| start_of(entry) < starts(from))
         });
         let end = to.map_or(self.entries.len(), |to| {
             self.entries
-                .partition_point(|entry| entry.starts_at <= starts(to))
+                .partition_point(|entry| start_of(entry) <= starts(to))
         });
         start as u32..end.max(start) as u32
     }
@@ -265,25 +269,24 @@ pub(crate) fn offset(page: u32, page_size: u32) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
-/// Checks that the table is in list order with unique ids, and returns `(id, position)`
-/// pairs sorted by id.
-fn list_order_ids(entries: &[Entry]) -> Result<Vec<(u64, u32)>> {
+/// Checks that the table is in list order with unique ids, and returns the positions
+/// sorted by id.
+fn by_id(entries: &[Entry]) -> Result<Vec<u32>> {
     if entries
         .windows(2)
         .any(|pair| (pair[0].starts_at, pair[0].id) >= (pair[1].starts_at, pair[1].id))
     {
         return Err(Error::Corrupt("the events are not in list order"));
     }
-    let mut ids: Vec<(u64, u32)> = entries
-        .iter()
-        .zip(0u32..)
-        .map(|(entry, position)| (entry.id, position))
-        .collect();
-    ids.sort_unstable();
-    if ids.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+    let mut by_id: Vec<u32> = (0..entries.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&position| entries[position as usize].id);
+    if by_id
+        .windows(2)
+        .any(|pair| entries[pair[0] as usize].id == entries[pair[1] as usize].id)
+    {
         return Err(Error::Corrupt("an event id appears twice"));
     }
-    Ok(ids)
+    Ok(by_id)
 }
 
 #[cfg(test)]

@@ -443,8 +443,14 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
     Ok(())
 }
 
+/// The first year an event may start in.
+pub const EARLIEST_YEAR: i32 = 1970;
+/// The last year an event may start in (catalogue snapshots keep starts as 64-bit
+/// nanoseconds, which end in 2262).
+pub const LATEST_YEAR: i32 = 2200;
+
 impl EventDetails {
-    /// Checks lengths and formats; the message names the field at fault.
+    /// Checks lengths, formats and the start's year; the message names the field at fault.
     pub fn validate(&self) -> Result<(), ApiError> {
         check_text("name", &self.name, 200, true)?;
         check_text("category", &self.category, 50, true)?;
@@ -452,6 +458,13 @@ impl EventDetails {
         check_text("venue", &self.venue, 200, true)?;
         check_text("city", &self.city, 100, true)?;
         check_text("image_url", &self.image_url, 2_000, false)?;
+        let year = self.starts_at.year();
+        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
+            return Err(ApiError::invalid(format!(
+                "starts_at must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+            ))
+            .at("starts_at"));
+        }
         if self.performers.len() > 50 {
             return Err(ApiError::invalid("at most 50 performers").at("performers"));
         }
@@ -687,6 +700,22 @@ mod tests {
                 ..details.clone()
             };
             assert_eq!(details.validate().is_ok(), valid, "{limit}");
+        }
+        for (starts_at, valid) in [
+            (time::macros::datetime!(1969-12-31 23:00 UTC), false),
+            (time::macros::datetime!(1970-01-01 00:00 UTC), true),
+            (time::macros::datetime!(2200-12-31 23:00 UTC), true),
+            (time::macros::datetime!(2300-01-01 20:00 UTC), false),
+        ] {
+            let details = EventDetails {
+                starts_at,
+                ..details.clone()
+            };
+            let checked = details.validate();
+            assert_eq!(checked.is_ok(), valid, "{starts_at}");
+            if let Err(error) = checked {
+                assert_eq!(error.field.as_deref(), Some("starts_at"));
+            }
         }
     }
 
