@@ -210,7 +210,7 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return Ok(None);
         }
         let head = source.read(&layout::head_path(latest)).await?;
-        let snapshot = Snapshot::from_head(head.to_vec(), self.document_budget).map_err(|e| {
+        let snapshot = Snapshot::from_head(Vec::from(head), self.document_budget).map_err(|e| {
             SourceError::Open {
                 version: latest,
                 reason: e.to_string(),

@@ -14,9 +14,10 @@ use crate::error::{Error, Result};
 use crate::format::{Block, Entry, check_block};
 
 /// Events per block: a page of results spread over the catalogue decodes one small block
-/// per event, a page of the list one or two.
+/// per event (8 rather than 16 took 30 µs off a search's median at 100,000 events, for a
+/// blob 15% larger), a page of the list a few adjacent ones (one read for an edge).
 #[cfg(feature = "build")]
-pub(crate) const BLOCK_EVENTS: u32 = 16;
+pub(crate) const BLOCK_EVENTS: u32 = 8;
 
 /// The compressed blocks of one snapshot and how to read an event from them.
 pub(crate) struct Documents {

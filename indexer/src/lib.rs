@@ -44,7 +44,7 @@
 //!   too. (tantivy trusts its files: a blob forged *with* valid checksums could still make
 //!   it panic. Snapshots come from our own indexer; the checks are against damage.)
 //! - **Events are stored as JSON in LZ4 blocks**, not as tantivy stored fields: the encoding
-//!   is as tolerant of additions to [`onsale_model::Event`] as the API itself, a block of 16
+//!   is as tolerant of additions to [`onsale_model::Event`] as the API itself, a block of 8
 //!   events decodes in microseconds with a pure-Rust codec that builds for wasm32, and a
 //!   snapshot is opened without parsing a single document (the head carries each event's id
 //!   and start, which is all that lists, look-ups and date ranges need).

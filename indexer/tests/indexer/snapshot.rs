@@ -265,7 +265,7 @@ fn decode_table(bytes: &[u8], events: usize) -> Vec<(u64, i64)> {
 fn the_container_test_helper_reads_what_the_builder_writes() {
     let blob = build_snapshot(1, &catalogue::generate(100)).unwrap();
     let container = Container::parse(&blob);
-    assert_eq!(container.blocks.len(), 7, "100 events in blocks of 16");
+    assert_eq!(container.blocks.len(), 13, "100 events in blocks of 8");
     assert_eq!(container.seal(), blob);
 }
 
@@ -492,7 +492,7 @@ fn a_head_alone_searches_and_answers_once_its_blocks_are_fetched() {
     ));
     let (page, fetched) = fetching(&lazy, &blob, |s| s.list(PageQuery::default()));
     assert_eq!(page, whole.list(PageQuery::default()).unwrap());
-    assert_eq!(fetched, 2, "20 events in blocks of 16");
+    assert_eq!(fetched, 3, "20 events in blocks of 8");
     let (_, again) = fetching(&lazy, &blob, |s| s.list(PageQuery::default()));
     assert_eq!(again, 0, "fetched blocks are kept");
 
