@@ -61,6 +61,7 @@ pub(crate) struct Entry {
 }
 
 /// The table's bytes for these entries.
+#[cfg(feature = "build")]
 pub(crate) fn encode_table(entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::with_capacity(entries.len() * 6);
     let mut previous = Entry {
@@ -108,6 +109,7 @@ pub(crate) fn decode_table(bytes: &[u8], count: usize) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
+#[cfg(feature = "build")]
 fn zigzag(value: i128) -> u128 {
     ((value << 1) ^ (value >> 127)) as u128
 }
@@ -116,6 +118,7 @@ fn unzigzag(value: u128) -> i128 {
     ((value >> 1) as i128) ^ -((value & 1) as i128)
 }
 
+#[cfg(feature = "build")]
 fn put_varint(out: &mut Vec<u8>, mut value: u128) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);

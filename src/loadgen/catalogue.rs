@@ -37,6 +37,7 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
     let opened = opening.elapsed();
     let head = std::fs::read(args.out.join(layout::head_path(version)))
         .context("reading the published head")?;
+    let head_len = head.len();
     let opening = Instant::now();
     let from_head = Snapshot::from_head(head, 0).context("opening the head")?;
     let head_opened = opening.elapsed();
@@ -47,8 +48,9 @@ pub async fn run(args: CatalogueArgs) -> anyhow::Result<()> {
     println!("| folder | {} |", args.out.display());
     println!("| version | {version} |");
     println!("| snapshot bytes | {} |", blob.len());
+    println!("| head bytes | {head_len} |");
     println!(
-        "| head bytes (what an edge holds) | {} |",
+        "| bytes an edge holds (head, table decoded, no documents) | {} |",
         from_head.held_bytes()
     );
     println!("| cities | {} |", snapshot.cities().len());

@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
 use onsale_edge::{EdgeRequest, EdgeResponse, RefreshPolicy, SnapshotSource, SourceError};
 use onsale_model::ApiError;
-use worker::{Context, Date, Env, Fetch, Headers, Url, console_warn};
+use worker::{Context, Date, Env, Fetch, Headers, Url, console_warn, web_sys};
 
 use crate::{CloudflareEdge, FetchUpstream, WorkersCache, misconfigured};
 
