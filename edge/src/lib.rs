@@ -27,7 +27,7 @@
 //!   installed and never mixed with an old one; old entries simply stop being asked for.
 //!   After it come the route and the query parameters that route knows, in one order
 //!   (`reads::cache_key`): made-up parameters make no new entries, and demo pictures are
-//!   cached only for the names the snapshot's events use.
+//!   cached only for the snapshot's categories (the demo catalogue names them so).
 //! - `HEAD` is answered exactly as `GET`: the edge's own answers carry their body's
 //!   length in `content-length`, and the platform's HTTP server (hyper, workerd,
 //!   wasmtime) sends the headers and not the body.

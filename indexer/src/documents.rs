@@ -1,4 +1,4 @@
-//! The event documents of a snapshot: JSON, in LZ4 blocks of a few dozen events each (see
+//! The event documents of a snapshot: JSON, in small LZ4 blocks of events (see
 //! `format` for the layout), decoded one block at a time when a page needs its events.
 //! The blocks are either all in memory (a whole blob) or fetched by the reader as pages
 //! need them and kept up to a byte budget (a head alone: what an edge holds).
