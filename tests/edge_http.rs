@@ -1340,28 +1340,18 @@ async fn snapshots_and_answers_of_megabytes_arrive_whole(adapter: Adapter) {
     })
     .await;
     let version = p.backend.latest().await;
-    let snapshot_bytes = p
-        .backend
-        .bytes(&format!(
-            "{}/snapshots/{version}.snap",
-            p.backend.indexer.url
-        ))
-        .await
-        .len();
+    // The edge reads the head whole (over a megabyte of index here) and the document
+    // blocks it needs as ranges of the blob.
+    let mut sizes = Vec::new();
+    for file in [format!("{version}.snap"), format!("{version}.head")] {
+        let url = format!("{}/snapshots/{file}", p.backend.indexer.url);
+        sizes.push(p.backend.bytes(&url).await.len());
+    }
+    let (snapshot_bytes, head_bytes) = (sizes[0], sizes[1]);
     assert!(
         snapshot_bytes > 2_000_000,
         "the snapshot is several megabytes ({snapshot_bytes} bytes)"
     );
-    // The edge reads the head whole (over a megabyte of index here) and the document
-    // blocks it needs as ranges of the blob.
-    let head_bytes = p
-        .backend
-        .bytes(&format!(
-            "{}/snapshots/{version}.head",
-            p.backend.indexer.url
-        ))
-        .await
-        .len();
     assert!(
         head_bytes > 1_000_000 && head_bytes < snapshot_bytes,
         "the head is over a megabyte ({head_bytes} bytes)"
