@@ -13,10 +13,21 @@
 //! transaction again on a fresh one; one that breaks during COMMIT is
 //! [`StoreError::MaybeCommitted`].
 //!
-//! Change-log positions: a committing transaction with log entries takes a
-//! transaction-scoped advisory lock, draws the next value of `onsale_log_seq` and writes
-//! its entries; the lock is held until COMMIT, so positions follow commit order across
-//! every coordinator sharing the database.
+//! Change-log positions come from transaction ids, with no lock: a transaction's entries
+//! are keyed by its id (`pg_current_xact_id()`, plus the database's log offset), and a
+//! read of the log sees only entries below its snapshot's `xmin`, the oldest transaction
+//! still running. Every transaction below `xmin` has ended, so those entries are final;
+//! any entry that commits later belongs to a transaction at or above `xmin`, so it lands
+//! after every position a reader has been given: followers skip nothing. Two committed
+//! transactions that touch one key are ordered alike by id and by commit (under
+//! SERIALIZABLE the later one's snapshot, hence its id, follows the earlier's commit), so
+//! per key the log is in commit order; unrelated transactions may come in either order,
+//! as a serial history allows. A long-running writing transaction holds the log back
+//! (never out of order) until it ends.
+//!
+//! The offset (`onsale_log_offset`) keeps positions growing across a restore into another
+//! cluster, whose transaction ids may start below the positions already written: opening
+//! the store raises it so the next position is above the newest entry.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -30,8 +41,16 @@ use crate::log::{LOG_PREFIX, LogPosition};
 use crate::{KeyValue, RangeRead, Result, RetryPolicy, Store, StoreError, Tx, Txn};
 
 const BACKEND: &str = "postgres";
-/// Advisory-lock id that orders change-log appends ("onsale" in ASCII).
-const LOG_LOCK: i64 = 0x6f6e_73616c65;
+/// Advisory-lock id that serialises schema set-up across processes ("onsale" in ASCII).
+const SETUP_LOCK: i64 = 0x6f6e_73616c65;
+
+/// The version every log entry of the running transaction gets: its id plus the offset.
+const LOG_VERSION: &str = "((SELECT o FROM onsale_log_offset) + pg_current_xact_id()::text::int8)";
+
+/// The first key of the log that this transaction's snapshot may not see yet: the log
+/// prefix and the version of its `xmin` (`$4` is the prefix).
+const LOG_HORIZON: &str = "($4::bytea || int8send((SELECT o FROM onsale_log_offset) \
+     + pg_snapshot_xmin(pg_current_snapshot())::text::int8))";
 
 fn pg_err(err: tokio_postgres::Error) -> StoreError {
     if let Some(code) = err.code()
@@ -117,18 +136,27 @@ impl PgStore {
         })
     }
 
-    /// Creates the table and the log sequence; safe to run from several processes at once.
+    /// Creates the tables and raises the log offset so that the next position is above
+    /// the newest entry; safe to run from several processes at once.
     async fn migrate(&self) -> Result<()> {
         let client = self.client().await?;
+        let log_end = crate::tuple::prefix_end(LOG_PREFIX);
         client
             .batch_execute(&format!(
-                "SELECT pg_advisory_lock({LOG_LOCK});
+                "SELECT pg_advisory_lock({SETUP_LOCK});
                  CREATE TABLE IF NOT EXISTS onsale_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
-                 CREATE SEQUENCE IF NOT EXISTS onsale_log_seq;
-                 SELECT pg_advisory_unlock({LOG_LOCK});"
+                 CREATE TABLE IF NOT EXISTS onsale_log_offset (o int8 NOT NULL);
+                 INSERT INTO onsale_log_offset SELECT 0
+                     WHERE NOT EXISTS (SELECT FROM onsale_log_offset);"
             ))
             .await
-            .map_err(pg_err)
+            .map_err(pg_err)?;
+        let raised = raise_log_offset(&client, &log_end).await;
+        let unlocked = client
+            .batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK});"))
+            .await;
+        raised?;
+        unlocked.map_err(pg_err)
     }
 }
 
@@ -217,8 +245,7 @@ impl PgTx {
         self.flush(client).await?;
         let log = std::mem::take(&mut self.pending().log);
         if !log.is_empty() {
-            // One statement takes the ordering lock, draws the version and writes the
-            // entries, so the lock is held for that statement and the COMMIT only.
+            // The entries are keyed by this transaction's id: no lock, no sequence.
             let mut suffixes = Vec::with_capacity(log.len());
             for index in 0..log.len() {
                 let index = u16::try_from(index).map_err(|e| StoreError::backend(BACKEND, e))?;
@@ -226,18 +253,15 @@ impl PgTx {
                 suffixes.push(position[8..].to_vec());
             }
             let stmt = client
-                .prepare_cached(
-                    "WITH stamp AS MATERIALIZED (\
-                         SELECT pg_advisory_xact_lock($4) AS locked, \
-                                nextval('onsale_log_seq') AS version) \
-                     INSERT INTO onsale_kv (k, v) \
-                     SELECT $1::bytea || int8send(stamp.version) || entry.suffix, entry.value \
-                     FROM stamp, unnest($2::bytea[], $3::bytea[]) AS entry(suffix, value)",
-                )
+                .prepare_cached(&format!(
+                    "INSERT INTO onsale_kv (k, v) \
+                     SELECT $1::bytea || int8send({LOG_VERSION}) || entry.suffix, entry.value \
+                     FROM unnest($2::bytea[], $3::bytea[]) AS entry(suffix, value)"
+                ))
                 .await
                 .map_err(pg_err)?;
             client
-                .execute(&stmt, &[&LOG_PREFIX, &suffixes, &log, &LOG_LOCK])
+                .execute(&stmt, &[&LOG_PREFIX, &suffixes, &log])
                 .await
                 .map_err(pg_err)?;
         }
@@ -248,6 +272,38 @@ impl PgTx {
             outcome => outcome,
         }
     }
+}
+
+/// Raises the log offset, if need be, so that the next position is above the newest
+/// entry (after a restore into a cluster whose transaction ids are lower).
+async fn raise_log_offset(client: &Object, log_end: &[u8]) -> Result<()> {
+    let newest = client
+        .query_opt(
+            "SELECT k FROM onsale_kv WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT 1",
+            &[&LOG_PREFIX, &log_end],
+        )
+        .await
+        .map_err(pg_err)?
+        .and_then(|row| crate::log::position(row.get::<_, &[u8]>(0)))
+        .map(|position| i64::try_from(position.version()).unwrap_or(i64::MAX));
+    let Some(newest) = newest else {
+        return Ok(());
+    };
+    let next: i64 = client
+        .query_one(&format!("SELECT {LOG_VERSION}"), &[])
+        .await
+        .map_err(pg_err)?
+        .get(0);
+    if newest >= next {
+        client
+            .execute(
+                "UPDATE onsale_log_offset SET o = o + $1",
+                &[&(newest - next + 1)],
+            )
+            .await
+            .map_err(pg_err)?;
+    }
+    Ok(())
 }
 
 async fn upsert(client: &Object, keys: &[Vec<u8>], values: &[Vec<u8>]) -> Result<()> {
@@ -289,17 +345,29 @@ impl Tx for PgTx {
         let guard = self.client.lock().await;
         let client = guard.as_ref().ok_or(StoreError::Finished)?;
         self.flush(client).await?;
-        let sql = if range.reverse {
-            "SELECT k, v FROM onsale_kv WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT $3"
-        } else {
-            "SELECT k, v FROM onsale_kv WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3"
-        };
-        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        let order = if range.reverse { "DESC" } else { "ASC" };
         let limit = (range.limit > 0).then(|| i64::try_from(range.limit).unwrap_or(i64::MAX));
-        let rows = client
-            .query(&stmt, &[&range.begin, &range.end, &limit])
-            .await
-            .map_err(pg_err)?;
+        let log_end = crate::tuple::prefix_end(LOG_PREFIX);
+        let rows = if range.begin < log_end && range.end.as_slice() > LOG_PREFIX {
+            // The log's part of the range stops at this snapshot's horizon.
+            let sql = format!(
+                "SELECT k, v FROM onsale_kv WHERE k >= $1 AND k < $2 \
+                 AND NOT (k >= {LOG_HORIZON} AND k < $5) ORDER BY k {order} LIMIT $3"
+            );
+            let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                [&range.begin, &range.end, &limit, &LOG_PREFIX, &log_end];
+            client.query(&stmt, &params).await.map_err(pg_err)?
+        } else {
+            let sql = format!(
+                "SELECT k, v FROM onsale_kv WHERE k >= $1 AND k < $2 ORDER BY k {order} LIMIT $3"
+            );
+            let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+            client
+                .query(&stmt, &[&range.begin, &range.end, &limit])
+                .await
+                .map_err(pg_err)?
+        };
         Ok(rows.iter().map(row_pair).collect())
     }
 

@@ -278,6 +278,72 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
     assert_eq!(rest.len(), 54);
 }
 
+/// A follower reading the log while writers commit misses no entry and sees none twice:
+/// whatever order positions are drawn in, an entry never becomes visible behind a
+/// position a reader has already passed; and the entries of one writer, whose
+/// transactions follow each other, come in that order.
+pub async fn followers_miss_nothing_while_writers_commit(store: Arc<dyn Store>) {
+    const WRITERS: u32 = 8;
+    const EACH: u32 = 40;
+    let expected = (WRITERS * EACH) as usize;
+    let follower = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut seen: Vec<(LogPosition, String)> = Vec::with_capacity(expected);
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+            while seen.len() < expected && tokio::time::Instant::now() < deadline {
+                let after = seen.last().map(|(position, _)| *position);
+                let batch = store
+                    .transact(|tx| async move { tx.get_range(log::after(after)).await })
+                    .await
+                    .expect("read the log");
+                for (key, value) in batch {
+                    let position = log::position(&key).expect("a log key");
+                    seen.push((position, String::from_utf8(value).expect("text")));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            seen
+        }
+    });
+    let writers = join_all((0..WRITERS).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 0..EACH {
+                store
+                    .transact(|tx| async move {
+                        tx.set(&k(&format!("writer-{writer}")), &n.to_le_bytes());
+                        tx.append_log(format!("{writer}:{n}").as_bytes());
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+                    .expect("append");
+            }
+        })
+    }))
+    .await;
+    for writer in writers {
+        writer.expect("writer task");
+    }
+    let seen = follower.await.expect("follower task");
+    assert_eq!(seen.len(), expected, "the follower saw every entry once");
+    assert!(seen.windows(2).all(|pair| pair[0].0 < pair[1].0));
+    for writer in 0..WRITERS {
+        let mine: Vec<u32> = seen
+            .iter()
+            .filter_map(|(_, entry)| {
+                let (who, n) = entry.split_once(':')?;
+                (who == writer.to_string()).then(|| n.parse().expect("a number"))
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            (0..EACH).collect::<Vec<_>>(),
+            "writer {writer}'s order"
+        );
+    }
+}
+
 /// A key element that is always the byte `N`: it tells apart tables under one prefix.
 #[derive(Debug, PartialEq)]
 struct Part<const N: u8>;
@@ -388,6 +454,15 @@ macro_rules! conformance {
                     return;
                 };
                 super::change_log_follows_commits(t.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn followers_miss_nothing_while_writers_commit() {
+                let Some(t) = $make.await else {
+                    eprintln!("skipped: no {} store here", stringify!($backend));
+                    return;
+                };
+                super::followers_miss_nothing_while_writers_commit(t.store.clone()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
