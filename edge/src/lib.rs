@@ -63,7 +63,7 @@ pub use http::{EdgeRequest, EdgeResponse};
 pub use live::is_live_feed;
 pub use onsale_pass::QueueKey;
 use snapshots::InstalledWhole;
-pub use snapshots::{RefreshPolicy, SnapshotSource, SourceError};
+pub use snapshots::{RefreshPolicy, SnapshotSource, SourceError, range_header};
 
 /// A response cache the platform provides (memory, the Workers Cache API, ...).
 pub trait Cache {

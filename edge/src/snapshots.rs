@@ -76,6 +76,12 @@ pub trait SnapshotSource {
     ) -> impl Future<Output = Result<Bytes, SourceError>>;
 }
 
+/// The `Range` header that asks for the bytes in `range` (half-open; the header's end is
+/// inclusive): what [`SnapshotSource::read_range`] sends over HTTP.
+pub fn range_header(range: &Range<u64>) -> String {
+    format!("bytes={}-{}", range.start, range.end.saturating_sub(1))
+}
+
 /// The source of an edge whose snapshots are installed whole ([`Edge::install`]): they
 /// never lack a block, so nothing is ever read from it.
 pub(crate) struct InstalledWhole;
@@ -226,6 +232,12 @@ mod tests {
 
     fn block(number: u32, range: Range<u64>) -> MissingBlock {
         MissingBlock { number, range }
+    }
+
+    #[test]
+    fn range_headers_end_inclusive() {
+        assert_eq!(range_header(&(10..20)), "bytes=10-19");
+        assert_eq!(range_header(&(0..1)), "bytes=0-0");
     }
 
     #[test]

@@ -125,15 +125,7 @@ impl SnapshotSource for FetchSource {
         let url = format!("{}/{name}", self.base);
         let failed = |why: String| SourceError::Read(format!("{url}: {why}"));
         let parsed = Url::parse(&url).map_err(|e| failed(e.to_string()))?;
-        let mut response = Fetch::Url(parsed)
-            .send()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        if response.status_code() != 200 {
-            return Err(failed(format!("status {}", response.status_code())));
-        }
-        let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
-        Ok(Bytes::from(bytes))
+        body_of(Fetch::Url(parsed), 200).await.map_err(failed)
     }
 
     async fn read_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, SourceError> {
@@ -143,28 +135,32 @@ impl SnapshotSource for FetchSource {
             SourceError::Read(format!("{url} bytes {}..{}: {why}", range.start, range.end))
         };
         let headers = Headers::new();
-        let span = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
         headers
-            .set("range", &span)
+            .set("range", &onsale_edge::range_header(&range))
             .map_err(|e| failed(e.to_string()))?;
         let init = web_sys::RequestInit::new();
         init.set_method("GET");
         init.set_headers(headers.as_ref());
         let request = web_sys::Request::new_with_str_and_init(&url, &init)
             .map_err(|e| failed(format!("{e:?}")))?;
-        let mut response = Fetch::Request(request.into())
-            .send()
+        let bytes = body_of(Fetch::Request(request.into()), 206)
             .await
-            .map_err(|e| failed(e.to_string()))?;
-        if response.status_code() != 206 {
-            return Err(failed(format!("status {}", response.status_code())));
-        }
-        let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+            .map_err(failed)?;
         if bytes.len() as u64 != wanted {
             return Err(failed(format!("{} bytes came", bytes.len())));
         }
-        Ok(Bytes::from(bytes))
+        Ok(bytes)
     }
+}
+
+/// The body of `fetch`'s answer, which must have `status`; otherwise what went wrong.
+async fn body_of(fetch: Fetch, status: u16) -> Result<Bytes, String> {
+    let mut response = fetch.send().await.map_err(|e| e.to_string())?;
+    if response.status_code() != status {
+        return Err(format!("status {}", response.status_code()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    Ok(Bytes::from(bytes))
 }
 
 /// A required `[vars]` entry.

@@ -205,10 +205,7 @@ impl SnapshotSource for SnapshotLocation {
             SnapshotLocation::Http { base, client } => {
                 let response = client
                     .get(format!("{base}/{name}"))
-                    .header(
-                        reqwest::header::RANGE,
-                        format!("bytes={}-{}", range.start, range.end.saturating_sub(1)),
-                    )
+                    .header(reqwest::header::RANGE, onsale_edge::range_header(&range))
                     .send()
                     .await
                     .and_then(reqwest::Response::error_for_status)

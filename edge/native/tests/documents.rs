@@ -41,21 +41,17 @@ fn published() -> (tempfile::TempDir, Vec<u8>, Vec<EdgeResponse>) {
     let answers = futures::executor::block_on(async {
         let mut answers = Vec::new();
         for path in READS {
-            answers.push(whole.handle(get(path)).await);
+            answers.push(whole.handle(EdgeRequest::get(path)).await);
         }
         answers
     });
     (folder, blob, answers)
 }
 
-fn get(path_and_query: &str) -> EdgeRequest {
-    EdgeRequest::get(path_and_query)
-}
-
 /// Asks every read of [`READS`] and checks each answer against the whole blob's.
 async fn answers_alike(edge: &NativeEdge, source: &SnapshotLocation, whole: &[EdgeResponse]) {
     for (path, expected) in READS.iter().zip(whole) {
-        let answer = edge.handle_from(get(path), source).await;
+        let answer = edge.handle_from(EdgeRequest::get(path), source).await;
         assert_eq!(answer.status, 200, "{path}: {:?}", answer.body);
         assert_eq!(answer.body, expected.body, "{path}");
     }
@@ -105,18 +101,18 @@ async fn unreadable_blocks_are_a_503_and_not_cached() {
     let moved = folder.path().join("moved.snap");
     std::fs::rename(&blob, &moved).expect("move the blob away");
 
-    let answer = edge.handle_from(get(READS[0]), &source).await;
+    let answer = edge.handle_from(EdgeRequest::get(READS[0]), &source).await;
     assert_eq!(answer.status, 503);
     let error: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
     assert_eq!(error["error"]["code"], "unavailable");
     // A page of the head alone (no documents) still answers: the search form's categories.
     let empty = edge
-        .handle_from(get("/v1/search?q=zzzzzzzzzz"), &source)
+        .handle_from(EdgeRequest::get("/v1/search?q=zzzzzzzzzz"), &source)
         .await;
     assert_eq!(empty.status, 200);
 
     std::fs::rename(&moved, &blob).expect("move the blob back");
-    let answer = edge.handle_from(get(READS[0]), &source).await;
+    let answer = edge.handle_from(EdgeRequest::get(READS[0]), &source).await;
     assert_eq!(answer.status, 200, "the 503 was not kept");
     assert_eq!(answer.body, whole[0].body);
 }
@@ -157,16 +153,19 @@ async fn a_cold_page_of_scattered_results_makes_few_reads() {
 
     // Ranked results of a common word are spread over the whole catalogue.
     let path = "/v1/search?q=concert&page_size=100";
-    let answer = edge.handle_from(get(path), &source).await;
+    let answer = edge.handle_from(EdgeRequest::get(path), &source).await;
     assert_eq!(answer.status, 200);
-    assert_eq!(answer.body, whole.handle(get(path)).await.body);
+    assert_eq!(answer.body, whole.handle(EdgeRequest::get(path)).await.body);
     let reads = source.reads.load(std::sync::atomic::Ordering::Relaxed);
     assert!((2..=32).contains(&reads), "{reads} range reads");
 
     // Listing reads adjacent blocks: one read for a page of 100.
     let before = source.reads.load(std::sync::atomic::Ordering::Relaxed);
     let answer = edge
-        .handle_from(get("/v1/events?page=20&page_size=100"), &source)
+        .handle_from(
+            EdgeRequest::get("/v1/events?page=20&page_size=100"),
+            &source,
+        )
         .await;
     assert_eq!(answer.status, 200);
     let reads = source.reads.load(std::sync::atomic::Ordering::Relaxed) - before;

@@ -79,7 +79,7 @@ pub async fn get(url: &str) -> Result<Bytes, UpstreamError> {
 /// `GET url` for the bytes in `range`, which must answer 206 with exactly those.
 pub async fn get_range(url: &str, range: Range<u64>) -> Result<Bytes, UpstreamError> {
     let wanted = range.end.saturating_sub(range.start);
-    let header = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
+    let header = onsale_edge::range_header(&range);
     let answer = exchange("GET", url, &[("range".into(), header)], Bytes::new()).await?;
     if answer.status != 206 || answer.body.len() as u64 != wanted {
         return Err(UpstreamError::BadAnswer(format!(
