@@ -100,6 +100,12 @@ enum Command {
         /// Folder to publish into (`snapshots/{version}.snap` and `latest`).
         #[arg(long, env = "ONSALE_SNAPSHOTS_DIR", default_value = "onsale-snapshots")]
         out: PathBuf,
+        /// A region to publish beside the whole catalogue, under `regions/{name}/`:
+        /// `name=City,City` (cities in any case), or `name=*` for every city no other
+        /// region names. Repeat for each region; an edge started with `--region name`
+        /// holds that region's snapshot.
+        #[arg(long = "region", value_name = "NAME=CITIES")]
+        regions: Vec<onsale_indexer::Region>,
         /// Also serve the folder over HTTP on this address, for edges that fetch by URL.
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -404,6 +410,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             coordinator,
             operator_token,
             out,
+            regions,
             listen,
             poll,
             connections,
@@ -427,11 +434,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     std::future::pending(),
                 ));
             }
+            let regions = onsale_indexer::Regions::new(regions)?;
             follower::run(IndexerConfig {
                 coordinator,
                 operator_token,
                 out,
                 poll,
+                regions,
             })
             .await
         }
@@ -612,6 +621,7 @@ async fn dev(
         operator_token: operator_token.clone(),
         out: snapshots.clone(),
         poll: Duration::from_millis(200),
+        regions: Default::default(),
     }));
 
     let edge = Arc::new(

@@ -23,6 +23,12 @@ const WRITER_MEMORY: usize = 64 << 20;
 /// The events are sorted into list order (start time, then id) and indexed in that order
 /// into one segment, so the index's doc ids are list positions. Ids must be unique.
 pub fn build_snapshot(version: u64, events: &[Event]) -> Result<Vec<u8>> {
+    build(version, events, Catalogue::default())
+}
+
+/// Builds a snapshot as [`build_snapshot`] does, its catalogue naming the region it holds
+/// (`None`: every event) and every region published beside it.
+pub(crate) fn build(version: u64, events: &[Event], mut catalogue: Catalogue) -> Result<Vec<u8>> {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_unstable_by_key(|event| (event.starts_at, event.id));
     let mut seen = HashSet::with_capacity(sorted.len());
@@ -93,10 +99,8 @@ pub fn build_snapshot(version: u64, events: &[Event]) -> Result<Vec<u8>> {
         values.dedup();
         values
     };
-    let catalogue = Catalogue {
-        categories: distinct(|e| &e.category),
-        cities: distinct(|e| &e.city),
-    };
+    catalogue.categories = distinct(|e| &e.category);
+    catalogue.cities = distinct(|e| &e.city);
     let catalogue = serde_json::to_vec(&catalogue).map_err(Error::Documents)?;
     format::write(&format::Contents {
         version,

@@ -42,6 +42,10 @@ pub enum Error {
     #[cfg(feature = "build")]
     #[error("event {0} starts outside the years a snapshot can hold (1678 to 2262)")]
     StartOutOfRange(u64),
+    /// The operator's regions cannot be published together; the text says why.
+    #[cfg(feature = "build")]
+    #[error("regions: {0}")]
+    Regions(String),
     /// Two events given to the builder have the same id.
     #[cfg(feature = "build")]
     #[error("event id {0} appears more than once")]

@@ -17,7 +17,8 @@ use crate::{Snapshot, format};
 /// Distinguishes the temporary files of concurrent publishes within one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A folder of published snapshots: `snapshots/{version}.snap` and `latest`.
+/// A folder of published snapshots: `snapshots/{version}.snap` and `latest` (and, where
+/// the operator names regions, a folder like it per region: [`crate::Regions`]).
 #[derive(Debug, Clone)]
 pub struct SnapshotFolder {
     root: PathBuf,
@@ -46,6 +47,14 @@ impl SnapshotFolder {
     /// is a no-op; a different blob under a published version is
     /// [`Error::VersionConflict`]; a version older than `latest` is [`Error::Stale`].
     pub fn publish(&self, blob: &[u8]) -> Result<u64> {
+        let version = self.store(blob)?;
+        self.point_latest(version)?;
+        Ok(version)
+    }
+
+    /// Writes a blob and its head as [`SnapshotFolder::publish`] does, without pointing
+    /// `latest` at it yet ([`SnapshotFolder::point_latest`]); returns its version.
+    pub fn store(&self, blob: &[u8]) -> Result<u64> {
         let parts = format::parse(blob, format::Have::Whole)?;
         format::check_blocks(blob, &parts.blocks)?;
         let version = parts.version;
@@ -87,13 +96,26 @@ impl SnapshotFolder {
             sync_folder(&folder)?;
         }
 
-        if latest != Some(version) {
-            let temp = write_temp(&self.root, layout::latest_contents(version).as_bytes())?;
-            let pointer = self.root.join(layout::LATEST);
-            fs::rename(&temp, &pointer).map_err(io_error(&pointer))?;
-            sync_folder(&self.root)?;
-        }
         Ok(version)
+    }
+
+    /// Points `latest` at a stored version, unless it names it already; a version older
+    /// than `latest` is [`Error::Stale`].
+    pub fn point_latest(&self, version: u64) -> Result<()> {
+        match self.latest()? {
+            Some(latest) if latest == version => return Ok(()),
+            Some(latest) if latest > version => return Err(Error::Stale { version, latest }),
+            _ => {}
+        }
+        let head = self.root.join(layout::head_path(version));
+        if !head.exists() {
+            let absent = io::Error::new(io::ErrorKind::NotFound, "that version is not stored");
+            return Err(io_error(&head)(absent));
+        }
+        let temp = write_temp(&self.root, layout::latest_contents(version).as_bytes())?;
+        let pointer = self.root.join(layout::LATEST);
+        fs::rename(&temp, &pointer).map_err(io_error(&pointer))?;
+        sync_folder(&self.root)
     }
 
     /// The version `latest` points at, or `None` before the first publish.

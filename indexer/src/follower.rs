@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use onsale_model::{Catalogue, Change, LogEntry, LogPosition};
 
-use crate::{SnapshotFolder, build_snapshot};
+use crate::{Regions, SnapshotFolder};
 
 /// How the indexer reaches the coordinator and where it publishes.
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct IndexerConfig {
     pub out: PathBuf,
     /// How often the change log is polled.
     pub poll: Duration,
+    /// The operator's regions, each published beside the whole catalogue (none: the whole
+    /// catalogue alone).
+    pub regions: Regions,
 }
 
 /// Whether a change can alter what a snapshot holds.
@@ -68,16 +71,21 @@ impl Follower {
         }
         let started = std::time::Instant::now();
         let events = catalogue.events;
-        let bytes = tokio::task::spawn_blocking(move || build_snapshot(version, &events))
+        let (folder, regions) = (self.folder.clone(), self.config.regions.clone());
+        let sizes = tokio::task::spawn_blocking(move || regions.publish(&folder, version, &events))
             .await
             .context("snapshot build task")??;
-        self.folder.publish(&bytes)?;
-        tracing::info!(
-            version,
-            bytes = bytes.len(),
-            took_ms = started.elapsed().as_millis() as u64,
-            "catalogue snapshot published"
-        );
+        let took_ms = started.elapsed().as_millis() as u64;
+        for (region, bytes) in sizes {
+            let region = region.as_deref().unwrap_or(crate::layout::EVERY_REGION);
+            tracing::info!(
+                version,
+                region,
+                bytes,
+                took_ms,
+                "catalogue snapshot published"
+            );
+        }
         Ok(catalogue.position)
     }
 

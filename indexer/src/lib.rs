@@ -20,6 +20,8 @@
 //! - `doc_range`: a query for a range of doc ids, which is how start-time ranges match.
 //! - [`build`] (feature `build`): [`build_snapshot`].
 //! - [`folder`] (feature `build`): [`SnapshotFolder`], atomic publishing.
+//! - [`regions`] (feature `build`): [`Regions`], the operator's split by city, published
+//!   beside the whole catalogue.
 //! - [`synthetic`] (feature `build`): a generated catalogue of any size, for tests and
 //!   benchmarks.
 //! - [`follower`] (feature `service`): follows a coordinator's change log and publishes a
@@ -66,6 +68,8 @@ pub mod build;
 pub mod folder;
 #[cfg(feature = "service")]
 pub mod follower;
+#[cfg(feature = "build")]
+pub mod regions;
 #[cfg(feature = "service")]
 pub mod serve;
 #[cfg(feature = "build")]
@@ -88,3 +92,5 @@ pub use snapshot::Snapshot;
 pub use build::build_snapshot;
 #[cfg(feature = "build")]
 pub use folder::SnapshotFolder;
+#[cfg(feature = "build")]
+pub use regions::{Region, Regions};

@@ -51,6 +51,12 @@ pub(crate) struct Catalogue {
     pub categories: Vec<String>,
     /// Every city, sorted, once.
     pub cities: Vec<String>,
+    /// The region these events are, if the snapshot is one region's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Every region the operator named, sorted (empty if none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
 }
 
 impl Snapshot {
@@ -109,7 +115,10 @@ impl Snapshot {
         let catalogue: Catalogue =
             serde_json::from_slice(&buffer[parts.catalogue.clone()]).map_err(Error::Documents)?;
         let sorted_once = |values: &[String]| values.windows(2).all(|pair| pair[0] < pair[1]);
-        if !sorted_once(&catalogue.categories) || !sorted_once(&catalogue.cities) {
+        if !sorted_once(&catalogue.categories)
+            || !sorted_once(&catalogue.cities)
+            || !sorted_once(&catalogue.regions)
+        {
             return Err(Error::Corrupt(
                 "the catalogue's lists are not sorted and distinct",
             ));
@@ -178,6 +187,17 @@ impl Snapshot {
     /// Every city the events are in, sorted.
     pub fn cities(&self) -> &[String] {
         &self.catalogue.cities
+    }
+
+    /// The region this snapshot holds the events of, or `None` for every event.
+    pub fn region(&self) -> Option<&str> {
+        self.catalogue.region.as_deref()
+    }
+
+    /// Every region the operator named when this version was published, sorted: the
+    /// snapshots published beside this one ([`crate::layout::region_root`]).
+    pub fn regions(&self) -> &[String] {
+        &self.catalogue.regions
     }
 
     /// The version the snapshot was published as.

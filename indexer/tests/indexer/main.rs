@@ -2,5 +2,6 @@
 
 mod common;
 mod folder;
+mod regions;
 mod search;
 mod snapshot;
