@@ -136,6 +136,15 @@ enum Command {
         /// (blocks are read from the snapshots as answers need them).
         #[arg(long, env = "ONSALE_DOCUMENT_CACHE_BYTES", default_value_t = DEFAULT_DOCUMENT_CACHE_BYTES)]
         document_cache_bytes: usize,
+        /// The region whose snapshots this edge follows (`onsale index --region`): its
+        /// pages list and search that region first. Without it, the edge follows every
+        /// event's.
+        #[arg(long, env = "ONSALE_REGION")]
+        region: Option<String>,
+        /// Bytes of other regions' snapshots (or every event's) the edge keeps once reads
+        /// have asked for them.
+        #[arg(long, env = "ONSALE_OTHER_SNAPSHOT_BYTES", default_value_t = DEFAULT_OTHER_SNAPSHOT_BYTES)]
+        other_snapshot_bytes: usize,
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
@@ -264,6 +273,10 @@ const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Event-document blocks a native edge keeps by default: a machine has the memory.
 const DEFAULT_DOCUMENT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bytes of other regions' snapshots a native edge keeps: every event's head at a million
+/// events (about 70 MB) and a few regions'.
+const DEFAULT_OTHER_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, clap::Args)]
 struct BookingFlags {
@@ -450,6 +463,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             listen,
             cache_bytes,
             document_cache_bytes,
+            region,
+            other_snapshot_bytes,
             refresh,
             queue_key,
             live_url,
@@ -462,7 +477,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 MemoryCache::new(cache_bytes),
                 HttpUpstream::new(&coordinator),
             )
-            .with_document_budget(document_cache_bytes);
+            .with_document_budget(document_cache_bytes)
+            .with_other_snapshot_budget(other_snapshot_bytes);
+            if let Some(region) = region {
+                edge = edge
+                    .with_region(&region)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+            }
             if let Some(key) = queue_key {
                 edge = edge.with_queue_key(key, unix_millis);
             }

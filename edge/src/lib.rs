@@ -47,6 +47,7 @@ pub mod http;
 mod live;
 mod pages;
 mod reads;
+mod scopes;
 mod security;
 mod snapshots;
 
@@ -122,11 +123,20 @@ pub struct Edge<C, U> {
     /// Most bytes of fetched document blocks a snapshot keeps ([`Edge::refresh`] installs
     /// heads alone).
     document_budget: usize,
+    /// The region whose snapshots the edge follows ([`Edge::with_region`]); `None`: the
+    /// root's, every event.
+    region: Option<String>,
+    /// The snapshots of other regions (or of every event) that reads asked for.
+    others: scopes::Others,
 }
 
 /// Document blocks an edge keeps unless told otherwise ([`Edge::with_document_budget`]):
 /// with the head of a 100,000-event snapshot (about 7 MB), within a Worker's 10 MB aim.
 pub const DEFAULT_DOCUMENT_BUDGET: usize = 2 << 20;
+
+/// Bytes of other regions' snapshots an edge keeps unless told otherwise
+/// ([`Edge::with_other_snapshot_budget`]): one more head of a 100,000-event catalogue.
+pub const DEFAULT_OTHER_SNAPSHOT_BUDGET: usize = 8 << 20;
 
 /// How many times a read fetches the blocks it lacks before it gives up (another read's
 /// blocks can push its own out of a small budget in between).
@@ -144,7 +154,36 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             streams_live: false,
             csp: security::content_security_policy(None),
             document_budget: DEFAULT_DOCUMENT_BUDGET,
+            region: None,
+            others: scopes::Others::new(DEFAULT_OTHER_SNAPSHOT_BUDGET),
         }
+    }
+
+    /// Follows the snapshots of the region `name` (`regions/{name}/` where the indexer
+    /// publishes, `onsale index --region`): its pages list and search that region unless
+    /// asked for another or `region=all`, and reads of elsewhere open those snapshots as
+    /// they are needed ([`Edge::with_other_snapshot_budget`]). A name that cannot name a
+    /// region is an error.
+    pub fn with_region(mut self, name: &str) -> Result<Self, ApiError> {
+        let name = name.trim();
+        if !onsale_indexer::layout::is_region_name(name) {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                format!(
+                    "{name:?} cannot name a region (lowercase letters, digits and inner hyphens)"
+                ),
+            ));
+        }
+        self.region = Some(name.to_string());
+        Ok(self)
+    }
+
+    /// Keeps up to `bytes` of the snapshots of other regions (or of every event) that
+    /// reads asked for; the least recently used go first, and the last one opened stays
+    /// whatever it weighs.
+    pub fn with_other_snapshot_budget(mut self, bytes: usize) -> Self {
+        self.others = scopes::Others::new(bytes);
+        self
     }
 
     /// Keeps up to `bytes` of fetched document blocks per snapshot (the head is held
@@ -198,9 +237,11 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
 
     /// Applies the optional settings the wasm adapters read from their environment, by
     /// name: `ONSALE_LIVE_URL` ([`Edge::with_live_url`]), `ONSALE_DOCUMENT_CACHE_BYTES`
-    /// ([`Edge::with_document_budget`]) and `ONSALE_QUEUE_KEY` ([`Edge::with_queue_key`],
-    /// checked against `now`). A queue key or budget that does not parse is an error
-    /// rather than an edge that runs on a guess.
+    /// ([`Edge::with_document_budget`]), `ONSALE_OTHER_SNAPSHOT_BYTES`
+    /// ([`Edge::with_other_snapshot_budget`]), `ONSALE_REGION` ([`Edge::with_region`]) and
+    /// `ONSALE_QUEUE_KEY` ([`Edge::with_queue_key`], checked against `now`). A queue key,
+    /// budget or region that does not parse is an error rather than an edge that runs on
+    /// a guess.
     pub fn with_settings(
         mut self,
         setting: impl Fn(&str) -> Option<String>,
@@ -209,14 +250,25 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         if let Some(url) = setting("ONSALE_LIVE_URL") {
             self = self.with_live_url(&url);
         }
-        if let Some(text) = setting("ONSALE_DOCUMENT_CACHE_BYTES") {
-            let bytes: usize = text.trim().parse().map_err(|_| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    "ONSALE_DOCUMENT_CACHE_BYTES is not a whole number of bytes",
-                )
-            })?;
+        let bytes = |name: &str| -> Result<Option<usize>, ApiError> {
+            setting(name)
+                .map(|text| text.trim().parse())
+                .transpose()
+                .map_err(|_| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!("{name} is not a whole number of bytes"),
+                    )
+                })
+        };
+        if let Some(bytes) = bytes("ONSALE_DOCUMENT_CACHE_BYTES")? {
             self = self.with_document_budget(bytes);
+        }
+        if let Some(bytes) = bytes("ONSALE_OTHER_SNAPSHOT_BYTES")? {
+            self = self.with_other_snapshot_budget(bytes);
+        }
+        if let Some(region) = setting("ONSALE_REGION").filter(|t| !t.trim().is_empty()) {
+            self = self.with_region(&region)?;
         }
         if let Some(text) = setting("ONSALE_QUEUE_KEY").filter(|t| !t.trim().is_empty()) {
             let key = QueueKey::parse(text.trim()).map_err(|_| {
@@ -230,9 +282,13 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         Ok(self)
     }
 
-    /// Serves from `snapshot` from now on, unless a newer one is already installed.
-    /// Returns whether it was installed.
+    /// Serves from `snapshot` from now on, unless a newer one is already installed or it
+    /// holds another region than the edge's ([`Edge::with_region`]). Returns whether it was
+    /// installed.
     pub fn install(&self, snapshot: Snapshot) -> bool {
+        if snapshot.region() != self.region.as_deref() {
+            return false;
+        }
         let installed = self.snapshot_version();
         if installed.is_some_and(|old| old >= snapshot.version()) {
             return false;
@@ -253,10 +309,11 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         self.current().map(|s| s.version())
     }
 
-    /// How many bytes the served snapshot holds in memory: its head and the document
-    /// blocks it keeps.
+    /// How many bytes the snapshots hold in memory: the served one's head and the document
+    /// blocks it keeps, and the same for the other regions' that reads opened.
     pub fn snapshot_held_bytes(&self) -> Option<usize> {
-        self.current().map(|snapshot| snapshot.held_bytes())
+        self.current()
+            .map(|snapshot| snapshot.held_bytes() + self.others.held_bytes())
     }
 
     /// The cache given at construction.
@@ -344,38 +401,74 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             return Some(self.media(&request.path).await);
         }
         let kind = reads::classify(&request.path)?;
-        let Some(snapshot) = self.current() else {
+        let Some(home) = self.current() else {
             return Some(kind.error(&ApiError::new(
                 ErrorCode::Unavailable,
                 "the catalogue is not loaded yet; retry in a moment",
             )));
         };
-        // Demo pictures are named by category: only the snapshot's categories have one.
-        if let reads::ReadKind::DemoImage(name) = &kind
-            && snapshot.categories().binary_search(name).is_err()
-        {
-            return Some(kind.error(&ApiError::new(ErrorCode::NotFound, "no such picture")));
+        let wanted = match scopes::wanted(&kind, &request.query, &scopes::Scope::of(&home)) {
+            Ok(wanted) => wanted,
+            Err(error) => return Some(kind.error(&error)),
+        };
+        let Some(route) = reads::cache_key(&kind, &request.query) else {
+            let answer = self.answer(&kind, request, &home, &wanted, snapshots).await;
+            return Some(compress::encode(answer, encoding));
+        };
+        // Every region is published at every version: one version names them all.
+        let key = format!(
+            "v{}:{}:{route}{}",
+            home.version(),
+            encoding.name(),
+            wanted.key_suffix()
+        );
+        if let Some(hit) = self.cache.get(&key).await {
+            return Some(hit);
         }
+        let answer = self.answer(&kind, request, &home, &wanted, snapshots).await;
+        let fresh = compress::encode(answer, encoding);
+        if fresh.status == 200 {
+            self.cache.put(&key, &fresh).await;
+        }
+        Some(fresh)
+    }
+
+    /// Renders a read from the snapshot it wants: the scope's, opened if need be; for a
+    /// look-up, the edge's own and, if the event is not there, every event's.
+    async fn answer(
+        &self,
+        kind: &reads::ReadKind,
+        request: &EdgeRequest,
+        home: &Arc<Snapshot>,
+        wanted: &scopes::Wanted,
+        snapshots: &impl SnapshotSource,
+    ) -> EdgeResponse {
         let live = self.pages_live();
-        let render = |snapshot: &Snapshot| reads::render(&kind, request, snapshot, live);
-        let rendered = || async {
+        let render = |snapshot: Arc<Snapshot>| async move {
+            let render = |snapshot: &Snapshot| reads::render(kind, request, snapshot, live);
             match snapshots::with_blocks(&snapshot, snapshots, render).await {
                 Ok(response) => response,
                 Err(error) => kind.error(&error),
             }
         };
-        let Some(route) = reads::cache_key(&kind, &request.query) else {
-            return Some(compress::encode(rendered().await, encoding));
+        let scope = match wanted {
+            scopes::Wanted::In(scope) => scope.clone(),
+            scopes::Wanted::Lookup => {
+                let found = render(home.clone()).await;
+                if found.status != 404 || home.region().is_none() {
+                    return found;
+                }
+                scopes::Scope::Every
+            }
         };
-        let key = format!("v{}:{}:{route}", snapshot.version(), encoding.name());
-        if let Some(hit) = self.cache.get(&key).await {
-            return Some(hit);
+        match self
+            .others
+            .snapshot(&scope, home, snapshots, self.document_budget)
+            .await
+        {
+            Ok(snapshot) => render(snapshot).await,
+            Err(error) => kind.error(&error),
         }
-        let fresh = compress::encode(rendered().await, encoding);
-        if fresh.status == 200 {
-            self.cache.put(&key, &fresh).await;
-        }
-        Some(fresh)
     }
 
     /// An event image: the coordinator's answer, kept by its path alone (a stored file's

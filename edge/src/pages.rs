@@ -13,6 +13,7 @@ use onsale_model::{ApiError, ErrorCode, Event, Page};
 
 use crate::http::EdgeResponse;
 
+use onsale_indexer::layout::EVERY_REGION;
 use onsale_indexer::{SearchOrder, SearchQuery};
 
 use crate::assets;
@@ -45,7 +46,7 @@ fn layout(title: &str, body: &str) -> String {
 
 /// The search box: free text, the category (one of `categories`, the catalogue's), a
 /// city or venue, a labelled date range and the order, filled in from `query`.
-fn search_form(query: &SearchQuery, categories: &[String]) -> String {
+fn search_form(query: &SearchQuery, categories: &[String], region: Option<&str>) -> String {
     let value = |v: &Option<String>| escape(v.as_deref().unwrap_or_default());
     let chosen = query.category.as_deref().unwrap_or_default();
     let mut options = String::from("<option value=\"\">Any category</option>");
@@ -72,13 +73,59 @@ fn search_form(query: &SearchQuery, categories: &[String]) -> String {
          <label>To <input name=\"to\" type=\"date\" value=\"{}\"></label>\
          <label>Sort <select name=\"sort\"><option value=\"date\">Soonest first</option>\
          <option value=\"relevance\"{}>Best match</option></select></label>\
-         <button type=\"submit\">Search</button></form>",
+         {}<button type=\"submit\">Search</button></form>",
         value(&query.q),
         value(&query.location),
         value(&query.from),
         value(&query.to),
         if by_relevance { " selected" } else { "" },
+        region.map_or_else(String::new, |region| format!(
+            "<input type=\"hidden\" name=\"region\" value=\"{}\">",
+            escape(region)
+        )),
     )
+}
+
+/// The region a page shows, for its links and its form: `None` where the catalogue has
+/// no regions (the parameter would mean nothing).
+fn shown_region(snapshot: &Snapshot) -> Option<&str> {
+    if snapshot.regions().is_empty() {
+        return None;
+    }
+    Some(snapshot.region().unwrap_or(EVERY_REGION))
+}
+
+/// The regions to choose between (every event, then each region), the one shown marked;
+/// `link` makes a choice's address from its `region` value. Nothing without regions.
+fn regions_nav(snapshot: &Snapshot, link: impl Fn(&str) -> String) -> String {
+    let Some(shown) = shown_region(snapshot) else {
+        return String::new();
+    };
+    let choices = std::iter::once((EVERY_REGION, "Everywhere".to_string())).chain(
+        snapshot
+            .regions()
+            .iter()
+            .map(|region| (region.as_str(), capitalized(region))),
+    );
+    let mut html = String::from("<nav class=\"regions\" aria-label=\"Regions\">");
+    for (value, label) in choices {
+        if value == shown {
+            let _ = write!(
+                html,
+                "<span aria-current=\"page\">{}</span>",
+                escape(&label)
+            );
+        } else {
+            let _ = write!(
+                html,
+                "<a href=\"{}\">{}</a>",
+                escape(&link(value)),
+                escape(&label)
+            );
+        }
+    }
+    html.push_str("</nav>");
+    html
 }
 
 /// `concert` as a person reads it in a list: `Concert`.
@@ -90,9 +137,14 @@ fn capitalized(word: &str) -> String {
 }
 
 /// What to try when a search finds nothing: its words as the catalogue spells them
-/// (`spelling`, if some were not), the same search without each filter, and the
-/// catalogue's other cities.
-fn no_results(query: &SearchQuery, cities: &[String], spelling: Option<&str>) -> String {
+/// (`spelling`, if some were not), the same search without each filter, in every region
+/// (if it was `in_region`), and the catalogue's other cities.
+fn no_results(
+    query: &SearchQuery,
+    cities: &[String],
+    in_region: bool,
+    spelling: Option<&str>,
+) -> String {
     let link = |changed: SearchQuery| format!("/search?{}", search_link(&changed, 1));
     let did_you_mean = spelling.map_or_else(String::new, |words| {
         let href = link(SearchQuery {
@@ -132,6 +184,15 @@ fn no_results(query: &SearchQuery, cities: &[String], spelling: Option<&str>) ->
                 ..query.clone()
             }),
             "Anywhere".to_string(),
+        ));
+    }
+    if in_region {
+        tries.push((
+            link(SearchQuery {
+                region: Some(EVERY_REGION.to_string()),
+                ..query.clone()
+            }),
+            "Every region".to_string(),
         ));
     }
     if query.q.is_some() {
@@ -228,17 +289,25 @@ fn pagination(events: &Page<Event>, link: impl Fn(u32) -> String) -> String {
 
 /// `/`: upcoming events with the search box.
 pub(crate) fn home(snapshot: &Snapshot, events: &Page<Event>) -> String {
+    let region = shown_region(snapshot);
+    let in_region = region.map_or_else(String::new, |region| format!("&region={region}"));
+    let title = match snapshot.region() {
+        Some(region) => format!("Upcoming events in {}", capitalized(region)),
+        None => "Upcoming events".to_string(),
+    };
     let body = format!(
-        "<h1>Upcoming events</h1>{}<p class=\"meta\">{} events</p>{}{}",
-        search_form(&SearchQuery::default(), snapshot.categories()),
+        "<h1>{}</h1>{}{}<p class=\"meta\">{} events</p>{}{}",
+        escape(&title),
+        regions_nav(snapshot, |region| format!("/?region={region}")),
+        search_form(&SearchQuery::default(), snapshot.categories(), region),
         events.total,
         event_list(events),
         pagination(events, |p| format!(
-            "/?page={p}&page_size={}",
+            "/?page={p}&page_size={}{in_region}",
             events.page_size
         )),
     );
-    layout("Upcoming events", &body)
+    layout(&title, &body)
 }
 
 /// `/search`: the results of a search, with the form filled in, or what to try instead.
@@ -248,13 +317,22 @@ pub(crate) fn search(snapshot: &Snapshot, query: &SearchQuery, results: &Page<Ev
             .q
             .as_deref()
             .and_then(|q| snapshot.spelling_suggestion(q).ok().flatten());
-        no_results(query, snapshot.cities(), spelling.as_deref())
+        let in_region = snapshot.region().is_some();
+        no_results(query, snapshot.cities(), in_region, spelling.as_deref())
     } else {
         event_list(results)
     };
+    let in_region = |region: &str| {
+        let changed = SearchQuery {
+            region: Some(region.to_string()),
+            ..query.clone()
+        };
+        format!("/search?{}", search_link(&changed, 1))
+    };
     let body = format!(
-        "<h1>Search</h1>{}<p class=\"meta\">{} results</p>{found}{}",
-        search_form(query, snapshot.categories()),
+        "<h1>Search</h1>{}{}<p class=\"meta\">{} results</p>{found}{}",
+        regions_nav(snapshot, in_region),
+        search_form(query, snapshot.categories(), shown_region(snapshot)),
         results.total,
         pagination(results, |p| format!("/search?{}", search_link(query, p))),
     );
@@ -387,7 +465,7 @@ pub(crate) fn error_page(error: &ApiError) -> String {
             "Something went wrong"
         },
         escape(&error.message),
-        search_form(&SearchQuery::default(), &[]),
+        search_form(&SearchQuery::default(), &[], None),
     );
     layout("Error", &body)
 }
@@ -448,7 +526,7 @@ mod tests {
             category: Some("Concert".into()),
             ..SearchQuery::default()
         };
-        let form = search_form(&query, &["comedy".into(), "concert".into()]);
+        let form = search_form(&query, &["comedy".into(), "concert".into()], None);
         assert!(form.contains("<label>From <input name=\"from\" type=\"date\""));
         assert!(form.contains("<label>To <input name=\"to\" type=\"date\""));
         assert!(form.contains("<option value=\"comedy\">Comedy</option>"));
@@ -467,7 +545,12 @@ mod tests {
             from: Some("2027-01-01".into()),
             ..SearchQuery::default()
         };
-        let html = no_results(&query, &["Berlin".into(), "Oslo".into()], Some("jazz"));
+        let html = no_results(
+            &query,
+            &["Berlin".into(), "Oslo".into()],
+            false,
+            Some("jazz"),
+        );
         assert!(html.contains("No events match"));
         assert!(html.contains(
             "Did you mean <a href=\"/search?q=jazz&amp;location=Oslo&amp;from=2027-01-01&amp;page=1&amp;page_size=20\">jazz</a>?"
@@ -482,6 +565,11 @@ mod tests {
             "href=\"/search?q=jazz&amp;location=Berlin&amp;page=1&amp;page_size=20\">Berlin"
         ));
         assert!(!html.contains("Any category"), "no category to drop");
+        assert!(!html.contains("Every region"), "no region to leave");
+        let in_region = no_results(&query, &[], true, None);
+        assert!(in_region.contains(
+            "href=\"/search?q=jazz&amp;location=Oslo&amp;from=2027-01-01&amp;region=all&amp;page=1&amp;page_size=20\">Every region"
+        ));
     }
 
     #[test]

@@ -197,6 +197,10 @@ fn answer(
             EdgeResponse::html(200, pages::queue(&event(snapshot, id)?, live))
         }
         ReadKind::DemoImage(category) => {
+            // Demo pictures are named by category: only the snapshot's categories have one.
+            if snapshot.categories().binary_search(category).is_err() {
+                return Err(ApiError::new(ErrorCode::NotFound, "no such picture").into());
+            }
             EdgeResponse::new(200, "image/svg+xml", pages::demo_image(category))
         }
     })

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use onsale_indexer::{MissingBlock, Snapshot, layout};
 use onsale_model::{ApiError, ErrorCode};
 
+use crate::scopes::Scope;
 use crate::{Cache, Edge, FETCH_ROUNDS, Upstream};
 
 /// Most reads one round of fetching makes: Workers on the free plan may make 50
@@ -111,7 +112,11 @@ pub(crate) async fn with_blocks<T>(
             format!("the catalogue's documents cannot be read ({why}); retry in a moment"),
         )
     };
-    let blob = layout::snapshot_path(snapshot.version());
+    let blob = format!(
+        "{}{}",
+        Scope::of(snapshot).prefix(),
+        layout::snapshot_path(snapshot.version())
+    );
     for _ in 0..FETCH_ROUNDS {
         let missing = match ask(snapshot) {
             Ok(answer) => return Ok(answer),
@@ -201,11 +206,12 @@ impl RefreshPolicy {
 }
 
 impl<C: Cache, U: Upstream> Edge<C, U> {
-    /// Installs the version `latest` names if it is newer than the one served, reading its
-    /// head alone (the documents' blocks are read as answers need them); returns the
+    /// Installs the version `latest` names (the edge's region's, if it has one) if it is
+    /// newer than the one served, reading its head alone (the documents' blocks are read as answers need them); returns the
     /// version installed, if any. A failure leaves the served snapshot as it is.
     pub async fn refresh(&self, source: &impl SnapshotSource) -> Result<Option<u64>, SourceError> {
-        let pointer = source.read(layout::LATEST).await?;
+        let prefix = Scope::of_region(self.region.as_deref()).prefix();
+        let pointer = source.read(&format!("{prefix}{}", layout::LATEST)).await?;
         let latest = layout::parse_latest(&pointer).map_err(|_| {
             SourceError::Pointer(String::from_utf8_lossy(&pointer).trim().to_string())
         })?;
@@ -215,7 +221,9 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         {
             return Ok(None);
         }
-        let head = source.read(&layout::head_path(latest)).await?;
+        let head = source
+            .read(&format!("{prefix}{}", layout::head_path(latest)))
+            .await?;
         let snapshot = Snapshot::from_head(Vec::from(head), self.document_budget).map_err(|e| {
             SourceError::Open {
                 version: latest,

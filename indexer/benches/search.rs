@@ -2,13 +2,17 @@
 //! searches in process and prints latency per kind of query.
 //!
 //! `cargo bench -p onsale-indexer --bench search` (DESIGN target: p99 ≤ 1 ms in process).
-//! Set `ONSALE_BENCH_EVENTS` to change the catalogue size.
+//! Set `ONSALE_BENCH_EVENTS` to change the catalogue size, and `ONSALE_BENCH_REGION`
+//! (`europe=Berlin,Paris`, as `onsale index --region` takes it) to search what an edge of
+//! that region holds.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use onsale_indexer::synthetic as catalogue;
-use onsale_indexer::{SearchQuery, Snapshot, SnapshotFolder, build_snapshot, layout};
+use onsale_indexer::{
+    Region, Regions, SearchQuery, Snapshot, SnapshotFolder, build_snapshot, layout,
+};
 use onsale_model::{Event, PageQuery};
 
 /// Queries of each kind.
@@ -208,7 +212,15 @@ fn main() {
         .ok()
         .and_then(|count| count.parse().ok())
         .unwrap_or(100_000);
-    let events = catalogue::generate(count);
+    let mut events = catalogue::generate(count);
+    if let Ok(spec) = std::env::var("ONSALE_BENCH_REGION") {
+        // What an edge of that region holds: its cities' events alone.
+        let region: Region = spec.parse().expect("ONSALE_BENCH_REGION is name=City,City");
+        let regions = Regions::new(vec![region]).expect("a region");
+        events.retain(|event| regions.of(&event.city).is_some());
+        println!("region {spec}: {} of {count} events", events.len());
+    }
+    let count = events.len();
     let distinct = |of: fn(&Event) -> Vec<&str>| {
         let mut all: Vec<&str> = events.iter().flat_map(of).collect();
         all.sort_unstable();

@@ -26,7 +26,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::schema;
+use crate::{layout, schema};
 
 /// Longest text a search field may have, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
@@ -73,6 +73,10 @@ pub struct SearchQuery {
     /// first). Without `q` both are date order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<SearchOrder>,
+    /// Whose events: a region's name, or `all` for every event. The edge answers from that
+    /// region's snapshot; a snapshot searches the events it holds whatever this says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// 1-based page number (default 1).
     pub page: u32,
     /// Results per page, 1 to [`MAX_PAGE_SIZE`] (default 20).
@@ -100,6 +104,7 @@ impl Default for SearchQuery {
             from: None,
             to: None,
             sort: None,
+            region: None,
             page: 1,
             page_size: 20,
         }
@@ -169,6 +174,16 @@ impl Criteria {
             }
             Ok(Some(words))
         };
+        if let Some(region) = present(&query.region)
+            && region != layout::EVERY_REGION
+            && !layout::is_region_name(region)
+        {
+            return Err(ApiError::invalid(format!(
+                "region must be a region's name (lowercase letters, digits and hyphens) or \
+                 {:?}",
+                layout::EVERY_REGION
+            )));
+        }
         let q = words("q", &query.q)?.unwrap_or_default();
         let phrase = q.join(" ");
         let mut big_words = q.clone();
@@ -334,6 +349,8 @@ mod tests {
             ("performer=%21%21", "performer"),
             ("location=-", "location"),
             ("category=%2F", "category"),
+            ("region=Europe", "region"),
+            ("region=..%2Fx", "region"),
             (&format!("q={long}"), "q"),
             (&format!("category={long}"), "category"),
             (&format!("name={many}"), "name"),
@@ -351,6 +368,8 @@ mod tests {
             );
         }
         assert!(query("page=2&page_size=100").validate().is_ok());
+        assert!(query("region=all").validate().is_ok());
+        assert!(query("region=us-east").validate().is_ok());
         assert!(
             query("q=%21%21").validate().is_ok(),
             "q without words is no q"

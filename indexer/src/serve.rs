@@ -10,14 +10,48 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use crate::layout;
+
 /// Serves a published folder: `GET /latest` (revalidated every time), and
 /// `GET /snapshots/{version}.snap` and `.head` (immutable, cached forever; one byte range
-/// at a time on request, which is how edges read document blocks).
+/// at a time on request, which is how edges read document blocks); the same under
+/// `/regions/{name}/` for each region.
 pub fn snapshot_router(out: PathBuf) -> axum::Router {
     axum::Router::new()
         .route("/latest", axum::routing::get(latest_show))
         .route("/snapshots/{file}", axum::routing::get(snapshot_show))
+        .route(
+            "/regions/{region}/latest",
+            axum::routing::get(region_latest),
+        )
+        .route(
+            "/regions/{region}/snapshots/{file}",
+            axum::routing::get(region_snapshot),
+        )
         .with_state(out)
+}
+
+/// The folder of a region, if `region` can name one.
+fn region_root(out: &std::path::Path, region: &str) -> Option<PathBuf> {
+    layout::is_region_name(region).then(|| out.join(layout::region_root(region)))
+}
+
+async fn region_latest(State(out): State<PathBuf>, Path(region): Path<String>) -> Response {
+    match region_root(&out, &region) {
+        Some(root) => latest_show(State(root)).await,
+        None => (StatusCode::NOT_FOUND, "no such region\n").into_response(),
+    }
+}
+
+async fn region_snapshot(
+    State(out): State<PathBuf>,
+    Path((region, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    match region_root(&out, &region) {
+        Some(root) => snapshot_show(State(root), Path(file), headers).await,
+        None => (StatusCode::NOT_FOUND, "no such region\n").into_response(),
+    }
 }
 
 async fn latest_show(State(out): State<PathBuf>) -> Response {
