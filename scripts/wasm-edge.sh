@@ -91,13 +91,14 @@ clippy() {
 }
 
 serve() {
-  local adapter=${1:-} coordinator="" snapshots="" listen="" state="" live_url="" queue_key=""
+  local adapter=${1:-} coordinator="" snapshots="" listen="" state="" live_url="" queue_key="" region=""
   shift || true
   while [ $# -gt 0 ]; do
     case $1 in
     --coordinator) coordinator=$2 ;;
     --live-url) live_url=$2 ;;
     --queue-key) queue_key=$2 ;;
+    --region) region=$2 ;;
     --snapshots) snapshots=$2 ;;
     --listen) listen=$2 ;;
     --state) state=$2 ;;
@@ -123,7 +124,8 @@ serve() {
       --ip "${listen%:*}" --port "${listen##*:}" --inspector-port 0 \
       --persist-to "$state" --show-interactive-dev-session=false \
       --var "ONSALE_COORDINATOR:$coordinator" --var "ONSALE_SNAPSHOTS:$snapshots" \
-      --var "ONSALE_LIVE_URL:$live_url" --var "ONSALE_QUEUE_KEY:$queue_key"
+      --var "ONSALE_LIVE_URL:$live_url" --var "ONSALE_QUEUE_KEY:$queue_key" \
+      --var "ONSALE_REGION:$region"
     ;;
   spin)
     listen=${listen:-127.0.0.1:3000}
@@ -132,6 +134,7 @@ serve() {
     exec wasmtime serve -Scli --addr "$listen" \
       --env "ONSALE_COORDINATOR=$coordinator" --env "ONSALE_SNAPSHOTS=$snapshots" \
       --env "ONSALE_LIVE_URL=$live_url" --env "ONSALE_QUEUE_KEY=$queue_key" \
+      --env "ONSALE_REGION=$region" \
       "$CARGO_TARGET_DIR/wasm32-wasip2/release/onsale_edge_spin.wasm"
     ;;
   *)

@@ -156,25 +156,37 @@ async fn queue_key(coordinator: &str) -> String {
 /// (also as the pages' live URL, and with its queue key) and the snapshot URL, and waits
 /// until it answers.
 async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &Path) -> Process {
+    start_edge_of(adapter, coordinator, snapshots, dir, None).await
+}
+
+/// [`start_edge`], the edge following `region`'s snapshots if given.
+async fn start_edge_of(
+    adapter: Adapter,
+    coordinator: &str,
+    snapshots: &str,
+    dir: &Path,
+    region: Option<&str>,
+) -> Process {
     let key = queue_key(coordinator).await;
+    let region: Vec<&str> = region.map_or_else(Vec::new, |region| vec!["--region", region]);
     if adapter == Adapter::Native {
-        return start(
-            &[
-                "edge",
-                "--coordinator",
-                coordinator,
-                "--snapshots",
-                snapshots,
-                "--listen",
-                "127.0.0.1:0",
-                "--refresh",
-                "50ms",
-                "--live-url",
-                coordinator,
-                &format!("--queue-key={key}"),
-            ],
-            true,
-        );
+        let mut args = vec![
+            "edge",
+            "--coordinator",
+            coordinator,
+            "--snapshots",
+            snapshots,
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh",
+            "50ms",
+            "--live-url",
+            coordinator,
+        ];
+        let key = format!("--queue-key={key}");
+        args.push(&key);
+        args.extend(&region);
+        return start(&args, true);
     }
     build(adapter);
     // One wasm edge starts at a time: workerd and wasmtime compile the module as they
@@ -189,6 +201,7 @@ async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &
         .args(["serve", adapter.name(), "--coordinator", coordinator])
         .args(["--snapshots", snapshots, "--listen", &listen])
         .args(["--live-url", coordinator, "--queue-key", &key])
+        .args(&region)
         .arg("--state")
         .arg(&state);
     let mut edge = spawn_group(
@@ -227,26 +240,32 @@ struct Backend {
 
 impl Backend {
     fn start() -> Backend {
+        Backend::start_with_regions(&[])
+    }
+
+    /// A backend whose indexer publishes `regions` (`name=City,City`) too.
+    fn start_with_regions(regions: &[&str]) -> Backend {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = format!("fjall:{}", dir.path().join("store").display());
         let snapshots = dir.path().join("snapshots").display().to_string();
         let coordinator = start_coordinator(&store);
-        let indexer = start(
-            &[
-                "index",
-                "--coordinator",
-                &coordinator.url,
-                "--operator-token",
-                OPERATOR_TOKEN,
-                "--out",
-                &snapshots,
-                "--poll",
-                "50ms",
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            true,
-        );
+        let mut args = vec![
+            "index",
+            "--coordinator",
+            &coordinator.url,
+            "--operator-token",
+            OPERATOR_TOKEN,
+            "--out",
+            &snapshots,
+            "--poll",
+            "50ms",
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        for region in regions {
+            args.extend(["--region", region]);
+        }
+        let indexer = start(&args, true);
         Backend {
             indexer,
             coordinator,
@@ -448,7 +467,77 @@ on_every_adapter!(
     answers_in_separate_writes_arrive_whole_and_cut_ones_are_502,
     pages_carry_security_headers_and_head_answers_like_get,
     live_feeds_stream_through_the_edge_or_say_where,
+    an_edge_of_a_region_serves_it_and_reaches_the_rest,
 );
+
+/// An edge started for one region (`--region`, `ONSALE_REGION`) follows that region's
+/// snapshots: its home page is that region's, `?region=` and the JSON API reach the rest,
+/// and an event of another region still has its page.
+async fn an_edge_of_a_region_serves_it_and_reaches_the_rest(adapter: Adapter) {
+    if !available(adapter) {
+        return;
+    }
+    let backend = Backend::start_with_regions(&["europe=Berlin,Paris", "rest=*"]);
+    let edge = start_edge_of(
+        adapter,
+        &backend.coordinator.url,
+        &backend.indexer.url,
+        backend.dir.path(),
+        Some("europe"),
+    )
+    .await;
+    let platform = Platform {
+        edge,
+        backend,
+        adapter,
+    };
+    let at = "2027-09-01T20:00:00Z";
+    platform
+        .create(event_json(
+            "Spree Nights",
+            "concert",
+            "Berlin",
+            "Ada Lind",
+            at,
+        ))
+        .await;
+    let lima = platform
+        .create(event_json("Andes Sound", "concert", "Lima", "Rosa Q", at))
+        .await;
+    let every = platform
+        .eventually("/v1/events", |page| page["total"] == 2)
+        .await;
+    assert_eq!(
+        names(&every).len(),
+        2,
+        "{adapter:?}: the API lists every event"
+    );
+    let europe = platform.edge_json("/v1/events?region=europe").await;
+    assert_eq!(names(&europe), ["Spree Nights"], "{adapter:?}");
+    let rest = platform.edge_json("/v1/search?q=sound&region=rest").await;
+    assert_eq!(names(&rest), ["Andes Sound"], "{adapter:?}");
+
+    let (status, _, home) = platform.edge_get("/").await;
+    assert_eq!(status, 200, "{adapter:?}");
+    assert!(
+        home.contains("Upcoming events in Europe"),
+        "{adapter:?}: {home}"
+    );
+    assert!(home.contains("Spree Nights") && !home.contains("Andes Sound"));
+    let (_, _, everywhere) = platform.edge_get("/?region=all").await;
+    assert!(
+        everywhere.contains("Andes Sound"),
+        "{adapter:?}: {everywhere}"
+    );
+    let (status, _, page) = platform.edge_get(&format!("/events/{lima}")).await;
+    assert_eq!(
+        status, 200,
+        "{adapter:?}: another region's event has its page"
+    );
+    assert!(page.contains("Andes Sound"));
+    let (status, _, body) = platform.edge_get("/v1/events?region=mars").await;
+    assert_eq!(status, 400, "{adapter:?}: {body}");
+}
 
 /// With the event's waiting room on, the edge refuses holds without a valid pass even
 /// with the coordinator gone (so the refusal is the edge's own), and lets a valid pass

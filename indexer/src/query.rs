@@ -2,12 +2,12 @@
 //! rules are in [`crate::search`]).
 
 use onsale_model::{Event, Page, PageQuery};
-use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, Searcher, Term};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use crate::doc_range::DocRangeQuery;
 use crate::error::Result;
@@ -243,44 +243,106 @@ impl Snapshot {
         Ok(page)
     }
 
-    /// Runs a query and collects the requested page.
+    /// Runs a query and collects the requested page, in one pass over the matches where
+    /// it can.
     fn run(&self, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
-        // Counting without scores, then a top-n alone (which, for one word, skips blocks of
-        // postings that cannot reach the page), is cheaper than scoring every match for both.
-        let total = query.count(&self.searcher)?;
         let skip = offset(criteria.page, criteria.page_size);
-        let positions: Vec<DocId> = if skip >= total {
-            Vec::new()
-        } else if criteria.by_date {
-            // Doc ids are list positions, in start order: the matches sorted by id are the
-            // matches by date.
-            let mut matches: Vec<DocId> = self
-                .searcher
-                .search(query, &DocSetCollector)?
-                .into_iter()
-                .map(|address| address.doc_id)
-                .collect();
-            matches.sort_unstable();
-            matches
-                .into_iter()
-                .skip(skip)
-                .take(criteria.page_size as usize)
-                .collect()
-        } else {
-            let top = TopDocs::with_limit(criteria.page_size as usize)
-                .and_offset(skip)
-                .order_by_score();
-            self.searcher
-                .search(query, &top)?
-                .into_iter()
-                .map(|(_, address)| address.doc_id)
-                .collect()
-        };
+        let page_size = criteria.page_size as usize;
+        let (total, positions): (usize, Vec<DocId>) =
+            if criteria.by_date || criteria.words.is_empty() {
+                // Doc ids are list positions, in start order, and matches come in doc id order:
+                // the first ones are the soonest. Counting them on the way costs nothing more.
+                let (total, first) = self.searcher.search(
+                    query,
+                    &CountAndFirst {
+                        limit: skip.saturating_add(page_size),
+                    },
+                )?;
+                (total, first.into_iter().skip(skip).collect())
+            } else if criteria.words.len() == 1 && !criteria.has_filters() {
+                // One word alone: counting without scores, then a top-n alone that skips the
+                // blocks of postings that cannot reach the page, beats scoring every match.
+                let total = query.count(&self.searcher)?;
+                let top = TopDocs::with_limit(page_size)
+                    .and_offset(skip)
+                    .order_by_score();
+                let top = if skip >= total {
+                    Vec::new()
+                } else {
+                    self.searcher.search(query, &top)?
+                };
+                (
+                    total,
+                    top.into_iter().map(|(_, address)| address.doc_id).collect(),
+                )
+            } else {
+                // Several words or filters score every match anyway: count on the same pass.
+                let top = TopDocs::with_limit(page_size)
+                    .and_offset(skip)
+                    .order_by_score();
+                let (total, top) = self.searcher.search(query, &(Count, top))?;
+                (
+                    total,
+                    top.into_iter().map(|(_, address)| address.doc_id).collect(),
+                )
+            };
         Ok(Page {
             items: self.at_positions(positions)?,
             page: criteria.page,
             page_size: criteria.page_size,
             total: total as u64,
         })
+    }
+}
+
+/// Counts the matches and keeps the first `limit` doc ids, in doc id order (list order),
+/// in one pass without scores.
+struct CountAndFirst {
+    limit: usize,
+}
+
+/// [`CountAndFirst`] within a segment.
+struct CountAndFirstInSegment {
+    limit: usize,
+    count: usize,
+    first: Vec<DocId>,
+}
+
+impl Collector for CountAndFirst {
+    type Fruit = (usize, Vec<DocId>);
+    type Child = CountAndFirstInSegment;
+
+    fn for_segment(&self, _: SegmentOrdinal, _: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(CountAndFirstInSegment {
+            limit: self.limit,
+            count: 0,
+            first: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    /// A snapshot has one segment (checked when it is opened), so doc ids are positions.
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let count = fruits.iter().map(|(count, _)| count).sum();
+        let first = fruits.into_iter().flat_map(|(_, first)| first);
+        Ok((count, first.take(self.limit).collect()))
+    }
+}
+
+impl SegmentCollector for CountAndFirstInSegment {
+    type Fruit = (usize, Vec<DocId>);
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.count += 1;
+        if self.first.len() < self.limit {
+            self.first.push(doc);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.count, self.first)
     }
 }
