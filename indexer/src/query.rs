@@ -199,6 +199,23 @@ impl<'a> Plan<'a> {
         Ok(Box::new(BooleanQuery::intersection(every)))
     }
 
+    /// How many events a one-word search without filters matches, read from the `any`
+    /// field's document frequency where the snapshot has it and the word is matched
+    /// exactly (a typo's matches must be walked). The query also matches a performer's
+    /// whole name, but such events have the word among their performers' anyway.
+    fn flat_count(&self, criteria: &Criteria) -> Result<Option<usize>> {
+        let (Some(any), [word], false) = (
+            self.fields.any,
+            criteria.words.as_slice(),
+            criteria.has_filters(),
+        ) else {
+            return Ok(None);
+        };
+        let events = self.searcher.doc_freq(&Term::from_field_text(any, word))?;
+        let exact = events > 0 || fuzzy_distance(word) == 0;
+        Ok(exact.then_some(events as usize))
+    }
+
     /// Whether some event has `word` in one of `fields`.
     fn known(&self, fields: &[Field], word: &str) -> Result<bool> {
         has_word(self.searcher, fields, word)
@@ -236,16 +253,16 @@ impl Snapshot {
             });
         }
         let plan = Plan::new(self);
-        let mut page = self.run(&plan.query(&criteria, Words::All)?, &criteria)?;
+        let mut page = self.run(&plan, &plan.query(&criteria, Words::All)?, &criteria)?;
         if page.total == 0 && criteria.words.len() > 1 {
-            page = self.run(&plan.query(&criteria, Words::Any)?, &criteria)?;
+            page = self.run(&plan, &plan.query(&criteria, Words::Any)?, &criteria)?;
         }
         Ok(page)
     }
 
     /// Runs a query and collects the requested page, in one pass over the matches where
     /// it can.
-    fn run(&self, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
+    fn run(&self, plan: &Plan, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
         let skip = offset(criteria.page, criteria.page_size);
         let page_size = criteria.page_size as usize;
         let (total, positions): (usize, Vec<DocId>) =
@@ -262,7 +279,10 @@ impl Snapshot {
             } else if criteria.words.len() == 1 && !criteria.has_filters() {
                 // One word alone: counting without scores, then a top-n alone that skips the
                 // blocks of postings that cannot reach the page, beats scoring every match.
-                let total = query.count(&self.searcher)?;
+                let total = match plan.flat_count(criteria)? {
+                    Some(total) => total,
+                    None => query.count(&self.searcher)?,
+                };
                 let top = TopDocs::with_limit(page_size)
                     .and_offset(skip)
                     .order_by_score();

@@ -48,11 +48,29 @@ pub(crate) struct Fields {
     /// The start date in words (year, month, weekday), for free text like "march 2027".
     /// (Start-time ranges need no field: documents are in start order, see `doc_range`.)
     pub date: Field,
+    /// Every word of the fields above, doc ids only: how many events have a word anywhere
+    /// is its document frequency here, read without walking seven lists of postings.
+    /// `None` in snapshots built before it existed (they answer the same, counting slower).
+    pub any: Option<Field>,
 }
 
 impl Fields {
-    /// The schema every snapshot of this format has, and its fields.
+    /// The schema a snapshot is built with, and its fields.
     pub fn schema() -> (Schema, Fields) {
+        Fields::schema_of(true)
+    }
+
+    /// The fields of an index whose schema is `schema`: this build's, or the one before the
+    /// `any` field; `None` for any other.
+    pub fn of(schema: &Schema) -> Option<Fields> {
+        [true, false].into_iter().find_map(|any| {
+            let (expected, fields) = Fields::schema_of(any);
+            (*schema == expected).then_some(fields)
+        })
+    }
+
+    /// The schema, with the `any` field or without it.
+    fn schema_of(any: bool) -> (Schema, Fields) {
         let text = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(TEXT)
@@ -75,6 +93,15 @@ impl Fields {
             venue: builder.add_text_field("venue", text.clone()),
             city: builder.add_text_field("city", text.clone()),
             date: builder.add_text_field("date", text),
+            any: any.then(|| {
+                let words = TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(TEXT)
+                        .set_fieldnorms(false)
+                        .set_index_option(IndexRecordOption::Basic),
+                );
+                builder.add_text_field("any", words)
+            }),
         };
         (builder.build(), fields)
     }
@@ -94,6 +121,21 @@ impl Fields {
         for performer in &event.performers {
             document.add_text(self.performers, performer);
             document.add_text(self.performer_key, phrase(analyzer, performer));
+        }
+        if let Some(any) = self.any {
+            let date = date_words(event.starts_at);
+            let texts = [
+                &event.name,
+                &event.category,
+                &event.description,
+                &event.venue,
+            ];
+            for text in texts.into_iter().chain([&event.city, &date]) {
+                document.add_text(any, text);
+            }
+            for performer in &event.performers {
+                document.add_text(any, performer);
+            }
         }
         document
     }
@@ -190,6 +232,17 @@ mod tests {
             date_words(datetime!(2027-03-15 00:30 +02:00)),
             "2027 March Monday"
         );
+    }
+
+    #[test]
+    fn opens_indexes_with_or_without_the_any_field_and_nothing_else() {
+        let (current, _) = Fields::schema();
+        assert!(Fields::of(&current).expect("this build's").any.is_some());
+        let (before, _) = Fields::schema_of(false);
+        assert!(Fields::of(&before).expect("the one before").any.is_none());
+        let mut other = Schema::builder();
+        other.add_text_field("name", tantivy::schema::TEXT);
+        assert!(Fields::of(&other.build()).is_none());
     }
 
     #[test]

@@ -385,6 +385,51 @@ fn filters_agree_with_a_scan_of_a_generated_catalogue() {
 }
 
 #[test]
+fn one_word_totals_agree_with_a_scan_of_a_generated_catalogue() {
+    let events = catalogue::generate(3_000);
+    let snapshot = open(&events);
+    let every_word = |event: &Event| -> Vec<String> {
+        let at = event.starts_at;
+        let date = format!("{} {} {}", at.year(), at.month(), at.weekday());
+        [
+            &event.name,
+            &event.category,
+            &event.description,
+            &event.venue,
+            &event.city,
+            &date,
+            &event.performers.join(" / "),
+        ]
+        .iter()
+        .flat_map(|text| words(text))
+        .collect()
+    };
+    let description_word = words(&events[42].description)
+        .into_iter()
+        .max_by_key(String::len)
+        .expect("a description with words");
+    let performer_word = words(&events[7].performers[0]).remove(0);
+    for word in [
+        "berlin".to_string(),
+        "concert".to_string(),
+        "march".to_string(),
+        "2027".to_string(),
+        "the".to_string(),
+        description_word,
+        performer_word,
+        "zzq".to_string(),
+    ] {
+        let mut expected = oracle(&events, |e| every_word(e).contains(&word));
+        let found = search(&snapshot, &format!("q={word}"));
+        assert_eq!(found.total, expected.len() as u64, "{word}");
+        let mut results = every_result(&snapshot, &format!("q={word}"), 100);
+        results.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(results, expected, "{word}");
+    }
+}
+
+#[test]
 fn paging_through_a_ranked_search_visits_each_result_once_in_one_order() {
     let events = catalogue::generate(3_000);
     let snapshot = open(&events);
