@@ -18,6 +18,8 @@
 //! - [`search`]: [`SearchQuery`], its rules and validation, and running it.
 //! - `query`: how a search becomes a tantivy query.
 //! - `doc_range`: a query for a range of doc ids, which is how start-time ranges match.
+//! - `scored_within`: a query matching one query's documents, scored by others sought to
+//!   each match alone (how a search of several words costs what it matches).
 //! - [`build`] (feature `build`): [`build_snapshot`].
 //! - [`folder`] (feature `build`): [`SnapshotFolder`], atomic publishing.
 //! - [`regions`] (feature `build`): [`Regions`], the operator's split by city, published
@@ -81,6 +83,7 @@ mod documents;
 mod format;
 mod query;
 mod schema;
+mod scored_within;
 mod spelling;
 
 pub use documents::MissingBlock;

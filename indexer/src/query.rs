@@ -12,6 +12,7 @@ use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 use crate::doc_range::DocRangeQuery;
 use crate::error::Result;
 use crate::schema::{Fields, fuzzy_distance};
+use crate::scored_within::ScoredWithin;
 use crate::search::{Criteria, SearchQuery};
 use crate::snapshot::{Snapshot, offset};
 
@@ -41,6 +42,13 @@ pub(crate) enum Words {
     All,
     /// At least one word must match.
     Any,
+}
+
+/// How one word of free text matches: the queries of its alternatives, each weighted.
+struct Alternatives {
+    /// Whether they are the word itself in each field (else, words a typo away).
+    exact: bool,
+    queries: Vec<Box<dyn Query>>,
 }
 
 /// Builds tantivy queries against one snapshot.
@@ -76,23 +84,49 @@ impl<'a> Plan<'a> {
         // One word and nothing else: a flat union, so that its top hits can be found without
         // scoring every match.
         if let ([word], true) = (criteria.words.as_slice(), filters.is_empty()) {
-            let mut any = self.word(word)?;
+            let mut any = self.word(word)?.queries;
             any.extend(whole_performer);
             return Ok(Box::new(BooleanQuery::union(any)));
+        }
+
+        // Several words, or words and filters: the matches are an intersection of lists of
+        // doc ids (each word in the `any` field, or its typo alternatives, and each filter),
+        // and only they are scored.
+        if let (Some(any), false) = (fields.any, criteria.words.is_empty()) {
+            let mut matching: Vec<Box<dyn Query>> = Vec::with_capacity(criteria.words.len());
+            let mut scores: Vec<Box<dyn Query>> = Vec::new();
+            for word in &criteria.words {
+                let alternatives = self.word(word)?;
+                matching.push(if alternatives.exact {
+                    term(any, word, IndexRecordOption::Basic)
+                } else {
+                    let near = alternatives.queries.iter().map(|q| q.box_clone()).collect();
+                    Box::new(BooleanQuery::union(near))
+                });
+                scores.extend(alternatives.queries);
+            }
+            scores.extend(whole_performer);
+            let mut every = filters;
+            match words {
+                Words::All => every.extend(matching),
+                Words::Any => every.push(Box::new(BooleanQuery::union(matching))),
+            }
+            let matches = Box::new(BooleanQuery::intersection(every));
+            return Ok(Box::new(ScoredWithin::new(matches, scores)));
         }
 
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         match words {
             Words::All => {
                 for word in &criteria.words {
-                    let any = self.word(word)?;
+                    let any = self.word(word)?.queries;
                     clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
                 }
             }
             Words::Any => {
                 let mut any = Vec::new();
                 for word in &criteria.words {
-                    any.extend(self.word(word)?);
+                    any.extend(self.word(word)?.queries);
                 }
                 clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
             }
@@ -137,7 +171,7 @@ impl<'a> Plan<'a> {
     /// One word of free text, as alternatives: exact in any field (weighted per field); or,
     /// if no event has it anywhere, a typo away in the performers, the name, the city or
     /// the venue.
-    fn word(&self, word: &str) -> Result<Vec<Box<dyn Query>>> {
+    fn word(&self, word: &str) -> Result<Alternatives> {
         let f = self.fields;
         let weighted = [
             (f.performers, PERFORMERS_BOOST),
@@ -151,15 +185,18 @@ impl<'a> Plan<'a> {
         let fields: Vec<Field> = weighted.iter().map(|&(field, _)| field).collect();
         let distance = fuzzy_distance(word);
         if distance == 0 || self.known(&fields, word)? {
-            return Ok(weighted
-                .into_iter()
-                .map(|(field, boost)| -> Box<dyn Query> {
-                    let exact = term(field, word, IndexRecordOption::WithFreqs);
-                    Box::new(BoostQuery::new(exact, boost))
-                })
-                .collect());
+            return Ok(Alternatives {
+                exact: true,
+                queries: weighted
+                    .into_iter()
+                    .map(|(field, boost)| -> Box<dyn Query> {
+                        let exact = term(field, word, IndexRecordOption::WithFreqs);
+                        Box::new(BoostQuery::new(exact, boost))
+                    })
+                    .collect(),
+            });
         }
-        Ok([
+        let queries = [
             (f.performers, NEAR_PERFORMER_SCORE),
             (f.name, NEAR_NAME_SCORE),
             (f.city, NEAR_PLACE_SCORE),
@@ -170,7 +207,11 @@ impl<'a> Plan<'a> {
             let near = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
             Box::new(BoostQuery::new(Box::new(near), score))
         })
-        .collect())
+        .collect();
+        Ok(Alternatives {
+            exact: false,
+            queries,
+        })
     }
 
     /// Every word in at least one of `fields`. A word that no event has exactly in any of
@@ -364,5 +405,77 @@ impl SegmentCollector for CountAndFirstInSegment {
 
     fn harvest(self) -> Self::Fruit {
         (self.count, self.first)
+    }
+}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+    use crate::{build_snapshot, synthetic};
+
+    /// Every result of `query` as `plan` builds it, a page at a time, and the total.
+    fn every_result(snapshot: &Snapshot, plan: &Plan, pairs: &str) -> (Vec<u64>, u64) {
+        let mut ids = Vec::new();
+        let mut total = 0;
+        for page in 1.. {
+            let query: SearchQuery =
+                serde_urlencoded::from_str(&format!("{pairs}&page={page}&page_size=50")).unwrap();
+            let criteria = Criteria::parse(&query).unwrap();
+            let mut found = snapshot
+                .run(
+                    plan,
+                    &*plan.query(&criteria, Words::All).unwrap(),
+                    &criteria,
+                )
+                .unwrap();
+            if found.total == 0 && criteria.words.len() > 1 {
+                let any = plan.query(&criteria, Words::Any).unwrap();
+                found = snapshot.run(plan, &*any, &criteria).unwrap();
+            }
+            total = found.total;
+            if found.items.is_empty() {
+                break;
+            }
+            ids.extend(found.items.iter().map(|event| event.id));
+        }
+        (ids, total)
+    }
+
+    #[test]
+    fn scoring_only_the_matches_answers_as_the_boolean_of_unions() {
+        let events = synthetic::generate(3_000);
+        let snapshot = Snapshot::from_bytes(build_snapshot(1, &events).unwrap()).unwrap();
+        let new = Plan::new(&snapshot);
+        let fields_before = Fields {
+            any: None,
+            ..snapshot.fields
+        };
+        let before = Plan {
+            fields: &fields_before,
+            ..Plan::new(&snapshot)
+        };
+        let name = &events[99].name;
+        let performers =
+            [0, 17, 123, 999, 2_500].map(|at| format!("q={}", events[at].performers[0]));
+        for pairs in performers.into_iter().chain([
+            "q=golden+tour".to_string(),
+            "q=berlin+nights".to_string(),
+            "q=the+who+at+the+garden".to_string(),
+            format!("q={name}"),
+            format!("q={name}&sort=date"),
+            "q=concert&location=london".to_string(),
+            "q=gallager+live".to_string(),
+            "q=golden+zzyzx".to_string(),
+            "q=tour&category=concert&from=2027-01-01&to=2027-12-31".to_string(),
+        ]) {
+            let (ids, total) = every_result(&snapshot, &new, &pairs);
+            assert_eq!(total, ids.len() as u64, "{pairs}");
+            assert!(total > 0, "{pairs}: the case tests nothing");
+            assert_eq!(
+                (ids, total),
+                every_result(&snapshot, &before, &pairs),
+                "{pairs}"
+            );
+        }
     }
 }
