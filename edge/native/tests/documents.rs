@@ -2,6 +2,8 @@
 //! folder or from the indexer over HTTP: it answers exactly as an edge holding the whole
 //! blob, holds far less, and says 503 when the blocks cannot be read.
 
+mod common;
+
 use std::sync::Arc;
 
 use onsale_edge::{EdgeRequest, EdgeResponse};
@@ -78,12 +80,7 @@ async fn a_head_and_blocks_from_a_folder_answer_as_the_whole_blob() {
 #[tokio::test]
 async fn blocks_are_read_as_ranges_from_the_indexers_server() {
     let (folder, _, whole) = published();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let router = onsale_indexer::serve::snapshot_router(folder.path().to_path_buf());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (base, server) = common::serve_folder(folder.path()).await;
     let source = SnapshotLocation::parse(&base);
     let edge = edge(0, 64 << 10);
     assert_eq!(edge.refresh(&source).await.expect("refresh"), Some(1));

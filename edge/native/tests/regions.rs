@@ -2,6 +2,8 @@
 //! them, opens every event's (or another region's) snapshot only when a read asks for it,
 //! and answers the JSON API exactly as an edge of every event does.
 
+mod common;
+
 use std::sync::Mutex;
 
 use onsale_edge::{EdgeRequest, SnapshotSource, SourceError};
@@ -189,12 +191,7 @@ async fn other_snapshots_stay_within_their_budget() {
 #[tokio::test]
 async fn regions_are_read_from_the_indexers_server() {
     let folder = published();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let router = onsale_indexer::serve::snapshot_router(folder.path().to_path_buf());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (base, server) = common::serve_folder(folder.path()).await;
     let source = SnapshotLocation::parse(&base);
     let edge = new_edge().with_region("elsewhere").expect("a region name");
     assert_eq!(edge.refresh(&source).await.expect("refresh"), Some(1));
