@@ -24,6 +24,11 @@
 //! - `ONSALE_QUEUE_KEY` (optional): the coordinators' queue key
 //!   (`GET /v1/operator/queue-key`); with it the edge refuses holds without a valid
 //!   waiting-room pass itself.
+//! - `ONSALE_REGION` (optional): the region whose snapshots the edge follows
+//!   (`{base}/regions/{name}/`, published by `onsale index --region`); its pages list and
+//!   search that region first, and reads elsewhere open those snapshots as needed.
+//! - `ONSALE_DOCUMENT_CACHE_BYTES`, `ONSALE_OTHER_SNAPSHOT_BYTES` (optional): the bytes of
+//!   document blocks kept (default 2 MiB) and of other regions' snapshots (default 8 MiB).
 //!
 //! Decisions:
 //! - Everything lives in the component instance. A runtime that starts a fresh instance
