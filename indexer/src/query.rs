@@ -3,9 +3,7 @@
 
 use onsale_model::{Event, Page, PageQuery};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
@@ -89,55 +87,30 @@ impl<'a> Plan<'a> {
             return Ok(Box::new(BooleanQuery::union(any)));
         }
 
-        // Several words, or words and filters: the matches are an intersection of lists of
-        // doc ids (each word in the `any` field, or its typo alternatives, and each filter),
-        // and only they are scored.
-        if let (Some(any), false) = (fields.any, criteria.words.is_empty()) {
-            let mut matching: Vec<Box<dyn Query>> = Vec::with_capacity(criteria.words.len());
-            let mut scores: Vec<Box<dyn Query>> = Vec::new();
-            for word in &criteria.words {
-                let alternatives = self.word(word)?;
-                matching.push(if alternatives.exact {
-                    term(any, word, IndexRecordOption::Basic)
-                } else {
-                    let near = alternatives.queries.iter().map(|q| q.box_clone()).collect();
-                    Box::new(BooleanQuery::union(near))
-                });
-                scores.extend(alternatives.queries);
-            }
-            scores.extend(whole_performer);
-            let mut every = filters;
-            match words {
-                Words::All => every.extend(matching),
-                Words::Any => every.push(Box::new(BooleanQuery::union(matching))),
-            }
-            let matches = Box::new(BooleanQuery::intersection(every));
-            return Ok(Box::new(ScoredWithin::new(matches, scores)));
+        // Several words, or words and filters: the matches are an intersection (each word
+        // in the `any` field, or in one of its alternatives' fields, and each filter), and
+        // only they are scored.
+        let mut matching: Vec<Box<dyn Query>> = Vec::with_capacity(criteria.words.len());
+        let mut scores: Vec<Box<dyn Query>> = Vec::new();
+        for word in &criteria.words {
+            let alternatives = self.word(word)?;
+            matching.push(match (alternatives.exact, fields.any) {
+                (true, Some(any)) => term(any, word, IndexRecordOption::Basic),
+                _ => {
+                    let each = alternatives.queries.iter().map(|q| q.box_clone()).collect();
+                    Box::new(BooleanQuery::union(each))
+                }
+            });
+            scores.extend(alternatives.queries);
         }
-
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        scores.extend(whole_performer);
+        let mut every = filters;
         match words {
-            Words::All => {
-                for word in &criteria.words {
-                    let any = self.word(word)?.queries;
-                    clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
-                }
-            }
-            Words::Any => {
-                let mut any = Vec::new();
-                for word in &criteria.words {
-                    any.extend(self.word(word)?.queries);
-                }
-                clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
-            }
+            Words::All => every.extend(matching),
+            Words::Any => every.push(Box::new(BooleanQuery::union(matching))),
         }
-        if let Some(whole_performer) = whole_performer {
-            clauses.push((Occur::Should, whole_performer));
-        }
-        for filter in filters {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
-        }
-        Ok(Box::new(BooleanQuery::new(clauses)))
+        let matches = Box::new(BooleanQuery::intersection(every));
+        Ok(Box::new(ScoredWithin::new(matches, scores)))
     }
 
     /// The filters of a search, one query each.
@@ -410,11 +383,49 @@ impl SegmentCollector for CountAndFirstInSegment {
 
 #[cfg(all(test, feature = "build"))]
 mod tests {
+    use tantivy::query::{ConstScoreQuery, Occur};
+
     use super::*;
     use crate::{build_snapshot, synthetic};
 
-    /// Every result of `query` as `plan` builds it, a page at a time, and the total.
-    fn every_result(snapshot: &Snapshot, plan: &Plan, pairs: &str) -> (Vec<u64>, u64) {
+    /// How a search was written before [`ScoredWithin`]: a boolean query whose every word
+    /// is a union of its alternatives, scored by tantivy.
+    fn boolean_of_unions(plan: &Plan, criteria: &Criteria, words: Words) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let alternatives = |word: &String| plan.word(word).unwrap().queries;
+        match words {
+            Words::All => {
+                for word in &criteria.words {
+                    let any = BooleanQuery::union(alternatives(word));
+                    clauses.push((Occur::Must, Box::new(any)));
+                }
+            }
+            Words::Any => {
+                let any = criteria.words.iter().flat_map(alternatives).collect();
+                clauses.push((Occur::Must, Box::new(BooleanQuery::union(any))));
+            }
+        }
+        let whole_performer = term(
+            plan.fields.performer_key,
+            &criteria.phrase,
+            IndexRecordOption::WithFreqs,
+        );
+        let whole_performer = BoostQuery::new(whole_performer, WHOLE_PERFORMER_BOOST);
+        clauses.push((Occur::Should, Box::new(whole_performer)));
+        for filter in plan.filters(criteria).unwrap() {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Every result of a search, a page at a time, and the total, with the query `write`
+    /// makes.
+    fn every_result(
+        snapshot: &Snapshot,
+        pairs: &str,
+        write: impl Fn(&Criteria, Words) -> Box<dyn Query>,
+    ) -> (Vec<u64>, u64) {
+        let plan = Plan::new(snapshot);
         let mut ids = Vec::new();
         let mut total = 0;
         for page in 1.. {
@@ -422,15 +433,12 @@ mod tests {
                 serde_urlencoded::from_str(&format!("{pairs}&page={page}&page_size=50")).unwrap();
             let criteria = Criteria::parse(&query).unwrap();
             let mut found = snapshot
-                .run(
-                    plan,
-                    &*plan.query(&criteria, Words::All).unwrap(),
-                    &criteria,
-                )
+                .run(&plan, &*write(&criteria, Words::All), &criteria)
                 .unwrap();
             if found.total == 0 && criteria.words.len() > 1 {
-                let any = plan.query(&criteria, Words::Any).unwrap();
-                found = snapshot.run(plan, &*any, &criteria).unwrap();
+                found = snapshot
+                    .run(&plan, &*write(&criteria, Words::Any), &criteria)
+                    .unwrap();
             }
             total = found.total;
             if found.items.is_empty() {
@@ -445,12 +453,12 @@ mod tests {
     fn scoring_only_the_matches_answers_as_the_boolean_of_unions() {
         let events = synthetic::generate(3_000);
         let snapshot = Snapshot::from_bytes(build_snapshot(1, &events).unwrap()).unwrap();
-        let new = Plan::new(&snapshot);
+        let plan = Plan::new(&snapshot);
         let fields_before = Fields {
             any: None,
             ..snapshot.fields
         };
-        let before = Plan {
+        let without_any = Plan {
             fields: &fields_before,
             ..Plan::new(&snapshot)
         };
@@ -468,14 +476,13 @@ mod tests {
             "q=golden+zzyzx".to_string(),
             "q=tour&category=concert&from=2027-01-01&to=2027-12-31".to_string(),
         ]) {
-            let (ids, total) = every_result(&snapshot, &new, &pairs);
-            assert_eq!(total, ids.len() as u64, "{pairs}");
-            assert!(total > 0, "{pairs}: the case tests nothing");
-            assert_eq!(
-                (ids, total),
-                every_result(&snapshot, &before, &pairs),
-                "{pairs}"
-            );
+            let found = every_result(&snapshot, &pairs, |c, w| plan.query(c, w).unwrap());
+            assert_eq!(found.1, found.0.len() as u64, "{pairs}");
+            assert!(found.1 > 0, "{pairs}: the case tests nothing");
+            let before = every_result(&snapshot, &pairs, |c, w| boolean_of_unions(&plan, c, w));
+            assert_eq!(found, before, "{pairs}");
+            let older = every_result(&snapshot, &pairs, |c, w| without_any.query(c, w).unwrap());
+            assert_eq!(found, older, "{pairs}: a snapshot without the any field");
         }
     }
 }
