@@ -379,7 +379,9 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             let version = self
                 .snapshot_version()
                 .map_or_else(|| "none".to_string(), |v| v.to_string());
-            return Some(EdgeResponse::text(200, format!("ok snapshot={version}\n")));
+            let region = scopes::Scope::of_region(self.region.as_deref());
+            let health = format!("ok snapshot={version} region={}\n", region.label());
+            return Some(EdgeResponse::text(200, health));
         }
         if let Some(asset) = assets::asset(&request.path) {
             // Compressed once per encoding, then kept.

@@ -94,6 +94,10 @@ async fn a_regional_edge_serves_its_region_and_opens_the_rest_on_demand() {
     let edge = new_edge().with_region("europe").expect("a region name");
     assert_eq!(edge.refresh(&source).await.expect("refresh"), Some(1));
     assert_eq!(source.heads(), ["regions/europe/snapshots/1.head"]);
+    let health = edge
+        .handle_from(EdgeRequest::get("/healthz"), &source)
+        .await;
+    assert_eq!(&health.body[..], b"ok snapshot=1 region=europe\n");
 
     // The home page, in-region searches and lists: the region's snapshot alone.
     let home = edge
