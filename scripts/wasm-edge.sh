@@ -91,7 +91,7 @@ clippy() {
 }
 
 serve() {
-  local adapter=${1:-} coordinator="" snapshots="" listen="" state="" live_url="" queue_key="" region=""
+  local adapter=${1:-} coordinator="" snapshots="" listen="" state="" live_url="" queue_key="" region="" search_origin=""
   shift || true
   while [ $# -gt 0 ]; do
     case $1 in
@@ -99,6 +99,7 @@ serve() {
     --live-url) live_url=$2 ;;
     --queue-key) queue_key=$2 ;;
     --region) region=$2 ;;
+    --search-origin) search_origin=$2 ;;
     --snapshots) snapshots=$2 ;;
     --listen) listen=$2 ;;
     --state) state=$2 ;;
@@ -125,7 +126,7 @@ serve() {
       --persist-to "$state" --show-interactive-dev-session=false \
       --var "ONSALE_COORDINATOR:$coordinator" --var "ONSALE_SNAPSHOTS:$snapshots" \
       --var "ONSALE_LIVE_URL:$live_url" --var "ONSALE_QUEUE_KEY:$queue_key" \
-      --var "ONSALE_REGION:$region"
+      --var "ONSALE_REGION:$region" --var "ONSALE_SEARCH_ORIGIN:$search_origin"
     ;;
   spin)
     listen=${listen:-127.0.0.1:3000}
@@ -134,7 +135,7 @@ serve() {
     exec wasmtime serve -Scli --addr "$listen" \
       --env "ONSALE_COORDINATOR=$coordinator" --env "ONSALE_SNAPSHOTS=$snapshots" \
       --env "ONSALE_LIVE_URL=$live_url" --env "ONSALE_QUEUE_KEY=$queue_key" \
-      --env "ONSALE_REGION=$region" \
+      --env "ONSALE_REGION=$region" --env "ONSALE_SEARCH_ORIGIN=$search_origin" \
       "$CARGO_TARGET_DIR/wasm32-wasip2/release/onsale_edge_spin.wasm"
     ;;
   *)

@@ -145,6 +145,11 @@ enum Command {
         /// have asked for them.
         #[arg(long, env = "ONSALE_OTHER_SNAPSHOT_BYTES", default_value_t = DEFAULT_OTHER_SNAPSHOT_BYTES)]
         other_snapshot_bytes: usize,
+        /// An edge of every event (`onsale edge` without `--region`) that answers this
+        /// edge's reads of other regions and of every event, instead of this edge opening
+        /// those snapshots.
+        #[arg(long, env = "ONSALE_SEARCH_ORIGIN")]
+        search_origin: Option<String>,
         /// How often to look for a new snapshot.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         refresh: Duration,
@@ -465,6 +470,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             document_cache_bytes,
             region,
             other_snapshot_bytes,
+            search_origin,
             refresh,
             queue_key,
             live_url,
@@ -483,6 +489,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 edge = edge
                     .with_region(&region)
                     .map_err(|e| anyhow::anyhow!(e.message))?;
+            }
+            if let Some(origin) = search_origin {
+                edge = edge.with_search_origin(HttpUpstream::new(&origin));
             }
             if let Some(key) = queue_key {
                 edge = edge.with_queue_key(key, unix_millis);

@@ -156,19 +156,19 @@ async fn queue_key(coordinator: &str) -> String {
 /// (also as the pages' live URL, and with its queue key) and the snapshot URL, and waits
 /// until it answers.
 async fn start_edge(adapter: Adapter, coordinator: &str, snapshots: &str, dir: &Path) -> Process {
-    start_edge_of(adapter, coordinator, snapshots, dir, None).await
+    start_edge_with(adapter, coordinator, snapshots, dir, &[]).await
 }
 
-/// [`start_edge`], the edge following `region`'s snapshots if given.
-async fn start_edge_of(
+/// [`start_edge`] with more flags (`--region`, `--search-origin`; the wasm edges take
+/// them from `scripts/wasm-edge.sh serve`).
+async fn start_edge_with(
     adapter: Adapter,
     coordinator: &str,
     snapshots: &str,
     dir: &Path,
-    region: Option<&str>,
+    more: &[&str],
 ) -> Process {
     let key = queue_key(coordinator).await;
-    let region: Vec<&str> = region.map_or_else(Vec::new, |region| vec!["--region", region]);
     if adapter == Adapter::Native {
         let mut args = vec![
             "edge",
@@ -185,7 +185,7 @@ async fn start_edge_of(
         ];
         let key = format!("--queue-key={key}");
         args.push(&key);
-        args.extend(&region);
+        args.extend(more);
         return start(&args, true);
     }
     build(adapter);
@@ -194,14 +194,14 @@ async fn start_edge_of(
     static STARTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
     let _starting = STARTING.acquire().await.expect("the semaphore stays open");
     let listen = format!("127.0.0.1:{}", free_port());
-    let state = dir.join(format!("{}-state", adapter.name()));
+    let state = dir.join(format!("{}-{}-state", adapter.name(), more.join("-")));
     let mut command = Command::new("bash");
     command
         .arg(repo().join("scripts/wasm-edge.sh"))
         .args(["serve", adapter.name(), "--coordinator", coordinator])
         .args(["--snapshots", snapshots, "--listen", &listen])
         .args(["--live-url", coordinator, "--queue-key", &key])
-        .args(&region)
+        .args(more)
         .arg("--state")
         .arg(&state);
     let mut edge = spawn_group(
@@ -478,12 +478,12 @@ async fn an_edge_of_a_region_serves_it_and_reaches_the_rest(adapter: Adapter) {
         return;
     }
     let backend = Backend::start_with_regions(&["europe=Berlin,Paris", "rest=*"]);
-    let edge = start_edge_of(
+    let edge = start_edge_with(
         adapter,
         &backend.coordinator.url,
         &backend.indexer.url,
         backend.dir.path(),
-        Some("europe"),
+        &["--region", "europe"],
     )
     .await;
     let platform = Platform {
@@ -537,6 +537,35 @@ async fn an_edge_of_a_region_serves_it_and_reaches_the_rest(adapter: Adapter) {
     assert!(page.contains("Andes Sound"));
     let (status, _, body) = platform.edge_get("/v1/events?region=mars").await;
     assert_eq!(status, 400, "{adapter:?}: {body}");
+
+    // With a search origin (a native edge of every event), the other regions' reads are
+    // the origin's: they stop with it, the region's own do not.
+    let Platform { edge, backend, .. } = platform;
+    drop(edge);
+    let (coordinator, snapshots) = (&backend.coordinator.url, &backend.indexer.url);
+    let dir = backend.dir.path();
+    let origin = start_edge_with(Adapter::Native, coordinator, snapshots, dir, &[]).await;
+    let flags = ["--region", "europe", "--search-origin", origin.url.as_str()];
+    let edge = start_edge_with(adapter, coordinator, snapshots, dir, &flags).await;
+    let regional = Platform {
+        edge,
+        backend,
+        adapter,
+    };
+    let every = regional
+        .eventually("/v1/events", |page| page["total"] == 2)
+        .await;
+    assert_eq!(names(&every).len(), 2, "{adapter:?}: through the origin");
+    let (status, _, _) = regional.edge_get(&format!("/events/{lima}")).await;
+    assert_eq!(
+        status, 200,
+        "{adapter:?}: another region's event, from the origin"
+    );
+    drop(origin);
+    let (status, _, body) = regional.edge_get("/v1/search?q=sound").await;
+    assert_eq!(status, 503, "{adapter:?}: the origin is gone: {body}");
+    let europe = regional.edge_json("/v1/search?q=spree&region=europe").await;
+    assert_eq!(names(&europe), ["Spree Nights"], "{adapter:?}");
 }
 
 /// With the event's waiting room on, the edge refuses holds without a valid pass even

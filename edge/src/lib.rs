@@ -128,6 +128,9 @@ pub struct Edge<C, U> {
     region: Option<String>,
     /// The snapshots of other regions (or of every event) that reads asked for.
     others: scopes::Others,
+    /// Where reads of other regions (or of every event) go instead of opening those
+    /// snapshots here ([`Edge::with_search_origin`]).
+    search_origin: Option<U>,
 }
 
 /// Document blocks an edge keeps unless told otherwise ([`Edge::with_document_budget`]):
@@ -156,7 +159,19 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
             document_budget: DEFAULT_DOCUMENT_BUDGET,
             region: None,
             others: scopes::Others::new(DEFAULT_OTHER_SNAPSHOT_BUDGET),
+            search_origin: None,
         }
+    }
+
+    /// Sends the reads this edge's own snapshot cannot answer (another region's lists and
+    /// searches, every event's, an event of another region) to `origin`, an edge that
+    /// follows every event (the same reads, the same answers), instead of opening those
+    /// snapshots here: an edge of a region then holds its region's head and nothing else,
+    /// whatever the size of the whole catalogue. Its answers are cached here like the
+    /// edge's own.
+    pub fn with_search_origin(mut self, origin: U) -> Self {
+        self.search_origin = Some(origin);
+        self
     }
 
     /// Follows the snapshots of the region `name` (`regions/{name}/` where the indexer
@@ -463,6 +478,11 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
                 scopes::Scope::Every
             }
         };
+        if let Some(origin) = &self.search_origin
+            && scope != scopes::Scope::of(home)
+        {
+            return self.ask_origin(origin, kind, request).await;
+        }
         match self
             .others
             .snapshot(&scope, home, snapshots, self.document_budget)
@@ -470,6 +490,36 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
         {
             Ok(snapshot) => render(snapshot).await,
             Err(error) => kind.error(&error),
+        }
+    }
+
+    /// The search origin's answer to a read, with the headers that describe it (its type,
+    /// its snapshot's `ETag`, caching and version); this edge adds its own.
+    async fn ask_origin(
+        &self,
+        origin: &U,
+        kind: &reads::ReadKind,
+        request: &EdgeRequest,
+    ) -> EdgeResponse {
+        let asked = EdgeRequest::get(&request.path_and_query());
+        match origin.forward(asked).await {
+            Ok(mut answer) => {
+                const KEPT: [&str; 5] = [
+                    "content-type",
+                    "etag",
+                    "cache-control",
+                    "x-snapshot-version",
+                    "retry-after",
+                ];
+                answer
+                    .headers
+                    .retain(|(name, _)| KEPT.contains(&name.as_str()));
+                answer
+            }
+            Err(error) => kind.error(&ApiError::new(
+                ErrorCode::Unavailable,
+                format!("the search origin cannot be reached ({error}); retry in a moment"),
+            )),
         }
     }
 

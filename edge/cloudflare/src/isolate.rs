@@ -56,6 +56,12 @@ impl Isolate {
             },
             || Date::now().as_millis() as i64,
         )?;
+        let edge = match env.var("ONSALE_SEARCH_ORIGIN").map(|v| v.to_string()) {
+            Ok(origin) if !origin.trim().is_empty() => {
+                edge.with_search_origin(FetchUpstream::new(origin.trim()))
+            }
+            _ => edge,
+        };
         let isolate = Rc::new(Isolate {
             edge,
             snapshots: FetchSource {

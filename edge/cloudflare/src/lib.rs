@@ -27,6 +27,9 @@
 //!   search that region first, and reads elsewhere open those snapshots as needed.
 //! - `ONSALE_DOCUMENT_CACHE_BYTES`, `ONSALE_OTHER_SNAPSHOT_BYTES` (optional): the bytes of
 //!   document blocks kept (default 2 MiB) and of other regions' snapshots (default 8 MiB).
+//! - `ONSALE_SEARCH_ORIGIN` (optional, with `ONSALE_REGION`): an edge of every event
+//!   (`onsale edge` without `--region`) that answers this worker's reads of other regions
+//!   and of every event, so the isolate never opens the whole catalogue's head.
 //!
 //! Decisions:
 //! - A Workers isolate runs one thread and JavaScript-backed values are not `Send`, so the

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use onsale_edge::{EdgeRequest, SnapshotSource, SourceError};
 use onsale_edge_native::{HttpUpstream, MemoryCache, NativeEdge, SnapshotLocation};
@@ -208,4 +208,81 @@ async fn regions_are_read_from_the_indexers_server() {
         .expect("answer");
     assert_eq!(refused.status(), 404);
     server.abort();
+}
+
+/// Serves `edge`'s answers over HTTP on a free port: its base URL, and the server's task.
+async fn serve_edge(
+    edge: Arc<NativeEdge>,
+    source: SnapshotLocation,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (edge, source) = (edge.clone(), source.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.expect("a body");
+            let answer = edge.handle_from(EdgeRequest::from_http(&parts, body), &source);
+            answer.await.into_http().map(axum::body::Body::from)
+        }
+    });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serving");
+    });
+    (base, server)
+}
+
+#[tokio::test]
+async fn a_search_origin_answers_what_the_region_does_not_hold() {
+    let folder = published();
+    let whole = SnapshotLocation::Dir(folder.path().to_path_buf());
+    let root = Arc::new(new_edge());
+    assert_eq!(root.refresh(&whole).await.expect("refresh"), Some(1));
+    let (origin, server) = serve_edge(root.clone(), whole.clone()).await;
+    let source = Recording {
+        inner: whole.clone(),
+        heads: Mutex::new(Vec::new()),
+    };
+    let edge = new_edge()
+        .with_region("europe")
+        .expect("a region name")
+        .with_search_origin(HttpUpstream::new(&origin));
+    assert_eq!(edge.refresh(&source).await.expect("refresh"), Some(1));
+
+    let new_york = json(&root, &whole, "/v1/search?location=new+york").await;
+    let id = new_york["items"][0]["id"]
+        .as_u64()
+        .expect("an event in New York");
+    for path in [
+        "/v1/events?page=2&page_size=100".to_string(),
+        "/v1/search?q=berlin".to_string(),
+        "/v1/search?q=concert&region=elsewhere".to_string(),
+        "/?region=all".to_string(),
+        format!("/events/{id}"),
+    ] {
+        let expected = root.handle_from(EdgeRequest::get(&path), &whole).await;
+        let answer = edge.handle_from(EdgeRequest::get(&path), &source).await;
+        assert_eq!(answer.status, 200, "{path}: {:?}", answer.body);
+        assert_eq!(answer.body, expected.body, "{path}");
+        assert_eq!(answer.header("etag"), expected.header("etag"), "{path}");
+    }
+    assert_eq!(
+        source.heads(),
+        ["regions/europe/snapshots/1.head"],
+        "the region's head alone"
+    );
+
+    // Its own region needs no origin; the rest waits for it.
+    server.abort();
+    let _ = server.await;
+    let own = edge
+        .handle_from(EdgeRequest::get("/v1/events?region=europe"), &source)
+        .await;
+    assert_eq!(own.status, 200);
+    let elsewhere = edge
+        .handle_from(EdgeRequest::get("/v1/events?region=all&page=3"), &source)
+        .await;
+    assert_eq!(elsewhere.status, 503, "{:?}", elsewhere.body);
 }

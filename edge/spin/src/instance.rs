@@ -45,6 +45,12 @@ impl Instance {
             HttpUpstream::new(&var("ONSALE_COORDINATOR")?),
         )
         .with_settings(|name| std::env::var(name).ok(), unix_millis)?;
+        let edge = match std::env::var("ONSALE_SEARCH_ORIGIN") {
+            Ok(origin) if !origin.trim().is_empty() => {
+                edge.with_search_origin(HttpUpstream::new(origin.trim()))
+            }
+            _ => edge,
+        };
         let instance = Rc::new(Instance {
             edge,
             snapshots: HttpSource {
