@@ -8,7 +8,6 @@
 //! names; an event whose city no region names is in the root's snapshot alone.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::str::FromStr;
 
 use onsale_model::Event;
@@ -80,16 +79,6 @@ impl FromStr for Region {
     }
 }
 
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_the_rest() {
-            write!(f, "{}=*", self.name)
-        } else {
-            write!(f, "{}={}", self.name, self.cities.join(","))
-        }
-    }
-}
-
 /// The regions an operator named: distinct names, each city in one region at most, one
 /// region of the rest at most.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,11 +119,6 @@ impl Regions {
     /// Whether the operator named no region.
     pub fn is_empty(&self) -> bool {
         self.regions.is_empty()
-    }
-
-    /// The regions, in the order named.
-    pub fn iter(&self) -> impl Iterator<Item = &Region> {
-        self.regions.iter()
     }
 
     /// The region whose events are in `city`, if any.
