@@ -168,7 +168,8 @@ impl<C: Cache, U: Upstream> Edge<C, U> {
     /// follows every event (the same reads, the same answers), instead of opening those
     /// snapshots here: an edge of a region then holds its region's head and nothing else,
     /// whatever the size of the whole catalogue. Its answers are cached here like the
-    /// edge's own.
+    /// edge's own, under this edge's version (they carry the origin's, which follows the
+    /// same `latest` and may be a refresh behind or ahead).
     pub fn with_search_origin(mut self, origin: U) -> Self {
         self.search_origin = Some(origin);
         self
