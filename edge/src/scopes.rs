@@ -104,12 +104,7 @@ pub(crate) fn wanted(kind: &ReadKind, query: &str, home: &Scope) -> Result<Wante
     let scope = match named.as_deref().map(str::trim) {
         Some(layout::EVERY_REGION) => Scope::Every,
         Some(name) if layout::is_region_name(name) => Scope::Region(name.to_string()),
-        Some(_) => {
-            return Err(ApiError::invalid(format!(
-                "region must be a region's name (lowercase letters, digits and hyphens) or {:?}",
-                layout::EVERY_REGION
-            )));
-        }
+        Some(_) => return Err(onsale_indexer::search::invalid_region()),
         None if matches!(kind, ReadKind::HomePage | ReadKind::SearchPage) => home.clone(),
         None => Scope::Every,
     };

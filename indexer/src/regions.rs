@@ -123,11 +123,16 @@ impl Regions {
 
     /// The region whose events are in `city`, if any.
     pub fn of(&self, city: &str) -> Option<&Region> {
+        self.position_of(city).map(|at| &self.regions[at])
+    }
+
+    /// Where the region of `city` is among the regions, if it has one.
+    fn position_of(&self, city: &str) -> Option<usize> {
         let city = city.trim().to_lowercase();
         self.regions
             .iter()
-            .find(|region| region.cities.contains(&city))
-            .or_else(|| self.regions.iter().find(|region| region.is_the_rest()))
+            .position(|region| region.cities.contains(&city))
+            .or_else(|| self.regions.iter().position(Region::is_the_rest))
     }
 
     /// Builds the snapshots of `version`: every event's (for the root), then each region's
@@ -142,12 +147,7 @@ impl Regions {
         };
         let mut members: Vec<Vec<Event>> = vec![Vec::new(); self.regions.len()];
         for event in events {
-            if let Some(region) = self.of(&event.city) {
-                let at = self
-                    .regions
-                    .iter()
-                    .position(|r| r.name == region.name)
-                    .expect("a region of these regions");
+            if let Some(at) = self.position_of(&event.city) {
                 members[at].push(event.clone());
             }
         }

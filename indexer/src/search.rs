@@ -178,11 +178,7 @@ impl Criteria {
             && region != layout::EVERY_REGION
             && !layout::is_region_name(region)
         {
-            return Err(ApiError::invalid(format!(
-                "region must be a region's name (lowercase letters, digits and hyphens) or \
-                 {:?}",
-                layout::EVERY_REGION
-            )));
+            return Err(invalid_region());
         }
         let q = words("q", &query.q)?.unwrap_or_default();
         let phrase = q.join(" ");
@@ -239,6 +235,15 @@ impl Criteria {
             || self.from.is_some()
             || self.to.is_some()
     }
+}
+
+/// The error for a `region` parameter that can name no region: the edge's, for every read
+/// that takes one.
+pub fn invalid_region() -> ApiError {
+    ApiError::invalid(format!(
+        "region must be a region's name (lowercase letters, digits and hyphens) or {:?}",
+        layout::EVERY_REGION
+    ))
 }
 
 /// A field's text unless it is missing or blank.
