@@ -4,7 +4,8 @@
 //! `cargo bench -p onsale-indexer --bench search` (DESIGN target: p99 ≤ 1 ms in process).
 //! Set `ONSALE_BENCH_EVENTS` to change the catalogue size, and `ONSALE_BENCH_REGION`
 //! (`europe=Berlin,Paris`, as `onsale index --region` takes it) to search what an edge of
-//! that region holds.
+//! that region holds, and `ONSALE_BENCH_KIND` (part of a kind's name, `2 words`) to run the
+//! kinds it names alone (for a profile of one kind).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -267,17 +268,24 @@ fn main() {
 
     let mut rng = Rng(7);
     let kinds = kinds();
-    let requests: Vec<Vec<Request>> = kinds
+    // Every kind's queries are made, so that a kind run alone asks the same ones.
+    let mut requests: Vec<(&Kind, Vec<Request>)> = kinds
         .iter()
         .map(|kind| {
-            (0..PER_KIND)
+            let requests = (0..PER_KIND)
                 .map(|_| (kind.make)(&mut rng, &events))
-                .collect()
+                .collect();
+            (kind, requests)
         })
         .collect();
+    if let Ok(only) = std::env::var("ONSALE_BENCH_KIND") {
+        requests.retain(|(kind, _)| kind.name.contains(only.as_str()));
+    }
     // Warm up: every request once, untimed.
-    for request in requests.iter().flatten() {
-        run(&snapshot, request);
+    for (_, requests) in &requests {
+        for request in requests {
+            run(&snapshot, request);
+        }
     }
 
     println!();
@@ -286,7 +294,7 @@ fn main() {
         "query kind", "queries", "p50 µs", "p99 µs", "max µs", "mean µs", "mean total"
     );
     let mut everything = Vec::new();
-    for (kind, requests) in kinds.iter().zip(&requests) {
+    for (kind, requests) in &requests {
         let mut times = Vec::with_capacity(requests.len());
         let mut totals = 0u64;
         for request in requests {

@@ -80,6 +80,7 @@ pub mod synthetic;
 mod directory;
 mod doc_range;
 mod documents;
+mod every_term;
 mod format;
 mod query;
 mod schema;

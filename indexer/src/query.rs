@@ -9,8 +9,9 @@ use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use crate::doc_range::DocRangeQuery;
 use crate::error::Result;
+use crate::every_term::EveryTermQuery;
 use crate::schema::{Fields, fuzzy_distance};
-use crate::scored_within::ScoredWithin;
+use crate::scored_within::{Bound, ScoredWithin};
 use crate::search::{Criteria, SearchQuery};
 use crate::snapshot::{Snapshot, offset};
 
@@ -47,6 +48,8 @@ struct Alternatives {
     /// Whether they are the word itself in each field (else, words a typo away).
     exact: bool,
     queries: Vec<Box<dyn Query>>,
+    /// The most each query can add to a match's score, in the same order.
+    bounds: Vec<Bound>,
 }
 
 /// Builds tantivy queries against one snapshot.
@@ -79,10 +82,16 @@ impl<'a> Plan<'a> {
         });
         let filters = self.filters(criteria)?;
 
+        let mut words_alternatives = Vec::with_capacity(criteria.words.len());
+        for word in &criteria.words {
+            words_alternatives.push(self.word(word)?);
+        }
+
         // One word and nothing else: a flat union, so that its top hits can be found without
         // scoring every match.
-        if let ([word], true) = (criteria.words.as_slice(), filters.is_empty()) {
-            let mut any = self.word(word)?.queries;
+        if let ([alternatives], true) = (words_alternatives.as_slice(), filters.is_empty()) {
+            let mut any: Vec<Box<dyn Query>> =
+                alternatives.queries.iter().map(|q| q.box_clone()).collect();
             any.extend(whole_performer);
             return Ok(Box::new(BooleanQuery::union(any)));
         }
@@ -90,24 +99,46 @@ impl<'a> Plan<'a> {
         // Several words, or words and filters: the matches are an intersection (each word
         // in the `any` field, or in one of its alternatives' fields, and each filter), and
         // only they are scored.
-        let mut matching: Vec<Box<dyn Query>> = Vec::with_capacity(criteria.words.len());
-        let mut scores: Vec<Box<dyn Query>> = Vec::new();
-        for word in &criteria.words {
-            let alternatives = self.word(word)?;
-            matching.push(match (alternatives.exact, fields.any) {
-                (true, Some(any)) => term(any, word, IndexRecordOption::Basic),
+        // Each word's matches: the word in the `any` field where the snapshot has it and the
+        // word is found as it is, else the union of its alternatives.
+        let mut in_any: Vec<Term> = Vec::new();
+        let mut unions: Vec<Box<dyn Query>> = Vec::new();
+        let mut scores: Vec<(Box<dyn Query>, Bound)> = Vec::new();
+        for (word, alternatives) in criteria.words.iter().zip(words_alternatives) {
+            match (alternatives.exact, fields.any) {
+                (true, Some(any)) => in_any.push(Term::from_field_text(any, word)),
                 _ => {
                     let each = alternatives.queries.iter().map(|q| q.box_clone()).collect();
-                    Box::new(BooleanQuery::union(each))
+                    unions.push(Box::new(BooleanQuery::union(each)));
                 }
-            });
-            scores.extend(alternatives.queries);
+            }
+            scores.extend(alternatives.queries.into_iter().zip(alternatives.bounds));
         }
-        scores.extend(whole_performer);
+        if let Some(whole_performer) = whole_performer {
+            let term = Term::from_field_text(fields.performer_key, &criteria.phrase);
+            scores.push((whole_performer, Bound::Term(term, WHOLE_PERFORMER_BOOST)));
+        }
         let mut every = filters;
         match words {
-            Words::All => every.extend(matching),
-            Words::Any => every.push(Box::new(BooleanQuery::union(matching))),
+            // Words alone, found as they are: their lists read side by side. With filters,
+            // tantivy's intersection, led by the shortest list, reads less.
+            Words::All if in_any.len() > 1 && every.is_empty() => {
+                every.push(Box::new(EveryTermQuery::new(in_any)));
+                every.extend(unions);
+            }
+            Words::All => {
+                every.extend(in_any.into_iter().map(|word| -> Box<dyn Query> {
+                    Box::new(TermQuery::new(word, IndexRecordOption::Basic))
+                }));
+                every.extend(unions);
+            }
+            Words::Any => {
+                let each = in_any.into_iter().map(|word| -> Box<dyn Query> {
+                    Box::new(TermQuery::new(word, IndexRecordOption::Basic))
+                });
+                unions.extend(each);
+                every.push(Box::new(BooleanQuery::union(unions)));
+            }
         }
         let matches = Box::new(BooleanQuery::intersection(every));
         Ok(Box::new(ScoredWithin::new(matches, scores)))
@@ -160,6 +191,10 @@ impl<'a> Plan<'a> {
         if distance == 0 || self.known(&fields, word)? {
             return Ok(Alternatives {
                 exact: true,
+                bounds: weighted
+                    .iter()
+                    .map(|&(field, boost)| Bound::Term(Term::from_field_text(field, word), boost))
+                    .collect(),
                 queries: weighted
                     .into_iter()
                     .map(|(field, boost)| -> Box<dyn Query> {
@@ -169,21 +204,26 @@ impl<'a> Plan<'a> {
                     .collect(),
             });
         }
-        let queries = [
+        let near = [
             (f.performers, NEAR_PERFORMER_SCORE),
             (f.name, NEAR_NAME_SCORE),
             (f.city, NEAR_PLACE_SCORE),
             (f.venue, NEAR_PLACE_SCORE),
-        ]
-        .into_iter()
-        .map(|(field, score)| -> Box<dyn Query> {
-            let near = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
-            Box::new(BoostQuery::new(Box::new(near), score))
-        })
-        .collect();
+        ];
         Ok(Alternatives {
             exact: false,
-            queries,
+            queries: near
+                .into_iter()
+                .map(|(field, score)| -> Box<dyn Query> {
+                    let word = Term::from_field_text(field, word);
+                    let near = FuzzyTermQuery::new(word, distance, true);
+                    Box::new(BoostQuery::new(Box::new(near), score))
+                })
+                .collect(),
+            bounds: near
+                .into_iter()
+                .map(|(_, score)| Bound::Constant(score))
+                .collect(),
         })
     }
 
@@ -267,9 +307,9 @@ impl Snapshot {
             });
         }
         let plan = Plan::new(self);
-        let mut page = self.run(&plan, &plan.query(&criteria, Words::All)?, &criteria)?;
+        let mut page = self.run(&plan, &*plan.query(&criteria, Words::All)?, &criteria)?;
         if page.total == 0 && criteria.words.len() > 1 {
-            page = self.run(&plan, &plan.query(&criteria, Words::Any)?, &criteria)?;
+            page = self.run(&plan, &*plan.query(&criteria, Words::Any)?, &criteria)?;
         }
         Ok(page)
     }
@@ -279,47 +319,54 @@ impl Snapshot {
     fn run(&self, plan: &Plan, query: &dyn Query, criteria: &Criteria) -> Result<Page<Event>> {
         let skip = offset(criteria.page, criteria.page_size);
         let page_size = criteria.page_size as usize;
-        let (total, positions): (usize, Vec<DocId>) =
-            if criteria.by_date || criteria.words.is_empty() {
-                // Doc ids are list positions, in start order, and matches come in doc id order:
-                // the first ones are the soonest. Counting them on the way costs nothing more.
-                let (total, first) = self.searcher.search(
-                    query,
-                    &CountAndFirst {
-                        limit: skip.saturating_add(page_size),
-                    },
-                )?;
-                (total, first.into_iter().skip(skip).collect())
-            } else if criteria.words.len() == 1 && !criteria.has_filters() {
-                // One word alone: counting without scores, then a top-n alone that skips the
-                // blocks of postings that cannot reach the page, beats scoring every match.
-                let total = match plan.flat_count(criteria)? {
-                    Some(total) => total,
-                    None => query.count(&self.searcher)?,
-                };
-                let top = TopDocs::with_limit(page_size)
-                    .and_offset(skip)
-                    .order_by_score();
-                let top = if skip >= total {
-                    Vec::new()
-                } else {
-                    self.searcher.search(query, &top)?
-                };
-                (
-                    total,
-                    top.into_iter().map(|(_, address)| address.doc_id).collect(),
-                )
-            } else {
-                // Several words or filters score every match anyway: count on the same pass.
-                let top = TopDocs::with_limit(page_size)
-                    .and_offset(skip)
-                    .order_by_score();
-                let (total, top) = self.searcher.search(query, &(Count, top))?;
-                (
-                    total,
-                    top.into_iter().map(|(_, address)| address.doc_id).collect(),
-                )
+        let (total, positions): (usize, Vec<DocId>) = if criteria.by_date
+            || criteria.words.is_empty()
+        {
+            // Doc ids are list positions, in start order, and matches come in doc id order:
+            // the first ones are the soonest. Counting them on the way costs nothing more.
+            let (total, first) = self.searcher.search(
+                query,
+                &CountAndFirst {
+                    limit: skip.saturating_add(page_size),
+                },
+            )?;
+            (total, first.into_iter().skip(skip).collect())
+        } else if let Some(within) = query.downcast_ref::<ScoredWithin>() {
+            // Several words, words and filters, or a typo: every match is counted, and
+            // scored only as far as it could still reach the page.
+            let limit = skip.saturating_add(page_size);
+            let (total, top) = within.count_and_top(&self.searcher, &self.term_maxima, limit)?;
+            (total, top.into_iter().skip(skip).collect())
+        } else if criteria.words.len() == 1 && !criteria.has_filters() {
+            // One word alone: counting without scores, then a top-n alone that skips the
+            // blocks of postings that cannot reach the page, beats scoring every match.
+            let total = match plan.flat_count(criteria)? {
+                Some(total) => total,
+                None => query.count(&self.searcher)?,
             };
+            let top = TopDocs::with_limit(page_size)
+                .and_offset(skip)
+                .order_by_score();
+            let top = if skip >= total {
+                Vec::new()
+            } else {
+                self.searcher.search(query, &top)?
+            };
+            (
+                total,
+                top.into_iter().map(|(_, address)| address.doc_id).collect(),
+            )
+        } else {
+            // Any other query: every match is scored anyway, so count on the same pass.
+            let top = TopDocs::with_limit(page_size)
+                .and_offset(skip)
+                .order_by_score();
+            let (total, top) = self.searcher.search(query, &(Count, top))?;
+            (
+                total,
+                top.into_iter().map(|(_, address)| address.doc_id).collect(),
+            )
+        };
         Ok(Page {
             items: self.at_positions(positions)?,
             page: criteria.page,
@@ -473,6 +520,9 @@ mod tests {
             format!("q={name}&sort=date"),
             "q=concert&location=london".to_string(),
             "q=gallager+live".to_string(),
+            "q=gallager".to_string(),
+            "q=festival+berlin".to_string(),
+            "q=the+tour".to_string(),
             "q=golden+zzyzx".to_string(),
             "q=tour&category=concert&from=2027-01-01&to=2027-12-31".to_string(),
         ]) {

@@ -7,9 +7,33 @@
 //! every union scores every document that has its word (a common word's hundred thousand
 //! of them) before the intersection throws most away; here the scoring queries are sought
 //! to each match alone, so the cost follows the matches.
+//!
+//! Only a page of the best is wanted, so a match is dropped as soon as what its remaining
+//! scoring queries could add cannot lift it above the page's worst: each weighted term's
+//! bound is the best BM25 its postings reach (found once per snapshot, [`TermMaxima`]),
+//! tighter than tantivy's bound for any term frequency and length.
 
-use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Mutex, PoisonError};
+
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::Postings;
+use tantivy::query::{Bm25Weight, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, TantivyError, Term};
+
+/// How many terms' maxima a snapshot keeps before it forgets them all and starts again.
+const MAX_TERM_MAXIMA: usize = 65_536;
+
+/// The most a scoring query can add to a match's score.
+#[derive(Debug, Clone)]
+pub(crate) enum Bound {
+    /// A term's BM25 in its field, times a weight: its best in the snapshot, times that.
+    Term(Term, Score),
+    /// A constant score (a word a typo away).
+    Constant(Score),
+}
 
 /// Matches what `matches` matches; scores each match by the sum of the `scores` queries'
 /// scores of it (those that do not match it add nothing).
@@ -17,26 +41,22 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term};
 pub(crate) struct ScoredWithin {
     matches: Box<dyn Query>,
     scores: Vec<Box<dyn Query>>,
+    bounds: Vec<Bound>,
 }
 
 impl ScoredWithin {
-    /// The documents of `matches`, scored by `scores`.
-    pub fn new(matches: Box<dyn Query>, scores: Vec<Box<dyn Query>>) -> Self {
-        ScoredWithin { matches, scores }
-    }
-}
-
-impl Clone for ScoredWithin {
-    fn clone(&self) -> Self {
+    /// The documents of `matches`, scored by `scores`, each with the most it can add.
+    pub fn new(matches: Box<dyn Query>, scores: Vec<(Box<dyn Query>, Bound)>) -> Self {
+        let (scores, bounds) = scores.into_iter().unzip();
         ScoredWithin {
-            matches: self.matches.box_clone(),
-            scores: self.scores.iter().map(|query| query.box_clone()).collect(),
+            matches,
+            scores,
+            bounds,
         }
     }
-}
 
-impl Query for ScoredWithin {
-    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+    /// The weight of the query, scoring as `scoring` says.
+    fn weights(&self, scoring: EnableScoring<'_>) -> tantivy::Result<ScoredWithinWeight> {
         // The matches' own scores are never asked for.
         let matches = self
             .matches
@@ -49,7 +69,232 @@ impl Query for ScoredWithin {
         } else {
             Vec::new()
         };
-        Ok(Box::new(ScoredWithinWeight { matches, scores }))
+        Ok(ScoredWithinWeight { matches, scores })
+    }
+
+    /// How many documents match, and the best `limit` of them, best first (equal scores in
+    /// doc id order): what tantivy's `(Count, TopDocs)` collects, but a match is dropped,
+    /// without seeking the rest, as soon as what its remaining scoring queries could add
+    /// cannot lift it into the best.
+    ///
+    /// A snapshot has one segment (checked when it is opened), so doc ids are positions.
+    pub fn count_and_top(
+        &self,
+        searcher: &Searcher,
+        maxima: &TermMaxima,
+        limit: usize,
+    ) -> tantivy::Result<(usize, Vec<DocId>)> {
+        let weight = self.weights(EnableScoring::enabled_from_searcher(searcher))?;
+        let mut count = 0;
+        let mut top = Top::new(limit);
+        for reader in searcher.segment_readers() {
+            let mut matches = weight.matches.scorer(reader, 1.0)?;
+            if matches.doc() == TERMINATED {
+                continue;
+            }
+            let mut scorers: Vec<Bounded> = Vec::with_capacity(weight.scores.len());
+            for (position, score) in weight.scores.iter().enumerate() {
+                let scorer = score.scorer(reader, 1.0)?;
+                if scorer.is::<EmptyScorer>() {
+                    continue;
+                }
+                let bound = match &self.bounds[position] {
+                    Bound::Term(term, weight) => maxima.of(searcher, reader, term)? * weight,
+                    Bound::Constant(score) => *score,
+                };
+                scorers.push(Bounded {
+                    position,
+                    bound,
+                    scorer,
+                });
+            }
+            // The largest first, so that a match is dropped after the fewest seeks.
+            scorers.sort_by(|a, b| b.bound.total_cmp(&a.bound));
+            // What the scorers from each one on could add at most, rounded up a little so
+            // that a sum in another order never exceeds it.
+            let mut rest = vec![0.0; scorers.len() + 1];
+            for at in (0..scorers.len()).rev() {
+                rest[at] = (rest[at + 1] + scorers[at].bound) * 1.000_01;
+            }
+            let mut parts = vec![0.0; weight.scores.len()];
+            let mut doc = matches.doc();
+            while doc != TERMINATED {
+                count += 1;
+                let threshold = top.threshold;
+                if let Some(score) = score_above(&mut scorers, &rest, &mut parts, doc, threshold) {
+                    top.push(score, doc);
+                }
+                doc = matches.advance();
+            }
+        }
+        Ok((count, top.into_sorted()))
+    }
+}
+
+/// The best BM25 each term scores in its field, over every document that has it, without
+/// a weight: what bounds its score in [`ScoredWithin::count_and_top`]. Found by reading the
+/// term's postings once, then kept for the snapshot's life.
+#[derive(Debug, Default)]
+pub(crate) struct TermMaxima(Mutex<HashMap<Term, Score>>);
+
+impl TermMaxima {
+    /// The best BM25 of `term` in `reader` (scored as `searcher` scores it).
+    fn of(
+        &self,
+        searcher: &Searcher,
+        reader: &SegmentReader,
+        term: &Term,
+    ) -> tantivy::Result<Score> {
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&max) = lock().get(term) {
+            return Ok(max);
+        }
+        let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
+        // A field without lengths scores every document as one of length one, as tantivy does.
+        let norms = reader
+            .fieldnorms_readers()
+            .get_field(term.field())?
+            .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+        let mut max: Score = 0.0;
+        let postings = reader
+            .inverted_index(term.field())?
+            .read_postings(term, IndexRecordOption::WithFreqs)?;
+        if let Some(mut postings) = postings {
+            while postings.doc() != TERMINATED {
+                let score = weight.score(norms.fieldnorm_id(postings.doc()), postings.term_freq());
+                max = max.max(score);
+                postings.advance();
+            }
+        }
+        let mut maxima = lock();
+        if maxima.len() >= MAX_TERM_MAXIMA {
+            maxima.clear();
+        }
+        maxima.insert(term.clone(), max);
+        Ok(max)
+    }
+}
+
+/// A scoring query's scorer, and the most it can add to a match.
+struct Bounded {
+    /// Where its query is among the scoring queries (the order its score is added in).
+    position: usize,
+    bound: Score,
+    scorer: Box<dyn Scorer>,
+}
+
+/// The sum of the scorers' scores of `doc`, added in their queries' order (as
+/// [`ScoredWithinScorer`] adds them), if it exceeds `threshold`; each scorer is sought only
+/// while the sum still could.
+fn score_above(
+    scorers: &mut [Bounded],
+    rest: &[Score],
+    parts: &mut [Score],
+    doc: DocId,
+    threshold: Option<Score>,
+) -> Option<Score> {
+    parts.fill(0.0);
+    let mut partial = 0.0;
+    for (at, bounded) in scorers.iter_mut().enumerate() {
+        if threshold.is_some_and(|threshold| partial + rest[at] <= threshold) {
+            return None;
+        }
+        let scorer = &mut bounded.scorer;
+        if scorer.doc() < doc {
+            scorer.seek(doc);
+        }
+        if scorer.doc() == doc {
+            let score = scorer.score();
+            parts[bounded.position] = score;
+            partial += score;
+        }
+    }
+    let sum = parts.iter().fold(0.0, |sum, part| sum + part);
+    threshold
+        .is_none_or(|threshold| sum > threshold)
+        .then_some(sum)
+}
+
+/// The best `limit` documents seen, as tantivy's top-n keeps them: a document must score
+/// above the worst kept once `limit` are kept (so, documents coming in doc id order, the
+/// lower doc id wins a tie).
+struct Top {
+    limit: usize,
+    heap: BinaryHeap<Reverse<Scored>>,
+    /// The worst kept score, once `limit` are kept.
+    threshold: Option<Score>,
+}
+
+impl Top {
+    fn new(limit: usize) -> Self {
+        Top {
+            limit,
+            heap: BinaryHeap::with_capacity(limit),
+            threshold: (limit == 0).then_some(Score::INFINITY),
+        }
+    }
+
+    fn push(&mut self, score: Score, doc: DocId) {
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(Scored { score, doc }));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            *worst = Reverse(Scored { score, doc });
+        }
+        if self.heap.len() == self.limit {
+            self.threshold = self.heap.peek().map(|Reverse(worst)| worst.score);
+        }
+    }
+
+    /// The doc ids kept, best first.
+    fn into_sorted(self) -> Vec<DocId> {
+        let mut kept: Vec<Scored> = self.heap.into_iter().map(|Reverse(kept)| kept).collect();
+        kept.sort_by(|a, b| b.cmp(a));
+        kept.into_iter().map(|kept| kept.doc).collect()
+    }
+}
+
+/// A document and its score, ordered by score, then the lower doc id first.
+#[derive(Clone, Copy)]
+struct Scored {
+    score: Score,
+    doc: DocId,
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.doc.cmp(&self.doc))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Scored {}
+
+impl Clone for ScoredWithin {
+    fn clone(&self) -> Self {
+        ScoredWithin {
+            matches: self.matches.box_clone(),
+            scores: self.scores.iter().map(|query| query.box_clone()).collect(),
+            bounds: self.bounds.clone(),
+        }
+    }
+}
+
+impl Query for ScoredWithin {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.weights(scoring)?))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {

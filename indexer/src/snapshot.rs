@@ -18,6 +18,7 @@ use crate::documents::Documents;
 use crate::error::{Error, Result};
 use crate::format::{self, Entry, Have};
 use crate::schema::{self, Fields};
+use crate::scored_within::TermMaxima;
 
 /// One immutable catalogue version: the events in list order and a search index over them.
 ///
@@ -42,6 +43,8 @@ pub struct Snapshot {
     pub(crate) searcher: Searcher,
     /// The index's fields.
     pub(crate) fields: Fields,
+    /// Each searched term's best BM25, found as searches need them.
+    pub(crate) term_maxima: TermMaxima,
 }
 
 /// What the events have in common, written once at build time.
@@ -174,6 +177,7 @@ impl Snapshot {
             head_len: parts.head_len,
             searcher,
             fields,
+            term_maxima: TermMaxima::default(),
         })
     }
 
