@@ -12,7 +12,7 @@ use crate::documents;
 use crate::error::{Error, Result};
 use crate::format::{self, Entry};
 use crate::schema::{self, Fields};
-use crate::snapshot::Catalogue;
+use crate::snapshot::{Catalogue, Snapshot};
 
 /// Memory the single-segment writer starts with; it grows as needed (it never flushes
 /// a second segment).
@@ -101,15 +101,24 @@ pub(crate) fn build(version: u64, events: &[Event], mut catalogue: Catalogue) ->
     };
     catalogue.categories = distinct(|e| &e.category);
     catalogue.cities = distinct(|e| &e.city);
-    let catalogue = serde_json::to_vec(&catalogue).map_err(Error::Documents)?;
-    format::write(&format::Contents {
-        version,
-        files: &files,
-        catalogue: &catalogue,
-        entries: &entries,
-        block_events: documents::BLOCK_EVENTS,
-        blocks: &documents::encode(&sorted)?,
-    })
+    let blocks = documents::encode(&sorted)?;
+    let write = |catalogue: &Catalogue| {
+        format::write(&format::Contents {
+            version,
+            files: &files,
+            catalogue: &serde_json::to_vec(catalogue).map_err(Error::Documents)?,
+            entries: &entries,
+            block_events: documents::BLOCK_EVENTS,
+            blocks: &blocks,
+        })
+    };
+    // The most common words are ranked by the snapshot itself, then written beside it.
+    let blob = write(&catalogue)?;
+    catalogue.ranked = Snapshot::from_bytes(blob.clone())?.rank_common_words()?;
+    if catalogue.ranked.is_empty() {
+        return Ok(blob);
+    }
+    write(&catalogue)
 }
 
 #[cfg(test)]

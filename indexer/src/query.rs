@@ -1,6 +1,8 @@
 //! How a validated search becomes a tantivy query and is run against a snapshot (the
 //! rules are in [`crate::search`]).
 
+use std::collections::BTreeMap;
+
 use onsale_model::{Event, Page, PageQuery};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Query, TermQuery};
@@ -27,6 +29,14 @@ const DETAIL_BOOST: f32 = 1.0;
 /// that performer's events come first. (A weighted term rather than a constant, so that a
 /// one-word query stays a union of terms, which tantivy can prune block by block.)
 const WHOLE_PERFORMER_BOOST: f32 = 200.0;
+/// How many of a common word's best matches a snapshot keeps ranked: 50 pages of 20.
+const RANKED: usize = 1_000;
+/// How many of the most common words a snapshot keeps ranked.
+const RANKED_WORDS: usize = 32;
+/// A word is common when at least one event in this many has it...
+const COMMON_SHARE: u64 = 10;
+/// ... and at least this many events (below that, ranking its matches is quick).
+const COMMON_EVENTS: u64 = 2_000;
 /// Constant score of a word a typo away from a performer's.
 const NEAR_PERFORMER_SCORE: f32 = 1.0;
 /// Constant score of a word a typo away from one in the event's name.
@@ -253,17 +263,21 @@ impl<'a> Plan<'a> {
         Ok(Box::new(BooleanQuery::intersection(every)))
     }
 
-    /// How many events a one-word search without filters matches, read from the `any`
-    /// field's document frequency where the snapshot has it and the word is matched
-    /// exactly (a typo's matches must be walked). The query also matches a performer's
-    /// whole name, but such events have the word among their performers' anyway.
-    fn flat_count(&self, criteria: &Criteria) -> Result<Option<usize>> {
-        let (Some(any), [word], false) = (
-            self.fields.any,
-            criteria.words.as_slice(),
-            criteria.has_filters(),
-        ) else {
+    /// How many events a one-word search without filters (`query`) matches, if the word is
+    /// matched as it is (a typo's matches are counted on the scoring pass): the `any`
+    /// field's document frequency where the snapshot has it, else a walk without scores.
+    /// The query also matches a performer's whole name, but such events have the word
+    /// among their performers' anyway.
+    fn flat_count(&self, criteria: &Criteria, query: &dyn Query) -> Result<Option<usize>> {
+        let ([word], false) = (criteria.words.as_slice(), criteria.has_filters()) else {
             return Ok(None);
+        };
+        let Some(any) = self.fields.any else {
+            return Ok(if self.word(word)?.exact {
+                Some(query.count(self.searcher)?)
+            } else {
+                None
+            });
         };
         let events = self.searcher.doc_freq(&Term::from_field_text(any, word))?;
         let exact = events > 0 || fuzzy_distance(word) == 0;
@@ -337,13 +351,11 @@ impl Snapshot {
             let limit = skip.saturating_add(page_size);
             let (total, top) = within.count_and_top(&self.searcher, &self.term_maxima, limit)?;
             (total, top.into_iter().skip(skip).collect())
-        } else if criteria.words.len() == 1 && !criteria.has_filters() {
-            // One word alone: counting without scores, then a top-n alone that skips the
-            // blocks of postings that cannot reach the page, beats scoring every match.
-            let total = match plan.flat_count(criteria)? {
-                Some(total) => total,
-                None => query.count(&self.searcher)?,
-            };
+        } else if let Some(ranked) = self.ranked_page(criteria, skip, page_size) {
+            ranked
+        } else if let Some(total) = plan.flat_count(criteria, query)? {
+            // One word alone, found as it is: its count is known without a walk, and a top-n
+            // alone skips the blocks of postings that cannot reach the page.
             let top = TopDocs::with_limit(page_size)
                 .and_offset(skip)
                 .order_by_score();
@@ -357,7 +369,8 @@ impl Snapshot {
                 top.into_iter().map(|(_, address)| address.doc_id).collect(),
             )
         } else {
-            // Any other query: every match is scored anyway, so count on the same pass.
+            // Any other query (a word a typo away, whose constant scores leave nothing to
+            // skip): count on the scoring pass.
             let top = TopDocs::with_limit(page_size)
                 .and_offset(skip)
                 .order_by_score();
@@ -373,6 +386,78 @@ impl Snapshot {
             page_size: criteria.page_size,
             total: total as u64,
         })
+    }
+}
+
+impl Snapshot {
+    /// The best matches of each of the most common words searched alone, ranked as
+    /// [`Snapshot::search`] ranks them: a page of a word that most events have is then read
+    /// from a list instead of ranking its matches (milliseconds at a million events).
+    /// Words that at least [`COMMON_SHARE`] of the events (and [`COMMON_EVENTS`]) have, at
+    /// most [`RANKED_WORDS`] of them, most common first; [`RANKED`] matches each.
+    pub(crate) fn rank_common_words(&self) -> Result<BTreeMap<String, Vec<DocId>>> {
+        let Some(any) = self.fields.any else {
+            return Ok(BTreeMap::new());
+        };
+        let at_least = (self.searcher.num_docs() / COMMON_SHARE).max(COMMON_EVENTS);
+        let mut common: Vec<(u32, String)> = Vec::new();
+        for reader in self.searcher.segment_readers() {
+            let dictionary = reader.inverted_index(any)?;
+            let mut terms = dictionary
+                .terms()
+                .stream()
+                .map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                let events = terms.value().doc_freq;
+                if u64::from(events) >= at_least
+                    && let Ok(word) = std::str::from_utf8(terms.key())
+                {
+                    common.push((events, word.to_string()));
+                }
+            }
+        }
+        common.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        common.truncate(RANKED_WORDS);
+        let plan = Plan::new(self);
+        let mut ranked = BTreeMap::new();
+        for (_, word) in common {
+            let criteria = Criteria::parse(&SearchQuery {
+                q: Some(word.clone()),
+                ..SearchQuery::default()
+            })?;
+            if criteria.words != [word.as_str()] {
+                continue;
+            }
+            let query = plan.query(&criteria, Words::All)?;
+            let top = TopDocs::with_limit(RANKED).order_by_score();
+            let best = self.searcher.search(&*query, &top)?;
+            ranked.insert(word, best.into_iter().map(|(_, at)| at.doc_id).collect());
+        }
+        Ok(ranked)
+    }
+
+    /// A page of a one-word search from the word's ranked matches, if it has them and they
+    /// reach the page; with the count.
+    fn ranked_page(
+        &self,
+        criteria: &Criteria,
+        skip: usize,
+        page_size: usize,
+    ) -> Option<(usize, Vec<DocId>)> {
+        let ([word], false, Some(any)) = (
+            criteria.words.as_slice(),
+            criteria.has_filters(),
+            self.fields.any,
+        ) else {
+            return None;
+        };
+        let ranked = self.catalogue.ranked.get(word)?;
+        let total = self
+            .searcher
+            .doc_freq(&Term::from_field_text(any, word))
+            .ok()? as usize;
+        let end = skip.saturating_add(page_size).min(total);
+        (end <= ranked.len()).then(|| (total, ranked[skip.min(end)..end].to_vec()))
     }
 }
 
@@ -494,6 +579,69 @@ mod tests {
             ids.extend(found.items.iter().map(|event| event.id));
         }
         (ids, total)
+    }
+
+    /// A common word's pages come from its ranking, and rank as tantivy's top-n ranks them
+    /// page by page: the same scores in the same places (events of scores equal but for
+    /// the last bits of a float sum may trade places: tantivy's own pages of different
+    /// sizes order them differently too).
+    #[test]
+    fn common_words_answer_from_their_ranking_as_they_would_by_walking() {
+        let events = synthetic::generate(30_000);
+        let snapshot = Snapshot::from_bytes(build_snapshot(1, &events).unwrap()).unwrap();
+        let words: Vec<&String> = snapshot.catalogue.ranked.keys().collect();
+        assert!(words.len() >= 5, "{words:?}");
+        assert!(snapshot.catalogue.ranked.contains_key("the"), "{words:?}");
+        assert!(!snapshot.catalogue.ranked.contains_key("tour"), "{words:?}");
+        let plan = Plan::new(&snapshot);
+        for word in words {
+            let criteria = Criteria::parse(&SearchQuery {
+                q: Some(word.clone()),
+                ..SearchQuery::default()
+            })
+            .unwrap();
+            let query = plan.query(&criteria, Words::All).unwrap();
+            let score = |doc: DocId| {
+                let address = tantivy::DocAddress::new(0, doc);
+                query.explain(&snapshot.searcher, address).unwrap().value()
+            };
+            for (skip, page_size) in [(0, 20), (120, 20), (980, 20), (900, 100), (14, 7)] {
+                let (total, from_ranking) =
+                    snapshot.ranked_page(&criteria, skip, page_size).unwrap();
+                assert!(total >= 3_000, "{word}: {total}");
+                let top = TopDocs::with_limit(page_size)
+                    .and_offset(skip)
+                    .order_by_score();
+                let walked = snapshot.searcher.search(&*query, &top).unwrap();
+                assert_eq!(from_ranking.len(), walked.len(), "{word} {skip}");
+                for (&ranked, (walked_score, _)) in from_ranking.iter().zip(&walked) {
+                    let ranked_score = score(ranked);
+                    let apart = (ranked_score - walked_score).abs();
+                    assert!(
+                        apart <= 1e-5 * walked_score,
+                        "{word} {skip}: {ranked_score} {walked_score}"
+                    );
+                }
+            }
+            assert!(
+                snapshot.ranked_page(&criteria, 1_000, 20).is_none(),
+                "{word}"
+            );
+        }
+        let page = snapshot
+            .search(&SearchQuery {
+                q: Some("the".into()),
+                page: 3,
+                ..SearchQuery::default()
+            })
+            .unwrap();
+        let ranked = &snapshot.catalogue.ranked["the"][40..60];
+        let ids: Vec<u64> = page.items.iter().map(|event| event.id).collect();
+        let expected: Vec<u64> = ranked
+            .iter()
+            .map(|&at| snapshot.entries[at as usize].id)
+            .collect();
+        assert_eq!(ids, expected);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`Snapshot`]: one catalogue version, opened read-only from its bytes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -30,11 +30,11 @@ pub struct Snapshot {
     /// The version the blob was published as.
     version: u64,
     /// Each event's id and start, in list order: an event's position is its doc id.
-    entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// Positions sorted by their event's id, for [`Snapshot::get`].
     by_id: Vec<u32>,
     /// Every category and every city the events have, each sorted, once.
-    catalogue: Catalogue,
+    pub(crate) catalogue: Catalogue,
     /// The event documents.
     documents: Documents,
     /// How long the blob's head is.
@@ -60,6 +60,10 @@ pub(crate) struct Catalogue {
     /// Every region the operator named, sorted (empty if none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// The most common words' best matches searched alone, best first (doc ids), ranked at
+    /// build time ([`Snapshot::rank_common_words`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranked: BTreeMap<String, Vec<u32>>,
 }
 
 impl Snapshot {
@@ -124,6 +128,12 @@ impl Snapshot {
         {
             return Err(Error::Corrupt(
                 "the catalogue's lists are not sorted and distinct",
+            ));
+        }
+        let events = parts.entries.len();
+        if (catalogue.ranked.values().flatten()).any(|&position| position as usize >= events) {
+            return Err(Error::Corrupt(
+                "a ranked word names an event the snapshot has not",
             ));
         }
 
