@@ -9,9 +9,12 @@
 //! to each match alone, so the cost follows the matches.
 //!
 //! Only a page of the best is wanted, so a match is dropped as soon as what its remaining
-//! scoring queries could add cannot lift it above the page's worst: each weighted term's
-//! bound is the best BM25 its postings reach (found once per snapshot, [`TermMaxima`]),
-//! tighter than tantivy's bound for any term frequency and length.
+//! scoring queries could add cannot lift it above the page's worst. A weighted term can add
+//! at most the best BM25 its postings reach (found once per snapshot, [`TermMaxima`]), and
+//! to a given match at most its BM25 at that match's length in the field with the term's
+//! highest frequency: one byte read per field, where finding what the match really scores
+//! is a seek in the term's postings. Most matches of common words are dropped that way
+//! without a seek.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -98,30 +101,38 @@ impl ScoredWithin {
                 if scorer.is::<EmptyScorer>() {
                     continue;
                 }
-                let bound = match &self.bounds[position] {
-                    Bound::Term(term, weight) => maxima.of(searcher, reader, term)? * weight,
-                    Bound::Constant(score) => *score,
+                let (bound, by_length) = match &self.bounds[position] {
+                    Bound::Term(term, boost) => {
+                        let max = maxima.of(searcher, reader, term)?;
+                        let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
+                        let by_length = ByLength {
+                            norms: norms_of(reader, term)?,
+                            weight: weight.boost_by(*boost),
+                            freq: max.freq,
+                        };
+                        (max.score * boost, Some(by_length))
+                    }
+                    Bound::Constant(score) => (*score, None),
                 };
                 scorers.push(Bounded {
                     position,
                     bound,
+                    by_length,
                     scorer,
                 });
             }
-            // The largest first, so that a match is dropped after the fewest seeks.
-            scorers.sort_by(|a, b| b.bound.total_cmp(&a.bound));
-            // What the scorers from each one on could add at most, rounded up a little so
-            // that a sum in another order never exceeds it.
+            // The shortest lists first: a match is most likely missing from them, and what it
+            // misses is what it can no longer reach, so it is dropped after the fewest seeks.
+            scorers.sort_by_key(|bounded| bounded.scorer.size_hint());
             let mut rest = vec![0.0; scorers.len() + 1];
-            for at in (0..scorers.len()).rev() {
-                rest[at] = (rest[at + 1] + scorers[at].bound) * 1.000_01;
-            }
             let mut parts = vec![0.0; weight.scores.len()];
             let mut doc = matches.doc();
             while doc != TERMINATED {
                 count += 1;
                 let threshold = top.threshold;
-                if let Some(score) = score_above(&mut scorers, &rest, &mut parts, doc, threshold) {
+                if let Some(score) =
+                    score_above(&mut scorers, &mut rest, &mut parts, doc, threshold)
+                {
                     top.push(score, doc);
                 }
                 doc = matches.advance();
@@ -135,34 +146,45 @@ impl ScoredWithin {
 /// a weight: what bounds its score in [`ScoredWithin::count_and_top`]. Found by reading the
 /// term's postings once, then kept for the snapshot's life.
 #[derive(Debug, Default)]
-pub(crate) struct TermMaxima(Mutex<HashMap<Term, Score>>);
+pub(crate) struct TermMaxima(Mutex<HashMap<Term, TermMax>>);
+
+/// The best a term does in its field.
+#[derive(Debug, Clone, Copy)]
+struct TermMax {
+    /// Its best BM25, without a weight.
+    score: Score,
+    /// The most times one document has it.
+    freq: u32,
+}
 
 impl TermMaxima {
-    /// The best BM25 of `term` in `reader` (scored as `searcher` scores it).
+    /// The best BM25 of `term` in `reader` (scored as `searcher` scores it), and its most
+    /// frequent.
     fn of(
         &self,
         searcher: &Searcher,
         reader: &SegmentReader,
         term: &Term,
-    ) -> tantivy::Result<Score> {
+    ) -> tantivy::Result<TermMax> {
         let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(&max) = lock().get(term) {
             return Ok(max);
         }
         let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
-        // A field without lengths scores every document as one of length one, as tantivy does.
-        let norms = reader
-            .fieldnorms_readers()
-            .get_field(term.field())?
-            .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
-        let mut max: Score = 0.0;
+        let norms = norms_of(reader, term)?;
+        let mut max = TermMax {
+            score: 0.0,
+            freq: 0,
+        };
         let postings = reader
             .inverted_index(term.field())?
             .read_postings(term, IndexRecordOption::WithFreqs)?;
         if let Some(mut postings) = postings {
             while postings.doc() != TERMINATED {
-                let score = weight.score(norms.fieldnorm_id(postings.doc()), postings.term_freq());
-                max = max.max(score);
+                let freq = postings.term_freq();
+                let score = weight.score(norms.fieldnorm_id(postings.doc()), freq);
+                max.score = max.score.max(score);
+                max.freq = max.freq.max(freq);
                 postings.advance();
             }
         }
@@ -175,11 +197,37 @@ impl TermMaxima {
     }
 }
 
+/// The lengths of the documents in `term`'s field (a field without lengths scores every
+/// document as one of length one, as tantivy does).
+fn norms_of(reader: &SegmentReader, term: &Term) -> tantivy::Result<FieldNormReader> {
+    Ok(reader
+        .fieldnorms_readers()
+        .get_field(term.field())?
+        .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1)))
+}
+
+/// The most a weighted term can add to a document of a given length: its BM25 there at
+/// the term's highest frequency.
+struct ByLength {
+    norms: FieldNormReader,
+    weight: Bm25Weight,
+    freq: u32,
+}
+
+impl ByLength {
+    /// The most the term can add to `doc`.
+    fn of(&self, doc: DocId) -> Score {
+        self.weight.score(self.norms.fieldnorm_id(doc), self.freq)
+    }
+}
+
 /// A scoring query's scorer, and the most it can add to a match.
 struct Bounded {
     /// Where its query is among the scoring queries (the order its score is added in).
     position: usize,
     bound: Score,
+    /// For a weighted term, the most it can add to a document of each length.
+    by_length: Option<ByLength>,
     scorer: Box<dyn Scorer>,
 }
 
@@ -188,11 +236,23 @@ struct Bounded {
 /// while the sum still could.
 fn score_above(
     scorers: &mut [Bounded],
-    rest: &[Score],
+    rest: &mut [Score],
     parts: &mut [Score],
     doc: DocId,
     threshold: Option<Score>,
 ) -> Option<Score> {
+    if threshold.is_some() {
+        // What the scorers from each one on could add at most to this document, rounded up
+        // a little so that a sum in another order never exceeds it.
+        for at in (0..scorers.len()).rev() {
+            let bounded = &scorers[at];
+            let bound = match &bounded.by_length {
+                Some(by_length) => by_length.of(doc).min(bounded.bound),
+                None => bounded.bound,
+            };
+            rest[at] = (rest[at + 1] + bound) * 1.000_01;
+        }
+    }
     parts.fill(0.0);
     let mut partial = 0.0;
     for (at, bounded) in scorers.iter_mut().enumerate() {
