@@ -107,16 +107,14 @@ impl<'a> Plan<'a> {
         }
 
         // Several words, or words and filters: the matches are an intersection (each word
-        // in the `any` field, or in one of its alternatives' fields, and each filter), and
-        // only they are scored.
-        // Each word's matches: the word in the `any` field where the snapshot has it and the
-        // word is found as it is, else the union of its alternatives.
-        let mut in_any: Vec<Term> = Vec::new();
+        // in the `any` field where the snapshot has it and the word is found as it is, else
+        // in one of its alternatives' fields; and each filter), and only they are scored.
+        let mut in_any: Vec<Vec<Term>> = Vec::new();
         let mut unions: Vec<Box<dyn Query>> = Vec::new();
         let mut scores: Vec<(Box<dyn Query>, Bound)> = Vec::new();
         for (word, alternatives) in criteria.words.iter().zip(words_alternatives) {
             match (alternatives.exact, fields.any) {
-                (true, Some(any)) => in_any.push(Term::from_field_text(any, word)),
+                (true, Some(any)) => in_any.push(vec![Term::from_field_text(any, word)]),
                 _ => {
                     let each = alternatives.queries.iter().map(|q| q.box_clone()).collect();
                     unions.push(Box::new(BooleanQuery::union(each)));
@@ -128,56 +126,56 @@ impl<'a> Plan<'a> {
             let term = Term::from_field_text(fields.performer_key, &criteria.phrase);
             scores.push((whole_performer, Bound::Term(term, WHOLE_PERFORMER_BOOST)));
         }
-        let mut every = filters;
-        match words {
-            // Words alone, found as they are: their lists read side by side. With filters,
-            // tantivy's intersection, led by the shortest list, reads less.
-            Words::All if in_any.len() > 1 && every.is_empty() => {
-                every.push(Box::new(EveryTermQuery::new(in_any)));
-                every.extend(unions);
+        let mut groups: Vec<Vec<Term>> = Vec::new();
+        let mut every: Vec<Box<dyn Query>> = Vec::new();
+        for filter in filters {
+            match filter {
+                Filter::OneOf(terms) => groups.push(terms),
+                Filter::Query(query) => every.push(query),
             }
+        }
+        match words {
             Words::All => {
-                every.extend(in_any.into_iter().map(|word| -> Box<dyn Query> {
-                    Box::new(TermQuery::new(word, IndexRecordOption::Basic))
-                }));
+                groups.extend(in_any);
                 every.extend(unions);
             }
             Words::Any => {
-                let each = in_any.into_iter().map(|word| -> Box<dyn Query> {
-                    Box::new(TermQuery::new(word, IndexRecordOption::Basic))
-                });
-                unions.extend(each);
+                unions.extend(in_any.into_iter().map(one_of));
                 every.push(Box::new(BooleanQuery::union(unions)));
             }
+        }
+        // Groups of terms are read side by side, unless a window of start times (a range of
+        // doc ids, perhaps short) can lead tantivy's intersection and read less.
+        if groups.len() > 1 && !criteria.has_window() {
+            every.push(Box::new(EveryTermQuery::new(groups)));
+        } else {
+            every.extend(groups.into_iter().map(one_of));
         }
         let matches = Box::new(BooleanQuery::intersection(every));
         Ok(Box::new(ScoredWithin::new(matches, scores)))
     }
 
-    /// The filters of a search, one query each.
-    fn filters(&self, criteria: &Criteria) -> Result<Vec<Box<dyn Query>>> {
+    /// The filters of a search.
+    fn filters(&self, criteria: &Criteria) -> Result<Vec<Filter>> {
         let fields = self.fields;
-        let mut filters: Vec<Box<dyn Query>> = Vec::new();
+        let mut filters = Vec::new();
         if let Some(category) = &criteria.category {
-            filters.push(term(
-                fields.category_key,
-                category,
-                IndexRecordOption::Basic,
-            ));
+            let category = Term::from_field_text(fields.category_key, category);
+            filters.push(Filter::OneOf(vec![category]));
         }
         if let Some(words) = &criteria.location {
-            filters.push(self.every_word_in(&[fields.city, fields.venue], words)?);
+            filters.extend(self.every_word_in(&[fields.city, fields.venue], words)?);
         }
         if let Some(words) = &criteria.performer {
-            filters.push(self.every_word_in(&[fields.performers], words)?);
+            filters.extend(self.every_word_in(&[fields.performers], words)?);
         }
         if let Some(words) = &criteria.name {
-            filters.push(self.every_word_in(&[fields.name], words)?);
+            filters.extend(self.every_word_in(&[fields.name], words)?);
         }
-        if criteria.from.is_some() || criteria.to.is_some() {
+        if criteria.has_window() {
             // Events are in start order: the ones in the window are a range of doc ids.
             let window = self.snapshot.starting_within(criteria.from, criteria.to);
-            filters.push(Box::new(DocRangeQuery::new(window)));
+            filters.push(Filter::Query(Box::new(DocRangeQuery::new(window))));
         }
         Ok(filters)
     }
@@ -237,30 +235,31 @@ impl<'a> Plan<'a> {
         })
     }
 
-    /// Every word in at least one of `fields`. A word that no event has exactly in any of
-    /// them matches a typo away instead (if it is long enough to allow one).
-    fn every_word_in(&self, fields: &[Field], words: &[String]) -> Result<Box<dyn Query>> {
-        let mut every: Vec<Box<dyn Query>> = Vec::with_capacity(words.len());
+    /// Every word in at least one of `fields`, a filter each. A word that no event has
+    /// exactly in any of them matches a typo away instead (if it is long enough to allow
+    /// one).
+    fn every_word_in(&self, fields: &[Field], words: &[String]) -> Result<Vec<Filter>> {
+        let mut every = Vec::with_capacity(words.len());
         for word in words {
             let distance = if self.known(fields, word)? {
                 0
             } else {
                 fuzzy_distance(word)
             };
-            let any: Vec<Box<dyn Query>> = fields
-                .iter()
-                .map(|&field| -> Box<dyn Query> {
-                    if distance == 0 {
-                        term(field, word, IndexRecordOption::Basic)
-                    } else {
-                        let word = Term::from_field_text(field, word);
-                        Box::new(FuzzyTermQuery::new(word, distance, true))
-                    }
-                })
-                .collect();
-            every.push(Box::new(BooleanQuery::union(any)));
+            every.push(if distance == 0 {
+                let each = fields
+                    .iter()
+                    .map(|&field| Term::from_field_text(field, word));
+                Filter::OneOf(each.collect())
+            } else {
+                let near = fields.iter().map(|&field| -> Box<dyn Query> {
+                    let word = Term::from_field_text(field, word);
+                    Box::new(FuzzyTermQuery::new(word, distance, true))
+                });
+                Filter::Query(Box::new(BooleanQuery::union(near.collect())))
+            });
         }
-        Ok(Box::new(BooleanQuery::intersection(every)))
+        Ok(every)
     }
 
     /// How many events a one-word search without filters (`query`) matches, if the word is
@@ -288,6 +287,27 @@ impl<'a> Plan<'a> {
     fn known(&self, fields: &[Field], word: &str) -> Result<bool> {
         has_word(self.searcher, fields, word)
     }
+}
+
+/// What a filter matches.
+enum Filter {
+    /// The documents having one of these terms.
+    OneOf(Vec<Term>),
+    /// What a query matches (words a typo away, a window of start times).
+    Query(Box<dyn Query>),
+}
+
+/// A query matching the documents having one of `terms`.
+fn one_of(mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1
+        && let Some(term) = terms.pop()
+    {
+        return Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+    }
+    let each = terms
+        .into_iter()
+        .map(|term| -> Box<dyn Query> { Box::new(TermQuery::new(term, IndexRecordOption::Basic)) });
+    Box::new(BooleanQuery::union(each.collect()))
 }
 
 /// Whether some document of `searcher` has `word` in one of `fields`.
@@ -545,7 +565,12 @@ mod tests {
         let whole_performer = BoostQuery::new(whole_performer, WHOLE_PERFORMER_BOOST);
         clauses.push((Occur::Should, Box::new(whole_performer)));
         for filter in plan.filters(criteria).unwrap() {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+            let filter = match filter {
+                Filter::OneOf(terms) => one_of(terms),
+                Filter::Query(query) => query,
+            };
+            let filter = ConstScoreQuery::new(filter, 0.0);
+            clauses.push((Occur::Must, Box::new(filter)));
         }
         Box::new(BooleanQuery::new(clauses))
     }

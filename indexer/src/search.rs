@@ -232,8 +232,12 @@ impl Criteria {
             || self.location.is_some()
             || self.performer.is_some()
             || self.name.is_some()
-            || self.from.is_some()
-            || self.to.is_some()
+            || self.has_window()
+    }
+
+    /// Whether a window of start times narrows the list.
+    pub fn has_window(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
     }
 }
 
