@@ -82,6 +82,7 @@ mod doc_range;
 mod documents;
 mod every_term;
 mod format;
+mod near_word;
 mod query;
 mod schema;
 mod scored_within;

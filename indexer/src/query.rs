@@ -12,6 +12,7 @@ use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 use crate::doc_range::DocRangeQuery;
 use crate::error::Result;
 use crate::every_term::EveryTermQuery;
+use crate::near_word::NearWord;
 use crate::schema::{Fields, fuzzy_distance};
 use crate::scored_within::{Bound, ScoredWithin};
 use crate::search::{Criteria, SearchQuery};
@@ -99,11 +100,24 @@ impl<'a> Plan<'a> {
 
         // One word and nothing else: a flat union, so that its top hits can be found without
         // scoring every match.
-        if let ([alternatives], true) = (words_alternatives.as_slice(), filters.is_empty()) {
+        if let ([word], [alternatives], true) = (
+            criteria.words.as_slice(),
+            words_alternatives.as_slice(),
+            filters.is_empty(),
+        ) {
             let mut any: Vec<Box<dyn Query>> =
                 alternatives.queries.iter().map(|q| q.box_clone()).collect();
             any.extend(whole_performer);
-            return Ok(Box::new(BooleanQuery::union(any)));
+            let union = Box::new(BooleanQuery::union(any));
+            // A word no event has (so no performer is named it either): matched a typo away,
+            // each field's near words a bitset.
+            let performer = Term::from_field_text(fields.performer_key, &criteria.phrase);
+            if !alternatives.exact && self.searcher.doc_freq(&performer)? == 0 {
+                let near = self.near_fields().to_vec();
+                let distance = fuzzy_distance(word);
+                return Ok(Box::new(NearWord::new(word, distance, near, union)));
+            }
+            return Ok(union);
         }
 
         // Several words, or words and filters: the matches are an intersection (each word
@@ -212,12 +226,7 @@ impl<'a> Plan<'a> {
                     .collect(),
             });
         }
-        let near = [
-            (f.performers, NEAR_PERFORMER_SCORE),
-            (f.name, NEAR_NAME_SCORE),
-            (f.city, NEAR_PLACE_SCORE),
-            (f.venue, NEAR_PLACE_SCORE),
-        ];
+        let near = self.near_fields();
         Ok(Alternatives {
             exact: false,
             queries: near
@@ -233,6 +242,17 @@ impl<'a> Plan<'a> {
                 .map(|(_, score)| Bound::Constant(score))
                 .collect(),
         })
+    }
+
+    /// The fields a word is looked for a typo away in, and what a near word in each adds.
+    fn near_fields(&self) -> [(Field, Score); 4] {
+        let f = self.fields;
+        [
+            (f.performers, NEAR_PERFORMER_SCORE),
+            (f.name, NEAR_NAME_SCORE),
+            (f.city, NEAR_PLACE_SCORE),
+            (f.venue, NEAR_PLACE_SCORE),
+        ]
     }
 
     /// Every word in at least one of `fields`, a filter each. A word that no event has
@@ -370,6 +390,11 @@ impl Snapshot {
             // scored only as far as it could still reach the page.
             let limit = skip.saturating_add(page_size);
             let (total, top) = within.count_and_top(&self.searcher, &self.term_maxima, limit)?;
+            (total, top.into_iter().skip(skip).collect())
+        } else if let Some(near) = query.downcast_ref::<NearWord>() {
+            // A word a typo away, alone: its matches counted and ranked from bitsets.
+            let limit = skip.saturating_add(page_size);
+            let (total, top) = near.count_and_top(&self.searcher, limit)?;
             (total, top.into_iter().skip(skip).collect())
         } else if let Some(ranked) = self.ranked_page(criteria, skip, page_size) {
             ranked
@@ -694,6 +719,10 @@ mod tests {
             "q=concert&location=london".to_string(),
             "q=gallager+live".to_string(),
             "q=gallager".to_string(),
+            "q=berlinn".to_string(),
+            "q=gentel".to_string(),
+            "q=tokio".to_string(),
+            "q=zenitt".to_string(),
             "q=festival+berlin".to_string(),
             "q=the+tour".to_string(),
             "q=golden+zzyzx".to_string(),

@@ -278,15 +278,16 @@ fn score_above(
 /// The best `limit` documents seen, as tantivy's top-n keeps them: a document must score
 /// above the worst kept once `limit` are kept (so, documents coming in doc id order, the
 /// lower doc id wins a tie).
-struct Top {
+pub(crate) struct Top {
     limit: usize,
     heap: BinaryHeap<Reverse<Scored>>,
     /// The worst kept score, once `limit` are kept.
-    threshold: Option<Score>,
+    pub threshold: Option<Score>,
 }
 
 impl Top {
-    fn new(limit: usize) -> Self {
+    /// Keeps the best `limit`.
+    pub fn new(limit: usize) -> Self {
         Top {
             limit,
             heap: BinaryHeap::with_capacity(limit),
@@ -294,7 +295,8 @@ impl Top {
         }
     }
 
-    fn push(&mut self, score: Score, doc: DocId) {
+    /// Keeps `doc`, which scores above the threshold if there is one.
+    pub fn push(&mut self, score: Score, doc: DocId) {
         if self.heap.len() < self.limit {
             self.heap.push(Reverse(Scored { score, doc }));
         } else if let Some(mut worst) = self.heap.peek_mut() {
@@ -306,7 +308,7 @@ impl Top {
     }
 
     /// The doc ids kept, best first.
-    fn into_sorted(self) -> Vec<DocId> {
+    pub fn into_sorted(self) -> Vec<DocId> {
         let mut kept: Vec<Scored> = self.heap.into_iter().map(|Reverse(kept)| kept).collect();
         kept.sort_by(|a, b| b.cmp(a));
         kept.into_iter().map(|kept| kept.doc).collect()
