@@ -105,12 +105,15 @@ impl ScoredWithin {
                     Bound::Term(term, boost) => {
                         let max = maxima.of(searcher, reader, term)?;
                         let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
+                        let bound = max.score * boost;
+                        let weight = weight.boost_by(*boost);
                         let by_length = ByLength {
                             norms: norms_of(reader, term)?,
-                            weight: weight.boost_by(*boost),
-                            freq: max.freq,
+                            most: std::array::from_fn(|length| {
+                                weight.score(length as u8, max.freq).min(bound)
+                            }),
                         };
-                        (max.score * boost, Some(by_length))
+                        (bound, Some(by_length))
                     }
                     Bound::Constant(score) => (*score, None),
                 };
@@ -210,14 +213,14 @@ fn norms_of(reader: &SegmentReader, term: &Term) -> tantivy::Result<FieldNormRea
 /// the term's highest frequency.
 struct ByLength {
     norms: FieldNormReader,
-    weight: Bm25Weight,
-    freq: u32,
+    /// The most for each length (as tantivy codes lengths in a byte).
+    most: [Score; 256],
 }
 
 impl ByLength {
     /// The most the term can add to `doc`.
     fn of(&self, doc: DocId) -> Score {
-        self.weight.score(self.norms.fieldnorm_id(doc), self.freq)
+        self.most[usize::from(self.norms.fieldnorm_id(doc))]
     }
 }
 
@@ -247,7 +250,7 @@ fn score_above(
         for at in (0..scorers.len()).rev() {
             let bounded = &scorers[at];
             let bound = match &bounded.by_length {
-                Some(by_length) => by_length.of(doc).min(bounded.bound),
+                Some(by_length) => by_length.of(doc),
                 None => bounded.bound,
             };
             rest[at] = (rest[at + 1] + bound) * 1.000_01;
