@@ -83,13 +83,10 @@ impl<'a> Plan<'a> {
     /// The whole query: the words (scored), and every filter (scoring nothing).
     pub fn query(&self, criteria: &Criteria, words: Words) -> Result<Box<dyn Query>> {
         let fields = self.fields;
+        let performer = Term::from_field_text(fields.performer_key, &criteria.phrase);
         let whole_performer: Option<Box<dyn Query>> = (!criteria.words.is_empty()).then(|| {
-            let term = term(
-                fields.performer_key,
-                &criteria.phrase,
-                IndexRecordOption::WithFreqs,
-            );
-            Box::new(BoostQuery::new(term, WHOLE_PERFORMER_BOOST)) as Box<dyn Query>
+            let term = TermQuery::new(performer.clone(), IndexRecordOption::WithFreqs);
+            Box::new(BoostQuery::new(Box::new(term), WHOLE_PERFORMER_BOOST)) as Box<dyn Query>
         });
         let filters = self.filters(criteria)?;
 
@@ -111,7 +108,6 @@ impl<'a> Plan<'a> {
             let union = Box::new(BooleanQuery::union(any));
             // A word no event has (so no performer is named it either): matched a typo away,
             // each field's near words a bitset.
-            let performer = Term::from_field_text(fields.performer_key, &criteria.phrase);
             if !alternatives.exact && self.searcher.doc_freq(&performer)? == 0 {
                 let near = self.near_fields().to_vec();
                 let distance = fuzzy_distance(word);
@@ -137,8 +133,10 @@ impl<'a> Plan<'a> {
             scores.extend(alternatives.queries.into_iter().zip(alternatives.bounds));
         }
         if let Some(whole_performer) = whole_performer {
-            let term = Term::from_field_text(fields.performer_key, &criteria.phrase);
-            scores.push((whole_performer, Bound::Term(term, WHOLE_PERFORMER_BOOST)));
+            scores.push((
+                whole_performer,
+                Bound::Term(performer, WHOLE_PERFORMER_BOOST),
+            ));
         }
         let mut groups: Vec<Vec<Term>> = Vec::new();
         let mut every: Vec<Box<dyn Query>> = Vec::new();
