@@ -1,8 +1,6 @@
 //! How a validated search becomes a tantivy query and is run against a snapshot (the
 //! rules are in [`crate::search`]).
 
-use std::collections::BTreeMap;
-
 use onsale_model::{Event, Page, PageQuery};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Query, TermQuery};
@@ -31,12 +29,16 @@ const DETAIL_BOOST: f32 = 1.0;
 /// one-word query stays a union of terms, which tantivy can prune block by block.)
 const WHOLE_PERFORMER_BOOST: f32 = 200.0;
 /// How many of a common word's best matches a snapshot keeps ranked: 50 pages of 20.
+#[cfg(feature = "build")]
 const RANKED: usize = 1_000;
 /// How many of the most common words a snapshot keeps ranked.
+#[cfg(feature = "build")]
 const RANKED_WORDS: usize = 32;
 /// A word is common when at least one event in this many has it...
+#[cfg(feature = "build")]
 const COMMON_SHARE: u64 = 10;
 /// ... and at least this many events (below that, ranking its matches is quick).
+#[cfg(feature = "build")]
 const COMMON_EVENTS: u64 = 2_000;
 /// Constant score of a word a typo away from a performer's.
 const NEAR_PERFORMER_SCORE: f32 = 1.0;
@@ -438,9 +440,12 @@ impl Snapshot {
     /// from a list instead of ranking its matches (milliseconds at a million events).
     /// Words that at least [`COMMON_SHARE`] of the events (and [`COMMON_EVENTS`]) have, at
     /// most [`RANKED_WORDS`] of them, most common first; [`RANKED`] matches each.
-    pub(crate) fn rank_common_words(&self) -> Result<BTreeMap<String, Vec<DocId>>> {
+    #[cfg(feature = "build")]
+    pub(crate) fn rank_common_words(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, Vec<DocId>>> {
         let Some(any) = self.fields.any else {
-            return Ok(BTreeMap::new());
+            return Ok(Default::default());
         };
         let at_least = (self.searcher.num_docs() / COMMON_SHARE).max(COMMON_EVENTS);
         let mut common: Vec<(u32, String)> = Vec::new();
@@ -462,7 +467,7 @@ impl Snapshot {
         common.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         common.truncate(RANKED_WORDS);
         let plan = Plan::new(self);
-        let mut ranked = BTreeMap::new();
+        let mut ranked = std::collections::BTreeMap::new();
         for (_, word) in common {
             let criteria = Criteria::parse(&SearchQuery {
                 q: Some(word.clone()),
