@@ -120,16 +120,17 @@ impl Scorer for DocRangeScorer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn walk(mut scorer: DocRangeScorer) -> Vec<DocId> {
-        let mut docs = Vec::new();
-        while scorer.doc() != TERMINATED {
-            docs.push(scorer.doc());
-            scorer.advance();
+    /// Every doc id of `docs`, in order.
+    pub(crate) fn walk(mut docs: impl DocSet) -> Vec<DocId> {
+        let mut walked = Vec::new();
+        while docs.doc() != TERMINATED {
+            walked.push(docs.doc());
+            docs.advance();
         }
-        docs
+        walked
     }
 
     #[test]

@@ -212,15 +212,7 @@ impl Scorer for DocsScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn walk(mut scorer: DocsScorer) -> Vec<DocId> {
-        let mut docs = Vec::new();
-        while scorer.doc() != TERMINATED {
-            docs.push(scorer.doc());
-            scorer.advance();
-        }
-        docs
-    }
+    use crate::doc_range::tests::walk;
 
     #[test]
     fn walks_and_seeks_the_list() {

@@ -246,10 +246,20 @@ pub async fn change_log_follows_commits(store: Arc<dyn Store>) {
         .await;
     assert!(aborted.is_err());
 
-    let entries = store
-        .transact(|tx| async move { tx.get_range(log::after(None)).await })
-        .await
-        .expect("read log");
+    // A store may show the log up to a horizon that a transaction elsewhere (another test
+    // on the same PostgreSQL) holds back for a moment: read it as a follower does, until
+    // it shows what committed.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let entries = loop {
+        let entries = store
+            .transact(|tx| async move { tx.get_range(log::after(None)).await })
+            .await
+            .expect("read log");
+        if entries.len() >= 64 || tokio::time::Instant::now() >= deadline {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     assert_eq!(entries.len(), 64);
     let positions: Vec<LogPosition> = entries
         .iter()
