@@ -112,9 +112,11 @@ pub(crate) fn build(version: u64, events: &[Event], mut catalogue: Catalogue) ->
             blocks: &blocks,
         })
     };
-    // The most common words are ranked by the snapshot itself, then written beside it.
+    // The most common words are ranked by the snapshot itself (its head: ranking reads no
+    // document), then written beside it.
     let blob = write(&catalogue)?;
-    catalogue.ranked = Snapshot::from_bytes(blob.clone())?.rank_common_words()?;
+    let head_len = format::parse(&blob, format::Have::Whole)?.head_len;
+    catalogue.ranked = Snapshot::from_head(&blob[..head_len], 0)?.rank_common_words()?;
     if catalogue.ranked.is_empty() {
         return Ok(blob);
     }

@@ -7,7 +7,7 @@
 //! tantivy's union of its fuzzy queries answers the same, walking every match through a
 //! union of bitset scorers one document at a time, several times slower.
 
-use tantivy::query::{EnableScoring, FuzzyTermQuery, Query, Weight};
+use tantivy::query::{DfaWrapper, EnableScoring, FuzzyTermQuery, Query, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
@@ -52,10 +52,16 @@ impl NearWord {
     ) -> tantivy::Result<(usize, Vec<DocId>)> {
         let mut count = 0;
         let mut top = Top::new(limit);
+        let Some(&(first, _)) = self.fields.first() else {
+            return Ok((count, Vec::new()));
+        };
+        // One automaton for every field: the word is the same, only the field differs.
+        let word = Term::from_field_text(first, &self.word);
+        let near = FuzzyTermQuery::new(word, self.distance, true).automaton()?;
         for reader in searcher.segment_readers() {
             let mut fields = Vec::with_capacity(self.fields.len());
             for &(field, score) in &self.fields {
-                fields.push((self.near_in(reader, field)?, score));
+                fields.push((near_in(reader, field, &near)?, score));
             }
             let words = reader.max_doc() as usize / 64 + 1;
             for at in 0..words {
@@ -80,33 +86,28 @@ impl NearWord {
         }
         Ok((count, top.into_sorted()))
     }
+}
 
-    /// One bit per doc id of `reader`: whether its `field` has a word near enough.
-    fn near_in(&self, reader: &SegmentReader, field: Field) -> tantivy::Result<Vec<u64>> {
-        let mut marks = vec![0u64; reader.max_doc() as usize / 64 + 1];
-        let near = FuzzyTermQuery::new(
-            Term::from_field_text(field, &self.word),
-            self.distance,
-            true,
-        );
-        let index = reader.inverted_index(field)?;
-        let mut words = index.terms().search(near.automaton()?).into_stream()?;
-        while words.advance() {
-            let mut postings =
-                index.read_block_postings_from_terminfo(words.value(), IndexRecordOption::Basic)?;
-            loop {
-                let block = postings.docs();
-                if block.is_empty() {
-                    break;
-                }
-                for &doc in block {
-                    marks[doc as usize / 64] |= 1 << (doc % 64);
-                }
-                postings.advance();
+/// One bit per doc id of `reader`: whether its `field` has a word that `near` accepts.
+fn near_in(reader: &SegmentReader, field: Field, near: &DfaWrapper) -> tantivy::Result<Vec<u64>> {
+    let mut marks = vec![0u64; reader.max_doc() as usize / 64 + 1];
+    let index = reader.inverted_index(field)?;
+    let mut words = index.terms().search(near).into_stream()?;
+    while words.advance() {
+        let mut postings =
+            index.read_block_postings_from_terminfo(words.value(), IndexRecordOption::Basic)?;
+        loop {
+            let block = postings.docs();
+            if block.is_empty() {
+                break;
             }
+            for &doc in block {
+                marks[doc as usize / 64] |= 1 << (doc % 64);
+            }
+            postings.advance();
         }
-        Ok(marks)
     }
+    Ok(marks)
 }
 
 impl Clone for NearWord {
